@@ -1,0 +1,213 @@
+package deployer
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Status is the outcome of a deployment, as written to the `status` output.
+type Status string
+
+// The outcomes Deploy can report. Only StatusSucceeded and StatusDryRun
+// mean the step passes.
+const (
+	// StatusSucceeded: the new revision is running healthy (or, with
+	// Config.Wait false, the update was accepted and not watched).
+	StatusSucceeded Status = "succeeded"
+	// StatusRolledBack: the deployment failed or timed out and the service
+	// is back on the previous revision (by us or by ECS's circuit breaker).
+	StatusRolledBack Status = "rolled-back"
+	// StatusFailed: the deployment failed and was not rolled back (rollback
+	// disabled, another deployment took over, or bad input / preflight).
+	StatusFailed Status = "failed"
+	// StatusRollbackFailed: the rollback could not be issued or did not settle.
+	StatusRollbackFailed Status = "rollback-failed"
+	// StatusCancelled: the run was cancelled (SIGINT/SIGTERM) while deploying.
+	StatusCancelled Status = "cancelled"
+	// StatusDryRun: preflight ran and the plan was printed; nothing changed.
+	StatusDryRun Status = "dry-run"
+)
+
+// OK reports whether the status lets the step pass.
+func (s Status) OK() bool { return s == StatusSucceeded || s == StatusDryRun }
+
+// OnBusy says what to do when the service already has a deployment in
+// progress that is not ours.
+type OnBusy string
+
+// The OnBusy policies.
+const (
+	OnBusyWait OnBusy = "wait"
+	OnBusyFail OnBusy = "fail"
+)
+
+// OnCancel says what to do when the run is cancelled mid-deployment.
+type OnCancel string
+
+// The OnCancel policies.
+const (
+	OnCancelRollback OnCancel = "rollback"
+	OnCancelLeave    OnCancel = "leave"
+)
+
+// ContainerImage asks for one container's image to change. An empty
+// Container means "the task definition's only container".
+type ContainerImage struct {
+	Container string
+	Image     string
+}
+
+// Config is everything one deployment needs. It is built once from the
+// action's inputs (or CLI flags) and never read from the environment here.
+type Config struct {
+	Cluster string // cluster name or ARN; "default" when empty
+	Service string // service name or ARN
+
+	// Images to change. May be empty when TaskDefinition is set or when
+	// only forcing a new deployment of the same revision.
+	Images []ContainerImage
+	// TaskDefinition, when set, is registered instead of a clone of the
+	// running revision (the `task-definition` file input); Images still apply.
+	TaskDefinition *ecs.RegisterTaskDefinitionInput
+
+	Timeout              time.Duration // how long our deployment may take
+	PollInterval         time.Duration // time between status checks
+	FailedTasksThreshold int           // failed/stopped tasks of ours that count as failure
+	Rollback             bool          // roll back on failure or timeout
+	RollbackTimeout      time.Duration // how long the rollback may take to settle
+
+	MinimumHealthyPercent int32
+	MaximumPercent        int32
+	ForceNewDeployment    bool
+	DesiredCount          *int32 // nil: unchanged
+	EnableECSManagedTags  *bool  // nil: unchanged
+	PropagateTags         types.PropagateTags
+
+	Wait             bool // false: register, update, return without watching
+	LogLines         int  // log lines per failing container in the diagnosis; 0 off
+	OnBusy           OnBusy
+	OnCancel         OnCancel
+	DeregisterFailed bool // after a verified rollback, deregister the failed revision
+	DryRun           bool
+}
+
+// ImageChange is one container's image before and after.
+type ImageChange struct {
+	Container string
+	Old       string
+	New       string
+}
+
+// Milestone is a point on the deployment's timeline.
+type Milestone struct {
+	Name string // e.g. "deploy started", "first task running", "rollback completed"
+	At   time.Time
+}
+
+// Cause is one distinct reason tasks of a deployment stopped.
+type Cause struct {
+	Count           int
+	StopCode        string
+	StoppedReason   string
+	Container       string
+	ExitCode        *int32
+	ContainerReason string
+	ExampleTaskID   string
+}
+
+// ServiceEvent is one ECS service event.
+type ServiceEvent struct {
+	At      time.Time
+	Message string
+}
+
+// LogExcerpt is the tail of one failing container's log stream.
+type LogExcerpt struct {
+	Container string
+	TaskID    string
+	Stream    string
+	Lines     []string
+	Note      string // e.g. "no permission to read logs"
+}
+
+// Counts is a snapshot of one deployment's task counts.
+type Counts struct {
+	Desired      int32
+	Running      int32
+	Pending      int32
+	Failed       int32
+	RolloutState string
+}
+
+// Result is what happened. Deploy always returns one, even with an error,
+// filled as far as the run got.
+type Result struct {
+	Status Status
+	Reason string // one sentence
+
+	Cluster string
+	Service string
+
+	TaskDefinitionARN         string // the revision we registered (or deployed)
+	PreviousTaskDefinitionARN string // the rollback target
+	DeploymentID              string // our deployment
+	RollbackDeploymentID      string // the rollback's deployment, if any
+
+	Images   []ImageChange
+	Timeline []Milestone
+	Last     Counts // our deployment's last observed counts
+
+	Causes []Cause
+	Events []ServiceEvent // since our deployment began, oldest first
+	Logs   []LogExcerpt
+
+	// ManualRollback is the exact command to finish a rollback by hand,
+	// set with StatusRollbackFailed (and StatusCancelled with OnCancelLeave).
+	ManualRollback string
+	// Plan lists what a dry run would do, one line per step.
+	Plan []string
+
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// EventKind classifies a progress event.
+type EventKind int
+
+// The kinds of progress events.
+const (
+	// EventInfo is a plain log line.
+	EventInfo EventKind = iota
+	// EventWarning is a warning worth an annotation.
+	EventWarning
+	// EventPhase starts a new phase (a log group); Message names it.
+	EventPhase
+	// EventProgress is one poll of a deployment; Counts is set.
+	EventProgress
+	// EventCheckpoint carries State to save for the post step.
+	EventCheckpoint
+)
+
+// Event is one progress report. The caller turns events into log lines.
+type Event struct {
+	Time    time.Time
+	Kind    EventKind
+	Message string
+	Counts  *Counts     // EventProgress
+	State   *Checkpoint // EventCheckpoint
+}
+
+// Checkpoint is the state the post step needs to finish an interrupted run.
+type Checkpoint struct {
+	Cluster         string
+	Service         string
+	DeploymentID    string
+	TaskDefinition  string // the revision we deployed
+	RollbackTarget  string // the revision to go back to
+	Phase           string // "preflight", "updated", "watching", "rolling-back", "done"
+	Rollback        bool
+	MinimumHealthy  int32
+	MaximumPercent  int32
+}
