@@ -1,0 +1,262 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// diagnose collects why our deployment failed: the distinct causes of
+// its stopped tasks, the service events since it began, and the tail of
+// each failing container's log. It fills the Result and returns a
+// one-sentence headline naming the main cause ("" when none is known).
+// It never fails the run: problems become notes.
+func (r *run) diagnose(ctx context.Context) string {
+	w := r.watchedBy
+	if w == nil || w.id == "" {
+		return ""
+	}
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	if _, err := w.checkStopped(ctx); err != nil {
+		r.d.emit(EventWarning, "diagnosis: %v", err)
+	}
+	r.res.Causes = groupCauses(w.failedTasks)
+	r.res.Events = eventsSince(w.events, r.res.StartedAt)
+	if r.cfg.LogLines > 0 && r.d.logs != nil {
+		r.res.Logs = r.logTails(ctx, w.failedTasks)
+	}
+	for _, c := range r.res.Causes {
+		r.d.emit(EventInfo, "cause: %d× %s", c.Count, causeText(c))
+	}
+	return headline(r.res.Causes, len(w.failedTasks))
+}
+
+// causeKey identifies a distinct cause.
+type causeKey struct {
+	stopCode, reason, container, containerReason string
+	exit                                         int32
+	hasExit                                      bool
+}
+
+// failingContainer picks the container that explains a task's stop: an
+// essential one that exited non-zero or carries a reason.
+func failingContainer(t types.Task) (types.Container, bool) {
+	for _, c := range t.Containers {
+		if c.ExitCode != nil && *c.ExitCode != 0 {
+			return c, true
+		}
+	}
+	for _, c := range t.Containers {
+		if aws.ToString(c.Reason) != "" {
+			return c, true
+		}
+	}
+	return types.Container{}, false
+}
+
+// groupCauses groups failed tasks by distinct cause, most frequent first.
+func groupCauses(tasks []types.Task) []Cause {
+	var out []Cause
+	index := map[causeKey]int{}
+	for _, t := range tasks {
+		k := causeKey{stopCode: string(t.StopCode), reason: strings.TrimSpace(aws.ToString(t.StoppedReason))}
+		if c, ok := failingContainer(t); ok {
+			k.container = aws.ToString(c.Name)
+			k.containerReason = strings.TrimSpace(aws.ToString(c.Reason))
+			if c.ExitCode != nil {
+				k.exit, k.hasExit = *c.ExitCode, true
+			}
+		}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			c := Cause{StopCode: k.stopCode, StoppedReason: k.reason, Container: k.container,
+				ContainerReason: k.containerReason, ExampleTaskID: taskID(aws.ToString(t.TaskArn))}
+			if k.hasExit {
+				c.ExitCode = aws.Int32(k.exit)
+			}
+			out = append(out, c)
+		}
+		out[i].Count++
+	}
+	slices.SortStableFunc(out, func(a, b Cause) int { return b.Count - a.Count })
+	return out
+}
+
+// headline names the main cause in one sentence.
+func headline(causes []Cause, total int) string {
+	if len(causes) == 0 {
+		return ""
+	}
+	c := causes[0]
+	of := fmt.Sprintf("in %d of %d %s", c.Count, total, plural(total, "task", "tasks"))
+	lower := strings.ToLower(c.StoppedReason + " " + c.ContainerReason)
+	switch {
+	case strings.Contains(lower, "cannotpull"):
+		return "image pull failed: " + firstNonEmpty(c.ContainerReason, c.StoppedReason)
+	case strings.Contains(lower, "health check"):
+		return fmt.Sprintf("health checks failed: %s %s", strings.TrimSuffix(c.StoppedReason, "."), of)
+	case c.ExitCode != nil:
+		s := fmt.Sprintf("container %q exited with code %d", c.Container, *c.ExitCode)
+		if c.ContainerReason != "" {
+			s += " (" + c.ContainerReason + ")"
+		}
+		return s + " " + of
+	default:
+		return strings.TrimSuffix(firstNonEmpty(c.ContainerReason, c.StoppedReason, c.StopCode), ".") + " " + of
+	}
+}
+
+func causeText(c Cause) string {
+	parts := []string{}
+	if c.Container != "" {
+		parts = append(parts, fmt.Sprintf("container %q", c.Container))
+	}
+	if c.ExitCode != nil {
+		parts = append(parts, fmt.Sprintf("exit code %d", *c.ExitCode))
+	}
+	if c.ContainerReason != "" {
+		parts = append(parts, c.ContainerReason)
+	}
+	if c.StoppedReason != "" {
+		parts = append(parts, c.StoppedReason)
+	}
+	if c.StopCode != "" {
+		parts = append(parts, "("+c.StopCode+")")
+	}
+	return strings.Join(parts, ", ") + " e.g. task " + c.ExampleTaskID
+}
+
+// eventsSince returns the events at or after since, oldest first, with
+// repeats of the same message dropped.
+func eventsSince(events []types.ServiceEvent, since time.Time) []ServiceEvent {
+	var out []ServiceEvent
+	seen := map[string]bool{}
+	for i := len(events) - 1; i >= 0; i-- { // ECS lists newest first
+		e := events[i]
+		at := aws.ToTime(e.CreatedAt)
+		if at.Before(since.Add(-time.Second)) {
+			continue
+		}
+		msg := aws.ToString(e.Message)
+		if seen[msg] {
+			continue
+		}
+		seen[msg] = true
+		out = append(out, ServiceEvent{At: at, Message: msg})
+	}
+	return out
+}
+
+// logTails reads the last lines of each distinct failing container's
+// awslogs stream, one GetLogEvents call per container. Secret values of
+// the task definition are scrubbed from the lines.
+func (r *run) logTails(ctx context.Context, tasks []types.Task) []LogExcerpt {
+	var out []LogExcerpt
+	done := map[string]bool{}
+	secrets := taskdef.SecretValues(r.register)
+	for _, t := range tasks {
+		c, ok := failingContainer(t)
+		if !ok {
+			continue
+		}
+		name := aws.ToString(c.Name)
+		if done[name] {
+			continue
+		}
+		done[name] = true
+		group, stream, region, ok := awslogsStream(r.register, name, taskID(aws.ToString(t.TaskArn)))
+		if !ok {
+			continue
+		}
+		ex := LogExcerpt{Container: name, TaskID: taskID(aws.ToString(t.TaskArn)), Stream: group + " " + stream}
+		opt := func(o *cloudwatchlogs.Options) {
+			if region != "" {
+				o.Region = region
+			}
+		}
+		outp, err := r.d.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+			LogGroupName:  aws.String(group),
+			LogStreamName: aws.String(stream),
+			Limit:         aws.Int32(int32(min(r.cfg.LogLines, 10000))),
+			StartFromHead: aws.Bool(false),
+		}, opt)
+		var ae smithy.APIError
+		switch {
+		case err == nil:
+			for _, e := range outp.Events {
+				ex.Lines = append(ex.Lines, scrub(strings.TrimRight(aws.ToString(e.Message), "\n"), secrets))
+			}
+			if len(ex.Lines) == 0 {
+				ex.Note = "the log stream is empty"
+			}
+		case errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "AccessDenied"):
+			ex.Note = "no permission to read the log (logs:GetLogEvents)"
+		case errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException":
+			ex.Note = "the log stream does not exist (yet)"
+		default:
+			ex.Note = fmt.Sprintf("could not read the log: %v", err)
+		}
+		out = append(out, ex)
+	}
+	return out
+}
+
+// awslogsStream finds where a container of the task definition logs.
+func awslogsStream(in *ecs.RegisterTaskDefinitionInput, container, task string) (group, stream, region string, ok bool) {
+	if in == nil {
+		return "", "", "", false
+	}
+	for _, cd := range in.ContainerDefinitions {
+		if aws.ToString(cd.Name) != container || cd.LogConfiguration == nil || cd.LogConfiguration.LogDriver != types.LogDriverAwslogs {
+			continue
+		}
+		opts := cd.LogConfiguration.Options
+		group, prefix := opts["awslogs-group"], opts["awslogs-stream-prefix"]
+		if group == "" || prefix == "" {
+			return "", "", "", false
+		}
+		return group, prefix + "/" + container + "/" + task, opts["awslogs-region"], true
+	}
+	return "", "", "", false
+}
+
+// scrub replaces every secret value in s.
+func scrub(s string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= 3 {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	return s
+}
+
+// taskID is the last part of a task ARN.
+func taskID(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,395 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+	"github.com/sethvargo/go-retry"
+)
+
+type verdictKind int
+
+const (
+	verdictInProgress verdictKind = iota
+	verdictSucceeded
+	verdictFailed
+	verdictTimedOut
+	verdictTakenOver      // someone else's deployment replaced ours
+	verdictCircuitBreaker // ECS's circuit breaker rolled ours back
+	verdictCancelled
+)
+
+// verdict is the judgement on one deployment.
+type verdict struct {
+	kind    verdictKind
+	reason  string // one sentence, no trailing period
+	other   string // the deployment that replaced ours
+	taskDef string // its task definition
+}
+
+func (v verdict) markName() string {
+	if v.kind == verdictTimedOut {
+		return "timed out"
+	}
+	return "deployment failed"
+}
+
+// errInProgress is what a poll returns to go-retry while the deployment
+// has not reached a verdict.
+var errInProgress = errors.New("deployment in progress")
+
+// watcher judges one deployment (ours, or our rollback) by its ID.
+type watcher struct {
+	d         *Deployer
+	cluster   string
+	service   string
+	id        string // the deployment watched
+	taskDef   string // its task definition
+	target    string // the rollback target, to recognise ECS's own rollback
+	threshold int
+	what      string // "deployment" or "rollback"
+
+	onRunning func() // first task running
+	onFailure func() // first failed task seen
+
+	polls       int
+	last        Counts
+	seenRunning bool
+	seenFailure bool
+	cbFailed    int // polls that saw our deployment FAILED with ECS's rollback pending
+
+	checkedStopped bool
+	stopped        map[string]bool // stopped task ARN → counted as a failure
+	failedTasks    []types.Task    // our stopped tasks that count as failures
+	events         []types.ServiceEvent
+}
+
+func (r *run) newWatcher(id, taskDef, what string) *watcher {
+	return &watcher{
+		d:         r.d,
+		cluster:   r.cfg.Cluster,
+		service:   r.cfg.Service,
+		id:        id,
+		taskDef:   taskDef,
+		target:    r.target,
+		threshold: r.cfg.FailedTasksThreshold,
+		what:      what,
+		stopped:   map[string]bool{},
+	}
+}
+
+// watchOurs watches our deployment until a verdict or the timeout.
+func (r *run) watchOurs(ctx context.Context) verdict {
+	w := r.newWatcher(r.res.DeploymentID, r.newARN, "deployment")
+	w.onRunning = func() { r.mark("first task running") }
+	w.onFailure = func() { r.mark("first failure") }
+	r.watchedBy = w
+	v := w.watch(ctx, r.cfg.Timeout, r.cfg.PollInterval)
+	r.res.Last = w.last
+	return v
+}
+
+// watchRollback watches the rollback deployment until it settles or the
+// rollback timeout passes.
+func (r *run) watchRollback(ctx context.Context) verdict {
+	w := r.newWatcher(r.res.RollbackDeploymentID, r.target, "rollback")
+	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+}
+
+// watch polls until a verdict, the timeout, or ctx's cancellation.
+func (w *watcher) watch(ctx context.Context, timeout, interval time.Duration) verdict {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var v verdict
+	err := doPoll(wctx, w.d.poll(interval), func(ctx context.Context) (bool, error) {
+		var err error
+		v, err = w.poll(ctx)
+		if err != nil {
+			return false, err
+		}
+		return v.kind != verdictInProgress, nil
+	})
+	switch {
+	case err == nil:
+		return v
+	case ctx.Err() != nil:
+		return verdict{kind: verdictCancelled, reason: "cancelled"}
+	case wctx.Err() != nil:
+		return verdict{kind: verdictTimedOut, reason: fmt.Sprintf("timed out after %s: %s", timeout, w.progressText())}
+	default:
+		return verdict{kind: verdictFailed, reason: fmt.Sprintf("could not watch the %s: %v", w.what, err)}
+	}
+}
+
+func (w *watcher) progressText() string {
+	if w.polls == 0 {
+		return "no status was read"
+	}
+	s := fmt.Sprintf("%d of %d tasks running", w.last.Running, w.last.Desired)
+	if w.last.Pending > 0 {
+		s += fmt.Sprintf(", %d pending", w.last.Pending)
+	}
+	return s
+}
+
+// poll reads the service once and judges the watched deployment.
+func (w *watcher) poll(ctx context.Context) (verdict, error) {
+	svc, err := w.d.describeService(ctx, w.cluster, w.service)
+	if err != nil {
+		return verdict{}, err
+	}
+	w.polls++
+	w.events = svc.Events
+
+	var mine, primary *types.Deployment
+	for i := range svc.Deployments {
+		dep := &svc.Deployments[i]
+		if w.id != "" && aws.ToString(dep.Id) == w.id {
+			mine = dep
+		}
+		if aws.ToString(dep.Status) == "PRIMARY" {
+			primary = dep
+		}
+	}
+	if w.id == "" && primary != nil && aws.ToString(primary.TaskDefinition) == w.taskDef {
+		// The endpoint did not tell us our deployment's ID: adopt the
+		// PRIMARY running our revision.
+		mine, w.id = primary, aws.ToString(primary.Id)
+	}
+	if mine == nil || aws.ToString(mine.Status) != "PRIMARY" {
+		return w.replaced(svc, mine, primary), nil
+	}
+
+	c := Counts{
+		Desired:      mine.DesiredCount,
+		Running:      mine.RunningCount,
+		Pending:      mine.PendingCount,
+		Failed:       mine.FailedTasks,
+		RolloutState: string(mine.RolloutState),
+	}
+	// A signal that tasks of ours may have stopped: only then is listing
+	// stopped tasks worth a call.
+	signal := w.polls > 1 && (c.Failed > w.last.Failed || c.Running < w.last.Running || c.Running+c.Pending < w.last.Running+w.last.Pending)
+	w.last = c
+	w.d.report(Event{Time: w.d.now(), Kind: EventProgress, Counts: &c,
+		Message: fmt.Sprintf("%s %s: %d/%d running, %d pending, %d failed, %s", w.what, w.id, c.Running, c.Desired, c.Pending, c.Failed, orDash(c.RolloutState))})
+	if c.Running > 0 && !w.seenRunning {
+		w.seenRunning = true
+		if w.onRunning != nil {
+			w.onRunning()
+		}
+	}
+	if c.Failed > 0 {
+		w.failureSeen()
+	}
+
+	if int(c.Failed) >= w.threshold {
+		return verdict{kind: verdictFailed, reason: fmt.Sprintf("%d %s of %s failed to start (failed-tasks-threshold %d)", c.Failed, plural(int(c.Failed), "task", "tasks"), w.id, w.threshold)}, nil
+	}
+	if mine.RolloutState == types.DeploymentRolloutStateFailed {
+		if circuitBreakerRollsBack(svc) && w.what == "deployment" && w.cbFailed < 3 {
+			// ECS is about to start its own rollback: give it a few polls
+			// rather than racing it with ours.
+			w.cbFailed++
+			return verdict{kind: verdictInProgress}, nil
+		}
+		return verdict{kind: verdictFailed, reason: fmt.Sprintf("%s %s failed: %s", w.what, w.id, strings.TrimSuffix(orDefault(aws.ToString(mine.RolloutStateReason), "rollout state FAILED"), "."))}, nil
+	}
+
+	done := false
+	switch {
+	case mine.RolloutState == types.DeploymentRolloutStateCompleted:
+		done = true
+	case mine.RolloutState == "" && len(svc.Deployments) == 1 && c.Running == c.Desired && c.Pending == 0:
+		// Endpoints that do not report rolloutState: ours is the only
+		// deployment left and it runs what it should.
+		done = true
+	}
+	if signal || (done && !w.checkedStopped) {
+		n, err := w.checkStopped(ctx)
+		if err != nil {
+			return verdict{}, err
+		}
+		if n >= w.threshold {
+			return verdict{kind: verdictFailed, reason: fmt.Sprintf("%d %s of %s stopped: %s (failed-tasks-threshold %d)", n, plural(n, "task", "tasks"), w.id, stopSummary(w.failedTasks[0]), w.threshold)}, nil
+		}
+	}
+	if done {
+		if c.Desired == 0 {
+			return verdict{kind: verdictSucceeded, reason: fmt.Sprintf("%s %s completed with desired count 0: the service runs %s but no tasks", w.what, w.id, shortARN(w.taskDef))}, nil
+		}
+		return verdict{kind: verdictSucceeded, reason: fmt.Sprintf("%s %s completed: %d/%d tasks of %s running", w.what, w.id, c.Running, c.Desired, shortARN(w.taskDef))}, nil
+	}
+	return verdict{kind: verdictInProgress}, nil
+}
+
+func (w *watcher) failureSeen() {
+	if !w.seenFailure {
+		w.seenFailure = true
+		if w.onFailure != nil {
+			w.onFailure()
+		}
+	}
+}
+
+// replaced judges a watched deployment that is no longer the PRIMARY.
+func (w *watcher) replaced(svc types.Service, mine, primary *types.Deployment) verdict {
+	if primary == nil {
+		return verdict{kind: verdictFailed, reason: fmt.Sprintf("the service has no PRIMARY deployment and %s %s is gone", w.what, w.id)}
+	}
+	pid, ptd := aws.ToString(primary.Id), aws.ToString(primary.TaskDefinition)
+	failedReason := ""
+	if mine != nil && mine.RolloutState == types.DeploymentRolloutStateFailed {
+		failedReason = strings.TrimSuffix(aws.ToString(mine.RolloutStateReason), ".")
+	}
+	if w.what == "deployment" && ptd == w.target && (failedReason != "" || circuitBreakerRollsBack(svc)) {
+		if failedReason == "" {
+			failedReason = "ECS deployment circuit breaker: tasks failed to start"
+		}
+		return verdict{kind: verdictCircuitBreaker, other: pid, taskDef: ptd,
+			reason: fmt.Sprintf("deployment %s failed: %s", w.id, failedReason)}
+	}
+	return verdict{kind: verdictTakenOver, other: pid, taskDef: ptd,
+		reason: fmt.Sprintf("another deployment (%s of %s) took over from %s %s; not undoing someone else's deploy", pid, shortARN(ptd), w.what, w.id)}
+}
+
+// circuitBreakerRollsBack reports whether ECS rolls the service back by
+// itself when a deployment fails.
+func circuitBreakerRollsBack(svc types.Service) bool {
+	c := svc.DeploymentConfiguration
+	return c != nil && c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable && c.DeploymentCircuitBreaker.Rollback
+}
+
+// checkStopped lists the stopped tasks our deployment started, describes
+// the ones not seen before (at most 100 per call), and returns how many
+// count as failures.
+func (w *watcher) checkStopped(ctx context.Context) (int, error) {
+	w.checkedStopped = true
+	var fresh []string
+	var token *string
+	for {
+		out, err := w.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{
+			Cluster:       aws.String(w.cluster),
+			StartedBy:     aws.String(w.id),
+			DesiredStatus: types.DesiredStatusStopped,
+			NextToken:     token,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("list stopped tasks of %s: %w", w.id, err)
+		}
+		for _, arn := range out.TaskArns {
+			if _, ok := w.stopped[arn]; !ok {
+				fresh = append(fresh, arn)
+			}
+		}
+		token = out.NextToken
+		if aws.ToString(token) == "" {
+			break
+		}
+	}
+	for len(fresh) > 0 {
+		n := min(len(fresh), 100)
+		batch := fresh[:n]
+		fresh = fresh[n:]
+		out, err := w.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(w.cluster), Tasks: batch})
+		if err != nil {
+			return 0, fmt.Errorf("describe stopped tasks of %s: %w", w.id, err)
+		}
+		for _, t := range out.Tasks {
+			failed := isFailure(t)
+			w.stopped[aws.ToString(t.TaskArn)] = failed
+			if failed {
+				w.failedTasks = append(w.failedTasks, t)
+				w.failureSeen()
+			}
+		}
+	}
+	return len(w.failedTasks), nil
+}
+
+// isFailure reports whether a stopped task stopped because it failed, as
+// opposed to being scaled in, replaced by a deployment or stopped by hand.
+func isFailure(t types.Task) bool {
+	reason := strings.ToLower(aws.ToString(t.StoppedReason))
+	switch t.StopCode {
+	case types.TaskStopCodeTaskFailedToStart, types.TaskStopCodeEssentialContainerExited:
+		return true
+	case types.TaskStopCodeUserInitiated, types.TaskStopCodeSpotInterruption, types.TaskStopCodeTerminationNotice:
+		return false
+	}
+	return strings.Contains(reason, "health check") || strings.Contains(reason, "cannotpull") ||
+		strings.Contains(reason, "outofmemory") || strings.Contains(reason, "essential container")
+}
+
+// stopSummary describes why one task stopped, in a few words.
+func stopSummary(t types.Task) string {
+	s := aws.ToString(t.StoppedReason)
+	for _, c := range t.Containers {
+		if c.ExitCode != nil && *c.ExitCode != 0 {
+			s += fmt.Sprintf(" (container %q exit code %d", aws.ToString(c.Name), *c.ExitCode)
+			if rs := aws.ToString(c.Reason); rs != "" {
+				s += ": " + rs
+			}
+			s += ")"
+			break
+		}
+	}
+	return strings.TrimSuffix(orDefault(s, string(t.StopCode)), ".")
+}
+
+// doPoll calls f until it reports done, returns a permanent error, or
+// ctx ends. Transient API errors (throttling, 5xx, dropped connections
+// that outlasted the SDK's own retries) are logged by the caller's next
+// poll and retried; permanent ones end the loop.
+func doPoll(ctx context.Context, b backoffFactory, f func(context.Context) (bool, error)) error {
+	return retry.Do(ctx, b(), func(ctx context.Context) error {
+		done, err := f(ctx)
+		if err != nil {
+			if ctx.Err() != nil || isPermanent(err) {
+				return err
+			}
+			return retry.RetryableError(err)
+		}
+		if !done {
+			return retry.RetryableError(errInProgress)
+		}
+		return nil
+	})
+}
+
+// isPermanent reports whether an API error will not go away by polling
+// again.
+func isPermanent(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "AccessDeniedException", "ClusterNotFoundException", "ServiceNotFoundException",
+		"ServiceNotActiveException", "InvalidParameterException", "UnrecognizedClientException",
+		"InvalidSignatureException", "ExpiredTokenException":
+		return true
+	}
+	return false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
