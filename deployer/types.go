@@ -201,13 +201,13 @@ type Event struct {
 
 // Checkpoint is the state the post step needs to finish an interrupted run.
 type Checkpoint struct {
-	Cluster         string
-	Service         string
-	DeploymentID    string
-	TaskDefinition  string // the revision we deployed
-	RollbackTarget  string // the revision to go back to
-	Phase           string // "preflight", "updated", "watching", "rolling-back", "done"
-	Rollback        bool
-	MinimumHealthy  int32
-	MaximumPercent  int32
+	Cluster        string
+	Service        string
+	DeploymentID   string
+	TaskDefinition string // the revision we deployed
+	RollbackTarget string // the revision to go back to
+	Phase          string // "preflight", "updated", "watching", "rolling-back", "done"
+	Rollback       bool
+	MinimumHealthy int32
+	MaximumPercent int32
 }
