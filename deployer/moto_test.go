@@ -1,0 +1,157 @@
+package deployer_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/motoserver"
+)
+
+// motoClient returns an ECS client for moto_server at url.
+func motoClient(url string) *ecs.Client {
+	return ecs.New(ecs.Options{
+		BaseEndpoint: aws.String(url),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDMOTO", "moto-secret", ""),
+	})
+}
+
+// seedMoto creates a cluster, a task definition and a 2-task service.
+func seedMoto(t *testing.T, client *ecs.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		t.Fatalf("create cluster: %v", err)
+	}
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"),
+		ContainerDefinitions: []types.ContainerDefinition{
+			{Name: aws.String("app"), Image: aws.String("registry.example.com/app:1"), Memory: aws.Int32(256), Essential: aws.Bool(true),
+				Environment: []types.KeyValuePair{{Name: aws.String("MODE"), Value: aws.String("prod")}}},
+			{Name: aws.String("envoy"), Image: aws.String("envoyproxy/envoy:v1.31"), Memory: aws.Int32(128)},
+		},
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}},
+	})
+	if err != nil {
+		t.Fatalf("register task definition: %v", err)
+	}
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("web"),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(2),
+	}); err != nil {
+		t.Fatalf("create service: %v", err)
+	}
+	return aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+}
+
+func serviceTaskDef(t *testing.T, client *ecs.Client) string {
+	t.Helper()
+	out, err := client.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describe service: %v (%d services)", err, len(out.Services))
+	}
+	return aws.ToString(out.Services[0].TaskDefinition)
+}
+
+func motoConfig() deployer.Config {
+	return deployer.Config{
+		Cluster: "prod", Service: "web",
+		Images:                []deployer.ContainerImage{{Container: "app", Image: "registry.example.com/app:2"}},
+		Timeout:               5 * time.Second,
+		PollInterval:          20 * time.Millisecond,
+		RollbackTimeout:       time.Second,
+		FailedTasksThreshold:  1,
+		Rollback:              true,
+		MinimumHealthyPercent: 100,
+		MaximumPercent:        200,
+		ForceNewDeployment:    true,
+		Wait:                  true,
+	}
+}
+
+// TestMotoContract checks the deploy against moto_server, an independent
+// ECS emulator: the happy path and failures.
+func TestMotoContract(t *testing.T) {
+	t.Parallel()
+	t.Run("happy path", func(t *testing.T) {
+		t.Parallel()
+		client := motoClient(motoserver.Start(t, "MOTO_ECS_SERVICE_RUNNING=2"))
+		prev := seedMoto(t, client)
+		res, err := deployer.New(client, nil).Deploy(context.Background(), motoConfig())
+		if err != nil {
+			t.Fatalf("Deploy: %v (result %+v)", err, res)
+		}
+		if res.Status != deployer.StatusSucceeded {
+			t.Errorf("status: got %q, want %q (%s)", res.Status, deployer.StatusSucceeded, res.Reason)
+		}
+		if res.PreviousTaskDefinitionARN != prev {
+			t.Errorf("previous task definition: got %q, want %q", res.PreviousTaskDefinitionARN, prev)
+		}
+		if got := serviceTaskDef(t, client); got != res.TaskDefinitionARN || got == prev {
+			t.Errorf("service runs %q, want the new revision %q", got, res.TaskDefinitionARN)
+		}
+		td, err := client.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{
+			TaskDefinition: aws.String(res.TaskDefinitionARN), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+		if err != nil {
+			t.Fatalf("describe new revision: %v", err)
+		}
+		images := map[string]string{}
+		for _, c := range td.TaskDefinition.ContainerDefinitions {
+			images[aws.ToString(c.Name)] = aws.ToString(c.Image)
+		}
+		if images["app"] != "registry.example.com/app:2" || images["envoy"] != "envoyproxy/envoy:v1.31" {
+			t.Errorf("images of the new revision: got %v", images)
+		}
+		if len(td.Tags) != 1 || aws.ToString(td.Tags[0].Key) != "team" {
+			t.Errorf("tags of the new revision: got %v, want team=payments", td.Tags)
+		}
+	})
+	t.Run("failed tasks, rollback off", func(t *testing.T) {
+		t.Parallel()
+		client := motoClient(motoserver.Start(t, "MOTO_ECS_SERVICE_RUNNING=2", "MOTO_ECS_SERVICE_FAILED_TASKS=1"))
+		seedMoto(t, client)
+		cfg := motoConfig()
+		cfg.Rollback = false
+		res, err := deployer.New(client, nil).Deploy(context.Background(), cfg)
+		if err == nil {
+			t.Fatalf("Deploy: got no error, want a failure (result %+v)", res)
+		}
+		if res.Status != deployer.StatusFailed {
+			t.Errorf("status: got %q, want %q (%s)", res.Status, deployer.StatusFailed, res.Reason)
+		}
+		if !strings.Contains(res.Reason, "failed to start") || res.ManualRollback == "" {
+			t.Errorf("reason %q / manual rollback %q: want the failed tasks named and a command to roll back", res.Reason, res.ManualRollback)
+		}
+		if got := serviceTaskDef(t, client); got != res.TaskDefinitionARN {
+			t.Errorf("service runs %q, want it left on %q", got, res.TaskDefinitionARN)
+		}
+	})
+	t.Run("failed tasks, rollback issued", func(t *testing.T) {
+		t.Parallel()
+		client := motoClient(motoserver.Start(t, "MOTO_ECS_SERVICE_RUNNING=2", "MOTO_ECS_SERVICE_FAILED_TASKS=1"))
+		prev := seedMoto(t, client)
+		res, err := deployer.New(client, nil).Deploy(context.Background(), motoConfig())
+		if err == nil {
+			t.Fatalf("Deploy: got no error, want a failure (result %+v)", res)
+		}
+		// moto reports the same failed task on every deployment, so the
+		// rollback never looks settled: the outcome must say so.
+		if res.Status != deployer.StatusRollbackFailed {
+			t.Errorf("status: got %q, want %q (%s)", res.Status, deployer.StatusRollbackFailed, res.Reason)
+		}
+		if got := serviceTaskDef(t, client); got != prev {
+			t.Errorf("service runs %q, want the rollback target %q", got, prev)
+		}
+		if !strings.Contains(res.ManualRollback, prev) {
+			t.Errorf("manual rollback %q does not name %q", res.ManualRollback, prev)
+		}
+	})
+}
