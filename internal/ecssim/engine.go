@@ -1,0 +1,470 @@
+package ecssim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// run is the simulator's single clock goroutine: it sleeps until the
+// earliest scheduled transition (or a kick after a mutation) and advances
+// the whole state. No goroutine exists per task or per service.
+func (s *Sim) run() {
+	defer s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		next := s.advanceLocked(time.Now())
+		s.mu.Unlock()
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = time.Until(next)
+			if wait < 0 {
+				wait = 0
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-s.done:
+			return
+		case <-timer.C:
+		case <-s.kick:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// wake asks the clock goroutine to re-plan.
+func (s *Sim) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// advanceLocked applies every transition due at now and returns the time
+// of the next one (zero if none is scheduled).
+func (s *Sim) advanceLocked(now time.Time) time.Time {
+	for i := 0; i < 20; i++ { // settle cascades (a task running lets an old one stop...)
+		changed := false
+		for _, cl := range s.cOrder {
+			for _, svc := range cl.sOrder {
+				for _, d := range svc.deps {
+					for _, t := range append([]*task(nil), d.live...) {
+						for !t.next.IsZero() && !t.next.After(now) {
+							s.stepTask(t, now)
+							changed = true
+						}
+					}
+				}
+				if s.schedule(svc, now) {
+					changed = true
+				}
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	var next time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, cl := range s.cOrder {
+		for _, svc := range cl.sOrder {
+			for _, d := range svc.deps {
+				for _, t := range d.live {
+					earliest(t.next)
+				}
+				if d.nextLaunch.After(now) {
+					earliest(d.nextLaunch)
+				}
+			}
+		}
+	}
+	return next
+}
+
+// stepTask performs the transition scheduled at t.next.
+func (s *Sim) stepTask(t *task, now time.Time) {
+	at := t.next
+	t.next = time.Time{}
+	if t.desired == "STOPPED" { // stopping -> STOPPED
+		s.finishStop(t, at)
+		return
+	}
+	switch t.last {
+	case "PROVISIONING":
+		t.last = "PENDING"
+		t.pullStarted = at
+		t.connectivity = at
+		if t.fate == BehaviorPending {
+			return // never leaves PENDING
+		}
+		t.next = at.Add(s.timings.Pending.D() + t.extraStart)
+	case "PENDING":
+		t.pullStopped = at
+		switch t.fate {
+		case BehaviorPullError:
+			for _, c := range t.containers {
+				if c.behavior == BehaviorPullError {
+					c.reason = pullErrorReason(c.image)
+					t.stoppedReason = c.reason
+				}
+			}
+			s.beginStop(t, at, types.TaskStopCodeTaskFailedToStart, t.stoppedReason, true)
+			return
+		case BehaviorCrash, BehaviorOOM:
+			for _, c := range t.containers {
+				c.startedAt = at
+				switch c.behavior {
+				case BehaviorCrash:
+					c.exit = aws.Int32(1)
+				case BehaviorOOM:
+					c.exit = aws.Int32(137)
+					c.reason = "OutOfMemoryError: Container killed due to memory usage"
+				}
+			}
+			s.beginStop(t, at, types.TaskStopCodeEssentialContainerExited, "Essential container in task exited", true)
+			return
+		}
+		t.last = "RUNNING"
+		t.startedAt = at
+		for _, c := range t.containers {
+			c.last = "RUNNING"
+			c.startedAt = at
+		}
+		switch {
+		case t.hasHC():
+			t.next = at.Add(s.timings.HealthCheck.D())
+		case t.fate == BehaviorCrashAfter:
+			t.next = at.Add(t.crashAfter)
+		}
+		s.noteRunning(t)
+	case "RUNNING":
+		if t.hasHC() && t.health == types.HealthStatusUnknown {
+			if t.fate == BehaviorUnhealthy {
+				t.health = types.HealthStatusUnhealthy
+				for _, c := range t.containers {
+					if c.hasHC && c.behavior == BehaviorUnhealthy {
+						c.health = types.HealthStatusUnhealthy
+					} else if c.hasHC {
+						c.health = types.HealthStatusHealthy
+					}
+				}
+				s.event(t.svc, at, fmt.Sprintf("(service %s) (task %s) failed container health checks.", t.svc.name, t.id))
+				for _, c := range t.containers {
+					c.exit = aws.Int32(143)
+				}
+				s.beginStop(t, at, types.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", true)
+				return
+			}
+			t.health = types.HealthStatusHealthy
+			for _, c := range t.containers {
+				if c.hasHC {
+					c.health = types.HealthStatusHealthy
+				}
+			}
+			s.noteRunning(t)
+			if t.fate == BehaviorCrashAfter {
+				t.next = t.startedAt.Add(t.crashAfter)
+				if !t.next.After(at) {
+					t.next = at
+				}
+			}
+			return
+		}
+		if t.fate == BehaviorCrashAfter {
+			for _, c := range t.containers {
+				if c.behavior == BehaviorCrashAfter {
+					c.exit = aws.Int32(1)
+				} else {
+					c.exit = aws.Int32(0)
+				}
+			}
+			// It ran: ECS does not count it as a failed task of the deployment.
+			s.beginStop(t, at, types.TaskStopCodeEssentialContainerExited, "Essential container in task exited", false)
+		}
+	}
+}
+
+func pullErrorReason(image string) string {
+	return fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref %s: %s: not found", image, image)
+}
+
+// noteRunning records that a task of its deployment runs successfully: the
+// failed count resets and stops being evaluated, as ECS documents.
+func (s *Sim) noteRunning(t *task) {
+	if !t.healthyForDeployment() {
+		return
+	}
+	t.healthyOnce = true
+	d := t.dep
+	if d.evaluating {
+		d.evaluating = false
+		d.failed = 0
+	}
+	d.consec = 0
+}
+
+// beginStop moves a task towards STOPPED. failure says the task failed on
+// its own (counted for the circuit breaker when it never ran
+// successfully, and replaced after a back-off).
+func (s *Sim) beginStop(t *task, now time.Time, code types.TaskStopCode, reason string, failure bool) {
+	if t.desired == "STOPPED" {
+		return
+	}
+	wasRunning := t.last == "RUNNING"
+	t.desired = "STOPPED"
+	t.stopCode = code
+	t.stoppedReason = reason
+	t.stoppingAt = now
+	if wasRunning {
+		t.last = "DEACTIVATING"
+	} else {
+		t.last = "DEPROVISIONING"
+	}
+	for _, c := range t.containers {
+		if c.last == "RUNNING" && c.exit == nil {
+			c.exit = aws.Int32(0)
+		}
+		if c.exit != nil || c.last == "RUNNING" {
+			c.last = "STOPPED"
+		}
+	}
+	t.next = now.Add(s.timings.Stopping.D())
+	d := t.dep
+	d.updatedAt = now
+	if code == types.TaskStopCodeServiceSchedulerInitiated && !failure {
+		return
+	}
+	// A task of the deployment failed on its own.
+	if d.status == "PRIMARY" {
+		d.nextLaunch = now.Add(s.timings.RetryBackoff.D())
+	}
+	if !failure || t.healthyOnce {
+		return
+	}
+	d.consec++
+	if d.consec >= 3 && !d.unableSent && d.status == "PRIMARY" {
+		d.unableSent = true
+		s.event(t.svc, now, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.", t.svc.name))
+	}
+	if !d.evaluating {
+		return
+	}
+	d.failed++
+	s.checkCircuitBreaker(t.svc, d, now)
+}
+
+// cbThreshold is the circuit breaker's failed-task threshold:
+// 0.5 × desired count, rounded up, at least 3 and at most 200.
+func cbThreshold(desired int32) int32 {
+	n := (desired + 1) / 2
+	if n < 3 {
+		n = 3
+	}
+	if n > 200 {
+		n = 200
+	}
+	return n
+}
+
+func (s *Sim) checkCircuitBreaker(svc *service, d *deployment, now time.Time) {
+	if svc.cb == nil || !svc.cb.Enable || d.status != "PRIMARY" || d.rollout != types.DeploymentRolloutStateInProgress {
+		return
+	}
+	if d.failed < cbThreshold(d.desired) {
+		return
+	}
+	d.rollout = types.DeploymentRolloutStateFailed
+	d.reason = "ECS deployment circuit breaker: tasks failed to start."
+	d.updatedAt = now
+	s.event(svc, now, fmt.Sprintf("(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.name, d.id))
+	if !svc.cb.Rollback || svc.lastCompletedTD == "" {
+		return
+	}
+	target, ok := s.lookupTaskDef(svc.lastCompletedTD)
+	if !ok {
+		return
+	}
+	nd := s.newDeployment(svc, target, now)
+	nd.reason = fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", svc.lastCompletedDep)
+	d.status = "ACTIVE"
+	svc.deps = append([]*deployment{nd}, svc.deps...)
+	svc.steady = false
+	s.event(svc, now, fmt.Sprintf("(service %s) rolling back to deployment %s.", svc.name, svc.lastCompletedDep))
+}
+
+// finishStop marks a stopping task STOPPED and forgets it from its
+// deployment's live tasks (it stays listable in the cluster).
+func (s *Sim) finishStop(t *task, at time.Time) {
+	t.last = "STOPPED"
+	t.stoppedAt = at
+	for _, c := range t.containers {
+		c.last = "STOPPED"
+	}
+	d := t.dep
+	for i, x := range d.live {
+		if x == t {
+			d.live = append(d.live[:i], d.live[i+1:]...)
+			break
+		}
+	}
+}
+
+// schedule runs the service scheduler once: launch PRIMARY tasks within
+// maximumPercent, stop tasks of older deployments while
+// minimumHealthyPercent holds, drop drained deployments, and mark the
+// rollout COMPLETED. It reports whether anything changed.
+func (s *Sim) schedule(svc *service, now time.Time) bool {
+	if svc.status != "ACTIVE" || len(svc.deps) == 0 {
+		return false
+	}
+	changed := false
+	prim := svc.deps[0]
+	desired := svc.desired
+	prim.desired = desired
+	maxTotal := desired * svc.maxPercent / 100
+	minHealthy := (desired*svc.minHealthy + 99) / 100
+
+	live, healthy := 0, 0
+	for _, d := range svc.deps {
+		for _, t := range d.live {
+			live++
+			if t.healthyForDeployment() {
+				healthy++
+			}
+		}
+	}
+
+	// Scale the PRIMARY in when it has more tasks than wanted.
+	var primWanted []*task
+	for _, t := range prim.live {
+		if t.desired == "RUNNING" {
+			primWanted = append(primWanted, t)
+		}
+	}
+	if excess := len(primWanted) - int(desired); excess > 0 {
+		var stopped []*task
+		for _, pass := range []bool{false, true} { // not-yet-healthy first
+			for i := len(primWanted) - 1; i >= 0 && len(stopped) < excess; i-- {
+				t := primWanted[i]
+				if t.desired == "RUNNING" && t.healthyForDeployment() == pass {
+					s.stopByScheduler(t, prim, now)
+					stopped = append(stopped, t)
+				}
+			}
+		}
+		s.event(svc, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", svc.name, len(stopped), taskList(stopped)))
+		changed = true
+		primWanted = primWanted[:len(primWanted)-len(stopped)]
+	}
+
+	// Launch.
+	launchable := prim.rollout != types.DeploymentRolloutStateFailed && !now.Before(prim.nextLaunch)
+	if want := int(desired) - len(primWanted); want > 0 && launchable {
+		room := int(maxTotal) - live
+		if room > want {
+			room = want
+		}
+		if room > 0 {
+			var started []*task
+			for i := 0; i < room; i++ {
+				started = append(started, s.newTask(svc, prim, now))
+			}
+			live += room
+			svc.steady = false
+			prim.updatedAt = now
+			s.event(svc, now, fmt.Sprintf("(service %s) has started %d tasks: %s.", svc.name, len(started), taskList(started)))
+			changed = true
+		}
+	}
+
+	// Drain older deployments.
+	var stopped []*task
+	for i := len(svc.deps) - 1; i >= 1; i-- {
+		d := svc.deps[i]
+		for _, t := range d.live {
+			if t.desired != "RUNNING" {
+				continue
+			}
+			if !t.healthyForDeployment() {
+				s.stopByScheduler(t, prim, now)
+				stopped = append(stopped, t)
+				continue
+			}
+			if healthy-1 >= int(minHealthy) {
+				healthy--
+				s.stopByScheduler(t, prim, now)
+				stopped = append(stopped, t)
+			}
+		}
+	}
+	if len(stopped) > 0 {
+		s.event(svc, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", svc.name, len(stopped), taskList(stopped)))
+		changed = true
+	}
+	for _, d := range svc.deps[1:] {
+		n := int32(0)
+		for _, t := range d.live {
+			if t.desired == "RUNNING" {
+				n++
+			}
+		}
+		d.desired = n
+	}
+	// Drop drained deployments.
+	kept := svc.deps[:1]
+	for _, d := range svc.deps[1:] {
+		if len(d.live) > 0 {
+			kept = append(kept, d)
+		} else {
+			changed = true
+		}
+	}
+	svc.deps = kept
+
+	// Completion and steady state.
+	primHealthy, primPending := 0, 0
+	for _, t := range prim.live {
+		if t.healthyForDeployment() {
+			primHealthy++
+		} else if t.desired == "RUNNING" {
+			primPending++
+		}
+	}
+	isSteady := len(svc.deps) == 1 && primHealthy == int(desired) && primPending == 0 && len(prim.live) == int(desired)
+	if isSteady && prim.rollout == types.DeploymentRolloutStateInProgress {
+		prim.rollout = types.DeploymentRolloutStateCompleted
+		prim.reason = fmt.Sprintf("ECS deployment %s completed.", prim.id)
+		prim.updatedAt = now
+		svc.lastCompletedTD = prim.td.arn()
+		svc.lastCompletedDep = prim.id
+		s.event(svc, now, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", svc.name, prim.id))
+		changed = true
+	}
+	if isSteady && !svc.steady {
+		svc.steady = true
+		s.event(svc, now, fmt.Sprintf("(service %s) has reached a steady state.", svc.name))
+		changed = true
+	}
+	if !isSteady {
+		svc.steady = false
+	}
+	return changed
+}
+
+func (s *Sim) stopByScheduler(t *task, by *deployment, now time.Time) {
+	s.beginStop(t, now, types.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", by.id), false)
+}

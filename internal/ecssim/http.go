@@ -1,0 +1,232 @@
+package ecssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+const (
+	ecsTargetPrefix  = "AmazonEC2ContainerServiceV20141113."
+	logsTargetPrefix = "Logs_20140328."
+	maxBody          = 10 << 20
+)
+
+// mutatingOps are the operations that change the simulator's state.
+var mutatingOps = map[string]bool{
+	"RegisterTaskDefinition":   true,
+	"DeregisterTaskDefinition": true,
+	"UpdateService":            true,
+}
+
+type faultState struct {
+	op string
+	Fault
+	seen int // matching calls since injection
+	rnd  *rand.Rand
+}
+
+// InjectFault adds a fault for op ("" = every operation). Counted parts of
+// the fault (Throttle, Status5xx, DropConnection, Error with Times) apply
+// to the next matching calls; Latency and ThrottleProbability apply to
+// every matching call until the Sim is closed.
+func (s *Sim) InjectFault(op string, f Fault) {
+	seed := f.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &faultState{op: op, Fault: f, rnd: rand.New(rand.NewPCG(uint64(seed), 0xfa17))})
+}
+
+// ClearFaults removes every injected fault.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// faultOutcome is what the faults decided for one call.
+type faultOutcome struct {
+	latency time.Duration
+	drop    bool
+	err     *apiError
+}
+
+func (s *Sim) applyFaultsLocked(op string) faultOutcome {
+	var out faultOutcome
+	for _, f := range s.faults {
+		if f.op != "" && f.op != op {
+			continue
+		}
+		f.seen++
+		out.latency += f.Latency.D()
+		if out.drop || out.err != nil {
+			continue
+		}
+		switch {
+		case f.DropConnection > 0:
+			f.DropConnection--
+			out.drop = true
+		case f.Throttle > 0:
+			f.Throttle--
+			out.err = errThrottling
+		case f.Status5xx > 0:
+			f.Status5xx--
+			out.err = errServer
+		case f.ThrottleProbability > 0 && f.rnd.Float64() < f.ThrottleProbability:
+			out.err = errThrottling
+		case f.Error != "":
+			first := f.OnCall
+			if first < 1 {
+				first = 1
+			}
+			if f.seen < first || (f.Times > 0 && f.seen >= first+f.Times) {
+				continue
+			}
+			msg := f.Message
+			if msg == "" {
+				msg = fmt.Sprintf("User is not authorized to perform: ecs:%s", op)
+			}
+			out.err = &apiError{Code: f.Error, Message: msg, Status: statusForCode(f.Error)}
+		}
+	}
+	return out
+}
+
+// Calls returns every request received so far, in arrival order,
+// including faulted and rejected ones.
+func (s *Sim) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// MutatingCalls returns the calls (successful or not) to operations that
+// can change state: RegisterTaskDefinition, DeregisterTaskDefinition and
+// UpdateService.
+func (s *Sim) MutatingCalls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if mutatingOps[c.Op] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ServeHTTP answers ECS (X-Amz-Target AmazonEC2ContainerServiceV20141113.*)
+// and CloudWatch Logs (Logs_20140328.GetLogEvents) requests in the
+// awsJson1_1 protocol.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
+	target := r.Header.Get("X-Amz-Target")
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		s.writeError(w, errSerialization("could not read request body"))
+		return
+	}
+	var op string
+	var logs bool
+	switch {
+	case strings.HasPrefix(target, ecsTargetPrefix):
+		op = strings.TrimPrefix(target, ecsTargetPrefix)
+	case strings.HasPrefix(target, logsTargetPrefix):
+		op = strings.TrimPrefix(target, logsTargetPrefix)
+		logs = true
+	default:
+		op = target
+	}
+
+	s.mu.Lock()
+	idx := len(s.calls)
+	s.calls = append(s.calls, Call{Op: op, At: arrived, Input: body})
+	fo := s.applyFaultsLocked(op)
+	s.mu.Unlock()
+	record := func(code string) {
+		s.mu.Lock()
+		s.calls[idx].ErrCode = code
+		s.mu.Unlock()
+	}
+
+	if fo.latency > 0 {
+		select {
+		case <-time.After(fo.latency):
+		case <-r.Context().Done():
+			record("RequestCancelled")
+			return
+		}
+	}
+	if fo.drop {
+		record("DropConnection")
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if fo.err != nil {
+		record(fo.err.Code)
+		s.writeError(w, fo.err)
+		return
+	}
+	if r.Method != http.MethodPost {
+		e := &apiError{Code: "UnknownOperationException", Message: "Only POST requests are supported.", Status: 400}
+		record(e.Code)
+		s.writeError(w, e)
+		return
+	}
+
+	var out smithy.Serializable
+	var aerr *apiError
+	if logs {
+		out, aerr = s.dispatchLogs(op, body)
+	} else {
+		out, aerr = s.dispatchECS(op, body)
+	}
+	if aerr != nil {
+		record(aerr.Code)
+		s.writeError(w, aerr)
+		return
+	}
+	p := s.enc.ecs
+	if logs {
+		p = s.enc.logs
+	}
+	b, err := s.enc.encode(p, out)
+	if err != nil {
+		e := &apiError{Code: "ServerException", Message: err.Error(), Status: 500}
+		record(e.Code)
+		s.writeError(w, e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Requestid", s.requestID())
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+func (s *Sim) requestID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", s.rnd.Uint32(), s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint64()&0xffffffffffff)
+}
+
+func (s *Sim) writeError(w http.ResponseWriter, e *apiError) {
+	b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Requestid", s.requestID())
+	w.WriteHeader(e.Status)
+	w.Write(b)
+}

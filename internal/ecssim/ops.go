@@ -1,0 +1,667 @@
+package ecssim
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+)
+
+// handle decodes and validates the input, then runs fn under the lock
+// with the state advanced to now.
+func handle[In any, Out smithy.Serializable](s *Sim, body []byte,
+	validate func(context.Context, *In, ...func(*ecs.Options)) (Out, error),
+	fn func(in *In, now time.Time) (Out, *apiError),
+) (smithy.Serializable, *apiError) {
+	in := new(In)
+	if err := decodeStrict(body, in); err != nil {
+		return nil, err.(*apiError)
+	}
+	if validate != nil {
+		if err := validateWith(validate, in); err != nil {
+			return nil, err.(*apiError)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	s.advanceLocked(now)
+	out, aerr := fn(in, now)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return out, nil
+}
+
+func (s *Sim) dispatchECS(op string, body []byte) (smithy.Serializable, *apiError) {
+	v := s.val.client
+	switch op {
+	case "DescribeClusters":
+		return handle(s, body, v.DescribeClusters, s.describeClusters)
+	case "DescribeServices":
+		return handle(s, body, v.DescribeServices, s.describeServices)
+	case "DescribeTaskDefinition":
+		return handle(s, body, v.DescribeTaskDefinition, s.describeTaskDefinition)
+	case "RegisterTaskDefinition":
+		return handle(s, body, v.RegisterTaskDefinition, s.registerTaskDefinition)
+	case "DeregisterTaskDefinition":
+		return handle(s, body, v.DeregisterTaskDefinition, s.deregisterTaskDefinition)
+	case "UpdateService":
+		return handle(s, body, v.UpdateService, s.updateService)
+	case "ListTasks":
+		return handle(s, body, v.ListTasks, s.listTasks)
+	case "DescribeTasks":
+		return handle(s, body, v.DescribeTasks, s.describeTasks)
+	}
+	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", op), Status: 400}
+}
+
+// resolveCluster finds a cluster by name or ARN ("default" when empty).
+func (s *Sim) resolveCluster(ref *string) (*cluster, *apiError) {
+	name := aws.ToString(ref)
+	if name == "" {
+		name = "default"
+	}
+	if i := strings.Index(name, ":cluster/"); i >= 0 {
+		name = name[i+len(":cluster/"):]
+	}
+	cl, ok := s.clusters[name]
+	if !ok {
+		return nil, errClusterNotFound
+	}
+	return cl, nil
+}
+
+func (cl *cluster) service(ref string) (*service, bool) {
+	name := ref
+	if i := strings.Index(ref, ":service/"); i >= 0 {
+		name = ref[i+len(":service/"):]
+		if c, n, ok := strings.Cut(name, "/"); ok {
+			if c != cl.name {
+				return nil, false
+			}
+			name = n
+		}
+	}
+	svc, ok := cl.services[name]
+	return svc, ok
+}
+
+func (s *Sim) describeClusters(in *ecs.DescribeClustersInput, now time.Time) (*ecs.DescribeClustersOutput, *apiError) {
+	refs := in.Clusters
+	if len(refs) == 0 {
+		refs = []string{"default"}
+	}
+	if len(refs) > 100 {
+		return nil, errInvalidParam("Clusters cannot have more than 100 elements")
+	}
+	out := &ecs.DescribeClustersOutput{Clusters: []types.Cluster{}, Failures: []types.Failure{}}
+	for _, ref := range refs {
+		cl, err := s.resolveCluster(aws.String(ref))
+		if err != nil {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = s.arn("cluster/" + ref)
+			}
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		var running, pending, services int32
+		for _, svc := range cl.sOrder {
+			if svc.status == "ACTIVE" {
+				services++
+			}
+		}
+		for _, t := range cl.tOrder {
+			if t.desired != "RUNNING" {
+				continue
+			}
+			if t.last == "RUNNING" {
+				running++
+			} else if t.pending() {
+				pending++
+			}
+		}
+		out.Clusters = append(out.Clusters, types.Cluster{
+			ClusterArn:                        aws.String(cl.arn),
+			ClusterName:                       aws.String(cl.name),
+			Status:                            aws.String("ACTIVE"),
+			RunningTasksCount:                 running,
+			PendingTasksCount:                 pending,
+			ActiveServicesCount:               services,
+			RegisteredContainerInstancesCount: 0,
+			Statistics:                        []types.KeyValuePair{},
+			Tags:                              []types.Tag{},
+			Settings:                          []types.ClusterSetting{{Name: types.ClusterSettingNameContainerInsights, Value: aws.String("disabled")}},
+			CapacityProviders:                 []string{"FARGATE", "FARGATE_SPOT"},
+			DefaultCapacityProviderStrategy:   []types.CapacityProviderStrategyItem{},
+		})
+	}
+	return out, nil
+}
+
+func (s *Sim) describeServices(in *ecs.DescribeServicesInput, now time.Time) (*ecs.DescribeServicesOutput, *apiError) {
+	if len(in.Services) > 10 {
+		return nil, errInvalidParam("Services cannot have more than 10 elements")
+	}
+	if len(in.Services) == 0 {
+		return nil, errInvalidParam("Services cannot be empty.")
+	}
+	cl, err := s.resolveCluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	withTags := false
+	for _, f := range in.Include {
+		if f == types.ServiceFieldTags {
+			withTags = true
+		}
+	}
+	out := &ecs.DescribeServicesOutput{Services: []types.Service{}, Failures: []types.Failure{}}
+	for _, ref := range in.Services {
+		svc, ok := cl.service(ref)
+		if !ok {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = s.arn("service/" + cl.name + "/" + ref)
+			}
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		out.Services = append(out.Services, s.serviceView(svc, withTags))
+	}
+	return out, nil
+}
+
+// serviceView renders a service as ECS describes it.
+func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
+	prim := svc.deps[0]
+	v := types.Service{
+		ServiceArn:     aws.String(svc.arn),
+		ServiceName:    aws.String(svc.name),
+		ClusterArn:     aws.String(svc.cl.arn),
+		Status:         aws.String(svc.status),
+		DesiredCount:   svc.desired,
+		LaunchType:     svc.launchType,
+		TaskDefinition: aws.String(prim.td.arn()),
+		DeploymentConfiguration: &types.DeploymentConfiguration{
+			MinimumHealthyPercent:    aws.Int32(svc.minHealthy),
+			MaximumPercent:           aws.Int32(svc.maxPercent),
+			DeploymentCircuitBreaker: svc.cb,
+			Strategy:                 types.DeploymentStrategyRolling,
+		},
+		DeploymentController:          &types.DeploymentController{Type: types.DeploymentControllerTypeEcs},
+		LoadBalancers:                 []types.LoadBalancer{},
+		ServiceRegistries:             []types.ServiceRegistry{},
+		PlacementConstraints:          []types.PlacementConstraint{},
+		PlacementStrategy:             []types.PlacementStrategy{},
+		NetworkConfiguration:          svc.network,
+		HealthCheckGracePeriodSeconds: svc.graceSeconds,
+		SchedulingStrategy:            types.SchedulingStrategyReplica,
+		CreatedAt:                     aws.Time(svc.createdAt),
+		CreatedBy:                     aws.String(fmt.Sprintf("arn:aws:iam::%s:root", s.account)),
+		EnableECSManagedTags:          svc.enableManagedTags,
+		PropagateTags:                 svc.propagateTags,
+		EnableExecuteCommand:          svc.enableExec,
+		PlatformVersion:               svc.platformVersion,
+		Events:                        append([]types.ServiceEvent{}, svc.events...),
+	}
+	if svc.launchType == types.LaunchTypeFargate {
+		v.PlatformFamily = aws.String("Linux")
+	}
+	for _, d := range svc.deps {
+		dv := s.deploymentView(svc, d)
+		v.Deployments = append(v.Deployments, dv)
+		v.RunningCount += dv.RunningCount
+		v.PendingCount += dv.PendingCount
+	}
+	if withTags {
+		v.Tags = append([]types.Tag{}, svc.tags...)
+	}
+	return v
+}
+
+func (s *Sim) deploymentView(svc *service, d *deployment) types.Deployment {
+	var running, pending int32
+	for _, t := range d.live {
+		if t.desired != "RUNNING" {
+			continue
+		}
+		if t.last == "RUNNING" {
+			running++
+		} else if t.pending() {
+			pending++
+		}
+	}
+	dv := types.Deployment{
+		Id:                   aws.String(d.id),
+		Status:               aws.String(d.status),
+		TaskDefinition:       aws.String(d.td.arn()),
+		DesiredCount:         d.desired,
+		PendingCount:         pending,
+		RunningCount:         running,
+		FailedTasks:          d.failed,
+		CreatedAt:            aws.Time(d.createdAt),
+		UpdatedAt:            aws.Time(d.updatedAt),
+		LaunchType:           svc.launchType,
+		NetworkConfiguration: svc.network,
+		RolloutState:         d.rollout,
+		RolloutStateReason:   aws.String(d.reason),
+		PlatformVersion:      svc.platformVersion,
+	}
+	if svc.launchType == types.LaunchTypeFargate {
+		dv.PlatformFamily = aws.String("Linux")
+	}
+	return dv
+}
+
+func (s *Sim) describeTaskDefinition(in *ecs.DescribeTaskDefinitionInput, now time.Time) (*ecs.DescribeTaskDefinitionOutput, *apiError) {
+	td, ok := s.lookupTaskDef(aws.ToString(in.TaskDefinition))
+	if !ok {
+		return nil, errClient("Unable to describe task definition.")
+	}
+	out := &ecs.DescribeTaskDefinitionOutput{TaskDefinition: taskDefCopy(td)}
+	for _, f := range in.Include {
+		if f == types.TaskDefinitionFieldTags {
+			out.Tags = append([]types.Tag{}, td.tags...)
+		}
+	}
+	return out, nil
+}
+
+func taskDefCopy(td *taskDef) *types.TaskDefinition {
+	c := td.td
+	return &c
+}
+
+func (s *Sim) registerTaskDefinition(in *ecs.RegisterTaskDefinitionInput, now time.Time) (*ecs.RegisterTaskDefinitionOutput, *apiError) {
+	if err := checkRegister(in); err != nil {
+		return nil, err
+	}
+	td := taskDefFromInput(in)
+	t, err := s.addTaskDefinition(td, in.Tags, now)
+	if err != nil {
+		if ae, ok := err.(*apiError); ok {
+			return nil, ae
+		}
+		return nil, errClient("%v", err)
+	}
+	out := &ecs.RegisterTaskDefinitionOutput{TaskDefinition: taskDefCopy(t)}
+	if len(in.Tags) > 0 {
+		out.Tags = append([]types.Tag{}, in.Tags...)
+	}
+	return out, nil
+}
+
+// checkRegister applies the checks ECS makes beyond required members.
+func checkRegister(in *ecs.RegisterTaskDefinitionInput) *apiError {
+	if !validFamily(aws.ToString(in.Family)) {
+		return errClient("Family contains invalid characters: %q. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.", aws.ToString(in.Family))
+	}
+	if len(in.ContainerDefinitions) == 0 {
+		return errClient("Container list cannot be empty.")
+	}
+	names := map[string]bool{}
+	for _, c := range in.ContainerDefinitions {
+		if aws.ToString(c.Name) == "" {
+			return errClient("Container.name should not be null or empty.")
+		}
+		if aws.ToString(c.Image) == "" {
+			return errClient("Container.image should not be null or empty.")
+		}
+		if names[*c.Name] {
+			return errClient("Duplicate container name %q.", *c.Name)
+		}
+		names[*c.Name] = true
+	}
+	for _, rc := range in.RequiresCompatibilities {
+		if rc != types.CompatibilityFargate {
+			continue
+		}
+		if in.NetworkMode != types.NetworkModeAwsvpc {
+			return errClient("Fargate only supports network mode 'awsvpc'.")
+		}
+		if in.Cpu == nil {
+			return errClient("Fargate requires that 'cpu' be defined at the task level.")
+		}
+		if in.Memory == nil {
+			return errClient("Fargate requires that 'memory' be defined at the task level.")
+		}
+	}
+	return nil
+}
+
+// taskDefFromInput copies every member of the registration into a task
+// definition (all members but tags exist in both shapes).
+func taskDefFromInput(in *ecs.RegisterTaskDefinitionInput) types.TaskDefinition {
+	return types.TaskDefinition{
+		Family:                  in.Family,
+		ContainerDefinitions:    in.ContainerDefinitions,
+		Cpu:                     in.Cpu,
+		EnableFaultInjection:    in.EnableFaultInjection,
+		EphemeralStorage:        in.EphemeralStorage,
+		ExecutionRoleArn:        in.ExecutionRoleArn,
+		InferenceAccelerators:   in.InferenceAccelerators,
+		IpcMode:                 in.IpcMode,
+		Memory:                  in.Memory,
+		NetworkMode:             in.NetworkMode,
+		PidMode:                 in.PidMode,
+		PlacementConstraints:    in.PlacementConstraints,
+		ProxyConfiguration:      in.ProxyConfiguration,
+		RequiresCompatibilities: in.RequiresCompatibilities,
+		RuntimePlatform:         in.RuntimePlatform,
+		TaskRoleArn:             in.TaskRoleArn,
+		Volumes:                 in.Volumes,
+	}
+}
+
+func (s *Sim) deregisterTaskDefinition(in *ecs.DeregisterTaskDefinitionInput, now time.Time) (*ecs.DeregisterTaskDefinitionOutput, *apiError) {
+	ref := aws.ToString(in.TaskDefinition)
+	short := ref
+	if i := strings.Index(short, ":task-definition/"); i >= 0 {
+		short = short[i+len(":task-definition/"):]
+	}
+	_, rev, ok := strings.Cut(short, ":")
+	if !ok {
+		return nil, errClient("Invalid revision number. Number: %s", rev)
+	}
+	if _, err := strconv.Atoi(rev); err != nil {
+		return nil, errClient("Invalid revision number. Number: %s", rev)
+	}
+	td, found := s.lookupTaskDef(ref)
+	if !found {
+		return nil, errClient("The specified task definition does not exist.")
+	}
+	if td.td.Status == types.TaskDefinitionStatusActive {
+		td.td.Status = types.TaskDefinitionStatusInactive
+		td.td.DeregisteredAt = aws.Time(now)
+	}
+	return &ecs.DeregisterTaskDefinitionOutput{TaskDefinition: taskDefCopy(td)}, nil
+}
+
+func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.UpdateServiceOutput, *apiError) {
+	cl, aerr := s.resolveCluster(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
+	}
+	svc, ok := cl.service(aws.ToString(in.Service))
+	if !ok {
+		return nil, errServiceNotFound
+	}
+	if svc.status != "ACTIVE" {
+		return nil, errServiceNotActive
+	}
+	if in.DesiredCount != nil && *in.DesiredCount < 0 {
+		return nil, errInvalidParam("Desired count must be greater than or equal to 0.")
+	}
+	minH, maxP := svc.minHealthy, svc.maxPercent
+	var cb *types.DeploymentCircuitBreaker = svc.cb
+	if dc := in.DeploymentConfiguration; dc != nil {
+		if dc.MinimumHealthyPercent != nil {
+			minH = *dc.MinimumHealthyPercent
+		}
+		if dc.MaximumPercent != nil {
+			maxP = *dc.MaximumPercent
+		}
+		if dc.DeploymentCircuitBreaker != nil {
+			c := *dc.DeploymentCircuitBreaker
+			cb = &c
+		}
+		if dc.Strategy != "" && dc.Strategy != types.DeploymentStrategyRolling {
+			return nil, errInvalidParam("The simulator supports only the ROLLING deployment strategy.")
+		}
+	}
+	if minH < 0 || minH > 100 {
+		return nil, errInvalidParam("minimumHealthyPercent must be between 0 and 100.")
+	}
+	if maxP < 100 && !(maxP > 0 && minH < maxP) {
+		return nil, errInvalidParam("maximumPercent must be greater than minimumHealthyPercent.")
+	}
+	var newTD *taskDef
+	if in.TaskDefinition != nil {
+		td, ok := s.lookupTaskDef(*in.TaskDefinition)
+		if !ok {
+			return nil, errClient("TaskDefinition not found.")
+		}
+		if td.td.Status != types.TaskDefinitionStatusActive {
+			return nil, errClient("TaskDefinition is inactive")
+		}
+		newTD = td
+	}
+	if in.HealthCheckGracePeriodSeconds != nil && *in.HealthCheckGracePeriodSeconds < 0 {
+		return nil, errInvalidParam("healthCheckGracePeriodSeconds must be greater than or equal to 0.")
+	}
+	// Validated: apply.
+	svc.minHealthy, svc.maxPercent, svc.cb = minH, maxP, cb
+	if in.DesiredCount != nil {
+		svc.desired = *in.DesiredCount
+		svc.deps[0].desired = svc.desired
+		svc.deps[0].updatedAt = now
+	}
+	if in.EnableECSManagedTags != nil {
+		svc.enableManagedTags = *in.EnableECSManagedTags
+	}
+	if in.PropagateTags != "" {
+		svc.propagateTags = in.PropagateTags
+	}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		svc.graceSeconds = in.HealthCheckGracePeriodSeconds
+	}
+	if in.NetworkConfiguration != nil {
+		svc.network = in.NetworkConfiguration
+	}
+	if in.PlatformVersion != nil {
+		svc.platformVersion = in.PlatformVersion
+	}
+	if in.EnableExecuteCommand != nil {
+		svc.enableExec = *in.EnableExecuteCommand
+	}
+	prim := svc.deps[0]
+	if (newTD != nil && newTD != prim.td) || in.ForceNewDeployment {
+		td := prim.td
+		if newTD != nil {
+			td = newTD
+		}
+		d := s.newDeployment(svc, td, now)
+		for _, old := range svc.deps {
+			old.status = "ACTIVE"
+		}
+		svc.deps = append([]*deployment{d}, svc.deps...)
+		svc.steady = false
+	}
+	s.wake()
+	return &ecs.UpdateServiceOutput{Service: ptr(s.serviceView(svc, false))}, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// pageToken encodes the sequence number of the last task returned.
+func pageToken(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("ecssim:" + strconv.FormatInt(seq, 10)))
+}
+
+func parsePageToken(tok string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(string(b), "ecssim:"), 10, 64)
+	if err != nil || !strings.HasPrefix(string(b), "ecssim:") {
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *Sim) listTasks(in *ecs.ListTasksInput, now time.Time) (*ecs.ListTasksOutput, *apiError) {
+	cl, aerr := s.resolveCluster(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
+	}
+	limit := 100
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 100 {
+			return nil, errInvalidParam("maxResults must be between 1 and 100.")
+		}
+		limit = int(*in.MaxResults)
+	}
+	var after int64
+	if in.NextToken != nil {
+		n, ok := parsePageToken(*in.NextToken)
+		if !ok {
+			return nil, errInvalidParam("Invalid nextToken.")
+		}
+		after = n
+	}
+	var svc *service
+	if in.ServiceName != nil {
+		sv, ok := cl.service(*in.ServiceName)
+		if !ok {
+			return nil, errServiceNotFound
+		}
+		svc = sv
+	}
+	desired := string(in.DesiredStatus)
+	if desired == "" {
+		desired = "RUNNING"
+	}
+	out := &ecs.ListTasksOutput{TaskArns: []string{}}
+	for _, t := range cl.tOrder {
+		if t.seq <= after {
+			continue
+		}
+		if t.desired != desired {
+			continue
+		}
+		if svc != nil && t.svc != svc {
+			continue
+		}
+		if in.StartedBy != nil && t.startedBy != *in.StartedBy {
+			continue
+		}
+		if in.Family != nil && aws.ToString(t.td.td.Family) != *in.Family {
+			continue
+		}
+		if in.LaunchType != "" && t.svc.launchType != in.LaunchType {
+			continue
+		}
+		if len(out.TaskArns) == limit {
+			out.NextToken = aws.String(pageToken(after))
+			break
+		}
+		out.TaskArns = append(out.TaskArns, t.arn)
+		after = t.seq
+	}
+	return out, nil
+}
+
+func (s *Sim) describeTasks(in *ecs.DescribeTasksInput, now time.Time) (*ecs.DescribeTasksOutput, *apiError) {
+	if len(in.Tasks) > 100 {
+		return nil, errInvalidParam("Tasks cannot have more than 100 elements")
+	}
+	if len(in.Tasks) == 0 {
+		return nil, errInvalidParam("Tasks cannot be empty.")
+	}
+	cl, aerr := s.resolveCluster(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
+	}
+	out := &ecs.DescribeTasksOutput{Tasks: []types.Task{}, Failures: []types.Failure{}}
+	for _, ref := range in.Tasks {
+		id := ref
+		if i := strings.LastIndex(ref, "/"); i >= 0 {
+			id = ref[i+1:]
+		}
+		t, ok := cl.tasks[id]
+		if !ok {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = s.arn("task/" + cl.name + "/" + ref)
+			}
+			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			continue
+		}
+		out.Tasks = append(out.Tasks, s.taskView(t))
+	}
+	return out, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return aws.Time(t)
+}
+
+// taskView renders a task as DescribeTasks returns it.
+func (s *Sim) taskView(t *task) types.Task {
+	td := t.td.td
+	v := types.Task{
+		TaskArn:               aws.String(t.arn),
+		ClusterArn:            aws.String(t.svc.cl.arn),
+		TaskDefinitionArn:     aws.String(t.td.arn()),
+		LastStatus:            aws.String(t.last),
+		DesiredStatus:         aws.String(t.desired),
+		HealthStatus:          t.health,
+		LaunchType:            t.svc.launchType,
+		Cpu:                   td.Cpu,
+		Memory:                td.Memory,
+		CreatedAt:             aws.Time(t.createdAt),
+		PullStartedAt:         timePtr(t.pullStarted),
+		PullStoppedAt:         timePtr(t.pullStopped),
+		StartedAt:             timePtr(t.startedAt),
+		StoppingAt:            timePtr(t.stoppingAt),
+		StoppedAt:             timePtr(t.stoppedAt),
+		ExecutionStoppedAt:    timePtr(t.stoppedAt),
+		ConnectivityAt:        timePtr(t.connectivity),
+		StartedBy:             aws.String(t.startedBy),
+		Group:                 aws.String("service:" + t.svc.name),
+		Version:               1,
+		AvailabilityZone:      aws.String(s.region + "a"),
+		StopCode:              t.stopCode,
+		Attachments:           []types.Attachment{},
+		Attributes:            []types.Attribute{},
+		Tags:                  []types.Tag{},
+		InferenceAccelerators: []types.InferenceAccelerator{},
+		Overrides:             &types.TaskOverride{InferenceAcceleratorOverrides: []types.InferenceAcceleratorOverride{}},
+		EnableExecuteCommand:  t.svc.enableExec,
+	}
+	if !t.connectivity.IsZero() {
+		v.Connectivity = types.ConnectivityConnected
+	}
+	if t.stoppedReason != "" {
+		v.StoppedReason = aws.String(t.stoppedReason)
+	}
+	if t.svc.launchType == types.LaunchTypeFargate {
+		v.PlatformVersion = aws.String("1.4.0")
+		v.PlatformFamily = aws.String("Linux")
+	}
+	for i, c := range t.containers {
+		cv := types.Container{
+			ContainerArn:      aws.String(s.arn(fmt.Sprintf("container/%s/%s/%08x-0000-0000-0000-%012d", t.svc.cl.name, t.id, t.seq, i))),
+			TaskArn:           aws.String(t.arn),
+			Name:              aws.String(c.name),
+			Image:             aws.String(c.image),
+			LastStatus:        aws.String(c.last),
+			ExitCode:          c.exit,
+			HealthStatus:      c.health,
+			NetworkBindings:   []types.NetworkBinding{},
+			NetworkInterfaces: []types.NetworkInterface{},
+		}
+		if c.reason != "" {
+			cv.Reason = aws.String(c.reason)
+		}
+		if !c.startedAt.IsZero() {
+			cv.RuntimeId = aws.String(fmt.Sprintf("%s-%d", t.id, i))
+		}
+		v.Containers = append(v.Containers, cv)
+		v.Overrides.ContainerOverrides = append(v.Overrides.ContainerOverrides, types.ContainerOverride{Name: aws.String(c.name)})
+	}
+	return v
+}

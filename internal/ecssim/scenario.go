@@ -1,0 +1,322 @@
+package ecssim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Duration is a time.Duration written in scenario files as a Go duration
+// string such as "30ms" or "2s".
+type Duration time.Duration
+
+// UnmarshalJSON reads "30ms"-style strings (or a number of nanoseconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration must be a string like \"30ms\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("parse duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string such as "30ms".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Behavior names what tasks running a matching image do.
+type Behavior string
+
+// The task behaviours an image rule can select.
+const (
+	// BehaviorHealthy: the task starts, turns HEALTHY (if the container has a
+	// health check) and keeps running.
+	BehaviorHealthy Behavior = "healthy"
+	// BehaviorCrash: the essential container exits with code 1 while the task
+	// is starting ("Essential container in task exited").
+	BehaviorCrash Behavior = "crash"
+	// BehaviorOOM: the container is killed with exit code 137,
+	// "OutOfMemoryError: Container killed due to memory usage".
+	BehaviorOOM Behavior = "oom"
+	// BehaviorPullError: the image cannot be pulled (TaskFailedToStart,
+	// "CannotPullContainerError: ...").
+	BehaviorPullError Behavior = "pull-error"
+	// BehaviorUnhealthy: the task runs but its container health check fails,
+	// so the scheduler stops it ("Task failed container health checks").
+	BehaviorUnhealthy Behavior = "unhealthy"
+	// BehaviorCrashAfter: the task runs healthy for Rule.After, then its
+	// essential container exits with code 1.
+	BehaviorCrashAfter Behavior = "crash-after"
+	// BehaviorSlow: the task takes Rule.After (default Timings.SlowStart)
+	// longer to start, then is healthy.
+	BehaviorSlow Behavior = "slow"
+	// BehaviorFlaky: the first Rule.Failures tasks using the rule crash like
+	// BehaviorCrash; later ones are healthy.
+	BehaviorFlaky Behavior = "flaky"
+	// BehaviorPending: the task never leaves PENDING.
+	BehaviorPending Behavior = "pending"
+)
+
+func (b Behavior) valid() bool {
+	switch b {
+	case BehaviorHealthy, BehaviorCrash, BehaviorOOM, BehaviorPullError, BehaviorUnhealthy,
+		BehaviorCrashAfter, BehaviorSlow, BehaviorFlaky, BehaviorPending:
+		return true
+	}
+	return false
+}
+
+// ImageRule maps images to a behaviour. Rules are tried in order; the
+// first whose Image pattern matches wins. In the pattern '*' matches any
+// run of characters (including '/' and ':'); without '*' the pattern must
+// equal the image.
+type ImageRule struct {
+	Image    string   `json:"image"`
+	Behavior Behavior `json:"behavior"`
+	// After is the crash-after delay (time RUNNING before the crash) or the
+	// slow behaviour's extra start time. Zero uses the Timings default.
+	After Duration `json:"after,omitempty"`
+	// Failures is how many tasks fail first with the flaky behaviour
+	// (default 2).
+	Failures int `json:"failures,omitempty"`
+	// Logs, when set, replaces Scenario.Logs[Behavior] for this rule.
+	Logs []string `json:"logs,omitempty"`
+}
+
+// Timings are the simulated durations of a task's life.
+type Timings struct {
+	Provisioning Duration `json:"provisioning,omitempty"` // PROVISIONING -> PENDING
+	Pending      Duration `json:"pending,omitempty"`      // PENDING -> RUNNING (image pull and start)
+	HealthCheck  Duration `json:"healthCheck,omitempty"`  // RUNNING -> HEALTHY (or UNHEALTHY)
+	Stopping     Duration `json:"stopping,omitempty"`     // stop requested -> STOPPED
+	RetryBackoff Duration `json:"retryBackoff,omitempty"` // wait before replacing a failed task
+	SlowStart    Duration `json:"slowStart,omitempty"`    // extra start time of the slow behaviour
+	CrashAfter   Duration `json:"crashAfter,omitempty"`   // running time before crash-after crashes
+	Tick         Duration `json:"tick,omitempty"`         // unused; kept for compatibility
+}
+
+func (t Timings) withDefaults() Timings {
+	def := func(d *Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = Duration(v)
+		}
+	}
+	def(&t.Provisioning, 10*time.Millisecond)
+	def(&t.Pending, 20*time.Millisecond)
+	def(&t.HealthCheck, 20*time.Millisecond)
+	def(&t.Stopping, 10*time.Millisecond)
+	def(&t.RetryBackoff, 30*time.Millisecond)
+	def(&t.SlowStart, 500*time.Millisecond)
+	def(&t.CrashAfter, 200*time.Millisecond)
+	return t
+}
+
+// ScenarioCluster is one cluster to create.
+type ScenarioCluster struct {
+	Name string `json:"name"`
+}
+
+// CircuitBreaker is a service's deploymentCircuitBreaker setting.
+type CircuitBreaker struct {
+	Enable   bool `json:"enable"`
+	Rollback bool `json:"rollback"`
+}
+
+// DeploymentConfiguration is a service's rolling-update configuration.
+type DeploymentConfiguration struct {
+	MinimumHealthyPercent    *int32          `json:"minimumHealthyPercent,omitempty"`
+	MaximumPercent           *int32          `json:"maximumPercent,omitempty"`
+	DeploymentCircuitBreaker *CircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
+}
+
+// ScenarioService is one service, created with one COMPLETED deployment
+// whose tasks are already RUNNING (and HEALTHY) when the simulator starts.
+type ScenarioService struct {
+	Cluster                 string                  `json:"cluster"`
+	Name                    string                  `json:"name"`
+	TaskDefinition          string                  `json:"taskDefinition"` // family:revision or ARN
+	DesiredCount            int32                   `json:"desiredCount"`
+	LaunchType              string                  `json:"launchType,omitempty"` // default FARGATE
+	DeploymentConfiguration DeploymentConfiguration `json:"deploymentConfiguration"`
+	// Status is ACTIVE (default), DRAINING or INACTIVE.
+	Status string `json:"status,omitempty"`
+}
+
+// ScenarioTaskDefinition is a task definition in the shape
+// DescribeTaskDefinition returns it, plus its tags. Register order decides
+// revisions when Revision is zero.
+type ScenarioTaskDefinition struct {
+	types.TaskDefinition
+	Tags []types.Tag
+}
+
+// UnmarshalJSON decodes the ECS JSON shape strictly (unknown members are
+// errors).
+func (t *ScenarioTaskDefinition) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if raw, ok := m["tags"]; ok {
+		var w struct{ Tags []types.Tag }
+		if err := decodeStrict([]byte(`{"tags":`+string(raw)+`}`), &w); err != nil {
+			return fmt.Errorf("tags: %w", err)
+		}
+		t.Tags = w.Tags
+		delete(m, "tags")
+	}
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := decodeStrict(rest, &t.TaskDefinition); err != nil {
+		return fmt.Errorf("task definition: %w", err)
+	}
+	return nil
+}
+
+// Fault makes calls fail or slow down. Counted faults (Throttle, Status5xx,
+// DropConnection, Error with Times) apply to the next matching calls after
+// the fault is injected; probabilities draw from a generator seeded with
+// Seed.
+type Fault struct {
+	// Op is the operation name (e.g. "UpdateService"); "" matches every
+	// operation. Only used in scenario files (InjectFault takes op apart).
+	Op string `json:"op,omitempty"`
+	// Throttle: the next N calls fail with ThrottlingException.
+	Throttle int `json:"throttle,omitempty"`
+	// ThrottleProbability: each call fails with ThrottlingException with
+	// this probability (0..1).
+	ThrottleProbability float64 `json:"throttleProbability,omitempty"`
+	// Status5xx: the next N calls fail with ServerException (HTTP 500).
+	Status5xx int `json:"status5xx,omitempty"`
+	// Latency is added before every matching call is answered.
+	Latency Duration `json:"latency,omitempty"`
+	// DropConnection: the next N calls get their connection closed with no
+	// response.
+	DropConnection int `json:"dropConnection,omitempty"`
+	// Error, with Message, answers matching calls with this ECS error code
+	// (e.g. "AccessDeniedException"). OnCall selects the Nth matching call
+	// after injection (1-based; 0 = from the first); Times is how many calls
+	// from there get the error (0 = all of them).
+	Error   string `json:"error,omitempty"`
+	Message string `json:"message,omitempty"`
+	OnCall  int    `json:"onCall,omitempty"`
+	Times   int    `json:"times,omitempty"`
+	// Seed seeds ThrottleProbability's generator (default 1).
+	Seed int64 `json:"seed,omitempty"`
+}
+
+// Scenario is the simulator's seed: the world as it is when it starts.
+// See readme-parts/simulator.md for the file format.
+type Scenario struct {
+	Region          string                   `json:"region,omitempty"`    // default us-east-1
+	AccountID       string                   `json:"accountId,omitempty"` // default 123456789012
+	Clusters        []ScenarioCluster        `json:"clusters"`
+	TaskDefinitions []ScenarioTaskDefinition `json:"taskDefinitions"`
+	Services        []ScenarioService        `json:"services"`
+	ImageRules      []ImageRule              `json:"imageRules,omitempty"`
+	// DefaultBehavior applies to images no rule matches (default healthy).
+	DefaultBehavior Behavior `json:"defaultBehavior,omitempty"`
+	Timings         Timings  `json:"timings,omitempty"`
+	// Logs are the log lines each behaviour's containers write, returned by
+	// GetLogEvents.
+	Logs   map[Behavior][]string `json:"logs,omitempty"`
+	Faults []Fault               `json:"faults,omitempty"`
+}
+
+// LoadScenario reads and validates a scenario file.
+func LoadScenario(path string) (Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("read scenario: %w", err)
+	}
+	sc, err := ParseScenario(b)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	return sc, nil
+}
+
+// ParseScenario decodes and validates a scenario document. Unknown fields
+// are errors.
+func ParseScenario(data []byte) (Scenario, error) {
+	var sc Scenario
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		return Scenario{}, fmt.Errorf("parse scenario: %w", err)
+	}
+	if err := sc.validate(); err != nil {
+		return Scenario{}, err
+	}
+	return sc, nil
+}
+
+func (sc Scenario) validate() error {
+	var problems []string
+	for i, r := range sc.ImageRules {
+		if r.Image == "" {
+			problems = append(problems, fmt.Sprintf("imageRules[%d]: image is empty", i))
+		}
+		if !r.Behavior.valid() {
+			problems = append(problems, fmt.Sprintf("imageRules[%d]: unknown behavior %q", i, r.Behavior))
+		}
+	}
+	if sc.DefaultBehavior != "" && !sc.DefaultBehavior.valid() {
+		problems = append(problems, fmt.Sprintf("defaultBehavior: unknown behavior %q", sc.DefaultBehavior))
+	}
+	for b := range sc.Logs {
+		if !b.valid() {
+			problems = append(problems, fmt.Sprintf("logs: unknown behavior %q", b))
+		}
+	}
+	clusters := map[string]bool{}
+	for i, c := range sc.Clusters {
+		if c.Name == "" {
+			problems = append(problems, fmt.Sprintf("clusters[%d]: name is empty", i))
+		}
+		clusters[c.Name] = true
+	}
+	for i, td := range sc.TaskDefinitions {
+		if td.Family == nil || *td.Family == "" {
+			problems = append(problems, fmt.Sprintf("taskDefinitions[%d]: family is empty", i))
+		}
+	}
+	for i, s := range sc.Services {
+		if s.Name == "" {
+			problems = append(problems, fmt.Sprintf("services[%d]: name is empty", i))
+		}
+		if !clusters[s.Cluster] {
+			problems = append(problems, fmt.Sprintf("services[%d]: cluster %q is not in clusters", i, s.Cluster))
+		}
+		if s.TaskDefinition == "" {
+			problems = append(problems, fmt.Sprintf("services[%d]: taskDefinition is empty", i))
+		}
+		if s.DesiredCount < 0 {
+			problems = append(problems, fmt.Sprintf("services[%d]: desiredCount is negative", i))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid scenario: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}

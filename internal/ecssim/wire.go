@@ -1,0 +1,316 @@
+package ecssim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	logsschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecsschemas "github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+)
+
+// apiError is an error returned to the client in awsJson1_1 form.
+type apiError struct {
+	Code    string
+	Message string
+	Status  int
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errClient(format string, a ...any) *apiError {
+	return &apiError{Code: "ClientException", Message: fmt.Sprintf(format, a...), Status: 400}
+}
+
+func errInvalidParam(format string, a ...any) *apiError {
+	return &apiError{Code: "InvalidParameterException", Message: fmt.Sprintf(format, a...), Status: 400}
+}
+
+func errSerialization(format string, a ...any) *apiError {
+	return &apiError{Code: "SerializationException", Message: fmt.Sprintf(format, a...), Status: 400}
+}
+
+var (
+	errClusterNotFound   = &apiError{Code: "ClusterNotFoundException", Message: "Cluster not found.", Status: 400}
+	errServiceNotFound   = &apiError{Code: "ServiceNotFoundException", Message: "Service not found.", Status: 400}
+	errServiceNotActive  = &apiError{Code: "ServiceNotActiveException", Message: "Service was not ACTIVE.", Status: 400}
+	errThrottling        = &apiError{Code: "ThrottlingException", Message: "Rate exceeded", Status: 400}
+	errServer            = &apiError{Code: "ServerException", Message: "Service Unavailable. Please try again later.", Status: 500}
+	errLogStreamNotFound = &apiError{Code: "ResourceNotFoundException", Message: "The specified log stream does not exist.", Status: 400}
+	errLogGroupNotFound  = &apiError{Code: "ResourceNotFoundException", Message: "The specified log group does not exist.", Status: 400}
+)
+
+// statusForCode is the HTTP status ECS uses for an error code.
+func statusForCode(code string) int {
+	switch code {
+	case "ServerException", "InternalFailure", "ServiceUnavailableException":
+		return 500
+	}
+	return 400
+}
+
+// decodeStrict decodes an awsJson1_1 document into v (a pointer to an SDK
+// input or type struct). Member names are the lowerCamelCase wire names of
+// the exported Go fields. Unknown members, values of the wrong type and
+// malformed JSON are reported as SerializationException.
+func decodeStrict(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return errSerialization("could not parse request body as JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errSerialization("unexpected data after the JSON document")
+	}
+	if err := assign(reflect.ValueOf(v).Elem(), raw, ""); err != nil {
+		return errSerialization("%v", err)
+	}
+	return nil
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// wireName is the JSON member name of an exported Go field.
+func wireName(field string) string {
+	r, n := utf8.DecodeRuneInString(field)
+	return string(unicode.ToLower(r)) + field[n:]
+}
+
+// fieldByWireName finds the exported field of struct type t serialized as name.
+func fieldByWireName(t reflect.Type, name string) (int, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() || f.Name == "ResultMetadata" {
+			continue
+		}
+		if wireName(f.Name) == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func assign(dst reflect.Value, raw any, path string) error {
+	if raw == nil {
+		return nil // JSON null: leave the zero value, as the SDKs do
+	}
+	if dst.Type() == timeType {
+		n, ok := raw.(json.Number)
+		if !ok {
+			return fmt.Errorf("%s: expected a timestamp (epoch seconds)", pathOr(path))
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return fmt.Errorf("%s: %w", pathOr(path), err)
+		}
+		sec, frac := math.Modf(f)
+		dst.Set(reflect.ValueOf(time.Unix(int64(sec), int64(frac*1e9)).UTC()))
+		return nil
+	}
+	switch dst.Kind() {
+	case reflect.Pointer:
+		nv := reflect.New(dst.Type().Elem())
+		if err := assign(nv.Elem(), raw, path); err != nil {
+			return err
+		}
+		dst.Set(nv)
+		return nil
+	case reflect.Struct:
+		obj, ok := raw.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: expected an object", pathOr(path))
+		}
+		for k, val := range obj {
+			i, ok := fieldByWireName(dst.Type(), k)
+			if !ok {
+				return fmt.Errorf("unknown member %q in %s", k, structName(dst.Type(), path))
+			}
+			if err := assign(dst.Field(i), val, joinPath(path, k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Slice:
+		if dst.Type().Elem().Kind() == reflect.Uint8 { // blob
+			s, ok := raw.(string)
+			if !ok {
+				return fmt.Errorf("%s: expected a base64 string", pathOr(path))
+			}
+			dst.SetBytes([]byte(s))
+			return nil
+		}
+		arr, ok := raw.([]any)
+		if !ok {
+			return fmt.Errorf("%s: expected a list", pathOr(path))
+		}
+		sl := reflect.MakeSlice(dst.Type(), len(arr), len(arr))
+		for i, e := range arr {
+			if err := assign(sl.Index(i), e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		dst.Set(sl)
+		return nil
+	case reflect.Map:
+		obj, ok := raw.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: expected a map", pathOr(path))
+		}
+		m := reflect.MakeMapWithSize(dst.Type(), len(obj))
+		for k, e := range obj {
+			ev := reflect.New(dst.Type().Elem()).Elem()
+			if err := assign(ev, e, joinPath(path, k)); err != nil {
+				return err
+			}
+			m.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), ev)
+		}
+		dst.Set(m)
+		return nil
+	case reflect.String:
+		s, ok := raw.(string)
+		if !ok {
+			return fmt.Errorf("%s: expected a string", pathOr(path))
+		}
+		dst.SetString(s)
+		return nil
+	case reflect.Bool:
+		b, ok := raw.(bool)
+		if !ok {
+			return fmt.Errorf("%s: expected a boolean", pathOr(path))
+		}
+		dst.SetBool(b)
+		return nil
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return fmt.Errorf("%s: expected a number", pathOr(path))
+		}
+		i, err := n.Int64()
+		if err != nil || dst.OverflowInt(i) {
+			return fmt.Errorf("%s: expected an integer, got %s", pathOr(path), n)
+		}
+		dst.SetInt(i)
+		return nil
+	case reflect.Float32, reflect.Float64:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return fmt.Errorf("%s: expected a number", pathOr(path))
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return fmt.Errorf("%s: %w", pathOr(path), err)
+		}
+		dst.SetFloat(f)
+		return nil
+	case reflect.Interface:
+		return fmt.Errorf("%s: unions and documents are not supported by the simulator", pathOr(path))
+	}
+	return fmt.Errorf("%s: unsupported type %s", pathOr(path), dst.Type())
+}
+
+func structName(t reflect.Type, path string) string {
+	if path == "" {
+		return strings.TrimSuffix(t.Name(), "Input")
+	}
+	return path
+}
+
+func pathOr(p string) string {
+	if p == "" {
+		return "request"
+	}
+	return p
+}
+
+func joinPath(p, k string) string {
+	if p == "" {
+		return k
+	}
+	return p + "." + k
+}
+
+// encoder serializes SDK output structs with the SDK's own awsJson1_1 codec,
+// so the bytes on the wire are exactly what the SDK expects to read.
+type encoder struct {
+	ecs  *awsjson.Protocol
+	logs *awsjson.Protocol
+}
+
+func newEncoder() *encoder {
+	return &encoder{
+		ecs:  awsjson.New11(ecsschemas.AmazonEC2ContainerServiceV20141113),
+		logs: awsjson.New11(logsschemas.Logs_20140328),
+	}
+}
+
+// encode renders out (an SDK *XxxOutput) as a JSON document.
+func (e *encoder) encode(p *awsjson.Protocol, out smithy.Serializable) ([]byte, error) {
+	req := smithyhttp.NewStackRequest().(*smithyhttp.Request)
+	req.URL = &url.URL{Scheme: "http", Host: "localhost", Path: "/"}
+	op := smithy.NewOperationSchema(ecsschemas.DescribeServices, ecsschemas.DescribeServicesRequest, ecsschemas.DescribeServicesResponse)
+	if err := p.SerializeRequest(context.Background(), op, out, req); err != nil {
+		return nil, fmt.Errorf("serialize output: %w", err)
+	}
+	r := req.GetStream()
+	if r == nil {
+		return []byte("{}"), nil
+	}
+	return io.ReadAll(r)
+}
+
+// validator runs the SDK's own required-member validation of an input,
+// without sending anything.
+type validator struct {
+	client *ecs.Client
+}
+
+var errValidated = errors.New("validated")
+
+func newValidator() *validator {
+	stop := middleware.InitializeMiddlewareFunc("ecssimStop", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		return middleware.InitializeOutput{}, middleware.Metadata{}, errValidated
+	})
+	c := ecs.New(ecs.Options{
+		Region:      "us-east-1",
+		Credentials: aws.AnonymousCredentials{},
+		APIOptions: []func(*middleware.Stack) error{func(st *middleware.Stack) error {
+			return st.Initialize.Add(stop, middleware.After)
+		}},
+	})
+	return &validator{client: c}
+}
+
+// validateWith calls op (a method of the validator's client) with in and
+// turns a validation failure into an InvalidParameterException.
+func validateWith[In, Out any](op func(context.Context, *In, ...func(*ecs.Options)) (Out, error), in *In) error {
+	_, err := op(context.Background(), in)
+	if err == nil || errors.Is(err, errValidated) {
+		return nil
+	}
+	var ip smithy.InvalidParamsError
+	if errors.As(err, &ip) {
+		msg := strings.TrimSpace(strings.ReplaceAll(ip.Error(), "\n", " "))
+		return errInvalidParam("%s", msg)
+	}
+	return nil
+}
