@@ -1,0 +1,366 @@
+package taskdef
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+)
+
+// readOnlyJSON are the read-only members as they appear in a task
+// definition file (camelCase), in the order they are reported.
+var readOnlyJSON = func() []string {
+	var out []string
+	for _, f := range ReadOnlyFields() {
+		out = append(out, strings.ToLower(f[:1])+f[1:])
+	}
+	return out
+}
+
+// maxFileSize bounds a task definition file; ECS itself caps a registered
+// task definition at 64 KiB, so 1 MiB leaves room for whitespace.
+const maxFileSize = 1 << 20
+
+// ParseFile reads a task definition file as
+// aws-actions/amazon-ecs-deploy-task-definition accepts it: the camelCase
+// JSON of RegisterTaskDefinition, or the taskDefinition object of
+// DescribeTaskDefinition (as `aws ecs describe-task-definition --query
+// taskDefinition` prints it), or the whole DescribeTaskDefinition output
+// {"taskDefinition": {...}, "tags": [...]}.
+//
+// Read-only members (taskDefinitionArn, revision, status,
+// requiresAttributes, compatibilities, registeredAt, registeredBy,
+// deregisteredAt, deleteRequestedAt) are removed; nothing else is: empty
+// strings (an environment variable set to "") are kept as written. A JSON
+// null is the same as leaving the member out. Member names are matched
+// exactly as ECS spells them.
+//
+// Errors name the file's field by its JSON path: malformed JSON, an
+// unknown field (with a suggestion when the name is close to a known one),
+// a value of the wrong type, a missing family or containerDefinitions, a
+// container without a name or two containers with the same name. The
+// returned input is ready for SetImages and RegisterTaskDefinition.
+func ParseFile(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
+	in, _, err := ParseFileStripped(data)
+	return in, err
+}
+
+// ParseFileStripped is ParseFile that also returns what it removed, so the
+// caller can warn about it as the official action does: read-only members
+// by JSON name (e.g. "revision"), and tags with the reserved "aws:" prefix,
+// which ECS rejects on register, as "tag <key>" (e.g. "tag
+// aws:cloudformation:stack-name").
+func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripped []string, err error) {
+	if len(data) > maxFileSize {
+		return nil, nil, fmt.Errorf("task definition file: %d bytes is more than the %d allowed", len(data), maxFileSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var root any
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, errors.New("task definition file: empty, want a JSON object")
+		}
+		return nil, nil, fmt.Errorf("task definition file: malformed JSON: %w", jsonErr(data, err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("task definition file: malformed JSON: unexpected data after the top-level object (offset %d)", dec.InputOffset())
+	}
+	obj, ok := root.(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("task definition file: top level is %s, want a JSON object", jsonKind(root))
+	}
+
+	prefix := ""
+	var tags any
+	if wrapped, isWrapper := obj["taskDefinition"]; isWrapper {
+		// DescribeTaskDefinition output: {"taskDefinition": {...}, "tags": [...]}.
+		for k := range obj {
+			if k != "taskDefinition" && k != "tags" {
+				return nil, nil, fmt.Errorf("task definition file: unknown field %q next to \"taskDefinition\" (want only \"taskDefinition\" and \"tags\")", k)
+			}
+		}
+		td, ok := wrapped.(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("task definition file: taskDefinition is %s, want a JSON object", jsonKind(wrapped))
+		}
+		obj, tags, prefix = td, obj["tags"], "taskDefinition."
+		if _, dup := obj["tags"]; dup {
+			return nil, nil, errors.New(`task definition file: taskDefinition.tags: tags belong next to "taskDefinition", not inside it`)
+		}
+	} else {
+		tags = obj["tags"]
+		delete(obj, "tags")
+	}
+
+	for _, k := range readOnlyJSON() {
+		if _, ok := obj[k]; ok {
+			stripped = append(stripped, k)
+			delete(obj, k)
+		}
+	}
+
+	reqSchema := schemas.RegisterTaskDefinitionRequest
+	if err := checkShape(strings.TrimSuffix(prefix, "."), obj, reqSchema, true); err != nil {
+		return nil, stripped, fmt.Errorf("task definition file: %w", err)
+	}
+	if tags != nil {
+		if err := checkShape("tags", tags, reqSchema.Member("tags"), false); err != nil {
+			return nil, stripped, fmt.Errorf("task definition file: %w", err)
+		}
+	}
+
+	td, tagList, err := decodeSDK(obj, tags)
+	if err != nil {
+		return nil, stripped, fmt.Errorf("task definition file: %w", err)
+	}
+	// Reserved aws: tags cannot be registered (ECS rejects them); they are
+	// dropped like the read-only members and reported.
+	_, reserved := SplitTags(tagList)
+	for _, t := range reserved {
+		stripped = append(stripped, "tag "+aws.ToString(t.Key))
+	}
+	in = RegisterInput(td, tagList)
+	if err := checkRequired(prefix, in); err != nil {
+		return nil, stripped, fmt.Errorf("task definition file: %w", err)
+	}
+	return in, stripped, nil
+}
+
+func checkRequired(prefix string, in *ecs.RegisterTaskDefinitionInput) error {
+	var errs []error
+	if aws.ToString(in.Family) == "" {
+		errs = append(errs, fmt.Errorf("%sfamily: missing, the task definition family is required", prefix))
+	}
+	if len(in.ContainerDefinitions) == 0 {
+		errs = append(errs, fmt.Errorf("%scontainerDefinitions: missing or empty, at least one container is required", prefix))
+	}
+	seen := map[string]int{}
+	for i, c := range in.ContainerDefinitions {
+		name := aws.ToString(c.Name)
+		if name == "" {
+			errs = append(errs, fmt.Errorf("%scontainerDefinitions[%d].name: missing, every container needs a name", prefix, i))
+			continue
+		}
+		if j, dup := seen[name]; dup {
+			errs = append(errs, fmt.Errorf("%scontainerDefinitions[%d].name: %q is also the name of containerDefinitions[%d]", prefix, i, name, j))
+			continue
+		}
+		seen[name] = i
+	}
+	return errors.Join(errs...)
+}
+
+// checkShape checks v (decoded with UseNumber) against the ECS model
+// schema s, so that every problem is reported with its JSON path before
+// the SDK's own decoder sees the document. top is true for the request
+// object itself, whose "tags" member is handled by the caller.
+func checkShape(path string, v any, s *smithy.Schema, top bool) error {
+	at := func() string {
+		if path == "" {
+			return "top level"
+		}
+		return path
+	}
+	switch s.Type() {
+	case smithy.ShapeTypeStructure, smithy.ShapeTypeUnion:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: is %s, want a JSON object", at(), jsonKind(v))
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var errs []error
+		for _, k := range keys {
+			m := s.Member(k)
+			if m == nil || (top && k == "tags") {
+				errs = append(errs, unknownField(join(path, k), k, s))
+				continue
+			}
+			if obj[k] == nil {
+				delete(obj, k) // null is the same as absent
+				continue
+			}
+			if err := checkShape(join(path, k), obj[k], m, false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	case smithy.ShapeTypeList, smithy.ShapeTypeSet:
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: is %s, want a JSON array", at(), jsonKind(v))
+		}
+		var errs []error
+		for i, e := range list {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			if e == nil {
+				errs = append(errs, fmt.Errorf("%s: is null, want a value", p))
+				continue
+			}
+			if err := checkShape(p, e, s.ListMember(), false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	case smithy.ShapeTypeMap:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: is %s, want a JSON object", at(), jsonKind(v))
+		}
+		var errs []error
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if obj[k] == nil {
+				errs = append(errs, fmt.Errorf("%s: is null, want a value", join(path, k)))
+				continue
+			}
+			if err := checkShape(join(path, k), obj[k], s.MapValue(), false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	case smithy.ShapeTypeString, smithy.ShapeTypeEnum:
+		if _, ok := v.(string); !ok {
+			return fmt.Errorf("%s: is %s, want a string", at(), jsonKind(v))
+		}
+	case smithy.ShapeTypeBoolean:
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("%s: is %s, want true or false", at(), jsonKind(v))
+		}
+	case smithy.ShapeTypeInteger, smithy.ShapeTypeIntEnum, smithy.ShapeTypeShort, smithy.ShapeTypeByte, smithy.ShapeTypeLong:
+		n, ok := v.(json.Number)
+		if !ok {
+			return fmt.Errorf("%s: is %s, want a whole number", at(), jsonKind(v))
+		}
+		i, err := strconv.ParseInt(n.String(), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %s is not a whole number in range", at(), n)
+		}
+		if s.Type() != smithy.ShapeTypeLong && (i < math.MinInt32 || i > math.MaxInt32) {
+			return fmt.Errorf("%s: %d is out of range", at(), i)
+		}
+	case smithy.ShapeTypeFloat, smithy.ShapeTypeDouble:
+		n, ok := v.(json.Number)
+		if !ok {
+			return fmt.Errorf("%s: is %s, want a number", at(), jsonKind(v))
+		}
+		if _, err := strconv.ParseFloat(n.String(), 64); err != nil {
+			return fmt.Errorf("%s: %s is out of range", at(), n)
+		}
+	default:
+		// Timestamps, blobs and documents do not occur in a registerable
+		// task definition; refuse rather than guess an encoding.
+		return fmt.Errorf("%s: this field is not supported in a task definition file", at())
+	}
+	return nil
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+func unknownField(path, k string, s *smithy.Schema) error {
+	if s.Member(k) == nil {
+		for name := range s.Members() {
+			if strings.EqualFold(name, k) || strings.EqualFold(name, k+"s") || strings.EqualFold(name+"s", k) {
+				return fmt.Errorf("%s: unknown field %q (did you mean %q?)", path, k, name)
+			}
+		}
+	}
+	if k == "tags" {
+		return fmt.Errorf("%s: unknown field %q here", path, k)
+	}
+	return fmt.Errorf("%s: unknown field %q", path, k)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number, float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// jsonErr adds a line and column to encoding/json's syntax errors.
+func jsonErr(data []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		// Offset counts the bytes read, the offending one included.
+		line, col := 1, 1
+		for _, b := range data[:max(0, min(int(se.Offset)-1, len(data)))] {
+			if b == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+		}
+		return fmt.Errorf("line %d, column %d: %w", line, col, err)
+	}
+	return err
+}
+
+// decodeSDK decodes the checked document with the ECS client's own
+// awsJson 1.1 decoder (the one that reads DescribeTaskDefinition
+// responses), so member names, enums and number widths are exactly the
+// SDK's.
+func decodeSDK(td map[string]any, tags any) (*types.TaskDefinition, []types.Tag, error) {
+	body := map[string]any{"taskDefinition": td}
+	if tags != nil {
+		body["tags"] = tags
+	}
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("re-encode: %w", err)
+	}
+	proto := awsjson.New11(schemas.AmazonEC2ContainerServiceV20141113)
+	op := smithy.NewOperationSchema(schemas.DescribeTaskDefinition, schemas.DescribeTaskDefinitionRequest, schemas.DescribeTaskDefinitionResponse)
+	resp := &smithyhttp.Response{Response: &http.Response{
+		StatusCode: http.StatusOK,
+		Header:     http.Header{},
+		Body:       io.NopCloser(bytes.NewReader(payload)),
+	}}
+	out := &ecs.DescribeTaskDefinitionOutput{}
+	if err := proto.DeserializeResponse(context.Background(), op, nil, resp, out); err != nil {
+		return nil, nil, fmt.Errorf("decode: %w", err)
+	}
+	if out.TaskDefinition == nil {
+		out.TaskDefinition = &types.TaskDefinition{}
+	}
+	return out.TaskDefinition, out.Tags, nil
+}
