@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // ErrPreflight wraps every error found before any change was made in AWS:
@@ -137,7 +139,7 @@ func (r *run) deploy(ctx context.Context) error {
 	}
 	if r.cfg.DryRun {
 		r.res.Status = StatusDryRun
-		r.res.Reason = fmt.Sprintf("dry run: would register a new revision of %s and deploy it to service %s; nothing changed", familyOf(r.target), r.cfg.Service)
+		r.res.Reason = fmt.Sprintf("dry run: would register a new revision of %s and deploy it to service %s; nothing changed", taskdef.Family(r.target), r.cfg.Service)
 		for _, line := range r.res.Plan {
 			r.d.emit(EventInfo, "%s", line)
 		}

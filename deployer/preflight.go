@@ -80,7 +80,7 @@ func (r *run) preflight(ctx context.Context) error {
 	current := taskdef.RegisterInput(td.TaskDefinition, td.Tags)
 	in := current
 	if r.cfg.TaskDefinition != nil {
-		in = r.cfg.TaskDefinition
+		in = taskdef.Clone(r.cfg.TaskDefinition)
 	}
 	changes := make([]taskdef.Change, 0, len(r.cfg.Images))
 	for _, ci := range r.cfg.Images {
@@ -344,15 +344,6 @@ func shortARN(arn string) string {
 		return arn[i+1:]
 	}
 	return arn
-}
-
-// familyOf returns the family of a task definition ARN or family:revision.
-func familyOf(arn string) string {
-	s := shortARN(arn)
-	if i := strings.LastIndex(s, ":"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func orDash(s string) string {
