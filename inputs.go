@@ -1,0 +1,769 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/distribution/reference"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+)
+
+// Limits applied to the inputs. They are documented in the README's inputs
+// table (readme-parts/frontend.md).
+const (
+	maxDuration        = 6 * time.Hour          // timeout, rollback-timeout, wait-for-minutes
+	minPollInterval    = 100 * time.Millisecond // low enough for simulators; ECS throttling is absorbed by the retryer
+	maxPollInterval    = 5 * time.Minute
+	maxFailedThreshold = 10000
+	maxLogLines        = 1000
+)
+
+// The names of the action's inputs (and of the CLI's flags).
+const (
+	inCluster                 = "cluster"
+	inService                 = "service"
+	inImage                   = "image"
+	inContainerName           = "container-name"
+	inImages                  = "images"
+	inTaskDefinition          = "task-definition"
+	inTimeout                 = "timeout"
+	inWaitForMinutes          = "wait-for-minutes"
+	inPollInterval            = "poll-interval"
+	inFailedTasksThreshold    = "failed-tasks-threshold"
+	inRollback                = "rollback"
+	inRollbackTimeout         = "rollback-timeout"
+	inMinimumHealthyPercent   = "minimum-healthy-percent"
+	inMaximumPercent          = "maximum-percent"
+	inForceNewDeployment      = "force-new-deployment"
+	inDesiredCount            = "desired-count"
+	inEnableECSManagedTags    = "enable-ecs-managed-tags"
+	inPropagateTags           = "propagate-tags"
+	inWait                    = "wait"
+	inWaitForServiceStability = "wait-for-service-stability"
+	inLogLines                = "log-lines"
+	inOnCancel                = "on-cancel"
+	inOnBusy                  = "on-busy"
+	inDeregisterFailed        = "deregister-failed"
+	inDryRun                  = "dry-run"
+)
+
+// inputKind tells how an input's text is parsed; the CLI uses it to make
+// boolean flags usable without a value (--dry-run).
+type inputKind int
+
+const (
+	kindString inputKind = iota
+	kindBool
+	kindInt
+	kindDuration
+	kindList
+)
+
+// inputSpec describes one input of the action (one flag of the CLI).
+type inputSpec struct {
+	Name     string
+	Default  string // as action.yml declares it; "" for none
+	Required bool
+	Kind     inputKind
+	Usage    string // one line, for --help
+}
+
+// inputSpecs lists every input the code reads, in the order of action.yml.
+// action_test.go checks that action.yml declares exactly these, with the
+// same defaults.
+func inputSpecs() []inputSpec {
+	return []inputSpec{
+		{Name: inCluster, Default: deployer.DefaultCluster, Usage: "cluster name or ARN"},
+		{Name: inService, Required: true, Usage: "service name or ARN"},
+		{Name: inImage, Usage: "new image for the container named by container-name (or the only container)"},
+		{Name: inContainerName, Usage: "container to change with image; required when the task definition has several containers"},
+		{Name: inImages, Kind: kindList, Usage: "several containers at once: one container=image per line (the CLI flag may be repeated)"},
+		{Name: inTaskDefinition, Usage: "path to a task definition JSON file to register instead of a copy of the running revision"},
+		{Name: inTimeout, Default: durationText(deployer.DefaultTimeout), Kind: kindDuration, Usage: "how long the deployment may take before it counts as failed"},
+		{Name: inWaitForMinutes, Kind: kindInt, Usage: "alias of timeout in minutes (aws-actions compatibility)"},
+		{Name: inPollInterval, Default: durationText(deployer.DefaultPollInterval), Kind: kindDuration, Usage: "time between status checks"},
+		{Name: inFailedTasksThreshold, Default: "1", Kind: kindInt, Usage: "failed or stopped tasks of the new deployment that count as failure"},
+		{Name: inRollback, Default: "true", Kind: kindBool, Usage: "roll back to the previous revision on failure or timeout"},
+		{Name: inRollbackTimeout, Default: durationText(deployer.DefaultRollbackTimeout), Kind: kindDuration, Usage: "how long to wait for the rollback to settle"},
+		{Name: inMinimumHealthyPercent, Default: "100", Kind: kindInt, Usage: "rolling update floor, 0 to 100"},
+		{Name: inMaximumPercent, Default: "200", Kind: kindInt, Usage: "rolling update ceiling, 100 to 200"},
+		{Name: inForceNewDeployment, Default: "true", Kind: kindBool, Usage: "force a new deployment even when the revision is unchanged"},
+		{Name: inDesiredCount, Kind: kindInt, Usage: "new desired count (empty: unchanged)"},
+		{Name: inEnableECSManagedTags, Kind: kindBool, Usage: "turn Amazon ECS managed tags on or off (empty: unchanged)"},
+		{Name: inPropagateTags, Usage: "TASK_DEFINITION, SERVICE or NONE (empty: unchanged)"},
+		{Name: inWait, Default: "true", Kind: kindBool, Usage: "watch the deployment; false: register, update and return"},
+		{Name: inWaitForServiceStability, Kind: kindBool, Usage: "aws-actions compatibility: false is the same as wait: false"},
+		{Name: inLogLines, Default: "20", Kind: kindInt, Usage: "log lines per failing container in the diagnosis; 0 turns it off"},
+		{Name: inOnCancel, Default: string(deployer.OnCancelRollback), Usage: "on cancellation: rollback or leave"},
+		{Name: inOnBusy, Default: string(deployer.OnBusyWait), Usage: "when another deployment is in progress: wait or fail"},
+		{Name: inDeregisterFailed, Default: "false", Kind: kindBool, Usage: "after a verified rollback, deregister the failed revision"},
+		{Name: inDryRun, Default: "false", Kind: kindBool, Usage: "run the preflight and print the plan; change nothing"},
+	}
+}
+
+// inputError is one problem with one input. Its message starts with the
+// input's name, so a user can tell which input to fix.
+type inputError struct {
+	Input string
+	Msg   string
+}
+
+func (e *inputError) Error() string { return e.Input + ": " + e.Msg }
+
+// inputErrors returns the inputs named by the problems in err, in order.
+func inputErrors(err error) []*inputError {
+	var out []*inputError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		var ie *inputError
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if errors.As(err, &ie) {
+			out = append(out, ie)
+		}
+	}
+	walk(err)
+	return out
+}
+
+// parseOptions is what parsing needs besides the inputs themselves.
+type parseOptions struct {
+	// Workspace resolves a relative task-definition path (GITHUB_WORKSPACE);
+	// empty: relative to the working directory.
+	Workspace string
+	// ReadFile reads the task-definition file.
+	ReadFile func(name string) ([]byte, error)
+}
+
+// parsed is the result of parsing the inputs.
+type parsed struct {
+	Config deployer.Config
+	// Secrets are values read from the task-definition file that must never
+	// be printed (environment values, secret ARNs); GitHub mode masks them.
+	Secrets []string
+}
+
+// parseInputs turns the inputs into a deployer.Config. get returns an
+// input's raw text ("" when not given; surrounding spaces are ignored). It
+// validates everything and reports every problem at once: the error is an
+// errors.Join of *inputError values, each naming its input. It never calls
+// AWS; it reads the task-definition file, if one is named, through
+// opts.ReadFile.
+func parseInputs(get func(name string) string, opts parseOptions) (*parsed, error) {
+	p := &inputParser{get: get}
+	out := &parsed{}
+	cfg := &out.Config
+
+	cfg.Cluster = p.cluster()
+	cfg.Service = p.service(cfg)
+
+	cfg.Images = p.images()
+	var err error
+	cfg.TaskDefinition, out.Secrets, err = p.taskDefinition(opts)
+	if err != nil {
+		p.add(inTaskDefinition, err.Error())
+	}
+	p.checkContainersInFile(cfg)
+
+	cfg.Timeout = p.timeout()
+	cfg.PollInterval = p.duration(inPollInterval, deployer.DefaultPollInterval, minPollInterval, maxPollInterval)
+	cfg.RollbackTimeout = p.duration(inRollbackTimeout, deployer.DefaultRollbackTimeout, 0, maxDuration)
+	if cfg.PollInterval > 0 {
+		if cfg.Timeout > 0 && cfg.PollInterval >= cfg.Timeout {
+			p.add(inPollInterval, fmt.Sprintf("%s must be shorter than the timeout (%s)", cfg.PollInterval, cfg.Timeout))
+		} else if cfg.RollbackTimeout > 0 && cfg.PollInterval >= cfg.RollbackTimeout {
+			p.add(inPollInterval, fmt.Sprintf("%s must be shorter than rollback-timeout (%s)", cfg.PollInterval, cfg.RollbackTimeout))
+		}
+	}
+
+	cfg.FailedTasksThreshold = p.intIn(inFailedTasksThreshold, 1, 1, maxFailedThreshold)
+	cfg.Rollback = p.boolean(inRollback, true)
+	cfg.MinimumHealthyPercent = int32(p.intIn(inMinimumHealthyPercent, 100, 0, 100))
+	cfg.MaximumPercent = int32(p.intIn(inMaximumPercent, 200, 100, 200))
+	if cfg.MinimumHealthyPercent == 100 && cfg.MaximumPercent == 100 {
+		p.add(inMaximumPercent, "100 together with minimum-healthy-percent 100 leaves ECS no room to replace a task; raise maximum-percent or lower minimum-healthy-percent")
+	}
+	cfg.ForceNewDeployment = p.boolean(inForceNewDeployment, true)
+	if s := p.raw(inDesiredCount); s != "" {
+		n, ok := p.parseInt(inDesiredCount, s)
+		if ok {
+			if n < 0 || n > 1<<31-1 {
+				p.add(inDesiredCount, fmt.Sprintf("%d is out of range (0 or more)", n))
+			} else {
+				c := int32(n)
+				cfg.DesiredCount = &c
+			}
+		}
+	}
+	if s := p.raw(inEnableECSManagedTags); s != "" {
+		if b, ok := p.parseBool(inEnableECSManagedTags, s); ok {
+			cfg.EnableECSManagedTags = &b
+		}
+	}
+	cfg.PropagateTags = p.propagateTags()
+
+	cfg.Wait = p.wait()
+	cfg.LogLines = p.intIn(inLogLines, 20, 0, maxLogLines)
+	cfg.OnCancel = deployer.OnCancel(p.enum(inOnCancel, string(deployer.OnCancelRollback), string(deployer.OnCancelRollback), string(deployer.OnCancelLeave)))
+	cfg.OnBusy = deployer.OnBusy(p.enum(inOnBusy, string(deployer.OnBusyWait), string(deployer.OnBusyWait), string(deployer.OnBusyFail)))
+	cfg.DeregisterFailed = p.boolean(inDeregisterFailed, false)
+	cfg.DryRun = p.boolean(inDryRun, false)
+
+	// Something must be deployed. force-new-deployment alone (the default)
+	// redeploys the running revision, which restarts the tasks.
+	if len(cfg.Images) == 0 && cfg.TaskDefinition == nil && !cfg.ForceNewDeployment &&
+		p.raw(inImage) == "" && p.raw(inImages) == "" && p.raw(inTaskDefinition) == "" {
+		p.add(inImage, "nothing to deploy: set image, images or task-definition, or force-new-deployment: true to restart the running revision")
+	}
+
+	if err := errors.Join(p.errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// inputParser collects problems while parsing.
+type inputParser struct {
+	get  func(string) string
+	errs []error
+}
+
+func (p *inputParser) raw(name string) string { return strings.TrimSpace(p.get(name)) }
+
+func (p *inputParser) add(name, msg string) {
+	p.errs = append(p.errs, &inputError{Input: name, Msg: msg})
+}
+
+// ECS names: up to 255 letters, numbers, hyphens and underscores.
+var (
+	ecsNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):cluster/([A-Za-z0-9_-]{1,255})$`)
+	serviceARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):service/(?:([A-Za-z0-9_-]{1,255})/)?([A-Za-z0-9_-]{1,255})$`)
+	propagateValues = []types.PropagateTags{types.PropagateTagsTaskDefinition, types.PropagateTagsService, types.PropagateTagsNone}
+)
+
+func (p *inputParser) cluster() string {
+	s := p.raw(inCluster)
+	switch {
+	case s == "":
+		return "default"
+	case strings.HasPrefix(s, "arn:"):
+		if !clusterARNRE.MatchString(s) {
+			p.add(inCluster, fmt.Sprintf("%q is not a cluster ARN (arn:aws:ecs:<region>:<account>:cluster/<name>)", s))
+		}
+	case !ecsNameRE.MatchString(s):
+		p.add(inCluster, fmt.Sprintf("%q is not a cluster name (up to 255 letters, numbers, hyphens and underscores) or ARN", s))
+	}
+	return s
+}
+
+// service parses the service input. A service ARN of the long form names
+// its cluster: it fills the cluster when that was left at "default", and
+// must agree with it otherwise.
+func (p *inputParser) service(cfg *deployer.Config) string {
+	s := p.raw(inService)
+	switch {
+	case s == "":
+		p.add(inService, "required: the name or ARN of the ECS service to deploy")
+	case strings.HasPrefix(s, "arn:"):
+		m := serviceARNRE.FindStringSubmatch(s)
+		if m == nil {
+			p.add(inService, fmt.Sprintf("%q is not a service ARN (arn:aws:ecs:<region>:<account>:service/<cluster>/<name>)", s))
+			return s
+		}
+		arnCluster := m[3]
+		if arnCluster == "" {
+			break
+		}
+		clusterName := cfg.Cluster
+		if cm := clusterARNRE.FindStringSubmatch(cfg.Cluster); cm != nil {
+			clusterName = cm[3]
+			if cm[1] != m[1] || cm[2] != m[2] {
+				p.add(inService, fmt.Sprintf("service ARN is in %s/%s but cluster %s is in %s/%s", m[1], m[2], cfg.Cluster, cm[1], cm[2]))
+				break
+			}
+		}
+		switch {
+		case clusterName == "default" && arnCluster != "default":
+			cfg.Cluster = arnCluster
+		case clusterName != arnCluster:
+			p.add(inService, fmt.Sprintf("service ARN names cluster %q but the cluster input is %q", arnCluster, cfg.Cluster))
+		}
+	case !ecsNameRE.MatchString(s):
+		p.add(inService, fmt.Sprintf("%q is not a service name (up to 255 letters, numbers, hyphens and underscores) or ARN", s))
+	}
+	return s
+}
+
+func (p *inputParser) images() []deployer.ContainerImage {
+	image, name, list := p.raw(inImage), p.raw(inContainerName), p.raw(inImages)
+	if list != "" {
+		if image != "" {
+			p.add(inImages, "cannot be used together with image: list every container in images")
+		}
+		if name != "" {
+			p.add(inContainerName, "cannot be used with images: name each container in images (container=image)")
+		}
+		imgs, err := parseImagesList(list)
+		if err != nil {
+			for _, e := range inputErrors(err) {
+				p.errs = append(p.errs, e)
+			}
+		}
+		return imgs
+	}
+	if image == "" {
+		if name != "" {
+			p.add(inContainerName, "is set but image is not: give the new image for "+strconv.Quote(name))
+		}
+		return nil
+	}
+	bad := false
+	if name != "" && !ecsNameRE.MatchString(name) {
+		p.add(inContainerName, fmt.Sprintf("%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", name))
+		bad = true
+	}
+	if err := validateImage(image); err != nil {
+		p.add(inImage, err.Error())
+		bad = true
+	}
+	if bad {
+		return nil
+	}
+	return []deployer.ContainerImage{{Container: name, Image: image}}
+}
+
+// parseImagesList parses the images input: one container=image per line,
+// blank lines and surrounding spaces ignored. Every bad line is reported
+// (as an *inputError for "images" naming the line), all at once.
+func parseImagesList(s string) ([]deployer.ContainerImage, error) {
+	var out []deployer.ContainerImage
+	var errs []error
+	bad := func(line int, format string, args ...any) {
+		errs = append(errs, &inputError{Input: inImages, Msg: fmt.Sprintf("line %d: ", line) + fmt.Sprintf(format, args...)})
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		name, image, ok := strings.Cut(line, "=")
+		name, image = strings.TrimSpace(name), strings.TrimSpace(image)
+		switch {
+		case !ok || name == "" || image == "":
+			bad(n, "%q is not container=image", truncate(line, 80))
+			continue
+		case !ecsNameRE.MatchString(name):
+			bad(n, "%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", truncate(name, 80))
+			continue
+		}
+		if first, dup := seen[name]; dup {
+			bad(n, "container %q is listed twice (first on line %d)", name, first)
+			continue
+		}
+		seen[name] = n
+		if err := validateImage(image); err != nil {
+			bad(n, "%s", err)
+			continue
+		}
+		out = append(out, deployer.ContainerImage{Container: name, Image: image})
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, &inputError{Input: inImages, Msg: fmt.Sprintf("line %d: %v", n+1, err)})
+	}
+	if len(errs) == 0 && len(out) == 0 {
+		errs = append(errs, &inputError{Input: inImages, Msg: "no container=image line"})
+	}
+	return out, errors.Join(errs...)
+}
+
+// validateImage checks an image reference the way a registry client would
+// parse it.
+//
+// TODO(frontend): delegate to taskdef.ValidateImage once internal/taskdef lands.
+func validateImage(ref string) error {
+	if ref != strings.TrimSpace(ref) || strings.ContainsAny(ref, " \t\r\n") {
+		return fmt.Errorf("%q is not a valid image reference: it contains spaces", truncate(ref, 120))
+	}
+	if _, err := reference.ParseDockerRef(ref); err != nil {
+		return fmt.Errorf("%q is not a valid image reference: %w", truncate(ref, 120), err)
+	}
+	return nil
+}
+
+// taskDefinition reads and parses the task-definition file, if named.
+func (p *inputParser) taskDefinition(opts parseOptions) (*ecs.RegisterTaskDefinitionInput, []string, error) {
+	path := p.raw(inTaskDefinition)
+	if path == "" {
+		return nil, nil, nil
+	}
+	if !filepath.IsAbs(path) && opts.Workspace != "" {
+		path = filepath.Join(opts.Workspace, path)
+	}
+	if opts.ReadFile == nil {
+		return nil, nil, fmt.Errorf("cannot read %s", path)
+	}
+	data, err := opts.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	in, err := parseTaskDefinitionFile(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return in, secretValues(in), nil
+}
+
+// checkContainersInFile checks that the containers named by image or images
+// exist in the task-definition file, when one is given.
+func (p *inputParser) checkContainersInFile(cfg *deployer.Config) {
+	if cfg.TaskDefinition == nil {
+		return
+	}
+	var names []string
+	have := map[string]bool{}
+	for _, c := range cfg.TaskDefinition.ContainerDefinitions {
+		if c.Name != nil {
+			names = append(names, *c.Name)
+			have[*c.Name] = true
+		}
+	}
+	for _, ci := range cfg.Images {
+		input := inImages
+		if p.raw(inImages) == "" {
+			input = inContainerName
+		}
+		switch {
+		case ci.Container == "" && len(names) > 1:
+			p.add(inContainerName, fmt.Sprintf("required: the task definition file has %d containers (%s)", len(names), strings.Join(names, ", ")))
+		case ci.Container != "" && !have[ci.Container]:
+			p.add(input, fmt.Sprintf("container %q is not in the task definition file (it has %s)", ci.Container, strings.Join(names, ", ")))
+		}
+	}
+}
+
+func (p *inputParser) timeout() time.Duration {
+	t := p.duration(inTimeout, deployer.DefaultTimeout, 0, maxDuration)
+	s := p.raw(inWaitForMinutes)
+	if s == "" {
+		return t
+	}
+	n, ok := p.parseInt(inWaitForMinutes, s)
+	if !ok {
+		return t
+	}
+	if n <= 0 || time.Duration(n)*time.Minute > maxDuration {
+		p.add(inWaitForMinutes, fmt.Sprintf("%d is out of range (1 to %d minutes)", n, int(maxDuration/time.Minute)))
+		return t
+	}
+	w := time.Duration(n) * time.Minute
+	// The runner passes timeout's default even when the user did not set
+	// it, so only a timeout other than the default conflicts.
+	if ts := p.raw(inTimeout); ts != "" && ts != durationText(deployer.DefaultTimeout) && t != w {
+		p.add(inWaitForMinutes, fmt.Sprintf("%d minutes disagrees with timeout %s: set only one", n, ts))
+	}
+	return w
+}
+
+func (p *inputParser) wait() bool {
+	w := p.boolean(inWait, true)
+	s := p.raw(inWaitForServiceStability)
+	if s == "" {
+		return w
+	}
+	stable, ok := p.parseBool(inWaitForServiceStability, s)
+	if !ok {
+		return w
+	}
+	if stable && !w {
+		p.add(inWaitForServiceStability, "true disagrees with wait: false: set only one")
+	}
+	return w && stable
+}
+
+func (p *inputParser) propagateTags() types.PropagateTags {
+	s := p.raw(inPropagateTags)
+	if s == "" {
+		return ""
+	}
+	for _, v := range propagateValues {
+		if strings.EqualFold(s, string(v)) {
+			return v
+		}
+	}
+	p.add(inPropagateTags, fmt.Sprintf("%q is not one of TASK_DEFINITION, SERVICE, NONE", truncate(s, 80)))
+	return ""
+}
+
+func (p *inputParser) enum(name, def string, allowed ...string) string {
+	s := p.raw(name)
+	if s == "" {
+		return def
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(s, a) {
+			return a
+		}
+	}
+	p.add(name, fmt.Sprintf("%q is not one of %s", truncate(s, 80), strings.Join(allowed, ", ")))
+	return def
+}
+
+// parseBool accepts true and false in any case, like the Actions toolkit.
+func (p *inputParser) parseBool(name, s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	p.add(name, fmt.Sprintf("%q is not a boolean (true or false)", truncate(s, 80)))
+	return false, false
+}
+
+func (p *inputParser) boolean(name string, def bool) bool {
+	s := p.raw(name)
+	if s == "" {
+		return def
+	}
+	b, ok := p.parseBool(name, s)
+	if !ok {
+		return def
+	}
+	return b
+}
+
+func (p *inputParser) parseInt(name, s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		p.add(name, fmt.Sprintf("%q is not a whole number", truncate(s, 80)))
+		return 0, false
+	}
+	return n, true
+}
+
+func (p *inputParser) intIn(name string, def, lo, hi int) int {
+	s := p.raw(name)
+	if s == "" {
+		return def
+	}
+	n, ok := p.parseInt(name, s)
+	if !ok {
+		return def
+	}
+	if n < int64(lo) || n > int64(hi) {
+		p.add(name, fmt.Sprintf("%d is out of range (%d to %d)", n, lo, hi))
+		return def
+	}
+	return int(n)
+}
+
+// duration parses a Go duration (10m, 90s, 1h30m). lo is exclusive when 0
+// (durations must be positive) and inclusive otherwise.
+func (p *inputParser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	s := p.raw(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		hint := ""
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			hint = ": add a unit"
+		}
+		p.add(name, fmt.Sprintf("%q is not a duration (e.g. 10m)%s", truncate(s, 80), hint))
+		return 0
+	}
+	switch {
+	case d <= 0:
+		p.add(name, fmt.Sprintf("%s must be positive", d))
+		return 0
+	case d < lo:
+		p.add(name, fmt.Sprintf("%s is too short (at least %s)", d, lo))
+		return 0
+	case d > hi:
+		p.add(name, fmt.Sprintf("%s is too long (at most %s)", d, hi))
+		return 0
+	}
+	return d
+}
+
+// truncate shortens s for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// parseTaskDefinitionFile parses a task definition JSON file as
+// `aws ecs describe-task-definition` or the console prints it (read-only
+// members are ignored).
+//
+// TODO(frontend): replace with taskdef.ParseFile once internal/taskdef has it.
+func parseTaskDefinitionFile(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
+	var in ecs.RegisterTaskDefinitionInput
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&in); err != nil {
+		return nil, fmt.Errorf("not a task definition JSON document: %w", err)
+	}
+	if in.Family == nil || *in.Family == "" {
+		return nil, errors.New("no family")
+	}
+	if len(in.ContainerDefinitions) == 0 {
+		return nil, errors.New("no containerDefinitions")
+	}
+	return &in, nil
+}
+
+// secretValues lists the values in a task definition that must never be
+// printed: environment values and secret valueFrom ARNs.
+//
+// TODO(frontend): replace with taskdef.SecretValues once it exists.
+func secretValues(in *ecs.RegisterTaskDefinitionInput) []string {
+	var out []string
+	for _, c := range in.ContainerDefinitions {
+		for _, kv := range c.Environment {
+			if kv.Value != nil && *kv.Value != "" {
+				out = append(out, *kv.Value)
+			}
+		}
+		for _, s := range c.Secrets {
+			if s.ValueFrom != nil && *s.ValueFrom != "" {
+				out = append(out, *s.ValueFrom)
+			}
+		}
+	}
+	return out
+}
+
+// inputFlag is the flag.Value of one input in CLI mode. It keeps the text
+// as given, so flags and INPUT_* variables share one parser. Boolean
+// inputs may be given without a value (--dry-run); a list input (images)
+// may be repeated, one container=image per flag.
+type inputFlag struct {
+	kind  inputKind
+	value string
+	set   bool
+}
+
+func (f *inputFlag) String() string { return f.value }
+
+func (f *inputFlag) Set(s string) error {
+	if f.kind == kindList && f.set {
+		f.value += "\n" + s
+	} else {
+		f.value = s
+	}
+	f.set = true
+	return nil
+}
+
+// IsBoolFlag lets a boolean input be given as --name alone.
+func (f *inputFlag) IsBoolFlag() bool { return f.kind == kindBool }
+
+// defineInputFlags defines one flag per input on fs and returns the getter
+// parseInputs reads them with (a flag left out reads as "", which means
+// the default).
+func defineInputFlags(fs *flag.FlagSet) func(string) string {
+	flags := map[string]*inputFlag{}
+	for _, in := range inputSpecs() {
+		f := &inputFlag{kind: in.Kind}
+		flags[in.Name] = f
+		fs.Var(f, in.Name, in.Usage)
+	}
+	return func(name string) string {
+		if f, ok := flags[name]; ok {
+			return f.value
+		}
+		return ""
+	}
+}
+
+// printUsage prints --help: the commands, every input flag with its
+// default, the other flags and the exit codes.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	var b strings.Builder
+	b.WriteString(`Usage: ecs-rollout [deploy] --service NAME [--image IMAGE] [flags]
+       ecs-rollout post | demo | sim | version
+
+Deploys a new image to an Amazon ECS service with a rolling update, watches
+its own deployment and rolls back to the previous revision when it fails.
+AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_ECS come from the
+environment. Outputs are printed as name=value lines on stdout; the log goes
+to stderr.
+
+Inputs (the same names as the GitHub Action's inputs):
+`)
+	specs := inputSpecs()
+	width := 0
+	for _, in := range specs {
+		width = max(width, len(in.Name))
+	}
+	for _, in := range specs {
+		def := in.Default
+		switch {
+		case in.Required:
+			def = "required"
+		case def == "":
+			def = "none"
+		}
+		fmt.Fprintf(&b, "  --%-*s  %s (default: %s)\n", width, in.Name, in.Usage, def)
+	}
+	b.WriteString("\nOther flags:\n")
+	isInput := map[string]bool{}
+	for _, in := range specs {
+		isInput[in.Name] = true
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !isInput[f.Name] {
+			fmt.Fprintf(&b, "  --%-*s  %s\n", width, f.Name, f.Usage)
+		}
+	})
+	fmt.Fprintf(&b, "  --%-*s  %s\n", width, "help", "print this help")
+	b.WriteString(`
+Exit codes:
+  0  the deployment succeeded (or the dry run passed)
+  1  it did not (rolled back, failed, rollback failed, cancelled) or an input is invalid
+  2  command-line usage error
+`)
+	io.WriteString(w, b.String())
+}
+
+// durationText prints a duration the short way people write it: 10m, 5s,
+// 1h30m (time.Duration.String would print 10m0s).
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -1,0 +1,474 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	githubactions "github.com/sethvargo/go-githubactions"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+)
+
+// The names of the action's outputs, in the order they are written.
+const (
+	outTaskDefinitionARN         = "task-definition-arn"
+	outPreviousTaskDefinitionARN = "previous-task-definition-arn"
+	outDeploymentID              = "deployment-id"
+	outStatus                    = "status"
+	outReason                    = "reason"
+)
+
+// outputNames lists every output the code writes. action_test.go checks
+// that action.yml declares exactly these.
+func outputNames() []string {
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outStatus, outReason}
+}
+
+// The keys saved with GITHUB_STATE for the post step (read back as
+// STATE_<key>).
+const (
+	stateCheckpoint = "checkpoint" // JSON of the last deployer.Checkpoint
+	stateDone       = "done"       // "true" once the main step has a result
+)
+
+// console writes everything a run shows: log lines, groups, annotations,
+// outputs, the job summary and the saved state. In GitHub mode it speaks
+// workflow commands on stdout and writes GitHub's files; in CLI mode it
+// logs plain lines to stderr and prints outputs as name=value on stdout.
+//
+// Every line passes through a redactor that replaces the registered
+// secret values with "***" (GitHub masks them too, once ::add-mask:: was
+// issued; the CLI has only this).
+type console struct {
+	mu      sync.Mutex
+	gh      *githubactions.Action // nil in CLI mode
+	getenv  func(string) string
+	raw     io.Writer // stdout, unredacted: only for ::add-mask::
+	log     *redactWriter
+	out     *redactWriter // CLI outputs (stdout)
+	inGroup bool
+	secrets []string
+	// summaryFile is where the CLI writes the job summary (--summary).
+	summaryFile string
+}
+
+// newConsole returns a console for GitHub mode when github is true.
+func newConsole(github bool, getenv func(string) string, stdout, stderr io.Writer) *console {
+	c := &console{getenv: getenv, raw: stdout}
+	if github {
+		c.log = &redactWriter{w: stdout}
+		c.out = c.log
+		c.gh = githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(c.log))
+	} else {
+		c.log = &redactWriter{w: stderr}
+		c.out = &redactWriter{w: stdout}
+	}
+	return c
+}
+
+// mask registers values that must never be printed. In GitHub mode each
+// one is also announced with ::add-mask:: (multi-line values line by line,
+// as the runner masks per line).
+func (c *console) mask(values []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	for _, v := range values {
+		for _, part := range append([]string{v}, strings.Split(v, "\n")...) {
+			part = strings.TrimSpace(part)
+			// Very short values would blank out ordinary words; GitHub
+			// masks them anyway through ::add-mask::.
+			if part == "" || seen[part] {
+				continue
+			}
+			seen[part] = true
+			if c.gh != nil {
+				fmt.Fprintf(c.raw, "::add-mask::%s\n", escapeCommandData(part))
+			}
+			if len(part) >= 4 {
+				c.secrets = append(c.secrets, part)
+			}
+		}
+	}
+	// Longest first, so a secret containing another is replaced whole.
+	sort.Slice(c.secrets, func(i, j int) bool { return len(c.secrets[i]) > len(c.secrets[j]) })
+	pairs := make([]string, 0, 2*len(c.secrets))
+	for _, s := range c.secrets {
+		pairs = append(pairs, s, "***")
+	}
+	r := strings.NewReplacer(pairs...)
+	c.log.setReplacer(r)
+	c.out.setReplacer(r)
+}
+
+// redact applies the registered masks to s.
+func (c *console) redact(s string) string { return c.log.redact(s) }
+
+// escapeCommandData escapes a workflow command's message as the toolkit does.
+func escapeCommandData(s string) string {
+	s = strings.ReplaceAll(s, "%", "%25")
+	s = strings.ReplaceAll(s, "\r", "%0D")
+	return strings.ReplaceAll(s, "\n", "%0A")
+}
+
+// infof logs a plain line.
+func (c *console) infof(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gh != nil {
+		c.gh.Infof(format, args...)
+		return
+	}
+	fmt.Fprintf(c.log, format+"\n", args...)
+}
+
+// warnf logs a warning (an annotation in GitHub mode).
+func (c *console) warnf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gh != nil {
+		c.gh.Warningf(format, args...)
+		return
+	}
+	fmt.Fprintf(c.log, "warning: "+format+"\n", args...)
+}
+
+// errorf logs an error (an annotation in GitHub mode), with an optional title.
+func (c *console) errorf(title, format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gh != nil {
+		a := c.gh
+		if title != "" {
+			a = a.WithFieldsMap(map[string]string{"title": title})
+		}
+		a.Errorf(format, args...)
+		return
+	}
+	fmt.Fprintf(c.log, "error: "+format+"\n", args...)
+}
+
+// noticef logs a notice (an annotation in GitHub mode).
+func (c *console) noticef(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gh != nil {
+		c.gh.Noticef(format, args...)
+		return
+	}
+	fmt.Fprintf(c.log, format+"\n", args...)
+}
+
+// group starts a log group (a heading in CLI mode), ending any open one.
+func (c *console) group(title string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endGroupLocked()
+	if c.gh != nil {
+		c.gh.Group(title)
+		c.inGroup = true
+		return
+	}
+	fmt.Fprintf(c.log, "\n== %s ==\n", title)
+}
+
+// endGroup ends the open log group, if any.
+func (c *console) endGroup() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.endGroupLocked()
+}
+
+func (c *console) endGroupLocked() {
+	if c.gh != nil && c.inGroup {
+		c.gh.EndGroup()
+	}
+	c.inGroup = false
+}
+
+// report turns one deployer event into log lines; it is the deployer's
+// reporter. Checkpoints are saved for the post step (GitHub mode only).
+func (c *console) report(ev deployer.Event) {
+	switch ev.Kind {
+	case deployer.EventPhase:
+		c.group(ev.Message)
+	case deployer.EventProgress:
+		c.infof("%s", progressLine(ev))
+	case deployer.EventWarning:
+		c.warnf("%s", ev.Message)
+	case deployer.EventCheckpoint:
+		if ev.State != nil {
+			c.saveCheckpoint(*ev.State)
+		}
+	default:
+		c.infof("%s", ev.Message)
+	}
+}
+
+// progressLine is the one line printed per poll.
+func progressLine(ev deployer.Event) string {
+	if ev.Message != "" || ev.Counts == nil {
+		return ev.Message
+	}
+	n := ev.Counts
+	state := n.RolloutState
+	if state == "" {
+		state = "-"
+	}
+	return fmt.Sprintf("deployment: %d/%d running, %d pending, %d failed, %s", n.Running, n.Desired, n.Pending, n.Failed, state)
+}
+
+// saveCheckpoint saves the state the post step needs. It does nothing
+// outside GitHub or when the runner gives no GITHUB_STATE file.
+func (c *console) saveCheckpoint(cp deployer.Checkpoint) {
+	b, err := json.Marshal(cp)
+	if err != nil {
+		return
+	}
+	c.saveState(stateCheckpoint, string(b))
+}
+
+func (c *console) saveState(k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gh == nil || c.getenv("GITHUB_STATE") == "" {
+		return
+	}
+	if err := fileCommand(func() { c.gh.SaveState(k, v) }); err != nil {
+		c.gh.Warningf("could not save state for the post step: %v", err)
+	}
+}
+
+// fileCommand runs a go-githubactions file command, which panics when it
+// cannot write its file, and returns that failure as an error.
+func fileCommand(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// outputs writes the step outputs: to GITHUB_OUTPUT in GitHub mode, as
+// name=value lines on stdout in CLI mode (newlines in a value are escaped
+// as %0A there).
+func (c *console) outputs(kv map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, name := range outputNames() {
+		v, ok := kv[name]
+		if !ok {
+			continue
+		}
+		v = c.log.redact(v)
+		if c.gh == nil {
+			fmt.Fprintf(c.out, "%s=%s\n", name, strings.ReplaceAll(v, "\n", "%0A"))
+			continue
+		}
+		if c.getenv("GITHUB_OUTPUT") == "" {
+			c.gh.Warningf("GITHUB_OUTPUT is not set; output %s=%s not written", name, v)
+			continue
+		}
+		if err := fileCommand(func() { c.gh.SetOutput(name, v) }); err != nil {
+			c.gh.Warningf("could not write output %s: %v", name, err)
+		}
+	}
+}
+
+// summary appends Markdown to the job summary (GITHUB_STEP_SUMMARY) in
+// GitHub mode, and writes it to the --summary file in CLI mode.
+func (c *console) summary(md string) {
+	md = c.redact(md)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gh != nil && c.getenv("GITHUB_STEP_SUMMARY") != "" {
+		if err := fileCommand(func() { c.gh.AddStepSummary(md) }); err != nil {
+			c.gh.Warningf("could not write the job summary: %v", err)
+		}
+	}
+	if c.summaryFile != "" {
+		if err := os.WriteFile(c.summaryFile, []byte(md), 0o644); err != nil {
+			fmt.Fprintf(c.log, "warning: could not write the summary to %s: %v\n", c.summaryFile, err)
+		}
+	}
+}
+
+// resultOutputs are the step outputs for a result.
+func resultOutputs(res deployer.Result) map[string]string {
+	return map[string]string{
+		outTaskDefinitionARN:         res.TaskDefinitionARN,
+		outPreviousTaskDefinitionARN: res.PreviousTaskDefinitionARN,
+		outDeploymentID:              res.DeploymentID,
+		outStatus:                    string(res.Status),
+		outReason:                    oneLine(res.Reason),
+	}
+}
+
+// finish reports a deployment's result: the causes in a log group,
+// outputs, an annotation (::error:: with the reason for every status but
+// succeeded and dry-run, a ::notice:: with the final state otherwise), the
+// job summary, and the "done" state for the post step. It returns the exit
+// code.
+func (c *console) finish(res deployer.Result) int {
+	c.endGroup()
+	if len(res.Causes) > 0 || len(res.Logs) > 0 {
+		c.group("Why it failed")
+		for _, l := range causeLines(res) {
+			c.infof("%s", l)
+		}
+		c.endGroup()
+	}
+	if res.ManualRollback != "" {
+		c.infof("To finish the rollback by hand:\n  %s", res.ManualRollback)
+	}
+	c.outputs(resultOutputs(res))
+	reason := oneLine(res.Reason)
+	if res.Status.OK() {
+		c.noticef("%s", finalState(res))
+	} else {
+		c.errorf("Deployment "+string(res.Status), "%s", reason)
+	}
+	c.summary(renderSummary(res))
+	c.saveState(stateDone, "true")
+	if res.Status.OK() {
+		return exitOK
+	}
+	return exitFail
+}
+
+// finalState is the one-line notice of a successful run.
+func finalState(res deployer.Result) string {
+	if res.Status == deployer.StatusDryRun {
+		return fmt.Sprintf("Dry run for service %s in cluster %s: nothing changed. %s", res.Service, res.Cluster, res.Reason)
+	}
+	s := fmt.Sprintf("Service %s in cluster %s runs %s", res.Service, res.Cluster, shortRevision(res.TaskDefinitionARN))
+	if res.DeploymentID != "" {
+		s += " (deployment " + res.DeploymentID + ")"
+	}
+	if res.Reason != "" {
+		s += ": " + oneLine(res.Reason)
+	}
+	return s
+}
+
+// causeLines prints the diagnosis in the log.
+func causeLines(res deployer.Result) []string {
+	var out []string
+	for _, c := range res.Causes {
+		out = append(out, "- "+causeText(c))
+	}
+	for _, l := range res.Logs {
+		head := fmt.Sprintf("last log lines of container %s in task %s:", l.Container, l.TaskID)
+		if l.Note != "" {
+			head = fmt.Sprintf("logs of container %s in task %s: %s", l.Container, l.TaskID, l.Note)
+		}
+		out = append(out, head)
+		lines := l.Lines
+		if len(lines) > maxLogLinesShown {
+			lines = lines[len(lines)-maxLogLinesShown:]
+		}
+		for _, line := range lines {
+			out = append(out, "    "+line)
+		}
+	}
+	return out
+}
+
+// causeText describes one cause in a sentence.
+func causeText(c deployer.Cause) string {
+	var parts []string
+	n := fmt.Sprintf("%d task", c.Count)
+	if c.Count != 1 {
+		n += "s"
+	}
+	parts = append(parts, n)
+	if c.Container != "" {
+		parts = append(parts, "container "+c.Container)
+	}
+	if c.ExitCode != nil {
+		parts = append(parts, fmt.Sprintf("exit code %d", *c.ExitCode))
+	}
+	if c.StopCode != "" {
+		parts = append(parts, c.StopCode)
+	}
+	if c.StoppedReason != "" {
+		parts = append(parts, c.StoppedReason)
+	}
+	if c.ContainerReason != "" {
+		parts = append(parts, c.ContainerReason)
+	}
+	if c.ExampleTaskID != "" {
+		parts = append(parts, "e.g. task "+c.ExampleTaskID)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// oneLine folds a text onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// redactWriter replaces secret values in everything written through it.
+// Callers write whole lines, so a secret is never split across writes.
+type redactWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+	r  *strings.Replacer
+}
+
+func (w *redactWriter) setReplacer(r *strings.Replacer) {
+	w.mu.Lock()
+	w.r = r
+	w.mu.Unlock()
+}
+
+func (w *redactWriter) redact(s string) string {
+	w.mu.Lock()
+	r := w.r
+	w.mu.Unlock()
+	if r == nil {
+		return s
+	}
+	return r.Replace(s)
+}
+
+func (w *redactWriter) Write(p []byte) (int, error) {
+	s := w.redact(string(p))
+	if _, err := io.WriteString(w.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// badInput reports invalid inputs: one error (annotation) per problem,
+// status "failed" with the reason in the outputs, and exit code 1. Nothing
+// was sent to AWS.
+func (c *console) badInput(err error) int {
+	var msgs []string
+	if ies := inputErrors(err); len(ies) > 0 {
+		for _, ie := range ies {
+			msgs = append(msgs, ie.Error())
+		}
+	} else {
+		msgs = []string{err.Error()}
+	}
+	for _, m := range msgs {
+		c.errorf("Invalid input", "%s", m)
+	}
+	reason := "invalid input: " + strings.Join(msgs, "; ")
+	c.outputs(map[string]string{outStatus: string(deployer.StatusFailed), outReason: oneLine(reason)})
+	var b strings.Builder
+	b.WriteString("### ❌ ecs-rollout: invalid input, nothing was changed\n\n")
+	for _, m := range msgs {
+		b.WriteString("- " + escapeMarkdownLine(m) + "\n")
+	}
+	c.summary(b.String())
+	return exitFail
+}

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+)
+
+// Caps that keep the job summary far below GitHub's 1 MiB limit.
+const (
+	maxSummaryBytes  = 128 << 10 // the whole summary
+	maxCauseRows     = 20
+	maxEventRows     = 30
+	maxLogExcerpts   = 10
+	maxLogLinesShown = 50 // per excerpt: the newest lines
+	maxLineChars     = 300
+	maxCellChars     = 500
+)
+
+// renderSummary renders a deployment's result as the job summary
+// (GitHub-flavoured Markdown). It is a pure function of res. The first line
+// is the headline: the outcome and the reason. Sections follow in order of
+// importance; any that would push the summary past maxSummaryBytes is
+// replaced by a note, so the summary is always complete Markdown.
+func renderSummary(res deployer.Result) string {
+	sections := []string{
+		summaryHeadline(res),
+		summaryFacts(res),
+		summaryImages(res),
+		summaryManualRollback(res),
+		summaryPlan(res),
+		summaryTimeline(res),
+		summaryCauses(res),
+		summaryEvents(res),
+		summaryLogs(res),
+	}
+	var b strings.Builder
+	for _, s := range sections {
+		if s == "" {
+			continue
+		}
+		if b.Len()+len(s) > maxSummaryBytes {
+			title, _, _ := strings.Cut(s, "\n")
+			fmt.Fprintf(&b, "_%s omitted: the summary would exceed %d KiB; see the step log._\n\n", strings.TrimLeft(title, "# "), maxSummaryBytes>>10)
+			continue
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// statusTitle is the outcome in words, with a sign.
+func statusTitle(s deployer.Status) string {
+	switch s {
+	case deployer.StatusSucceeded:
+		return "✅ Deployed"
+	case deployer.StatusRolledBack:
+		return "↩️ Rolled back"
+	case deployer.StatusFailed:
+		return "❌ Failed"
+	case deployer.StatusRollbackFailed:
+		return "🚨 Rollback failed"
+	case deployer.StatusCancelled:
+		return "⏹️ Cancelled"
+	case deployer.StatusDryRun:
+		return "📝 Dry run"
+	case "":
+		return "❔ Unknown outcome"
+	}
+	return "❔ " + string(s)
+}
+
+func summaryHeadline(res deployer.Result) string {
+	h := "## " + statusTitle(res.Status)
+	if r := oneLine(res.Reason); r != "" {
+		h += ": " + escapeMarkdownLine(truncate(r, 1000))
+	}
+	return h + "\n\n"
+}
+
+func summaryFacts(res deployer.Result) string {
+	var rows [][2]string
+	add := func(k, v string) {
+		if v != "" {
+			rows = append(rows, [2]string{k, v})
+		}
+	}
+	add("Service", code(res.Service))
+	add("Cluster", code(res.Cluster))
+	add("Status", code(string(res.Status)))
+	add("Deployment", code(res.DeploymentID))
+	add("Rollback deployment", code(res.RollbackDeploymentID))
+	add("New revision", code(shortRevision(res.TaskDefinitionARN)))
+	add("Previous revision", code(shortRevision(res.PreviousTaskDefinitionARN)))
+	if res.Last != (deployer.Counts{}) {
+		add("Last seen", cell(countsText(res.Last)))
+	}
+	if !res.StartedAt.IsZero() && !res.FinishedAt.IsZero() {
+		add("Duration", formatDuration(res.FinishedAt.Sub(res.StartedAt)))
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("| | |\n|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func countsText(c deployer.Counts) string {
+	s := fmt.Sprintf("%d/%d running, %d pending, %d failed", c.Running, c.Desired, c.Pending, c.Failed)
+	if c.RolloutState != "" {
+		s += ", " + c.RolloutState
+	}
+	return s
+}
+
+func summaryImages(res deployer.Result) string {
+	if len(res.Images) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("### Images\n\n| Container | Old image | New image |\n|---|---|---|\n")
+	for _, im := range res.Images {
+		newImage := code(im.New)
+		if im.New == im.Old {
+			newImage = "unchanged"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(im.Container), orDashCell(code(im.Old)), orDashCell(newImage))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func summaryManualRollback(res deployer.Result) string {
+	if res.ManualRollback == "" {
+		return ""
+	}
+	title := "### Finish the rollback by hand"
+	if res.Status != deployer.StatusRollbackFailed {
+		title = "### Roll back by hand"
+	}
+	return title + "\n\n" + fence(res.ManualRollback, "sh") + "\n"
+}
+
+func summaryPlan(res deployer.Result) string {
+	if len(res.Plan) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("### Plan (nothing was changed)\n\n")
+	for i, step := range res.Plan {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, escapeMarkdownLine(truncate(oneLine(step), maxCellChars)))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func summaryTimeline(res deployer.Result) string {
+	if len(res.Timeline) == 0 {
+		return ""
+	}
+	start := res.StartedAt
+	if start.IsZero() {
+		start = res.Timeline[0].At
+	}
+	var b strings.Builder
+	b.WriteString("### Timeline\n\n| Milestone | Time (UTC) | Since start | Since previous |\n|---|---|---|---|\n")
+	prev := start
+	for _, m := range res.Timeline {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(m.Name), m.At.UTC().Format("15:04:05"),
+			formatDuration(m.At.Sub(start)), formatDuration(m.At.Sub(prev)))
+		prev = m.At
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func summaryCauses(res deployer.Result) string {
+	if len(res.Causes) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("### Why tasks stopped\n\n| Tasks | Container | Exit code | Stop code | Reason | Example task |\n|---|---|---|---|---|---|\n")
+	causes := res.Causes
+	if len(causes) > maxCauseRows {
+		causes = causes[:maxCauseRows]
+	}
+	for _, c := range causes {
+		exit := "–"
+		if c.ExitCode != nil {
+			exit = fmt.Sprint(*c.ExitCode)
+		}
+		var reasons []string
+		for _, r := range []string{c.StoppedReason, c.ContainerReason} {
+			if r != "" {
+				reasons = append(reasons, r)
+			}
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", c.Count, orDashCell(cell(c.Container)), exit,
+			orDashCell(cell(c.StopCode)), orDashCell(cell(strings.Join(reasons, " — "))), orDashCell(code(c.ExampleTaskID)))
+	}
+	if n := len(res.Causes) - len(causes); n > 0 {
+		fmt.Fprintf(&b, "\n_%d more causes not shown._\n", n)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func summaryEvents(res deployer.Result) string {
+	if len(res.Events) == 0 {
+		return ""
+	}
+	events := res.Events
+	var b strings.Builder
+	b.WriteString("### Service events\n\n")
+	if len(events) > maxEventRows {
+		fmt.Fprintf(&b, "_%d earlier events not shown._\n\n", len(events)-maxEventRows)
+		events = events[len(events)-maxEventRows:]
+	}
+	b.WriteString("| Time (UTC) | Message |\n|---|---|\n")
+	for _, ev := range events {
+		fmt.Fprintf(&b, "| %s | %s |\n", ev.At.UTC().Format("15:04:05"), cell(ev.Message))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func summaryLogs(res deployer.Result) string {
+	if len(res.Logs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("### Logs of failing containers\n\n")
+	logs := res.Logs
+	if len(logs) > maxLogExcerpts {
+		logs = logs[:maxLogExcerpts]
+	}
+	for _, l := range logs {
+		title := "container " + l.Container
+		if l.TaskID != "" {
+			title += " in task " + l.TaskID
+		}
+		lines := l.Lines
+		skipped := 0
+		if len(lines) > maxLogLinesShown {
+			skipped = len(lines) - maxLogLinesShown
+			lines = lines[skipped:]
+		}
+		if len(lines) > 0 {
+			title += fmt.Sprintf(" (last %d lines)", len(lines))
+		}
+		fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", escapeHTML(title))
+		if l.Note != "" {
+			fmt.Fprintf(&b, "_%s_\n\n", escapeMarkdownLine(oneLine(l.Note)))
+		}
+		if l.Stream != "" {
+			fmt.Fprintf(&b, "Log stream: %s\n\n", code(l.Stream))
+		}
+		if len(lines) > 0 {
+			shown := make([]string, len(lines))
+			for i, line := range lines {
+				shown[i] = truncate(strings.TrimRight(line, "\r\n"), maxLineChars)
+			}
+			b.WriteString(fence(strings.Join(shown, "\n"), "text"))
+			b.WriteString("\n")
+		}
+		b.WriteString("</details>\n\n")
+	}
+	if n := len(res.Logs) - len(logs); n > 0 {
+		fmt.Fprintf(&b, "_%d more log excerpts in the step log._\n\n", n)
+	}
+	return b.String()
+}
+
+// cell makes text safe inside a Markdown table cell: one line, pipes
+// escaped, HTML special characters escaped, capped in length.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = truncate(strings.TrimSpace(s), maxCellChars)
+	s = escapeHTML(s)
+	s = strings.ReplaceAll(s, "\\", "\\\\")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	s = strings.ReplaceAll(s, "\n", "<br>")
+	s = strings.ReplaceAll(s, "\r", "")
+	return s
+}
+
+// code formats s as inline code, safe in a table cell; "" stays "".
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = truncate(oneLine(s), maxCellChars)
+	s = strings.ReplaceAll(s, "|", "\\|")
+	ticks := "`"
+	for strings.Contains(s, ticks) {
+		ticks += "`"
+	}
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		pad = " "
+	}
+	return ticks + pad + s + pad + ticks
+}
+
+func orDashCell(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// fence wraps text in a fenced code block longer than any backtick run in it.
+func fence(text, lang string) string {
+	ticks := "```"
+	for strings.Contains(text, ticks) {
+		ticks += "`"
+	}
+	return ticks + lang + "\n" + text + "\n" + ticks + "\n"
+}
+
+// escapeHTML escapes the characters GitHub would take for HTML.
+func escapeHTML(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// escapeMarkdownLine makes text safe as one line of Markdown prose.
+func escapeMarkdownLine(s string) string {
+	return escapeHTML(oneLine(s))
+}
+
+// shortRevision turns a task definition ARN into family:revision.
+func shortRevision(arn string) string {
+	if i := strings.LastIndex(arn, ":task-definition/"); i >= 0 {
+		return arn[i+len(":task-definition/"):]
+	}
+	return arn
+}
+
+// formatDuration prints a duration for people: 2m13s, 850ms, 0s.
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(time.Second).String()
+	}
+}
