@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/smithy-go"
-)
+	)
 
 const (
 	ecsTargetPrefix  = "AmazonEC2ContainerServiceV20141113."
@@ -188,7 +187,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var out smithy.Serializable
+	var out any
 	var aerr *apiError
 	if logs {
 		out, aerr = s.dispatchLogs(op, body)
@@ -200,11 +199,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, aerr)
 		return
 	}
-	p := s.enc.ecs
-	if logs {
-		p = s.enc.logs
-	}
-	b, err := s.enc.encode(p, out)
+	b, err := encodeJSON(out)
 	if err != nil {
 		e := &apiError{Code: "ServerException", Message: err.Error(), Status: 500}
 		record(e.Code)

@@ -9,10 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 )
 
-func (s *Sim) dispatchLogs(op string, body []byte) (smithy.Serializable, *apiError) {
+func (s *Sim) dispatchLogs(op string, body []byte) (any, *apiError) {
 	switch op {
 	case "GetLogEvents":
 		return handleLogs(s, body)
@@ -20,7 +19,7 @@ func (s *Sim) dispatchLogs(op string, body []byte) (smithy.Serializable, *apiErr
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", op), Status: 400}
 }
 
-func handleLogs(s *Sim, body []byte) (smithy.Serializable, *apiError) {
+func handleLogs(s *Sim, body []byte) (any, *apiError) {
 	in := new(cloudwatchlogs.GetLogEventsInput)
 	if err := decodeStrict(body, in); err != nil {
 		return nil, err.(*apiError)

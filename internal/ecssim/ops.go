@@ -11,15 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 )
 
 // handle decodes and validates the input, then runs fn under the lock
 // with the state advanced to now.
-func handle[In any, Out smithy.Serializable](s *Sim, body []byte,
+func handle[In any, Out any](s *Sim, body []byte,
 	validate func(context.Context, *In, ...func(*ecs.Options)) (Out, error),
 	fn func(in *In, now time.Time) (Out, *apiError),
-) (smithy.Serializable, *apiError) {
+) (any, *apiError) {
 	in := new(In)
 	if err := decodeStrict(body, in); err != nil {
 		return nil, err.(*apiError)
@@ -40,7 +39,7 @@ func handle[In any, Out smithy.Serializable](s *Sim, body []byte,
 	return out, nil
 }
 
-func (s *Sim) dispatchECS(op string, body []byte) (smithy.Serializable, *apiError) {
+func (s *Sim) dispatchECS(op string, body []byte) (any, *apiError) {
 	v := s.val.client
 	switch op {
 	case "DescribeClusters":

@@ -52,7 +52,6 @@ type Sim struct {
 	rnd      *rand.Rand
 	taskSeq  int64
 
-	enc *encoder
 	val *validator
 
 	kick      chan struct{}
@@ -182,7 +181,6 @@ func New(sc Scenario) (*Sim, error) {
 		clusters: map[string]*cluster{},
 		families: map[string][]*taskDef{},
 		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
-		enc:      newEncoder(),
 		val:      newValidator(),
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),

@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/url"
+	"sort"
+	"strconv"
 	"reflect"
 	"strings"
 	"time"
@@ -16,13 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	logsschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecsschemas "github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 )
 
 // apiError is an error returned to the client in awsJson1_1 form.
@@ -249,33 +246,116 @@ func joinPath(p, k string) string {
 	return p + "." + k
 }
 
-// encoder serializes SDK output structs with the SDK's own awsJson1_1 codec,
-// so the bytes on the wire are exactly what the SDK expects to read.
-type encoder struct {
-	ecs  *awsjson.Protocol
-	logs *awsjson.Protocol
+// encodeJSON renders an SDK output struct in awsJson1_1: members under
+// their lowerCamelCase wire names; nil pointers, slices and maps and empty
+// enum strings left out; non-pointer numbers and booleans always written
+// (as ECS does, e.g. "pendingCount": 0); timestamps as epoch seconds.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := encodeValue(&b, reflect.ValueOf(v)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
-func newEncoder() *encoder {
-	return &encoder{
-		ecs:  awsjson.New11(ecsschemas.AmazonEC2ContainerServiceV20141113),
-		logs: awsjson.New11(logsschemas.Logs_20140328),
+func encodeValue(b *bytes.Buffer, v reflect.Value) error {
+	if v.Type() == timeType {
+		t := v.Interface().(time.Time)
+		b.WriteString(strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', -1, 64))
+		return nil
 	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		return encodeValue(b, v.Elem())
+	case reflect.Struct:
+		b.WriteByte('{')
+		first := true
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() || f.Name == "ResultMetadata" {
+				continue
+			}
+			fv := v.Field(i)
+			if omitMember(fv) {
+				continue
+			}
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			name, _ := json.Marshal(wireName(f.Name))
+			b.Write(name)
+			b.WriteByte(':')
+			if err := encodeValue(b, fv); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+		return nil
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			s, _ := json.Marshal(v.Bytes())
+			b.Write(s)
+			return nil
+		}
+		b.WriteByte('[')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := encodeValue(b, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+		return nil
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			ks, _ := json.Marshal(k.String())
+			b.Write(ks)
+			b.WriteByte(':')
+			if err := encodeValue(b, v.MapIndex(k)); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+		return nil
+	case reflect.String:
+		s, _ := json.Marshal(v.String())
+		b.Write(s)
+		return nil
+	case reflect.Bool:
+		b.WriteString(strconv.FormatBool(v.Bool()))
+		return nil
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
+		b.WriteString(strconv.FormatInt(v.Int(), 10))
+		return nil
+	case reflect.Float32, reflect.Float64:
+		b.WriteString(strconv.FormatFloat(v.Float(), 'f', -1, 64))
+		return nil
+	}
+	return fmt.Errorf("encode: unsupported type %s", v.Type())
 }
 
-// encode renders out (an SDK *XxxOutput) as a JSON document.
-func (e *encoder) encode(p *awsjson.Protocol, out smithy.Serializable) ([]byte, error) {
-	req := smithyhttp.NewStackRequest().(*smithyhttp.Request)
-	req.URL = &url.URL{Scheme: "http", Host: "localhost", Path: "/"}
-	op := smithy.NewOperationSchema(ecsschemas.DescribeServices, ecsschemas.DescribeServicesRequest, ecsschemas.DescribeServicesResponse)
-	if err := p.SerializeRequest(context.Background(), op, out, req); err != nil {
-		return nil, fmt.Errorf("serialize output: %w", err)
+func omitMember(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map:
+		return v.IsNil()
+	case reflect.String:
+		return v.Len() == 0
 	}
-	r := req.GetStream()
-	if r == nil {
-		return []byte("{}"), nil
-	}
-	return io.ReadAll(r)
+	return false
 }
 
 // validator runs the SDK's own required-member validation of an input,
