@@ -8,8 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	)
+)
 
 const (
 	ecsTargetPrefix  = "AmazonEC2ContainerServiceV20141113."
