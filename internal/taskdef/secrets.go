@@ -111,9 +111,10 @@ func Summary(old, new *ecs.RegisterTaskDefinitionInput) []string { return PlanDi
 //
 // Values are never shown for environment variables, secrets, repository
 // credentials, log secret options, credential-like options and labels,
-// FSx authorization, and container commands and entry points; and any
-// value SecretValues returns for old or new is replaced by "***" in every
-// line as a last guard. Identical definitions give nil; a nil argument is
+// FSx authorization, and container commands and entry points. As a last
+// guard, a printed value equal to any value SecretValues returns for old or
+// new is shown as "***", and such a value of 6 or more bytes is starred
+// out wherever it appears inside a printed value. Identical definitions give nil; a nil argument is
 // treated as an empty task definition.
 func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 	if old == nil {
@@ -123,6 +124,7 @@ func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 		new = &ecs.RegisterTaskDefinitionInput{}
 	}
 	var out []string
+	g := newGuard(old, new)
 
 	// Task-level members other than those matched by name below.
 	td := func(in *ecs.RegisterTaskDefinitionInput) *ecs.RegisterTaskDefinitionInput {
@@ -130,7 +132,7 @@ func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 		c.ContainerDefinitions, c.Volumes, c.Tags = nil, nil, nil
 		return &c
 	}
-	diffLeaves("task definition: ", flatten(reflect.ValueOf(td(old))), flatten(reflect.ValueOf(td(new))), &out)
+	diffLeaves(g, "task definition: ", flatten(reflect.ValueOf(td(old))), flatten(reflect.ValueOf(td(new))), &out)
 
 	// Containers by name, in new's order, then the removed ones.
 	oldC := map[string]types.ContainerDefinition{}
@@ -143,10 +145,10 @@ func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 		newNames[name] = true
 		prev, ok := oldC[name]
 		if !ok {
-			out = append(out, fmt.Sprintf("container %s: added (image %s)", name, orNone(aws.ToString(c.Image))))
+			out = append(out, fmt.Sprintf("container %s: added (image %s)", name, g.value(orNone(aws.ToString(c.Image)))))
 			continue
 		}
-		diffContainer("container "+name+": ", prev, c, &out)
+		diffContainer(g, "container "+name+": ", prev, c, &out)
 	}
 	for _, c := range old.ContainerDefinitions {
 		if name := aws.ToString(c.Name); !newNames[name] {
@@ -168,7 +170,7 @@ func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 			out = append(out, fmt.Sprintf("volume %s: added", name))
 			continue
 		}
-		diffLeaves("volume "+name+": ", flatten(reflect.ValueOf(prev)), flatten(reflect.ValueOf(v)), &out)
+		diffLeaves(g, "volume "+name+": ", flatten(reflect.ValueOf(prev)), flatten(reflect.ValueOf(v)), &out)
 	}
 	for _, v := range old.Volumes {
 		if name := aws.ToString(v.Name); !newV[name] {
@@ -180,9 +182,9 @@ func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 	oldT, newT := tagMap(old.Tags), tagMap(new.Tags)
 	for _, k := range sortedKeys(newT) {
 		if ov, ok := oldT[k]; !ok {
-			out = append(out, fmt.Sprintf("tag %s: added (%s)", k, newT[k]))
+			out = append(out, fmt.Sprintf("tag %s: added (%s)", k, g.value(newT[k])))
 		} else if ov != newT[k] {
-			out = append(out, fmt.Sprintf("tag %s: %s -> %s", k, ov, newT[k]))
+			out = append(out, fmt.Sprintf("tag %s: %s -> %s", k, g.value(ov), g.value(newT[k])))
 		}
 	}
 	for _, k := range sortedKeys(oldT) {
@@ -191,28 +193,48 @@ func PlanDiff(old, new *ecs.RegisterTaskDefinitionInput) []string {
 		}
 	}
 
-	secrets := SecretValues(old)
-	secrets = append(secrets, SecretValues(new)...)
-	slices.SortFunc(secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	for i, line := range out {
-		for _, s := range secrets {
-			line = strings.ReplaceAll(line, s, "***")
-		}
-		out[i] = line
-	}
 	return out
 }
 
-func diffContainer(prefix string, a, b types.ContainerDefinition, out *[]string) {
+// guard is the last line of defence of PlanDiff: every value it prints
+// (never names or paths) passes through it. A value equal to a secret
+// becomes "***"; a secret of minGuardLen bytes or more inside a value is
+// replaced by "***". Shorter secrets ("on", "8080") are only caught whole,
+// so ordinary numbers and words stay readable.
+type guard []string
+
+const minGuardLen = 6
+
+func newGuard(old, new *ecs.RegisterTaskDefinitionInput) guard {
+	g := append(SecretValues(old), SecretValues(new)...)
+	slices.SortFunc(g, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	return g
+}
+
+func (g guard) value(v string) string {
+	for _, s := range g {
+		if v == s {
+			return "***"
+		}
+	}
+	for _, s := range g {
+		if len(s) >= minGuardLen {
+			v = strings.ReplaceAll(v, s, "***")
+		}
+	}
+	return v
+}
+
+func diffContainer(g guard, prefix string, a, b types.ContainerDefinition, out *[]string) {
 	if ai, bi := aws.ToString(a.Image), aws.ToString(b.Image); ai != bi {
-		*out = append(*out, fmt.Sprintf("%simage %s -> %s", prefix, orNone(ai), orNone(bi)))
+		*out = append(*out, fmt.Sprintf("%simage %s -> %s", prefix, g.value(orNone(ai)), g.value(orNone(bi))))
 	}
 	diffNamed(prefix+"environment ", "value", pairs(a.Environment), pairs(b.Environment), out)
 	diffNamed(prefix+"secret ", "valueFrom", secretPairs(a.Secrets), secretPairs(b.Secrets), out)
 	a.Image, b.Image = nil, nil
 	a.Environment, b.Environment = nil, nil
 	a.Secrets, b.Secrets = nil, nil
-	diffLeaves(prefix, flatten(reflect.ValueOf(a)), flatten(reflect.ValueOf(b)), out)
+	diffLeaves(g, prefix, flatten(reflect.ValueOf(a)), flatten(reflect.ValueOf(b)), out)
 }
 
 // diffNamed reports added, removed and changed names without values.
@@ -305,6 +327,12 @@ func flatten(v reflect.Value) []leaf {
 				walk(path, v.Elem(), hidden, true)
 			}
 		case reflect.Struct:
+			// A union member (types.SharingStrategyMemberNvidiaMps) holds
+			// its value in Value; its JSON name is the part after "Member".
+			if _, member, ok := strings.Cut(v.Type().Name(), "Member"); ok && member != "" && v.Type().NumField() > 0 && v.Type().Field(0).Name == "Value" {
+				walk(joinPath(path, jsonName(member)), v.Field(0), hidden, false)
+				return
+			}
 			for i := 0; i < v.NumField(); i++ {
 				f := v.Type().Field(i)
 				if !f.IsExported() {
@@ -363,7 +391,7 @@ func joinPath(path, name string) string {
 
 // diffLeaves appends one line per path whose value differs, in b's order
 // then a's leftovers.
-func diffLeaves(prefix string, a, b []leaf, out *[]string) {
+func diffLeaves(g guard, prefix string, a, b []leaf, out *[]string) {
 	am := make(map[string]leaf, len(a))
 	for _, l := range a {
 		am[l.path] = l
@@ -379,9 +407,9 @@ func diffLeaves(prefix string, a, b []leaf, out *[]string) {
 		case l.hidden:
 			*out = append(*out, fmt.Sprintf("%s%s added (value hidden)", prefix, l.path))
 		case ok:
-			*out = append(*out, fmt.Sprintf("%s%s %s -> %s", prefix, l.path, o.value, l.value))
+			*out = append(*out, fmt.Sprintf("%s%s %s -> %s", prefix, l.path, g.value(o.value), g.value(l.value)))
 		default:
-			*out = append(*out, fmt.Sprintf("%s%s (none) -> %s", prefix, l.path, l.value))
+			*out = append(*out, fmt.Sprintf("%s%s (none) -> %s", prefix, l.path, g.value(l.value)))
 		}
 	}
 	for _, l := range a {
@@ -391,7 +419,7 @@ func diffLeaves(prefix string, a, b []leaf, out *[]string) {
 		if l.hidden {
 			*out = append(*out, fmt.Sprintf("%s%s removed (value hidden)", prefix, l.path))
 		} else {
-			*out = append(*out, fmt.Sprintf("%s%s %s -> (none)", prefix, l.path, l.value))
+			*out = append(*out, fmt.Sprintf("%s%s %s -> (none)", prefix, l.path, g.value(l.value)))
 		}
 	}
 }
