@@ -30,14 +30,7 @@ func (s *Sim) TaskDefinitions() []types.TaskDefinition {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []types.TaskDefinition
-	seen := map[string]bool{}
-	var fams []string
-	for _, cl := range s.familyOrderLocked() {
-		if !seen[cl] {
-			seen[cl] = true
-			fams = append(fams, cl)
-		}
-	}
+	fams := s.familyOrderLocked()
 	for _, f := range fams {
 		for _, td := range s.families[f] {
 			if td.td.Status == types.TaskDefinitionStatusDeleteInProgress {

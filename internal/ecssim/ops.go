@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -338,27 +339,24 @@ func checkRegister(in *ecs.RegisterTaskDefinitionInput) *apiError {
 }
 
 // taskDefFromInput copies every member of the registration into a task
-// definition (all members but tags exist in both shapes).
+// definition: all members but tags exist under the same name in both
+// shapes, so nothing given is lost (including members added to the SDK
+// later).
 func taskDefFromInput(in *ecs.RegisterTaskDefinitionInput) types.TaskDefinition {
-	return types.TaskDefinition{
-		Family:                  in.Family,
-		ContainerDefinitions:    in.ContainerDefinitions,
-		Cpu:                     in.Cpu,
-		EnableFaultInjection:    in.EnableFaultInjection,
-		EphemeralStorage:        in.EphemeralStorage,
-		ExecutionRoleArn:        in.ExecutionRoleArn,
-		InferenceAccelerators:   in.InferenceAccelerators,
-		IpcMode:                 in.IpcMode,
-		Memory:                  in.Memory,
-		NetworkMode:             in.NetworkMode,
-		PidMode:                 in.PidMode,
-		PlacementConstraints:    in.PlacementConstraints,
-		ProxyConfiguration:      in.ProxyConfiguration,
-		RequiresCompatibilities: in.RequiresCompatibilities,
-		RuntimePlatform:         in.RuntimePlatform,
-		TaskRoleArn:             in.TaskRoleArn,
-		Volumes:                 in.Volumes,
+	var td types.TaskDefinition
+	src := reflect.ValueOf(in).Elem()
+	dst := reflect.ValueOf(&td).Elem()
+	for i := 0; i < src.NumField(); i++ {
+		f := src.Type().Field(i)
+		if !f.IsExported() || f.Name == "Tags" {
+			continue
+		}
+		df := dst.FieldByName(f.Name)
+		if df.IsValid() && df.Type() == f.Type {
+			df.Set(src.Field(i))
+		}
 	}
+	return td
 }
 
 func (s *Sim) deregisterTaskDefinition(in *ecs.DeregisterTaskDefinitionInput, now time.Time) (*ecs.DeregisterTaskDefinitionOutput, *apiError) {
