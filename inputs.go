@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,9 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/distribution/reference"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // Limits applied to the inputs. They are documented in the README's inputs
@@ -161,6 +159,9 @@ type parsed struct {
 	// Secrets are values read from the task-definition file that must never
 	// be printed (environment values, secret ARNs); GitHub mode masks them.
 	Secrets []string
+	// Notes are lines worth logging, e.g. read-only members ignored in the
+	// task-definition file.
+	Notes []string
 }
 
 // parseInputs turns the inputs into a deployer.Config. get returns an
@@ -239,13 +240,15 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
+	out.Notes = p.notes
 	return out, nil
 }
 
 // inputParser collects problems while parsing.
 type inputParser struct {
-	get  func(string) string
-	errs []error
+	get   func(string) string
+	errs  []error
+	notes []string
 }
 
 func (p *inputParser) raw(name string) string { return strings.TrimSpace(p.get(name)) }
@@ -402,19 +405,8 @@ func parseImagesList(s string) ([]deployer.ContainerImage, error) {
 	return out, errors.Join(errs...)
 }
 
-// validateImage checks an image reference the way a registry client would
-// parse it.
-//
-// TODO(frontend): delegate to taskdef.ValidateImage once internal/taskdef lands.
-func validateImage(ref string) error {
-	if ref != strings.TrimSpace(ref) || strings.ContainsAny(ref, " \t\r\n") {
-		return fmt.Errorf("%q is not a valid image reference: it contains spaces", truncate(ref, 120))
-	}
-	if _, err := reference.ParseDockerRef(ref); err != nil {
-		return fmt.Errorf("%q is not a valid image reference: %w", truncate(ref, 120), err)
-	}
-	return nil
-}
+// validateImage checks an image reference as Docker and ECS understand it.
+func validateImage(ref string) error { return taskdef.ValidateImage(ref) }
 
 // taskDefinition reads and parses the task-definition file, if named.
 func (p *inputParser) taskDefinition(opts parseOptions) (*ecs.RegisterTaskDefinitionInput, []string, error) {
@@ -432,11 +424,14 @@ func (p *inputParser) taskDefinition(opts parseOptions) (*ecs.RegisterTaskDefini
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	in, err := parseTaskDefinitionFile(data)
+	in, stripped, err := taskdef.ParseFileStripped(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return in, secretValues(in), nil
+	for _, s := range stripped {
+		p.notes = append(p.notes, fmt.Sprintf("task-definition: ignoring %s (ECS sets it itself)", s))
+	}
+	return in, taskdef.SecretValues(in), nil
 }
 
 // checkContainersInFile checks that the containers named by image or images
@@ -619,47 +614,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// parseTaskDefinitionFile parses a task definition JSON file as
-// `aws ecs describe-task-definition` or the console prints it (read-only
-// members are ignored).
-//
-// TODO(frontend): replace with taskdef.ParseFile once internal/taskdef has it.
-func parseTaskDefinitionFile(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
-	var in ecs.RegisterTaskDefinitionInput
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("not a task definition JSON document: %w", err)
-	}
-	if in.Family == nil || *in.Family == "" {
-		return nil, errors.New("no family")
-	}
-	if len(in.ContainerDefinitions) == 0 {
-		return nil, errors.New("no containerDefinitions")
-	}
-	return &in, nil
-}
-
-// secretValues lists the values in a task definition that must never be
-// printed: environment values and secret valueFrom ARNs.
-//
-// TODO(frontend): replace with taskdef.SecretValues once it exists.
-func secretValues(in *ecs.RegisterTaskDefinitionInput) []string {
-	var out []string
-	for _, c := range in.ContainerDefinitions {
-		for _, kv := range c.Environment {
-			if kv.Value != nil && *kv.Value != "" {
-				out = append(out, *kv.Value)
-			}
-		}
-		for _, s := range c.Secrets {
-			if s.ValueFrom != nil && *s.ValueFrom != "" {
-				out = append(out, *s.ValueFrom)
-			}
-		}
-	}
-	return out
 }
 
 // inputFlag is the flag.Value of one input in CLI mode. It keeps the text

@@ -269,7 +269,7 @@ func TestParseInputsErrors(t *testing.T) {
 		{"nothing to deploy", map[string]string{"image": "", "force-new-deployment": "false"}, [][2]string{{"image", "nothing to deploy"}}},
 		{"task definition file missing", map[string]string{"task-definition": "task-def.json"}, [][2]string{{"task-definition", "read task-def.json"}}},
 		{"several at once", map[string]string{"service": "", "timeout": "abc", "image": "a b", "maximum-percent": "50", "dry-run": "maybe"}, [][2]string{
-			{"service", "required"}, {"image", "spaces"}, {"timeout", "not a duration"}, {"maximum-percent", "out of range"}, {"dry-run", "not a boolean"},
+			{"service", "required"}, {"image", `"a b"`}, {"timeout", "not a duration"}, {"maximum-percent", "out of range"}, {"dry-run", "not a boolean"},
 		}},
 	}
 	for _, tc := range cases {

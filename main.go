@@ -176,6 +176,9 @@ func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
 		return con.badInput(err)
 	}
 	con.mask(p.Secrets)
+	for _, n := range p.Notes {
+		con.infof("%s", n)
+	}
 
 	clients, err := newAWSClients(ctx, e.getenv)
 	if err != nil {
