@@ -424,17 +424,6 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 		}
 		d.desired = n
 	}
-	// Drop drained deployments.
-	kept := svc.deps[:1]
-	for _, d := range svc.deps[1:] {
-		if len(d.live) > 0 {
-			kept = append(kept, d)
-		} else {
-			changed = true
-		}
-	}
-	svc.deps = kept
-
 	// Completion and steady state.
 	primHealthy, primPending := 0, 0
 	for _, t := range prim.live {
@@ -443,6 +432,19 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 		} else if t.desired == "RUNNING" {
 			primPending++
 		}
+	}
+	// Once the PRIMARY runs its desired count, drained older deployments
+	// disappear (until then they stay listed, e.g. FAILED during a rollback).
+	if primHealthy == int(desired) && primPending == 0 {
+		kept := svc.deps[:1]
+		for _, d := range svc.deps[1:] {
+			if len(d.live) > 0 {
+				kept = append(kept, d)
+			} else {
+				changed = true
+			}
+		}
+		svc.deps = kept
 	}
 	isSteady := len(svc.deps) == 1 && primHealthy == int(desired) && primPending == 0 && len(prim.live) == int(desired)
 	if isSteady && prim.rollout == types.DeploymentRolloutStateInProgress {
