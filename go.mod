@@ -28,4 +28,5 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )

@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -46,7 +47,11 @@ var version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := realMain(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	args := os.Args[1:]
+	if filepath.Base(os.Args[0]) == "ecs-rollout-post" {
+		args = append([]string{"post"}, args...)
+	}
+	code := realMain(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -78,6 +83,11 @@ type cmdEnv struct {
 func (e *cmdEnv) github() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
 
 func (e *cmdEnv) run(ctx context.Context, args []string) int {
+	// GitHub runs the post step with the main step's entrypoint, inputs and
+	// no arguments; only the post step sees the state the main step saved.
+	if len(args) == 0 && e.github() && e.getenv("STATE_"+stateStarted) != "" {
+		return e.runPost(ctx, nil)
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "version", "--version", "-version":
@@ -170,6 +180,10 @@ func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
 	}
 	con := newConsole(gh, e.getenv, e.stdout, e.stderr)
 	con.summaryFile = *summaryPath
+	if gh && len(args) == 0 {
+		// First thing: tells the post step that it is the post step.
+		con.saveState(stateStarted, "true")
+	}
 
 	p, err := parseInputs(get, parseOptions{Workspace: e.getenv("GITHUB_WORKSPACE"), ReadFile: e.readFile})
 	if err != nil {

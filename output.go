@@ -32,6 +32,7 @@ func outputNames() []string {
 // The keys saved with GITHUB_STATE for the post step (read back as
 // STATE_<key>).
 const (
+	stateStarted    = "started"    // "true" as soon as the main step runs
 	stateCheckpoint = "checkpoint" // JSON of the last deployer.Checkpoint
 	stateDone       = "done"       // "true" once the main step has a result
 )
