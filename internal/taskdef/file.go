@@ -69,6 +69,8 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 	if len(data) > maxFileSize {
 		return nil, nil, fmt.Errorf("task definition file: %d bytes is more than the %d allowed", len(data), maxFileSize)
 	}
+	// Editors on Windows may start the file with a UTF-8 byte order mark.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var root any

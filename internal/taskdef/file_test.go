@@ -328,6 +328,14 @@ func TestParseFile(t *testing.T) {
 				ContainerDefinitions: []ecsContainer{{Name: aws.String("app")}},
 			},
 		},
+		{
+			name: "UTF-8 byte order mark is skipped",
+			data: "\xef\xbb\xbf{" + minimal + "}",
+			want: &ecs.RegisterTaskDefinitionInput{
+				Family:               aws.String("web"),
+				ContainerDefinitions: []ecsContainer{{Name: aws.String("app"), Image: aws.String("nginx:1.27")}},
+			},
+		},
 		{name: "malformed JSON", data: `{"family": "web",}`, wantErr: []string{"task definition file: malformed JSON: line 1, column 18"}},
 		{name: "malformed JSON on a later line", data: "{\n  \"family\": \"web\"\n  \"x\": 1}", wantErr: []string{"malformed JSON: line 3"}},
 		{name: "empty file", data: ``, wantErr: []string{"task definition file: empty"}},

@@ -1,0 +1,116 @@
+package taskdef
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+// biggestTaskDefinition is every-field.json as DescribeTaskDefinition
+// returns it: the read-only members set again on top of the parsed file.
+func biggestTaskDefinition(b *testing.B) (*types.TaskDefinition, []types.Tag) {
+	b.Helper()
+	data, err := os.ReadFile(filepath.Join(taskdefsDir, "every-field.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	td, tags, err := describeOutput(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return td, tags
+}
+
+func BenchmarkRegisterInput(b *testing.B) {
+	td, tags := biggestTaskDefinition(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if in := RegisterInput(td, tags); len(in.ContainerDefinitions) == 0 {
+			b.Fatal("no containers")
+		}
+	}
+}
+
+func BenchmarkParseFile(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(taskdefsDir, "every-field.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseFile(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPlanDiff(b *testing.B) {
+	td, tags := biggestTaskDefinition(b)
+	old := RegisterInput(td, tags)
+	new := Clone(old)
+	if _, err := SetImages(new, []Change{{Container: "app", Image: "web:2"}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(PlanDiff(old, new)) != 1 {
+			b.Fatal("want one line")
+		}
+	}
+}
+
+// describeOutput decodes a testdata file the way the ECS client decodes a
+// DescribeTaskDefinition response, read-only members included. Timestamps
+// printed by the AWS CLI as strings are not the wire format and are left
+// out.
+func describeOutput(data []byte) (*types.TaskDefinition, []types.Tag, error) {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, nil, err
+	}
+	td, _ := m["taskDefinition"].(map[string]any)
+	for _, k := range []string{"registeredAt", "deregisteredAt", "deleteRequestedAt"} {
+		if _, isString := td[k].(string); isString {
+			delete(td, k)
+		}
+	}
+	return decodeSDK(td, m["tags"])
+}
+
+// TestDescribePathMatchesFilePath: RegisterInput on what DescribeTaskDefinition
+// returns gives the same input as ParseFile on the same JSON, and the
+// read-only members really were there to drop.
+func TestDescribePathMatchesFilePath(t *testing.T) {
+	t.Parallel()
+	for _, file := range taskdefFiles(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			td, tags, err := describeOutput(data)
+			if err != nil {
+				t.Fatalf("decode as DescribeTaskDefinition output: %v", err)
+			}
+			if td.TaskDefinitionArn == nil || td.Revision == 0 || td.Status == "" {
+				t.Fatalf("testdata lacks read-only members: arn %v, revision %d, status %q", td.TaskDefinitionArn, td.Revision, td.Status)
+			}
+			want, err := ParseFile(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, RegisterInput(td, tags), sdkOpts); diff != "" {
+				t.Errorf("RegisterInput(describe) differs from ParseFile (-file +describe):\n%s", diff)
+			}
+		})
+	}
+}
