@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+)
+
+// buildBinary builds the action's binary exactly as the Dockerfile does
+// (.ci/build.sh: static, trimmed, stripped) into a temporary directory.
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "ecs-rollout")
+	cmd := exec.Command("bash", filepath.Join("..", ".ci", "build.sh"), out, "bench")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build the binary: %v\n%s", err, msg)
+	}
+	return out
+}
+
+// gnuTime measures the child's peak memory (and adds about a millisecond
+// to the measured start-up).
+const gnuTime = "/usr/bin/time"
+
+// versionTime is how long `ecs-rollout version` takes from start to
+// exit: the floor of any start-up (exec, runtime and package init).
+func versionTime(tb testing.TB, bin string) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
+		tb.Fatalf("%s version: %v\n%s", bin, err, out)
+	}
+	return time.Since(start)
+}
+
+// procRun is one run of the real binary.
+type procRun struct {
+	startup time.Duration // process start → first API call at the simulator
+	green   time.Duration // deployment COMPLETED in the API → process exited (success only)
+	maxRSS  int64         // peak resident set size, bytes
+	code    int
+	calls   int
+}
+
+// runBinary deploys image to service "web" of cluster "c0" with the real
+// binary in CLI mode, pointed at a fresh simulator through the standard
+// AWS environment variables.
+func runBinary(tb testing.TB, bin string, r rollout, extra ...string) procRun {
+	tb.Helper()
+	e := newEnv(tb, r.scenario())
+	args := []string{"deploy", "--cluster", "c0", "--service", "web", "--image", r.image, "--timeout", r.timeout.String(), "--rollback-timeout", r.timeout.String()}
+	if r.interval > 0 {
+		args = append(args, "--poll-interval", r.interval.String())
+	}
+	args = append(args, extra...)
+	// Peak memory comes from GNU time when it is installed: the rusage of
+	// a child that Go starts with vfork carries the parent's (this test
+	// binary's) high-water mark across exec.
+	rssFile := filepath.Join(tb.TempDir(), "maxrss")
+	cmd := exec.Command(bin, args...)
+	if _, err := os.Stat(gnuTime); err == nil {
+		cmd = exec.Command(gnuTime, append([]string{"-f", "%M", "-o", rssFile, bin}, args...)...)
+	}
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + tb.TempDir(),
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=AKIDSIM",
+		"AWS_SECRET_ACCESS_KEY=sim-secret",
+		"AWS_ENDPOINT_URL_ECS=" + e.srv.URL,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + e.srv.URL,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", bin, err)
+	}
+	err := cmd.Wait()
+	exited := time.Now()
+	pr := procRun{code: cmd.ProcessState.ExitCode()}
+	if err != nil && pr.code < 0 {
+		tb.Fatalf("run %s: %v\n%s", bin, err, out.String())
+	}
+	calls := e.srv.Sim.Calls()
+	if len(calls) == 0 {
+		tb.Fatalf("the binary made no API call (exit %d):\n%s", pr.code, out.String())
+	}
+	pr.calls = len(calls)
+	pr.startup = calls[0].At.Sub(start)
+	if b, err := os.ReadFile(rssFile); err == nil {
+		if kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			pr.maxRSS = kb * 1024
+		}
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		pr.maxRSS = int64(ru.Maxrss) * 1024 // kilobytes on Linux; may include the parent's
+	}
+	if pr.code == 0 {
+		dep, ok := e.srv.Sim.PrimaryDeployment("c0", "web")
+		if !ok {
+			tb.Fatalf("no PRIMARY deployment after a successful run")
+		}
+		if done, ok := completedAt(e.srv.Sim, "c0", awssdk.ToString(dep.Id)); ok {
+			pr.green = exited.Sub(done)
+		}
+	}
+	if testing.Verbose() && pr.code != 0 && !strings.Contains(r.image, "crash") {
+		tb.Logf("binary output:\n%s", out.String())
+	}
+	return pr
+}
+
+// BenchmarkStartup runs the real binary (built by .ci/build.sh) against
+// the simulator: process start to first API call, time from COMPLETED to
+// the process exiting 0, the binary's size and its peak memory, for
+// healthy deployments at the default poll interval and one rollback.
+func BenchmarkStartup(b *testing.B) {
+	p := profileOf(b)
+	bin := buildBinary(b)
+	fi, err := os.Stat(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	interval := time.Duration(0)
+	effective := deployer.DefaultPollInterval
+	if p.short {
+		interval = 100 * time.Millisecond // the CLI's minimum
+		effective = interval
+	}
+	reps := p.reps - 1
+	var startups, greens []time.Duration
+	var peak int64
+	var healthyCalls int
+	for range b.N {
+		for rep := range reps {
+			rng := newRNG(rep)
+			pr := runBinary(b, bin, rollout{image: "repo/app:2", tasks: 2, maxPct: 200, interval: interval, timeout: 2 * time.Minute,
+				timings: p.timings(rng, effective)})
+			if pr.code != 0 {
+				b.Fatalf("healthy deployment: exit code %d, want 0", pr.code)
+			}
+			startups = append(startups, pr.startup)
+			greens = append(greens, pr.green)
+			peak = max(peak, pr.maxRSS)
+			healthyCalls += pr.calls
+		}
+		rng := newRNG(99)
+		pr := runBinary(b, bin, rollout{image: "repo/app:crash", tasks: 2, maxPct: 200, interval: interval, timeout: 2 * time.Minute,
+			timings: p.timings(rng, effective)})
+		if pr.code != 1 {
+			b.Fatalf("crashing deployment: exit code %d, want 1", pr.code)
+		}
+		startups = append(startups, pr.startup)
+		peak = max(peak, pr.maxRSS)
+	}
+	var floors []time.Duration
+	for range max(reps, 3) {
+		floors = append(floors, versionTime(b, bin))
+	}
+	fl := durStats(floors)
+	su, gr := durStats(startups), durStats(greens)
+	b.ReportMetric(float64(fl.median.Microseconds())/1000, "version-exit-median-ms")
+	b.ReportMetric(float64(su.median.Microseconds())/1000, "startup-median-ms")
+	b.ReportMetric(float64(su.max.Microseconds())/1000, "startup-max-ms")
+	b.ReportMetric(secs(gr.median), "exit-green-median-s")
+	b.ReportMetric(secs(gr.max), "exit-green-max-s")
+	b.ReportMetric(float64(fi.Size())/(1<<20), "binary-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MiB")
+	tbl := &table{title: fmt.Sprintf("The real binary (poll interval %s)", effective),
+		header: []string{"runs", "start → first API call median ms", "max ms", "`version` start → exit median ms", "COMPLETED → exit 0 median s", "max s", "binary MiB", "peak RSS MiB", "calls per healthy deploy"}}
+	tbl.add(fmt.Sprint(len(startups)), fmt.Sprintf("%.1f", float64(su.median.Microseconds())/1000), fmt.Sprintf("%.1f", float64(su.max.Microseconds())/1000),
+		fmt.Sprintf("%.1f", float64(fl.median.Microseconds())/1000),
+		f2(secs(gr.median)), f2(secs(gr.max)), fmt.Sprintf("%.1f", float64(fi.Size())/(1<<20)), fmt.Sprintf("%.1f", float64(peak)/(1<<20)),
+		fmt.Sprintf("%.1f", float64(healthyCalls)/float64(max(len(greens), 1))))
+	tbl.print(os.Stdout)
+}
