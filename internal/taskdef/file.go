@@ -50,11 +50,18 @@ const maxFileSize = 1 << 20
 // null is the same as leaving the member out. Member names are matched
 // exactly as ECS spells them.
 //
-// Errors name the file's field by its JSON path: malformed JSON, an
-// unknown field (with a suggestion when the name is close to a known one),
-// a value of the wrong type, a missing family or containerDefinitions, a
-// container without a name or two containers with the same name. The
-// returned input is ready for SetImages and RegisterTaskDefinition.
+// Tags with the reserved "aws:" prefix (which describe-task-definition
+// prints for CloudFormation-made definitions) are dropped, since ECS
+// rejects them on register. A leading UTF-8 byte order mark is skipped.
+//
+// Errors name the file's field by its JSON path, and all problems are
+// reported at once: malformed JSON (with line and column), an unknown
+// field (with a suggestion when the name is close to a known one), a value
+// of the wrong type or out of range, a missing or invalid family, no
+// containerDefinitions, a container without a valid name, or two
+// containers with the same name. A container may lack an image (an image
+// input can set it). The returned input is ready for SetImages and
+// RegisterTaskDefinition.
 func ParseFile(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
 	in, _, err := ParseFileStripped(data)
 	return in, err
@@ -144,10 +151,28 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 	return in, stripped, nil
 }
 
+// validName reports whether s is a valid task definition family or
+// container name as ECS documents them: 1 to 255 letters, numbers,
+// hyphens and underscores.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func checkRequired(prefix string, in *ecs.RegisterTaskDefinitionInput) error {
 	var errs []error
-	if aws.ToString(in.Family) == "" {
+	switch f := aws.ToString(in.Family); {
+	case f == "":
 		errs = append(errs, fmt.Errorf("%sfamily: missing, the task definition family is required", prefix))
+	case !validName(f):
+		errs = append(errs, fmt.Errorf("%sfamily: %q is not a valid family: use up to 255 letters, numbers, hyphens and underscores", prefix, f))
 	}
 	if len(in.ContainerDefinitions) == 0 {
 		errs = append(errs, fmt.Errorf("%scontainerDefinitions: missing or empty, at least one container is required", prefix))
@@ -157,6 +182,10 @@ func checkRequired(prefix string, in *ecs.RegisterTaskDefinitionInput) error {
 		name := aws.ToString(c.Name)
 		if name == "" {
 			errs = append(errs, fmt.Errorf("%scontainerDefinitions[%d].name: missing, every container needs a name", prefix, i))
+			continue
+		}
+		if !validName(name) {
+			errs = append(errs, fmt.Errorf("%scontainerDefinitions[%d].name: %q is not a valid container name: use up to 255 letters, numbers, hyphens and underscores", prefix, i, name))
 			continue
 		}
 		if j, dup := seen[name]; dup {

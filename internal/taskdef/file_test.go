@@ -399,6 +399,11 @@ func TestParseFile(t *testing.T) {
 			wantErr: []string{"family: missing"},
 		},
 		{
+			name:    "invalid family and container name",
+			data:    `{"family": "web app", "containerDefinitions": [{"name": "app.v2"}]}`,
+			wantErr: []string{`family: "web app" is not a valid family`, `containerDefinitions[0].name: "app.v2" is not a valid container name`},
+		},
+		{
 			name:    "container without a name",
 			data:    `{"family": "web", "containerDefinitions": [{"image": "nginx"}]}`,
 			wantErr: []string{"containerDefinitions[0].name: missing"},
