@@ -140,7 +140,7 @@ func TestActionOutputs(t *testing.T) {
 		}
 	}
 	want := outputNames()
-	if diff := cmp.Diff(sorted(want), sorted(declared)); diff != "" {
+	if diff := cmp.Diff(feSorted(want), feSorted(declared)); diff != "" {
 		t.Errorf("outputs (-code +action.yml):\n%s", diff)
 	}
 }
@@ -164,7 +164,7 @@ func TestActionRuns(t *testing.T) {
 	}
 }
 
-func sorted(s []string) []string {
+func feSorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out

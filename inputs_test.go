@@ -25,9 +25,9 @@ func mapInputs(m map[string]string) func(string) string {
 
 func noFiles(name string) ([]byte, error) { return nil, fs.ErrNotExist }
 
-// defaultConfig is the Config for service "web" and image "nginx:1.27"
+// feDefaultConfig is the Config for service "web" and image "nginx:1.27"
 // with every other input left at its default.
-func defaultConfig() deployer.Config {
+func feDefaultConfig() deployer.Config {
 	return deployer.Config{
 		Cluster:               "default",
 		Service:               "web",
@@ -197,7 +197,7 @@ func TestParseInputs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseInputs: %v", err)
 			}
-			want := defaultConfig()
+			want := feDefaultConfig()
 			tc.want(&want)
 			if diff := cmp.Diff(want, got.Config); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
@@ -353,7 +353,7 @@ func TestParseImagesList(t *testing.T) {
 	}
 }
 
-const taskDefJSON = `{
+const feTaskDefJSON = `{
   "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
   "revision": 7,
   "status": "ACTIVE",
@@ -377,7 +377,7 @@ const taskDefJSON = `{
 func TestParseInputsTaskDefinitionFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "task-def.json"), []byte(taskDefJSON), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "task-def.json"), []byte(feTaskDefJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte(`{"family": `), 0o644); err != nil {

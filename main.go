@@ -33,6 +33,7 @@ import (
 	githubactions "github.com/sethvargo/go-githubactions"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
 
 // Exit codes.
@@ -129,27 +130,23 @@ func buildVersion() string {
 func (e *cmdEnv) runSim(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("ecs-rollout sim", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on (loopback only)")
-	scenario := fs.String("scenario", "", "scenario file (JSON) to load")
+	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on")
+	scenario := fs.String("scenario", filepath.Join("testdata", "scenarios", "demo.json"), "scenario file (JSON) to load")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	// TODO(frontend): call ecssim.Serve(ctx, *addr, *scenario, e.stderr)
-	// once internal/ecssim has it.
-	_, _ = addr, scenario
-	fmt.Fprintln(e.stderr, "ecs-rollout sim: the simulator is not built into this binary yet")
-	return exitFail
-}
-
-// runDemo deploys a good and then a crashing image against the in-process
-// simulator.
-func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
-	// TODO(frontend): implement once internal/ecssim has Start/LoadScenario.
-	fmt.Fprintln(e.stderr, "ecs-rollout demo: not available yet")
-	return exitFail
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "ecs-rollout sim: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if err := ecssim.Serve(ctx, *addr, *scenario, e.stdout); err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout sim: %v\n", err)
+		return exitFail
+	}
+	return exitOK
 }
 
 // runDeploy deploys: inputs from the INPUT_* variables in GitHub mode when
@@ -185,9 +182,17 @@ func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
 		con.saveState(stateStarted, "true")
 	}
 
+	_, code := e.deploy(ctx, con, get)
+	return code
+}
+
+// deploy parses the inputs read by get, deploys, and reports the result
+// through con. It returns the result and the exit code. Invalid inputs (or
+// a missing region) are reported before any AWS call, with status failed.
+func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) string) (deployer.Result, int) {
 	p, err := parseInputs(get, parseOptions{Workspace: e.getenv("GITHUB_WORKSPACE"), ReadFile: e.readFile})
 	if err != nil {
-		return con.badInput(err)
+		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
 	con.mask(p.Secrets)
 	for _, n := range p.Notes {
@@ -196,11 +201,12 @@ func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
 
 	clients, err := newAWSClients(ctx, e.getenv)
 	if err != nil {
-		return con.badInput(err)
+		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
 	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report))
 	res, err := d.Deploy(ctx, p.Config)
-	return con.finish(completeResult(res, err, p.Config))
+	res = completeResult(res, err, p.Config)
+	return res, con.finish(res)
 }
 
 // completeResult makes sure a result carries a status and a reason, also

@@ -54,9 +54,14 @@ type console struct {
 	out     *redactWriter // CLI outputs (stdout)
 	inGroup bool
 	secrets []string
-	// summaryFile is where the CLI writes the job summary (--summary).
-	summaryFile string
+	// summaryFile is where the CLI writes the job summary (--summary);
+	// summaryAppend appends to it instead of replacing it.
+	summaryFile   string
+	summaryAppend bool
 }
+
+// minMaskLen is the length below which a value is not masked.
+const minMaskLen = 8
 
 // newConsole returns a console for GitHub mode when github is true.
 func newConsole(github bool, getenv func(string) string, stdout, stderr io.Writer) *console {
@@ -82,18 +87,18 @@ func (c *console) mask(values []string) {
 	for _, v := range values {
 		for _, part := range append([]string{v}, strings.Split(v, "\n")...) {
 			part = strings.TrimSpace(part)
-			// Very short values would blank out ordinary words; GitHub
-			// masks them anyway through ::add-mask::.
-			if part == "" || seen[part] {
+			// Short values (info, prod, 8080) are ordinary words that
+			// masking would blank out everywhere, ARNs and outputs
+			// included; nothing prints environment values anyway, so the
+			// masks guard the values that could be secrets.
+			if len(part) < minMaskLen || seen[part] {
 				continue
 			}
 			seen[part] = true
 			if c.gh != nil {
 				fmt.Fprintf(c.raw, "::add-mask::%s\n", escapeCommandData(part))
 			}
-			if len(part) >= 4 {
-				c.secrets = append(c.secrets, part)
-			}
+			c.secrets = append(c.secrets, part)
 		}
 	}
 	// Longest first, so a secret containing another is replaced whole.
@@ -268,7 +273,6 @@ func (c *console) outputs(kv map[string]string) {
 		if !ok {
 			continue
 		}
-		v = c.log.redact(v)
 		if c.gh == nil {
 			fmt.Fprintf(c.out, "%s=%s\n", name, strings.ReplaceAll(v, "\n", "%0A"))
 			continue
@@ -295,10 +299,26 @@ func (c *console) summary(md string) {
 		}
 	}
 	if c.summaryFile != "" {
-		if err := os.WriteFile(c.summaryFile, []byte(md), 0o644); err != nil {
+		if err := writeSummaryFile(c.summaryFile, md, c.summaryAppend); err != nil {
 			fmt.Fprintf(c.log, "warning: could not write the summary to %s: %v\n", c.summaryFile, err)
 		}
 	}
+}
+
+func writeSummaryFile(path, md string, appendTo bool) error {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if appendTo {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(md + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // resultOutputs are the step outputs for a result.
@@ -349,12 +369,11 @@ func finalState(res deployer.Result) string {
 	if res.Status == deployer.StatusDryRun {
 		return fmt.Sprintf("Dry run for service %s in cluster %s: nothing changed. %s", res.Service, res.Cluster, res.Reason)
 	}
-	s := fmt.Sprintf("Service %s in cluster %s runs %s", res.Service, res.Cluster, shortRevision(res.TaskDefinitionARN))
-	if res.DeploymentID != "" {
-		s += " (deployment " + res.DeploymentID + ")"
-	}
+	s := fmt.Sprintf("Deployed %s to service %s in cluster %s", shortRevision(res.TaskDefinitionARN), res.Service, res.Cluster)
 	if res.Reason != "" {
 		s += ": " + oneLine(res.Reason)
+	} else if res.DeploymentID != "" {
+		s += " (deployment " + res.DeploymentID + ")"
 	}
 	return s
 }

@@ -149,7 +149,7 @@ func summaryManualRollback(res deployer.Result) string {
 }
 
 func summaryPlan(res deployer.Result) string {
-	if len(res.Plan) == 0 {
+	if len(res.Plan) == 0 || res.Status != deployer.StatusDryRun {
 		return ""
 	}
 	var b strings.Builder

@@ -18,13 +18,13 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
-	arnOld = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:41"
-	arnNew = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:42"
+	sumArnOld = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:41"
+	sumArnNew = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:42"
 )
 
-var t0 = time.Date(2026, 11, 25, 14, 3, 0, 0, time.UTC)
+var sumT0 = time.Date(2026, 11, 25, 14, 3, 0, 0, time.UTC)
 
-func at(d time.Duration) time.Time { return t0.Add(d) }
+func sumAt(d time.Duration) time.Time { return sumT0.Add(d) }
 
 // baseResult is what every outcome shares: a deployment of web:42.
 func baseResult(status deployer.Status, reason string) deployer.Result {
@@ -33,29 +33,29 @@ func baseResult(status deployer.Status, reason string) deployer.Result {
 		Reason:                    reason,
 		Cluster:                   "prod",
 		Service:                   "web",
-		TaskDefinitionARN:         arnNew,
-		PreviousTaskDefinitionARN: arnOld,
+		TaskDefinitionARN:         sumArnNew,
+		PreviousTaskDefinitionARN: sumArnOld,
 		DeploymentID:              "ecs-svc/4820337411356958311",
 		Images: []deployer.ImageChange{
 			{Container: "app", Old: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.4.1", New: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.5.0"},
 			{Container: "log-router", Old: "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0", New: "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"},
 		},
-		StartedAt: t0,
+		StartedAt: sumT0,
 	}
 }
 
 func failedTimeline(extra ...deployer.Milestone) []deployer.Milestone {
 	return append([]deployer.Milestone{
-		{Name: "deploy started", At: at(0)},
-		{Name: "service updated", At: at(1200 * time.Millisecond)},
-		{Name: "first failure", At: at(48 * time.Second)},
+		{Name: "deploy started", At: sumAt(0)},
+		{Name: "service updated", At: sumAt(1200 * time.Millisecond)},
+		{Name: "first failure", At: sumAt(48 * time.Second)},
 	}, extra...)
 }
 
 func rollbackMilestones() []deployer.Milestone {
 	return []deployer.Milestone{
-		{Name: "rollback issued", At: at(49 * time.Second)},
-		{Name: "rollback completed", At: at(2*time.Minute + 13*time.Second)},
+		{Name: "rollback issued", At: sumAt(49 * time.Second)},
+		{Name: "rollback completed", At: sumAt(2*time.Minute + 13*time.Second)},
 	}
 }
 
@@ -64,17 +64,17 @@ func summaryCases() map[string]deployer.Result {
 
 	r := baseResult(deployer.StatusSucceeded, "deployment ecs-svc/4820337411356958311 completed: 3/3 tasks of web:42 running")
 	r.Timeline = []deployer.Milestone{
-		{Name: "deploy started", At: at(0)},
-		{Name: "service updated", At: at(1200 * time.Millisecond)},
-		{Name: "first task running", At: at(31 * time.Second)},
-		{Name: "deployment completed", At: at(3*time.Minute + 2*time.Second)},
+		{Name: "deploy started", At: sumAt(0)},
+		{Name: "service updated", At: sumAt(1200 * time.Millisecond)},
+		{Name: "first task running", At: sumAt(31 * time.Second)},
+		{Name: "deployment completed", At: sumAt(3*time.Minute + 2*time.Second)},
 	}
 	r.Last = deployer.Counts{Desired: 3, Running: 3, RolloutState: "COMPLETED"}
 	r.Events = []deployer.ServiceEvent{
-		{At: at(2 * time.Second), Message: "(service web) has started 3 tasks: (task 1a2b) (task 3c4d) (task 5e6f)."},
-		{At: at(3 * time.Minute), Message: "(service web) has reached a steady state."},
+		{At: sumAt(2 * time.Second), Message: "(service web) has started 3 tasks: (task 1a2b) (task 3c4d) (task 5e6f)."},
+		{At: sumAt(3 * time.Minute), Message: "(service web) has reached a steady state."},
 	}
-	r.FinishedAt = at(3*time.Minute + 2*time.Second)
+	r.FinishedAt = sumAt(3*time.Minute + 2*time.Second)
 	cases["succeeded"] = r
 
 	r = baseResult(deployer.StatusRolledBack, `container "app" exited with code 1 (Essential container in task exited) in 3 of 3 tasks; rolled back to web:41`)
@@ -83,9 +83,9 @@ func summaryCases() map[string]deployer.Result {
 	r.Last = deployer.Counts{Desired: 3, Running: 0, Pending: 1, Failed: 3, RolloutState: "IN_PROGRESS"}
 	r.Causes = []deployer.Cause{{Count: 3, StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited", Container: "app", ExitCode: aws.Int32(1), ExampleTaskID: "0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a"}}
 	r.Events = []deployer.ServiceEvent{
-		{At: at(2 * time.Second), Message: "(service web) has started 1 tasks: (task 0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a)."},
-		{At: at(47 * time.Second), Message: "(service web) has stopped 1 running tasks: (task 0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a)."},
-		{At: at(2 * time.Minute), Message: "(service web) has reached a steady state."},
+		{At: sumAt(2 * time.Second), Message: "(service web) has started 1 tasks: (task 0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a)."},
+		{At: sumAt(47 * time.Second), Message: "(service web) has stopped 1 running tasks: (task 0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a)."},
+		{At: sumAt(2 * time.Minute), Message: "(service web) has reached a steady state."},
 	}
 	r.Logs = []deployer.LogExcerpt{{Container: "app", TaskID: "0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a", Stream: "ecs/app/0f3c9a6e5b2d4c1e8a7f6b5c4d3e2f1a", Lines: []string{
 		"2026-11-25T14:03:40Z INFO starting web 1.5.0",
@@ -96,7 +96,7 @@ func summaryCases() map[string]deployer.Result {
 		"main.main()",
 		"\t/src/main.go:42 +0x1d",
 	}}}
-	r.FinishedAt = at(2*time.Minute + 13*time.Second)
+	r.FinishedAt = sumAt(2*time.Minute + 13*time.Second)
 	cases["rolled-back-crash"] = r
 
 	r = baseResult(deployer.StatusRolledBack, `container "app" exited with code 137 (OutOfMemoryError: Container killed due to memory usage) in 3 of 3 tasks; rolled back to web:41`)
@@ -104,15 +104,15 @@ func summaryCases() map[string]deployer.Result {
 	r.Timeline = failedTimeline(rollbackMilestones()...)
 	r.Causes = []deployer.Cause{{Count: 3, StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited", Container: "app", ExitCode: aws.Int32(137), ContainerReason: "OutOfMemoryError: Container killed due to memory usage", ExampleTaskID: "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a"}}
 	r.Logs = []deployer.LogExcerpt{{Container: "app", TaskID: "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a", Note: "no permission to read logs (logs:GetLogEvents denied)"}}
-	r.FinishedAt = at(2*time.Minute + 13*time.Second)
+	r.FinishedAt = sumAt(2*time.Minute + 13*time.Second)
 	cases["rolled-back-oom"] = r
 
 	r = baseResult(deployer.StatusRolledBack, "image pull failed: CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.5.0: not found; rolled back to web:41")
 	r.RollbackDeploymentID = "ecs-svc/7730511228743302217"
 	r.Timeline = failedTimeline(rollbackMilestones()...)
 	r.Causes = []deployer.Cause{{Count: 2, StopCode: "TaskFailedToStart", StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.5.0: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.5.0: not found", Container: "app", ExampleTaskID: "aa11bb22cc33dd44ee55ff6677889900"}}
-	r.Events = []deployer.ServiceEvent{{At: at(40 * time.Second), Message: "(service web) was unable to place a task. Reason: CannotPullContainerError | retried."}}
-	r.FinishedAt = at(2*time.Minute + 13*time.Second)
+	r.Events = []deployer.ServiceEvent{{At: sumAt(40 * time.Second), Message: "(service web) was unable to place a task. Reason: CannotPullContainerError | retried."}}
+	r.FinishedAt = sumAt(2*time.Minute + 13*time.Second)
 	cases["rolled-back-pull-error"] = r
 
 	r = baseResult(deployer.StatusRolledBack, "health checks failed: 2 tasks of web:42 were stopped as unhealthy; rolled back to web:41")
@@ -122,38 +122,38 @@ func summaryCases() map[string]deployer.Result {
 		{Count: 2, StopCode: "TaskFailedToStart", StoppedReason: "Task failed container health checks", Container: "app", ExampleTaskID: "1234abcd1234abcd1234abcd1234abcd"},
 		{Count: 1, StopCode: "ServiceSchedulerInitiated", StoppedReason: "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/abc)", ExampleTaskID: "5678abcd5678abcd5678abcd5678abcd"},
 	}
-	r.FinishedAt = at(2*time.Minute + 13*time.Second)
+	r.FinishedAt = sumAt(2*time.Minute + 13*time.Second)
 	cases["rolled-back-health-checks"] = r
 
 	r = baseResult(deployer.StatusRolledBack, "the deployment circuit breaker rolled deployment ecs-svc/4820337411356958311 back to web:41; not rolling back again")
-	r.Timeline = failedTimeline(deployer.Milestone{Name: "taken over by circuit breaker", At: at(3 * time.Minute)})
-	r.Events = []deployer.ServiceEvent{{At: at(3 * time.Minute), Message: "(service web) (deployment ecs-svc/4820337411356958311) deployment failed: tasks failed to start."}, {At: at(3*time.Minute + time.Second), Message: "(service web) rolling back to deployment ecs-svc/1111111111111111111."}}
-	r.FinishedAt = at(3*time.Minute + 5*time.Second)
+	r.Timeline = failedTimeline(deployer.Milestone{Name: "taken over by circuit breaker", At: sumAt(3 * time.Minute)})
+	r.Events = []deployer.ServiceEvent{{At: sumAt(3 * time.Minute), Message: "(service web) (deployment ecs-svc/4820337411356958311) deployment failed: tasks failed to start."}, {At: sumAt(3*time.Minute + time.Second), Message: "(service web) rolling back to deployment ecs-svc/1111111111111111111."}}
+	r.FinishedAt = sumAt(3*time.Minute + 5*time.Second)
 	cases["circuit-breaker"] = r
 
 	r = baseResult(deployer.StatusFailed, "another deployment took over: the service now deploys web:43 (deployment ecs-svc/9999999999999999999); not undoing it")
-	r.Timeline = []deployer.Milestone{{Name: "deploy started", At: at(0)}, {Name: "service updated", At: at(time.Second)}, {Name: "taken over", At: at(50 * time.Second)}}
-	r.FinishedAt = at(50 * time.Second)
+	r.Timeline = []deployer.Milestone{{Name: "deploy started", At: sumAt(0)}, {Name: "service updated", At: sumAt(time.Second)}, {Name: "taken over", At: sumAt(50 * time.Second)}}
+	r.FinishedAt = sumAt(50 * time.Second)
 	cases["taken-over"] = r
 
 	r = baseResult(deployer.StatusRolledBack, "timed out after 10m: 1 of 2 tasks running; rolled back to web:41")
 	r.RollbackDeploymentID = "ecs-svc/7730511228743302217"
-	r.Timeline = []deployer.Milestone{{Name: "deploy started", At: at(0)}, {Name: "first task running", At: at(4 * time.Minute)}, {Name: "timed out", At: at(10 * time.Minute)}, {Name: "rollback issued", At: at(10*time.Minute + time.Second)}, {Name: "rollback completed", At: at(11 * time.Minute)}}
+	r.Timeline = []deployer.Milestone{{Name: "deploy started", At: sumAt(0)}, {Name: "first task running", At: sumAt(4 * time.Minute)}, {Name: "timed out", At: sumAt(10 * time.Minute)}, {Name: "rollback issued", At: sumAt(10*time.Minute + time.Second)}, {Name: "rollback completed", At: sumAt(11 * time.Minute)}}
 	r.Last = deployer.Counts{Desired: 2, Running: 1, Pending: 1, RolloutState: "IN_PROGRESS"}
-	r.FinishedAt = at(11 * time.Minute)
+	r.FinishedAt = sumAt(11 * time.Minute)
 	cases["timed-out"] = r
 
 	r = baseResult(deployer.StatusRollbackFailed, `container "app" exited with code 1 in 3 of 3 tasks; the rollback to web:41 could not be issued: AccessDeniedException: not authorized to perform ecs:UpdateService`)
-	r.Timeline = failedTimeline(deployer.Milestone{Name: "rollback failed", At: at(50 * time.Second)})
+	r.Timeline = failedTimeline(deployer.Milestone{Name: "rollback failed", At: sumAt(50 * time.Second)})
 	r.Causes = cases["rolled-back-crash"].Causes
-	r.ManualRollback = "aws ecs update-service --cluster prod --service web --task-definition " + arnOld + " --deployment-configuration minimumHealthyPercent=100,maximumPercent=200"
-	r.FinishedAt = at(51 * time.Second)
+	r.ManualRollback = "aws ecs update-service --cluster prod --service web --task-definition " + sumArnOld + " --deployment-configuration minimumHealthyPercent=100,maximumPercent=200"
+	r.FinishedAt = sumAt(51 * time.Second)
 	cases["rollback-failed"] = r
 
 	r = baseResult(deployer.StatusCancelled, "cancelled while watching deployment ecs-svc/4820337411356958311; rollback to web:41 issued")
 	r.RollbackDeploymentID = "ecs-svc/7730511228743302217"
-	r.Timeline = []deployer.Milestone{{Name: "deploy started", At: at(0)}, {Name: "cancelled", At: at(20 * time.Second)}, {Name: "rollback issued", At: at(20*time.Second + 300*time.Millisecond)}}
-	r.FinishedAt = at(21 * time.Second)
+	r.Timeline = []deployer.Milestone{{Name: "deploy started", At: sumAt(0)}, {Name: "cancelled", At: sumAt(20 * time.Second)}, {Name: "rollback issued", At: sumAt(20*time.Second + 300*time.Millisecond)}}
+	r.FinishedAt = sumAt(21 * time.Second)
 	cases["cancelled"] = r
 
 	r = baseResult(deployer.StatusDryRun, "preflight passed; nothing was changed")
@@ -166,7 +166,7 @@ func summaryCases() map[string]deployer.Result {
 		"UpdateService web in cluster prod: new revision, minimumHealthyPercent 100, maximumPercent 200, forceNewDeployment",
 		"watch the deployment for up to 10m, roll back to web:41 on failure",
 	}
-	r.FinishedAt = at(900 * time.Millisecond)
+	r.FinishedAt = sumAt(900 * time.Millisecond)
 	cases["dry-run"] = r
 	return cases
 }
@@ -208,7 +208,7 @@ func TestRenderSummaryCaps(t *testing.T) {
 	res := baseResult(deployer.StatusRolledBack, strings.Repeat("very long reason ", 500))
 	for i := range 500 {
 		res.Causes = append(res.Causes, deployer.Cause{Count: i, Container: "app", StoppedReason: strings.Repeat("x", 2000)})
-		res.Events = append(res.Events, deployer.ServiceEvent{At: at(time.Duration(i) * time.Second), Message: fmt.Sprintf("event %d %s", i, strings.Repeat("y", 2000))})
+		res.Events = append(res.Events, deployer.ServiceEvent{At: sumAt(time.Duration(i) * time.Second), Message: fmt.Sprintf("event %d %s", i, strings.Repeat("y", 2000))})
 	}
 	for i := range 20 {
 		var lines []string

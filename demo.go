@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+)
+
+// demoScenario is the simulator's world for the demo: cluster "demo" with
+// service "web" running web:1, images tagged :good healthy and :crash
+// crashing.
+//
+//go:embed testdata/scenarios/demo.json
+var demoScenario []byte
+
+// runDemo starts the ECS simulator in-process, deploys a good image (which
+// succeeds) and then a crashing one (which is rolled back), with the
+// action's own log lines, and writes both job summaries to a file it names.
+// It exits 0 when both outcomes are the expected ones.
+func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("ecs-rollout demo", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	summaryPath := fs.String("summary", "", "file to write the job summaries to (default: a new temporary file)")
+	scenarioPath := fs.String("scenario", "", "simulator scenario file (default: the built-in demo scenario)")
+	good := fs.String("good-image", "public.ecr.aws/ecs-rollout/web:good", "image deployed first; the scenario makes it healthy")
+	bad := fs.String("bad-image", "public.ecr.aws/ecs-rollout/web:crash", "image deployed second; the scenario makes it crash")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	var sc ecssim.Scenario
+	var err error
+	if *scenarioPath != "" {
+		sc, err = ecssim.LoadScenario(*scenarioPath)
+	} else {
+		sc, err = ecssim.ParseScenario(demoScenario)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: %v\n", err)
+		return exitFail
+	}
+	if len(sc.Services) == 0 {
+		fmt.Fprintln(e.stderr, "ecs-rollout demo: the scenario has no service")
+		return exitFail
+	}
+	svc := sc.Services[0]
+
+	srv, err := ecssim.Start("127.0.0.1:0", sc)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: start the simulator: %v\n", err)
+		return exitFail
+	}
+	defer srv.Close()
+
+	if *summaryPath == "" {
+		f, err := os.CreateTemp("", "ecs-rollout-demo-*.md")
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ecs-rollout demo: %v\n", err)
+			return exitFail
+		}
+		*summaryPath = f.Name()
+		f.Close()
+	} else if err := os.WriteFile(*summaryPath, nil, 0o644); err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: %v\n", err)
+		return exitFail
+	}
+
+	region := sc.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	// The deployment talks to the simulator exactly as the action talks to
+	// ECS: through the SDK, pointed at it by the standard variables.
+	overlay := map[string]string{
+		"AWS_REGION":                       region,
+		"AWS_ENDPOINT_URL_ECS":             srv.URL,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": srv.URL,
+		"AWS_ACCESS_KEY_ID":                "demo",
+		"AWS_SECRET_ACCESS_KEY":            "demo",
+		"AWS_SESSION_TOKEN":                "",
+		"GITHUB_ACTIONS":                   "",
+		"GITHUB_WORKSPACE":                 "",
+	}
+	demo := &cmdEnv{
+		getenv: func(k string) string {
+			if v, ok := overlay[k]; ok {
+				return v
+			}
+			return e.getenv(k)
+		},
+		stdout:   e.stdout,
+		stderr:   e.stderr,
+		readFile: e.readFile,
+	}
+	fmt.Fprintf(e.stdout, "ecs-rollout demo: ECS simulator at %s; service %s in cluster %s runs %s.\n",
+		srv.URL, svc.Name, svc.Cluster, svc.TaskDefinition)
+
+	steps := []struct {
+		title string
+		image string
+		want  deployer.Status
+	}{
+		{"Step 1 of 2: deploy a good image", *good, deployer.StatusSucceeded},
+		{"Step 2 of 2: deploy an image that crashes", *bad, deployer.StatusRolledBack},
+	}
+	ok := true
+	var outcomes []string
+	for _, st := range steps {
+		fmt.Fprintf(e.stdout, "\n### %s: %s\n", st.title, st.image)
+		con := newConsole(false, demo.getenv, e.stdout, e.stdout)
+		con.summaryFile = *summaryPath
+		con.summaryAppend = true
+		inputs := map[string]string{
+			inCluster:         svc.Cluster,
+			inService:         svc.Name,
+			inImage:           st.image,
+			inPollInterval:    "200ms",
+			inTimeout:         "1m",
+			inRollbackTimeout: "1m",
+		}
+		res, _ := demo.deploy(ctx, con, mapGetter(inputs))
+		got := "as expected"
+		if res.Status != st.want {
+			got = "expected " + string(st.want)
+			ok = false
+		}
+		outcomes = append(outcomes, fmt.Sprintf("%s: %s (%s)", st.image, res.Status, got))
+		if ctx.Err() != nil {
+			ok = false
+			break
+		}
+	}
+	fmt.Fprintln(e.stdout, "\n### Demo finished")
+	for _, o := range outcomes {
+		fmt.Fprintln(e.stdout, "- "+o)
+	}
+	fmt.Fprintf(e.stdout, "Job summaries written to %s\n", *summaryPath)
+	if !ok {
+		return exitFail
+	}
+	return exitOK
+}
+
+// mapGetter returns an input getter over m.
+func mapGetter(m map[string]string) func(string) string {
+	return func(name string) string { return m[name] }
+}

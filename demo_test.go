@@ -1,0 +1,35 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs `ecs-rollout demo`: a good image succeeds, a crashing one
+// is rolled back, and both summaries land in the named file.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	summary := filepath.Join(t.TempDir(), "demo.md")
+	r := feRunMain(t.Context(), []string{"demo", "--summary", summary}, map[string]string{})
+	out := r.stdout.String()
+	if r.code != exitOK {
+		t.Fatalf("exit code: got %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, out, r.stderr)
+	}
+	for _, want := range []string{
+		"web:good: succeeded (as expected)",
+		"web:crash: rolled-back (as expected)",
+		"== Roll back to web:2 ==",
+		"Job summaries written to " + summary,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	md := feReadFile(t, summary)
+	first := strings.Index(md, "## ✅ Deployed: ")
+	second := strings.Index(md, "## ↩️ Rolled back: ")
+	if first != 0 || second <= first {
+		t.Errorf("summary file: got headlines at %d and %d, want the success first and then the rollback:\n%s", first, second, md)
+	}
+}

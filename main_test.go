@@ -1,0 +1,548 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+)
+
+// feNewSim starts the demo scenario's simulator for one test: cluster
+// "demo", service "web" on web:1, images tagged :good healthy, :crash
+// crashing, :pending stuck.
+func feNewSim(t *testing.T) *ecssim.Server {
+	t.Helper()
+	sc, err := ecssim.LoadScenario(filepath.Join("testdata", "scenarios", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ecssim.NewServer(t, sc)
+}
+
+// feRun is one run of the binary's realMain with a GitHub runner's files.
+type feRun struct {
+	dir    string
+	env    map[string]string
+	stdout *feBuffer
+	stderr *feBuffer
+	code   int
+}
+
+// feBuffer is a bytes.Buffer safe for the deployer's reporter and the
+// test to share.
+type feBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *feBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *feBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// feGitHubEnv is the environment of the action's container: GitHub's files in
+// a temp dir, the AWS variables pointing at url, and the inputs.
+func feGitHubEnv(t *testing.T, url string, inputs map[string]string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	env := map[string]string{
+		"GITHUB_ACTIONS":                   "true",
+		"GITHUB_OUTPUT":                    filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY":              filepath.Join(dir, "summary"),
+		"GITHUB_STATE":                     filepath.Join(dir, "state"),
+		"GITHUB_WORKSPACE":                 dir,
+		"AWS_REGION":                       "us-east-1",
+		"AWS_ACCESS_KEY_ID":                "AKIDTESTTESTTEST",
+		"AWS_SECRET_ACCESS_KEY":            "test-secret-key-do-not-print",
+		"AWS_ENDPOINT_URL_ECS":             url,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	return env
+}
+
+func feRunMain(ctx context.Context, args []string, env map[string]string) *feRun {
+	r := &feRun{env: env, stdout: &feBuffer{}, stderr: &feBuffer{}}
+	r.code = realMain(ctx, args, func(k string) string { return env[k] }, r.stdout, r.stderr)
+	return r
+}
+
+// feFileCommands parses a GITHUB_OUTPUT or GITHUB_STATE file.
+func feFileCommands(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return map[string]string{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func feReadFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestGitHubBadInputs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		env    map[string]string
+		want   []string // ::error lines
+	}{
+		{
+			name:   "several bad inputs",
+			inputs: map[string]string{"service": "", "image": "nginx latest", "timeout": "abc", "maximum-percent": "1000"},
+			want: []string{
+				"::error title=Invalid input::service: required",
+				`::error title=Invalid input::image: invalid image reference "nginx latest"`,
+				`::error title=Invalid input::timeout: "abc" is not a duration (e.g. 10m)`,
+				"::error title=Invalid input::maximum-percent: 1000 is out of range (100 to 200)",
+			},
+		},
+		{
+			name:   "malformed ARN and duplicate images",
+			inputs: map[string]string{"service": "arn:aws:ecs:us-east-1:123:service/web", "images": "app=nginx:1\napp=nginx:2"},
+			want: []string{
+				"::error title=Invalid input::service:",
+				`::error title=Invalid input::images: line 2: container "app" is listed twice (first on line 1)`,
+			},
+		},
+		{
+			name:   "no region",
+			inputs: map[string]string{"service": "web", "image": "nginx:1.27"},
+			env:    map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_PROFILE": ""},
+			want:   []string{"::error title=Invalid input::region: no AWS region: set AWS_REGION"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.name == "no region" && (os.Getenv("AWS_REGION") != "" || os.Getenv("AWS_DEFAULT_REGION") != "") {
+				// The SDK reads the process environment itself.
+				t.Skip("the test process has AWS_REGION set; the SDK would find it")
+			}
+			srv := feNewSim(t)
+			env := feGitHubEnv(t, srv.URL, tc.inputs)
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			r := feRunMain(t.Context(), nil, env)
+			if r.code != exitFail {
+				t.Errorf("exit code: got %d, want %d\nstdout:\n%s", r.code, exitFail, r.stdout)
+			}
+			var errs []string
+			for _, line := range strings.Split(r.stdout.String(), "\n") {
+				if strings.HasPrefix(line, "::error") {
+					errs = append(errs, line)
+				}
+			}
+			if len(errs) != len(tc.want) {
+				t.Fatalf("got error lines %q, want %d", errs, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(errs[i], w) {
+					t.Errorf("error %d: got %q, want prefix %q", i, errs[i], w)
+				}
+			}
+			out := feFileCommands(t, env["GITHUB_OUTPUT"])
+			if out["status"] != "failed" || !strings.HasPrefix(out["reason"], "invalid input: ") {
+				t.Errorf("outputs: got status %q reason %q, want failed and invalid input", out["status"], out["reason"])
+			}
+			if calls := srv.Sim.Calls(); len(calls) != 0 {
+				t.Errorf("got %d calls to ECS (first %s), want none", len(calls), calls[0].Op)
+			}
+			if !strings.Contains(feReadFile(t, env["GITHUB_STEP_SUMMARY"]), "invalid input") {
+				t.Errorf("summary does not say the input is invalid")
+			}
+		})
+	}
+}
+
+func TestGitHubDeploy(t *testing.T) {
+	t.Parallel()
+	const arn1 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
+	const arn2 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2"
+	cases := []struct {
+		name       string
+		image      string
+		extra      map[string]string
+		wantCode   int
+		wantStatus deployer.Status
+		wantLines  []string // prefixes of stdout lines that must appear
+		wantFinal  string   // the service's task definition afterwards
+	}{
+		{
+			name: "good image", image: "public.ecr.aws/ecs-rollout/web:good",
+			wantCode: exitOK, wantStatus: deployer.StatusSucceeded, wantFinal: arn2,
+			wantLines: []string{"::group::Preflight", "::group::Watch deployment ecs-svc/", "::endgroup::", "::notice::Deployed web:2 to service web in cluster demo"},
+		},
+		{
+			name: "crashing image", image: "public.ecr.aws/ecs-rollout/web:crash",
+			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
+			wantLines: []string{"::group::Roll back to web:1", "::group::Why it failed", `::error title=Deployment rolled-back::container "app" exited with code 1`},
+		},
+		{
+			name: "crashing image without rollback", image: "public.ecr.aws/ecs-rollout/web:crash", extra: map[string]string{"rollback": "false"},
+			wantCode: exitFail, wantStatus: deployer.StatusFailed, wantFinal: arn2,
+			wantLines: []string{"::error title=Deployment failed::"},
+		},
+		{
+			name: "dry run", image: "public.ecr.aws/ecs-rollout/web:good", extra: map[string]string{"dry-run": "true"},
+			wantCode: exitOK, wantStatus: deployer.StatusDryRun, wantFinal: arn1,
+			wantLines: []string{"::notice::Dry run for service web in cluster demo: nothing changed."},
+		},
+		{
+			name: "no wait", image: "public.ecr.aws/ecs-rollout/web:pending", extra: map[string]string{"wait": "false"},
+			wantCode: exitOK, wantStatus: deployer.StatusSucceeded, wantFinal: arn2,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := feNewSim(t)
+			inputs := map[string]string{"cluster": "demo", "service": "web", "image": tc.image, "poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s"}
+			for k, v := range tc.extra {
+				inputs[k] = v
+			}
+			env := feGitHubEnv(t, srv.URL, inputs)
+			r := feRunMain(t.Context(), nil, env)
+			stdout := r.stdout.String()
+			if r.code != tc.wantCode {
+				t.Errorf("exit code: got %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.wantCode, stdout, r.stderr)
+			}
+			out := feFileCommands(t, env["GITHUB_OUTPUT"])
+			if got := out["status"]; got != string(tc.wantStatus) {
+				t.Errorf("status output: got %q, want %q (reason %q)", got, tc.wantStatus, out["reason"])
+			}
+			var names []string
+			for k := range out {
+				names = append(names, k)
+			}
+			if diff := cmp.Diff(feSorted(outputNames()), feSorted(names)); diff != "" {
+				t.Errorf("outputs written (-want +got):\n%s", diff)
+			}
+			if tc.wantStatus != deployer.StatusDryRun {
+				if out["previous-task-definition-arn"] != arn1 || out["task-definition-arn"] != arn2 || !strings.HasPrefix(out["deployment-id"], "ecs-svc/") {
+					t.Errorf("outputs: got %v, want %s -> %s and a deployment ID", out, arn1, arn2)
+				}
+			}
+			for _, w := range tc.wantLines {
+				found := false
+				for _, line := range strings.Split(stdout, "\n") {
+					found = found || strings.HasPrefix(line, w)
+				}
+				if !found {
+					t.Errorf("stdout has no line starting with %q:\n%s", w, stdout)
+				}
+			}
+			if n, m := strings.Count(stdout, "::group::"), strings.Count(stdout, "::endgroup::"); n != m {
+				t.Errorf("got %d groups and %d endgroups", n, m)
+			}
+			summary := feReadFile(t, env["GITHUB_STEP_SUMMARY"])
+			if !strings.HasPrefix(summary, "## "+statusTitle(tc.wantStatus)+": ") {
+				t.Errorf("summary starts with %q, want the %s headline", feFirstLine(summary), tc.wantStatus)
+			}
+			state := feFileCommands(t, env["GITHUB_STATE"])
+			if state[stateStarted] != "true" || state[stateDone] != "true" {
+				t.Errorf("state: got %v, want started and done", state)
+			}
+			svc, ok := srv.Sim.Service("demo", "web")
+			if !ok || aws.ToString(svc.TaskDefinition) != tc.wantFinal {
+				t.Errorf("service runs %s, want %s", aws.ToString(svc.TaskDefinition), tc.wantFinal)
+			}
+			if strings.Contains(stdout+r.stderr.String()+summary, "test-secret-key-do-not-print") {
+				t.Errorf("the AWS secret key was printed")
+			}
+		})
+	}
+}
+
+func feFirstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// TestGitHubSecretsNeverPrinted plants secret values in a task-definition
+// file and checks that no byte the run writes carries them, except the
+// ::add-mask:: commands that hide them.
+func TestGitHubSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const envSecret = "planted-env-value-7f3a9c"
+	const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:planted-AbCdEf"
+	srv := feNewSim(t)
+	env := feGitHubEnv(t, srv.URL, map[string]string{
+		"cluster": "demo", "service": "web", "task-definition": "task-def.json", "image": "public.ecr.aws/ecs-rollout/web:crash",
+		"poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s",
+	})
+	td := `{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+  "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/ecs-rollout/web:v1", "essential": true,
+    "environment": [{"name": "PASSWORD", "value": "` + envSecret + `"}],
+    "secrets": [{"name": "API_KEY", "valueFrom": "` + secretARN + `"}]}]}`
+	if err := os.WriteFile(filepath.Join(env["GITHUB_WORKSPACE"], "task-def.json"), []byte(td), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitFail {
+		t.Errorf("exit code: got %d, want %d\n%s", r.code, exitFail, r.stdout)
+	}
+	stdout := r.stdout.String()
+	for _, s := range []string{envSecret, secretARN} {
+		if !strings.Contains(stdout, "::add-mask::"+s+"\n") {
+			t.Errorf("no ::add-mask:: for %q", s)
+		}
+	}
+	var rest []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if !strings.HasPrefix(line, "::add-mask::") {
+			rest = append(rest, line)
+		}
+	}
+	written := strings.Join(rest, "\n") + r.stderr.String() + feReadFile(t, env["GITHUB_OUTPUT"]) +
+		feReadFile(t, env["GITHUB_STEP_SUMMARY"]) + feReadFile(t, env["GITHUB_STATE"])
+	for _, s := range []string{envSecret, secretARN, "planted-AbCdEf"} {
+		if strings.Contains(written, s) {
+			t.Errorf("%q was printed", s)
+		}
+	}
+	if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "rolled-back" {
+		t.Errorf("status: got %q, want rolled-back", got)
+	}
+}
+
+func TestCLI(t *testing.T) {
+	t.Parallel()
+	t.Run("help lists every input with its default", func(t *testing.T) {
+		t.Parallel()
+		r := feRunMain(t.Context(), []string{"--help"}, map[string]string{})
+		if r.code != exitOK {
+			t.Errorf("exit code: got %d, want 0", r.code)
+		}
+		help := r.stdout.String()
+		for _, in := range inputSpecs() {
+			def := in.Default
+			if def == "" {
+				def = "none"
+			}
+			if in.Required {
+				def = "required"
+			}
+			found := false
+			for _, line := range strings.Split(help, "\n") {
+				found = found || (strings.HasPrefix(strings.TrimSpace(line), "--"+in.Name+" ") && strings.HasSuffix(line, "(default: "+def+")"))
+			}
+			if !found {
+				t.Errorf("--help has no line for --%s with default %s:\n%s", in.Name, def, help)
+			}
+		}
+		for _, w := range []string{"--summary", "Exit codes:"} {
+			if !strings.Contains(help, w) {
+				t.Errorf("--help lacks %q", w)
+			}
+		}
+	})
+	t.Run("version", func(t *testing.T) {
+		t.Parallel()
+		for _, arg := range []string{"version", "--version"} {
+			r := feRunMain(t.Context(), []string{arg}, map[string]string{})
+			if r.code != exitOK || !strings.HasPrefix(r.stdout.String(), "ecs-rollout ") {
+				t.Errorf("%s: got %d %q, want 0 and the version", arg, r.code, r.stdout)
+			}
+		}
+	})
+	t.Run("usage errors", func(t *testing.T) {
+		t.Parallel()
+		for _, args := range [][]string{{"--no-such-flag"}, {"deploy", "extra"}, {"frobnicate"}} {
+			r := feRunMain(t.Context(), args, map[string]string{})
+			if r.code != exitUsage {
+				t.Errorf("%q: got exit code %d, want %d", args, r.code, exitUsage)
+			}
+		}
+	})
+	t.Run("bad flags", func(t *testing.T) {
+		t.Parallel()
+		srv := feNewSim(t)
+		r := feRunMain(t.Context(), []string{"--service", "web", "--timeout", "soon", "--on-busy", "queue"},
+			map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_ECS": srv.URL})
+		if r.code != exitFail {
+			t.Errorf("exit code: got %d, want %d", r.code, exitFail)
+		}
+		for _, w := range []string{`error: timeout: "soon" is not a duration`, `error: on-busy: "queue" is not one of wait, fail`} {
+			if !strings.Contains(r.stderr.String(), w) {
+				t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+			}
+		}
+		if !strings.Contains(r.stdout.String(), "status=failed\n") {
+			t.Errorf("stdout lacks status=failed:\n%s", r.stdout)
+		}
+		if n := len(srv.Sim.Calls()); n != 0 {
+			t.Errorf("got %d calls, want none", n)
+		}
+	})
+	t.Run("deploy prints outputs as name=value", func(t *testing.T) {
+		t.Parallel()
+		srv := feNewSim(t)
+		summary := filepath.Join(t.TempDir(), "summary.md")
+		r := feRunMain(t.Context(), []string{"--cluster", "demo", "--service", "web", "--image", "public.ecr.aws/ecs-rollout/web:crash",
+			"--poll-interval", "100ms", "--summary", summary},
+			map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_ECS": srv.URL, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
+		if r.code != exitFail {
+			t.Errorf("exit code: got %d, want %d\n%s", r.code, exitFail, r.stderr)
+		}
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout.String()), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				t.Errorf("stdout line %q is not name=value", line)
+			}
+			got[k] = v
+		}
+		if got["status"] != "rolled-back" || got["task-definition-arn"] == "" || got["deployment-id"] == "" {
+			t.Errorf("outputs: got %v, want rolled-back with ARNs and ID", got)
+		}
+		if strings.Contains(r.stderr.String(), "::") {
+			t.Errorf("CLI mode printed workflow commands:\n%s", r.stderr)
+		}
+		if !strings.HasPrefix(feReadFile(t, summary), "## ↩️ Rolled back: ") {
+			t.Errorf("summary file starts with %q", feFirstLine(feReadFile(t, summary)))
+		}
+	})
+}
+
+// TestPostStep checks the post step: nothing to do after a finished main
+// step, and a rollback of a deployment the main step left unfinished.
+func TestPostStep(t *testing.T) {
+	t.Parallel()
+	t.Run("nothing saved or main step finished", func(t *testing.T) {
+		t.Parallel()
+		srv := feNewSim(t)
+		for _, state := range []map[string]string{
+			{"STATE_started": "true"},
+			{"STATE_started": "true", "STATE_done": "true", "STATE_checkpoint": `{"Service":"web","Phase":"watching"}`},
+		} {
+			env := feGitHubEnv(t, srv.URL, map[string]string{"service": "web", "image": "nginx:1"})
+			for k, v := range state {
+				env[k] = v
+			}
+			r := feRunMain(t.Context(), nil, env)
+			if r.code != exitOK || !strings.Contains(r.stdout.String(), "nothing to do") {
+				t.Errorf("state %v: got %d %q, want 0 and nothing to do", state, r.code, r.stdout)
+			}
+		}
+		if n := len(srv.Sim.Calls()); n != 0 {
+			t.Errorf("got %d calls, want none", n)
+		}
+	})
+	t.Run("main step killed while watching", func(t *testing.T) {
+		t.Parallel()
+		srv := feNewSim(t)
+		// The main step starts a deployment that never finishes and is
+		// "killed": it returns without waiting, and its done marker is
+		// dropped, as if the process had died.
+		env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending", "wait": "false"})
+		r := feRunMain(t.Context(), nil, env)
+		if r.code != exitOK {
+			t.Fatalf("main step: exit code %d\n%s", r.code, r.stdout)
+		}
+		state := feFileCommands(t, env["GITHUB_STATE"])
+		if state[stateCheckpoint] == "" {
+			t.Fatalf("main step saved no checkpoint: %v", state)
+		}
+		postEnv := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending"})
+		postEnv["STATE_started"] = "true"
+		postEnv["STATE_checkpoint"] = strings.Replace(state[stateCheckpoint], `"Phase":"done"`, `"Phase":"watching"`, 1)
+		post := feRunMain(t.Context(), nil, postEnv)
+		t.Logf("post step:\n%s", post.stdout)
+		if post.code != exitOK {
+			t.Errorf("post step: exit code %d, want 0", post.code)
+		}
+		if !strings.Contains(post.stdout.String(), "::warning::The main step was interrupted") {
+			t.Errorf("post step did not say it rolled back:\n%s", post.stdout)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			d, ok := srv.Sim.PrimaryDeployment("demo", "web")
+			if ok && aws.ToString(d.TaskDefinition) == "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("service's primary deployment runs %s, want web:1", aws.ToString(d.TaskDefinition))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// TestCancel checks that a cancelled run (SIGINT/SIGTERM cancel the
+// context) still reports: status cancelled, outputs, summary, exit 1.
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	srv := feNewSim(t)
+	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending",
+		"poll-interval": "100ms", "timeout": "1m", "rollback-timeout": "5s"})
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		// Cancel once the watch has begun.
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if len(srv.Sim.MutatingCalls()) >= 2 {
+				time.Sleep(200 * time.Millisecond)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	r := feRunMain(ctx, nil, env)
+	t.Logf("cancelled run took %s after start", time.Since(start))
+	if r.code != exitFail {
+		t.Errorf("exit code: got %d, want %d", r.code, exitFail)
+	}
+	out := feFileCommands(t, env["GITHUB_OUTPUT"])
+	if out["status"] != "cancelled" {
+		t.Errorf("status: got %q (%s), want cancelled\n%s", out["status"], out["reason"], r.stdout)
+	}
+	if !strings.HasPrefix(feReadFile(t, env["GITHUB_STEP_SUMMARY"]), "## ⏹️ Cancelled") {
+		t.Errorf("summary does not start with the cancelled headline: %q", feFirstLine(feReadFile(t, env["GITHUB_STEP_SUMMARY"])))
+	}
+}
