@@ -13,6 +13,7 @@
 package ecssim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -28,10 +29,10 @@ const maxEvents = 100 // ECS returns at most 100 service events
 
 // Call is one request the simulator received, whatever its outcome.
 type Call struct {
-	Op      string    // operation name, e.g. "UpdateService"
-	At      time.Time // when the request arrived
-	Input   []byte    // the raw JSON request body
-	ErrCode string    // the error code returned, "" on success; "DropConnection" when dropped
+	Op      string          // operation name, e.g. "UpdateService"
+	At      time.Time       // when the request arrived
+	Input   json.RawMessage // the raw JSON request body
+	ErrCode string          // the error code returned, "" on success; "DropConnection" when dropped
 }
 
 // Sim is the simulated ECS control plane. It is safe for concurrent use;
