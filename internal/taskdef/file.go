@@ -59,8 +59,9 @@ const maxFileSize = 1 << 20
 // field (with a suggestion when the name is close to a known one), a value
 // of the wrong type or out of range, a missing or invalid family, no
 // containerDefinitions, a container without a valid name, or two
-// containers with the same name. A container may lack an image (an image
-// input can set it). The returned input is ready for SetImages and
+// containers with the same name, and every member the ECS client itself
+// requires (see Validate). A container may lack an image (an image input
+// can set it). The returned input is ready for SetImages and
 // RegisterTaskDefinition.
 func ParseFile(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
 	in, _, err := ParseFileStripped(data)
@@ -145,7 +146,7 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 		stripped = append(stripped, "tag "+aws.ToString(t.Key))
 	}
 	in = RegisterInput(td, tagList)
-	if err := checkRequired(prefix, in); err != nil {
+	if err := errors.Join(checkRequired(prefix, in), checkSDK(prefix, in)); err != nil {
 		return nil, stripped, fmt.Errorf("task definition file: %w", err)
 	}
 	return in, stripped, nil
@@ -164,6 +165,28 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkSDK runs Validate and keeps what checkRequired does not already
+// report, with the file's path prefix.
+func checkSDK(prefix string, in *ecs.RegisterTaskDefinitionInput) error {
+	err := Validate(in)
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	var errs []error
+	for _, e := range list {
+		msg := e.Error()
+		if strings.HasPrefix(msg, "family:") || strings.HasPrefix(msg, "containerDefinitions:") {
+			continue
+		}
+		errs = append(errs, errors.New(prefix+msg))
+	}
+	return errors.Join(errs...)
 }
 
 func checkRequired(prefix string, in *ecs.RegisterTaskDefinitionInput) error {

@@ -399,6 +399,20 @@ func TestParseFile(t *testing.T) {
 			wantErr: []string{"family: missing"},
 		},
 		{
+			name: "members the SDK requires",
+			data: `{"family": "web", "containerDefinitions": [{"name": "app", "secrets": [{"name": "A"}]}],
+				"volumes": [{"name": "v", "efsVolumeConfiguration": {"rootDirectory": "/"}}]}`,
+			wantErr: []string{
+				"containerDefinitions[0].secrets[0].valueFrom: missing, ECS requires it",
+				"volumes[0].efsVolumeConfiguration.fileSystemId: missing, ECS requires it",
+			},
+		},
+		{
+			name:    "members the SDK requires, inside the wrapper",
+			data:    `{"taskDefinition": {"family": "web", "containerDefinitions": [{"name": "app", "dependsOn": [{"containerName": "b"}]}]}}`,
+			wantErr: []string{"taskDefinition.containerDefinitions[0].dependsOn[0].condition: missing, ECS requires it"},
+		},
+		{
 			name:    "invalid family and container name",
 			data:    `{"family": "web app", "containerDefinitions": [{"name": "app.v2"}]}`,
 			wantErr: []string{`family: "web app" is not a valid family`, `containerDefinitions[0].name: "app.v2" is not a valid container name`},
