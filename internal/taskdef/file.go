@@ -126,11 +126,11 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 	}
 
 	reqSchema := schemas.RegisterTaskDefinitionRequest
-	if err := checkShape(strings.TrimSuffix(prefix, "."), obj, reqSchema, true); err != nil {
+	if err := checkShape(strings.TrimSuffix(prefix, "."), obj, reqSchema); err != nil {
 		return nil, stripped, fmt.Errorf("task definition file: %w", err)
 	}
 	if tags != nil {
-		if err := checkShape("tags", tags, reqSchema.Member("tags"), false); err != nil {
+		if err := checkShape("tags", tags, reqSchema.Member("tags")); err != nil {
 			return nil, stripped, fmt.Errorf("task definition file: %w", err)
 		}
 	}
@@ -222,9 +222,8 @@ func checkRequired(prefix string, in *ecs.RegisterTaskDefinitionInput) error {
 
 // checkShape checks v (decoded with UseNumber) against the ECS model
 // schema s, so that every problem is reported with its JSON path before
-// the SDK's own decoder sees the document. top is true for the request
-// object itself, whose "tags" member is handled by the caller.
-func checkShape(path string, v any, s *smithy.Schema, top bool) error {
+// the SDK's own decoder sees the document.
+func checkShape(path string, v any, s *smithy.Schema) error {
 	at := func() string {
 		if path == "" {
 			return "top level"
@@ -245,7 +244,7 @@ func checkShape(path string, v any, s *smithy.Schema, top bool) error {
 		var errs []error
 		for _, k := range keys {
 			m := s.Member(k)
-			if m == nil || (top && k == "tags") {
+			if m == nil {
 				errs = append(errs, unknownField(join(path, k), k, s))
 				continue
 			}
@@ -253,7 +252,7 @@ func checkShape(path string, v any, s *smithy.Schema, top bool) error {
 				delete(obj, k) // null is the same as absent
 				continue
 			}
-			if err := checkShape(join(path, k), obj[k], m, false); err != nil {
+			if err := checkShape(join(path, k), obj[k], m); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -270,7 +269,7 @@ func checkShape(path string, v any, s *smithy.Schema, top bool) error {
 				errs = append(errs, fmt.Errorf("%s: is null, want a value", p))
 				continue
 			}
-			if err := checkShape(p, e, s.ListMember(), false); err != nil {
+			if err := checkShape(p, e, s.ListMember()); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -291,7 +290,7 @@ func checkShape(path string, v any, s *smithy.Schema, top bool) error {
 				errs = append(errs, fmt.Errorf("%s: is null, want a value", join(path, k)))
 				continue
 			}
-			if err := checkShape(join(path, k), obj[k], s.MapValue(), false); err != nil {
+			if err := checkShape(join(path, k), obj[k], s.MapValue()); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -339,16 +338,18 @@ func join(path, k string) string {
 	return path + "." + k
 }
 
+// unknownField reports k as unknown, suggesting a member that differs only
+// in case or a trailing "s".
 func unknownField(path, k string, s *smithy.Schema) error {
-	if s.Member(k) == nil {
-		for name := range s.Members() {
-			if strings.EqualFold(name, k) || strings.EqualFold(name, k+"s") || strings.EqualFold(name+"s", k) {
-				return fmt.Errorf("%s: unknown field %q (did you mean %q?)", path, k, name)
-			}
-		}
+	names := make([]string, 0, len(s.Members()))
+	for name := range s.Members() {
+		names = append(names, name)
 	}
-	if k == "tags" {
-		return fmt.Errorf("%s: unknown field %q here", path, k)
+	slices.Sort(names)
+	for _, name := range names {
+		if strings.EqualFold(name, k) || strings.EqualFold(name, k+"s") || strings.EqualFold(name+"s", k) {
+			return fmt.Errorf("%s: unknown field %q (did you mean %q?)", path, k, name)
+		}
 	}
 	return fmt.Errorf("%s: unknown field %q", path, k)
 }
