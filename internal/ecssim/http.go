@@ -145,14 +145,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		op = target
 	}
 
+	req := &request{op: op, at: arrived, body: body}
 	s.mu.Lock()
-	idx := len(s.calls)
-	s.calls = append(s.calls, Call{Op: op, At: arrived, Input: body})
 	fo := s.applyFaultsLocked(op)
 	s.mu.Unlock()
 	record := func(code string) {
 		s.mu.Lock()
-		s.calls[idx].ErrCode = code
+		s.recordLocked(req, code)
 		s.mu.Unlock()
 	}
 
@@ -189,9 +188,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out any
 	var aerr *apiError
 	if logs {
-		out, aerr = s.dispatchLogs(op, body)
+		out, aerr = s.dispatchLogs(req)
 	} else {
-		out, aerr = s.dispatchECS(op, body)
+		out, aerr = s.dispatchECS(req)
 	}
 	if aerr != nil {
 		record(aerr.Code)
@@ -205,10 +204,30 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, e)
 		return
 	}
+	record("")
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", s.requestID())
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// request is one call being served.
+type request struct {
+	op       string
+	at       time.Time
+	body     []byte
+	recorded bool
+}
+
+// recordLocked appends the call to the log once. Handlers record while
+// still holding the lock that applied their change, so a test that sees
+// the change also sees the call.
+func (s *Sim) recordLocked(r *request, code string) {
+	if r.recorded {
+		return
+	}
+	r.recorded = true
+	s.calls = append(s.calls, Call{Op: r.op, At: r.at, Input: json.RawMessage(r.body), ErrCode: code})
 }
 
 func (s *Sim) requestID() string {

@@ -11,12 +11,12 @@ import (
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 )
 
-func (s *Sim) dispatchLogs(op string, body []byte) (any, *apiError) {
-	switch op {
+func (s *Sim) dispatchLogs(req *request) (any, *apiError) {
+	switch req.op {
 	case "GetLogEvents":
-		return handleLogs(s, body)
+		return handleLogs(s, req.body)
 	}
-	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", op), Status: 400}
+	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
 
 func handleLogs(s *Sim, body []byte) (any, *apiError) {

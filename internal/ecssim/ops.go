@@ -16,12 +16,12 @@ import (
 
 // handle decodes and validates the input, then runs fn under the lock
 // with the state advanced to now.
-func handle[In any, Out any](s *Sim, body []byte,
+func handle[In any, Out any](s *Sim, req *request,
 	validate func(context.Context, *In, ...func(*ecs.Options)) (Out, error),
 	fn func(in *In, now time.Time) (Out, *apiError),
 ) (any, *apiError) {
 	in := new(In)
-	if err := decodeStrict(body, in); err != nil {
+	if err := decodeStrict(req.body, in); err != nil {
 		return nil, err.(*apiError)
 	}
 	if validate != nil {
@@ -35,32 +35,34 @@ func handle[In any, Out any](s *Sim, body []byte,
 	s.advanceLocked(now)
 	out, aerr := fn(in, now)
 	if aerr != nil {
+		s.recordLocked(req, aerr.Code)
 		return nil, aerr
 	}
+	s.recordLocked(req, "")
 	return out, nil
 }
 
-func (s *Sim) dispatchECS(op string, body []byte) (any, *apiError) {
+func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 	v := s.val.client
-	switch op {
+	switch req.op {
 	case "DescribeClusters":
-		return handle(s, body, v.DescribeClusters, s.describeClusters)
+		return handle(s, req, v.DescribeClusters, s.describeClusters)
 	case "DescribeServices":
-		return handle(s, body, v.DescribeServices, s.describeServices)
+		return handle(s, req, v.DescribeServices, s.describeServices)
 	case "DescribeTaskDefinition":
-		return handle(s, body, v.DescribeTaskDefinition, s.describeTaskDefinition)
+		return handle(s, req, v.DescribeTaskDefinition, s.describeTaskDefinition)
 	case "RegisterTaskDefinition":
-		return handle(s, body, v.RegisterTaskDefinition, s.registerTaskDefinition)
+		return handle(s, req, v.RegisterTaskDefinition, s.registerTaskDefinition)
 	case "DeregisterTaskDefinition":
-		return handle(s, body, v.DeregisterTaskDefinition, s.deregisterTaskDefinition)
+		return handle(s, req, v.DeregisterTaskDefinition, s.deregisterTaskDefinition)
 	case "UpdateService":
-		return handle(s, body, v.UpdateService, s.updateService)
+		return handle(s, req, v.UpdateService, s.updateService)
 	case "ListTasks":
-		return handle(s, body, v.ListTasks, s.listTasks)
+		return handle(s, req, v.ListTasks, s.listTasks)
 	case "DescribeTasks":
-		return handle(s, body, v.DescribeTasks, s.describeTasks)
+		return handle(s, req, v.DescribeTasks, s.describeTasks)
 	}
-	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", op), Status: 400}
+	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
 
 // resolveCluster finds a cluster by name or ARN ("default" when empty).
