@@ -100,7 +100,12 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 	var tags any
 	if wrapped, isWrapper := obj["taskDefinition"]; isWrapper {
 		// DescribeTaskDefinition output: {"taskDefinition": {...}, "tags": [...]}.
+		keys := make([]string, 0, len(obj))
 		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
 			if k != "taskDefinition" && k != "tags" {
 				return nil, nil, fmt.Errorf("task definition file: unknown field %q next to \"taskDefinition\" (want only \"taskDefinition\" and \"tags\")", k)
 			}
