@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -197,6 +199,27 @@ func (c *console) endGroupLocked() {
 	c.inGroup = false
 }
 
+// stopCommands stops the runner from processing workflow commands until
+// the returned function is called (GitHub mode; a no-op in CLI mode).
+func (c *console) stopCommands() (resume func()) {
+	if c.gh == nil {
+		return func() {}
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return func() {}
+	}
+	token := hex.EncodeToString(b[:])
+	c.mu.Lock()
+	fmt.Fprintf(c.raw, "::stop-commands::%s\n", token)
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		fmt.Fprintf(c.raw, "::%s::\n", token)
+		c.mu.Unlock()
+	}
+}
+
 // report turns one deployer event into log lines; it is the deployer's
 // reporter. Checkpoints are saved for the post step (GitHub mode only).
 func (c *console) report(ev deployer.Event) {
@@ -341,9 +364,13 @@ func (c *console) finish(res deployer.Result) int {
 	c.endGroup()
 	if len(res.Causes) > 0 || len(res.Logs) > 0 {
 		c.group("Why it failed")
+		// Log lines are the application's words: a line starting with
+		// "::" must not be taken for a workflow command.
+		resume := c.stopCommands()
 		for _, l := range causeLines(res) {
 			c.infof("%s", l)
 		}
+		resume()
 		c.endGroup()
 	}
 	if res.ManualRollback != "" {
