@@ -46,8 +46,14 @@ if command -v shellcheck >/dev/null 2>&1; then
 else
 	echo "actionlint.sh: $("$actionlint" --version | head -n 1) on ${#files[@]} files (shellcheck not on PATH: run: scripts are not checked)" >&2
 fi
+# One known false positive: for a local docker action (`uses: ./`),
+# actionlint looks for the runs.*entrypoint files in the repository, but
+# ours are paths inside the image (/ecs-rollout, /ecs-rollout-post), which
+# the Dockerfile creates. Only that message, only for those paths, is
+# ignored.
+ignore='file "/ecs-rollout(-post)?" does not exist in "[^"]*"\. it is specified at "(pre-|post-)?entrypoint" key'
 status=0
-"$actionlint" "${files[@]}" || status=1
+"$actionlint" -ignore "$ignore" "${files[@]}" || status=1
 
 # actionlint reads action.yml only through `uses: ./`; check its shape here.
 # The Go test of the inputs (action.yml against the code) checks the rest.
