@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDemo runs `ecs-rollout demo`: a good image succeeds, a crashing one
@@ -31,5 +33,28 @@ func TestDemo(t *testing.T) {
 	second := strings.Index(md, "## ↩️ Rolled back: ")
 	if first != 0 || second <= first {
 		t.Errorf("summary file: got headlines at %d and %d, want the success first and then the rollback:\n%s", first, second, md)
+	}
+}
+
+// TestSim runs `ecs-rollout sim` with the built-in scenario until its
+// context is cancelled (as SIGINT would).
+func TestSim(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr feBuffer
+	done := make(chan int)
+	go func() {
+		done <- realMain(ctx, []string{"sim", "--addr", "127.0.0.1:0"}, func(string) string { return "" }, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(stdout.String(), "listening on http://127.0.0.1:") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit code: got %d, want 0\nstderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "listening on http://127.0.0.1:") {
+		t.Errorf("sim did not say where it listens:\n%s", stdout.String())
 	}
 }
