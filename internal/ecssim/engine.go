@@ -321,6 +321,18 @@ func (s *Sim) finishStop(t *task, at time.Time) {
 			break
 		}
 	}
+	cl := t.svc.cl
+	cl.stopped++
+	if cl.stopped > maxStopped { // forget the oldest STOPPED task
+		for i, x := range cl.tOrder {
+			if x.last == "STOPPED" {
+				cl.tOrder = append(cl.tOrder[:i], cl.tOrder[i+1:]...)
+				delete(cl.tasks, x.id)
+				cl.stopped--
+				break
+			}
+		}
+	}
 }
 
 // schedule runs the service scheduler once: launch PRIMARY tasks within

@@ -422,3 +422,33 @@ func TestConcurrentClients(t *testing.T) {
 		return len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
 	})
 }
+
+func TestDescribeServicesTags(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, demoScenario(t))
+	c, _ := clients(srv, 1)
+	tests := []struct {
+		name    string
+		include []types.ServiceField
+		want    []types.Tag
+	}{
+		{"without include", nil, nil},
+		{"with TAGS", []types.ServiceField{types.ServiceFieldTags}, []types.Tag{{Key: aws.String("env"), Value: aws.String("demo")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := c.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("demo"), Services: []string{"web"}, Include: tt.include})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, out.Services[0].Tags, exportedOnly); diff != "" {
+				t.Errorf("tags (-want +got):\n%s", diff)
+			}
+			cb := out.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker
+			if cb == nil || cb.Enable || cb.Rollback {
+				t.Errorf("deploymentCircuitBreaker: got %+v, want reported and disabled", cb)
+			}
+		})
+	}
+}

@@ -158,6 +158,8 @@ type ScenarioService struct {
 	DeploymentConfiguration DeploymentConfiguration `json:"deploymentConfiguration"`
 	// Status is ACTIVE (default), DRAINING or INACTIVE.
 	Status string `json:"status,omitempty"`
+	// Tags are returned by DescribeServices with include ["TAGS"].
+	Tags []types.Tag `json:"tags,omitempty"`
 }
 
 // ScenarioTaskDefinition is a task definition in the shape

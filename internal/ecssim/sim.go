@@ -25,7 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-const maxEvents = 100 // ECS returns at most 100 service events
+const (
+	maxEvents  = 100    // ECS returns at most 100 service events
+	maxStopped = 10_000 // STOPPED tasks kept per cluster (ECS keeps them about an hour)
+)
 
 // Call is one request the simulator received, whatever its outcome.
 type Call struct {
@@ -79,6 +82,7 @@ type cluster struct {
 	sOrder    []*service
 	tasks     map[string]*task // by task ID, live and stopped
 	tOrder    []*task          // creation order
+	stopped   int              // STOPPED tasks in tOrder
 }
 
 type service struct {
@@ -400,7 +404,10 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 	}
 	if dc.DeploymentCircuitBreaker != nil {
 		svc.cb = &types.DeploymentCircuitBreaker{Enable: dc.DeploymentCircuitBreaker.Enable, Rollback: dc.DeploymentCircuitBreaker.Rollback}
+	} else {
+		svc.cb = &types.DeploymentCircuitBreaker{} // ECS reports it disabled
 	}
+	svc.tags = append([]types.Tag(nil), ss.Tags...)
 	if svc.launchType == types.LaunchTypeFargate {
 		svc.platformVersion = aws.String("LATEST")
 	}
