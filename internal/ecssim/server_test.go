@@ -133,3 +133,27 @@ func TestParseScenarioRejects(t *testing.T) {
 		}
 	})
 }
+
+// TestScenarioFiles: every scenario shipped under testdata/scenarios loads
+// and starts.
+func TestScenarioFiles(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "scenarios", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			sc, err := LoadScenario(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sim, err := New(sc)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			sim.Close()
+		})
+	}
+}
