@@ -227,6 +227,25 @@ func TestGitHubDeploy(t *testing.T) {
 			wantLines: []string{"::error title=Deployment failed::"},
 		},
 		{
+			name: "out of memory", image: "public.ecr.aws/ecs-rollout/web:oom",
+			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
+			wantLines: []string{`::error title=Deployment rolled-back::container "app" exited with code 137`},
+		},
+		{
+			name: "image pull failure", image: "public.ecr.aws/ecs-rollout/web:pull",
+			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
+			wantLines: []string{"::error title=Deployment rolled-back::image pull failed: CannotPullContainerError"},
+		},
+		{
+			name: "slow: timed out", image: "public.ecr.aws/ecs-rollout/web:slow", extra: map[string]string{"timeout": "400ms"},
+			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
+			wantLines: []string{"::error title=Deployment rolled-back::timed out after 400ms"},
+		},
+		{
+			name: "flaky, threshold 3", image: "public.ecr.aws/ecs-rollout/web:flaky", extra: map[string]string{"failed-tasks-threshold": "3"},
+			wantCode: exitOK, wantStatus: deployer.StatusSucceeded, wantFinal: arn2,
+		},
+		{
 			name: "dry run", image: "public.ecr.aws/ecs-rollout/web:good", extra: map[string]string{"dry-run": "true"},
 			wantCode: exitOK, wantStatus: deployer.StatusDryRun, wantFinal: arn1,
 			wantLines: []string{"::notice::Dry run for service web in cluster demo: nothing changed."},
@@ -544,5 +563,43 @@ func TestCancel(t *testing.T) {
 	}
 	if !strings.HasPrefix(feReadFile(t, env["GITHUB_STEP_SUMMARY"]), "## ⏹️ Cancelled") {
 		t.Errorf("summary does not start with the cancelled headline: %q", feFirstLine(feReadFile(t, env["GITHUB_STEP_SUMMARY"])))
+	}
+}
+
+// TestGitHubOfficialActionInputs runs the action with the inputs a
+// workflow written for aws-actions/amazon-ecs-deploy-task-definition gives.
+func TestGitHubOfficialActionInputs(t *testing.T) {
+	t.Parallel()
+	srv := feNewSim(t)
+	env := feGitHubEnv(t, srv.URL, map[string]string{
+		"task-definition": "task-definition.json", "service": "web", "cluster": "demo",
+		"wait-for-service-stability": "true", "wait-for-minutes": "1", "poll-interval": "100ms",
+	})
+	td := `{"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", "revision": 1, "status": "ACTIVE",
+  "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
+  "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/ecs-rollout/web:good", "essential": true,
+    "environment": [{"name": "EMPTY", "value": ""}]}]}`
+	if err := os.WriteFile(filepath.Join(env["GITHUB_WORKSPACE"], "task-definition.json"), []byte(td), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitOK {
+		t.Fatalf("exit code: got %d, want 0\n%s", r.code, r.stdout)
+	}
+	out := feFileCommands(t, env["GITHUB_OUTPUT"])
+	if out["status"] != "succeeded" || out["task-definition-arn"] != "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2" {
+		t.Errorf("outputs: got %v, want succeeded with web:2", out)
+	}
+	if !strings.Contains(r.stdout.String(), "task-definition: ignoring revision") {
+		t.Errorf("the log does not say read-only fields were ignored:\n%s", r.stdout)
+	}
+	var registered []string
+	for _, td := range srv.Sim.TaskDefinitions() {
+		if td.Revision == 2 {
+			registered = append(registered, aws.ToString(td.Cpu), aws.ToString(td.Memory), aws.ToString(td.ContainerDefinitions[0].Image))
+		}
+	}
+	if diff := cmp.Diff([]string{"512", "1024", "public.ecr.aws/ecs-rollout/web:good"}, registered); diff != "" {
+		t.Errorf("registered web:2 from the file (-want +got):\n%s", diff)
 	}
 }
