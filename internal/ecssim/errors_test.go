@@ -88,6 +88,7 @@ func TestErrorCodes(t *testing.T) {
 		{"describe more than 100 tasks", ecsT + "DescribeTasks", `{"cluster":"demo","tasks":` + string(many) + `}`, 400, "InvalidParameterException", "100"},
 		{"list tasks maxResults over 100", ecsT + "ListTasks", `{"cluster":"demo","maxResults":101}`, 400, "InvalidParameterException", ""},
 		{"list tasks bad token", ecsT + "ListTasks", `{"cluster":"demo","nextToken":"garbage!"}`, 400, "InvalidParameterException", ""},
+		{"list tasks startedBy with serviceName", ecsT + "ListTasks", `{"cluster":"demo","startedBy":"ecs-svc/1","serviceName":"web"}`, 400, "InvalidParameterException", "startedBy"},
 		{"list tasks unknown service", ecsT + "ListTasks", `{"cluster":"demo","serviceName":"nope"}`, 400, "ServiceNotFoundException", ""},
 		{"log stream missing member", "Logs_20140328.GetLogEvents", `{"logGroupName":"/ecs/web"}`, 400, "InvalidParameterException", ""},
 		{"log stream not found", "Logs_20140328.GetLogEvents", `{"logGroupName":"/ecs/web","logStreamName":"web/app/0000"}`, 400, "ResourceNotFoundException", "log stream"},

@@ -510,6 +510,11 @@ func (s *Sim) listTasks(in *ecs.ListTasksInput, now time.Time) (*ecs.ListTasksOu
 		}
 		limit = int(*in.MaxResults)
 	}
+	if in.StartedBy != nil && (in.ServiceName != nil || in.Family != nil || in.ContainerInstance != nil || in.LaunchType != "" || in.DaemonName != nil) {
+		// "When you specify startedBy as the filter, it must be the only
+		// filter that you use." (desiredStatus may accompany it.)
+		return nil, errInvalidParam("startedBy cannot be combined with other filters (serviceName, family, containerInstance, launchType).")
+	}
 	var after int64
 	if in.NextToken != nil {
 		n, ok := parsePageToken(*in.NextToken)
