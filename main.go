@@ -83,6 +83,7 @@ type cmdEnv struct {
 // github reports whether the process runs inside a GitHub Actions job.
 func (e *cmdEnv) github() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
 
+// run dispatches to the subcommand named by args[0] (deploy by default).
 func (e *cmdEnv) run(ctx context.Context, args []string) int {
 	// GitHub runs the post step with the main step's entrypoint, inputs and
 	// no arguments; only the post step sees the state the main step saved.

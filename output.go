@@ -262,6 +262,8 @@ func (c *console) saveCheckpoint(cp deployer.Checkpoint) {
 	c.saveState(stateCheckpoint, string(b))
 }
 
+// saveState saves one key for the post step (GitHub mode with a
+// GITHUB_STATE file only); a failure to write it is a warning.
 func (c *console) saveState(k, v string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -328,6 +330,7 @@ func (c *console) summary(md string) {
 	}
 }
 
+// writeSummaryFile writes (or appends) the summary to a file of the CLI.
 func writeSummaryFile(path, md string, appendTo bool) error {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if appendTo {

@@ -72,6 +72,9 @@ func statusTitle(s deployer.Status) string {
 	return "❔ " + string(s)
 }
 
+// The summary* functions each render one section of the summary, or ""
+// when the result has nothing for it.
+
 func summaryHeadline(res deployer.Result) string {
 	h := "## " + statusTitle(res.Status)
 	if r := oneLine(res.Reason); r != "" {
