@@ -84,7 +84,7 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	changes := make([]taskdef.Change, 0, len(r.cfg.Images))
 	for _, ci := range r.cfg.Images {
-		changes = append(changes, taskdef.Change{Container: ci.Container, Image: ci.Image})
+		changes = append(changes, taskdef.Change{Container: ci.Container, Image: ci.Image, Input: ci.Input})
 	}
 	diffs, err := taskdef.SetImages(in, changes)
 	if err != nil {

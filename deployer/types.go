@@ -57,6 +57,9 @@ const (
 type ContainerImage struct {
 	Container string
 	Image     string
+	// Input names the action input the change came from ("image",
+	// "images", "container-name"), so errors name it; may be empty.
+	Input string
 }
 
 // Config is everything one deployment needs. It is built once from the
