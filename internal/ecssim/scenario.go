@@ -163,7 +163,9 @@ type ScenarioService struct {
 }
 
 // ScenarioTaskDefinition is a task definition in the shape
-// DescribeTaskDefinition returns it, plus its tags. Register order decides
+// DescribeTaskDefinition returns it, plus its tags (the whole
+// describe-task-definition output, {"taskDefinition": …, "tags": …}, is
+// accepted too). Register order decides
 // revisions when Revision is zero.
 type ScenarioTaskDefinition struct {
 	types.TaskDefinition
@@ -176,6 +178,18 @@ func (t *ScenarioTaskDefinition) UnmarshalJSON(b []byte) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
+	}
+	// Also accept the whole `aws ecs describe-task-definition --include TAGS`
+	// output: {"taskDefinition": {...}, "tags": [...]}.
+	if inner, ok := m["taskDefinition"]; ok && bytes.HasPrefix(bytes.TrimSpace(inner), []byte("{")) {
+		tags := m["tags"]
+		m = nil
+		if err := json.Unmarshal(inner, &m); err != nil {
+			return err
+		}
+		if tags != nil {
+			m["tags"] = tags
+		}
 	}
 	if raw, ok := m["tags"]; ok {
 		var w struct{ Tags []types.Tag }

@@ -3,7 +3,9 @@ package ecssim
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -154,6 +156,26 @@ func TestScenarioFiles(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			}
 			sim.Close()
+		})
+	}
+}
+
+func TestScenarioTaskDefinitionShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, doc string }{
+		{"task definition with tags", `{"family":"web","revision":3,"containerDefinitions":[{"name":"app","image":"x"}],"tags":[{"key":"k","value":"v"}]}`},
+		{"describe-task-definition output", `{"taskDefinition":{"family":"web","revision":3,"containerDefinitions":[{"name":"app","image":"x"}]},"tags":[{"key":"k","value":"v"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var td ScenarioTaskDefinition
+			if err := json.Unmarshal([]byte(tt.doc), &td); err != nil {
+				t.Fatal(err)
+			}
+			if got := aws.ToString(td.Family); got != "web" || td.Revision != 3 || len(td.ContainerDefinitions) != 1 || len(td.Tags) != 1 || aws.ToString(td.Tags[0].Key) != "k" {
+				t.Errorf("got family %q revision %d %d containers tags %v, want web 3 1 [k=v]", got, td.Revision, len(td.ContainerDefinitions), td.Tags)
+			}
 		})
 	}
 }
