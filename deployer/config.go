@@ -14,7 +14,9 @@ const (
 	DefaultRollbackTimeout = 10 * time.Minute
 	// DefaultPollInterval is the time between status checks. See
 	// BENCHMARKS.md for how it was chosen: it keeps the median detection
-	// latency under 3 s while staying under 0.25 ECS calls per second.
+	// latency and time-to-green overhead under 3 s (about 2.5 s) while
+	// staying under 0.25 ECS calls per second per service (about 0.22);
+	// 4 s costs 0.28 calls/s and 6 s detects in a median of about 3.1 s.
 	DefaultPollInterval = 5 * time.Second
 )
 
