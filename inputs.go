@@ -112,6 +112,12 @@ func inputSpecs() []inputSpec {
 	}
 }
 
+// inputEnvName is the variable the runner passes an input in: INPUT_ and
+// the name upper-cased, hyphens kept (INPUT_CONTAINER-NAME).
+func inputEnvName(name string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
+}
+
 // inputError is one problem with one input. Its message starts with the
 // input's name, so a user can tell which input to fix.
 type inputError struct {

@@ -80,14 +80,29 @@ type cmdEnv struct {
 	readFile func(string) ([]byte, error)
 }
 
-// github reports whether the process runs inside a GitHub Actions job.
-func (e *cmdEnv) github() bool { return e.getenv("GITHUB_ACTIONS") == "true" }
+// github reports whether the process runs as a GitHub Action: inside a
+// GitHub Actions job (GITHUB_ACTIONS=true), or given a runner's output file
+// (GITHUB_OUTPUT) as a runner-like harness does.
+func (e *cmdEnv) github() bool {
+	return e.getenv("GITHUB_ACTIONS") == "true" || e.getenv("GITHUB_OUTPUT") != ""
+}
+
+// inputsInEnv reports whether any INPUT_<NAME> variable of the action is set.
+func (e *cmdEnv) inputsInEnv() bool {
+	for _, in := range inputSpecs() {
+		if e.getenv(inputEnvName(in.Name)) != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // run dispatches to the subcommand named by args[0] (deploy by default).
 func (e *cmdEnv) run(ctx context.Context, args []string) int {
 	// GitHub runs the post step with the main step's entrypoint, inputs and
 	// no arguments; only the post step sees the state the main step saved.
-	if len(args) == 0 && e.github() && e.getenv("STATE_"+stateStarted) != "" {
+	// (STATE_* variables exist only in a post step.)
+	if len(args) == 0 && e.getenv("STATE_"+stateStarted) != "" {
 		return e.runPost(ctx, nil)
 	}
 	if len(args) > 0 {
@@ -187,8 +202,12 @@ func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 
+	// Without flags, the inputs come from INPUT_* as the runner sets them;
+	// then the output speaks workflow commands even if GITHUB_ACTIONS is
+	// missing.
 	get := flagInputs
-	if gh && len(args) == 0 {
+	if len(args) == 0 && (gh || e.inputsInEnv()) {
+		gh = true
 		get = githubactions.New(githubactions.WithGetenv(e.getenv)).GetInput
 	}
 	con := newConsole(gh, e.getenv, e.stdout, e.stderr)

@@ -603,3 +603,30 @@ func TestGitHubOfficialActionInputs(t *testing.T) {
 		t.Errorf("registered web:2 from the file (-want +got):\n%s", diff)
 	}
 }
+
+// TestInputsWithoutGitHubActions checks that INPUT_* variables alone make
+// an action run (a harness may leave GITHUB_ACTIONS out).
+func TestInputsWithoutGitHubActions(t *testing.T) {
+	t.Parallel()
+	t.Run("bad input", func(t *testing.T) {
+		t.Parallel()
+		env := map[string]string{"INPUT_SERVICE": "web", "INPUT_TIMEOUT": "abc", "AWS_REGION": "us-east-1"}
+		r := feRunMain(t.Context(), nil, env)
+		if r.code != exitFail || !strings.Contains(r.stdout.String(), `::error title=Invalid input::timeout: "abc" is not a duration`) {
+			t.Errorf("got %d and\n%s\nwant 1 and an ::error:: naming timeout", r.code, r.stdout)
+		}
+	})
+	t.Run("deploy", func(t *testing.T) {
+		t.Parallel()
+		srv := feNewSim(t)
+		env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "poll-interval": "100ms"})
+		delete(env, "GITHUB_ACTIONS")
+		r := feRunMain(t.Context(), nil, env)
+		if r.code != exitOK {
+			t.Errorf("exit code: got %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "succeeded" {
+			t.Errorf("status output: got %q, want succeeded", got)
+		}
+	})
+}

@@ -303,7 +303,8 @@ func (c *console) outputs(kv map[string]string) {
 			continue
 		}
 		if c.getenv("GITHUB_OUTPUT") == "" {
-			c.gh.Warningf("GITHUB_OUTPUT is not set; output %s=%s not written", name, v)
+			// A runner without output files: the deprecated command.
+			c.gh.IssueCommand(&githubactions.Command{Name: "set-output", Message: v, Properties: githubactions.CommandProperties{"name": name}})
 			continue
 		}
 		if err := fileCommand(func() { c.gh.SetOutput(name, v) }); err != nil {

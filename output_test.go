@@ -195,7 +195,7 @@ func TestConsoleOutputsCLI(t *testing.T) {
 }
 
 // TestConsoleNoFiles checks that GitHub mode without the runner's files
-// warns instead of panicking.
+// falls back to ::set-output instead of panicking.
 func TestConsoleNoFiles(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr feBuffer
@@ -204,7 +204,7 @@ func TestConsoleNoFiles(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("exit code: got %d, want 0", code)
 	}
-	if !strings.Contains(stdout.String(), "::warning::GITHUB_OUTPUT is not set") {
-		t.Errorf("no warning about GITHUB_OUTPUT:\n%s", stdout.String())
+	if !strings.Contains(stdout.String(), "::set-output name=status::succeeded\n") {
+		t.Errorf("no ::set-output for the status:\n%s", stdout.String())
 	}
 }
