@@ -435,3 +435,92 @@ func TestCancelBySignal(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelOutsideTheWatch: a signal before our update is applied
+// changes nothing more (no UpdateService at all); a signal while the
+// rollback is being watched does not issue a second rollback. Both end
+// cancelled, with an ::error::, a summary and a non-zero exit.
+func TestCancelOutsideTheWatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		sc   func(*ecssim.Scenario)
+		// ready: when to send SIGINT.
+		ready         func(srv *ecssim.Server) bool
+		image         string
+		wantUpdates   int // UpdateService calls in all
+		wantRollbacks int // of them, to the previous revision
+		wantReason    string
+	}{
+		{
+			name: "while registering",
+			sc: func(sc *ecssim.Scenario) {
+				sc.Faults = []ecssim.Fault{{Op: "RegisterTaskDefinition", Latency: ecssim.Duration(3 * time.Second)}}
+			},
+			// The simulator logs a call when it answers it: once the
+			// preflight's reads are answered, RegisterTaskDefinition is
+			// on its way and held for 3 s.
+			ready: func(srv *ecssim.Server) bool {
+				if !slicesContainsOp(srv.Sim.Calls(), "DescribeTaskDefinition") {
+					return false
+				}
+				time.Sleep(300 * time.Millisecond)
+				return true
+			},
+			image:       "repo/app:2",
+			wantUpdates: 0,
+			wantReason:  "cancelled",
+		},
+		{
+			name: "while the rollback is watched",
+			sc: func(sc *ecssim.Scenario) {
+				// The previous revision's new tasks take a minute to start.
+				sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:1", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(time.Minute)}}, sc.ImageRules...)
+			},
+			ready: func(srv *ecssim.Server) bool {
+				return len(updatesTo(srv, prevTaskDef)) == 1 && srv.Sim.Calls()[len(srv.Sim.Calls())-1].Op != "UpdateService"
+			},
+			image:         "repo/app:crash",
+			wantUpdates:   2,
+			wantRollbacks: 1,
+			wantReason:    "rollback",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sc := slowScenario()
+			tt.sc(&sc)
+			srv := startSim(t, sc)
+			r := newActionRun(t, srv, map[string]string{"image": tt.image})
+			r.start()
+			waitFor(t, 30*time.Second, "the moment to cancel", func() bool { return tt.ready(srv) })
+			r.signal(syscall.SIGINT)
+			if code := r.wait(10 * time.Second); code <= 0 {
+				t.Errorf("exit code: got %d, want a non-zero exit\n%s", code, r.dump())
+			}
+			if got := len(updatesTo(srv, "")); got != tt.wantUpdates {
+				t.Errorf("UpdateService calls: got %d, want %d", got, tt.wantUpdates)
+			}
+			if got := len(updatesTo(srv, prevTaskDef)); got != tt.wantRollbacks {
+				t.Errorf("rollback UpdateService calls: got %d, want %d", got, tt.wantRollbacks)
+			}
+			out := r.outputs()
+			if out["status"] != "cancelled" || !strings.Contains(out["reason"], tt.wantReason) {
+				t.Errorf("outputs: got status %q reason %q, want cancelled mentioning %q\n%s", out["status"], out["reason"], tt.wantReason, r.dump())
+			}
+			if !strings.Contains(r.stdout.String(), "::error") || strings.TrimSpace(r.summary()) == "" {
+				t.Errorf("want an ::error:: annotation and a summary\n%s", r.dump())
+			}
+		})
+	}
+}
+
+func slicesContainsOp(calls []ecssim.Call, op string) bool {
+	for _, c := range calls {
+		if c.Op == op {
+			return true
+		}
+	}
+	return false
+}
