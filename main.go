@@ -311,6 +311,10 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 		con.warnf("The main step was interrupted: %s", oneLine(res.Reason))
 		con.summary(renderSummary(res))
 		return exitOK
+	case res.Status == deployer.StatusFailed && err == nil && !cp.Rollback:
+		// on-cancel: leave (or rollback: false) asked to leave it so.
+		con.warnf("The main step was interrupted and the service is left as it is: %s", oneLine(res.Reason))
+		return exitOK
 	default:
 		res = completeResult(res, err, deployer.Config{Cluster: cp.Cluster, Service: cp.Service})
 		con.errorf("Post step", "%s", oneLine(res.Reason))

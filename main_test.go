@@ -491,6 +491,27 @@ func TestPostStep(t *testing.T) {
 			t.Errorf("got %d calls, want none", n)
 		}
 	})
+	t.Run("main step killed, on-cancel leave", func(t *testing.T) {
+		t.Parallel()
+		srv := feNewSim(t)
+		inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending", "wait": "false", "on-cancel": "leave"}
+		env := feGitHubEnv(t, srv.URL, inputs)
+		if r := feRunMain(t.Context(), nil, env); r.code != exitOK {
+			t.Fatalf("main step: exit code %d\n%s", r.code, r.stdout)
+		}
+		cp := feFileCommands(t, env["GITHUB_STATE"])[stateCheckpoint]
+		postEnv := feGitHubEnv(t, srv.URL, inputs)
+		postEnv["STATE_started"] = "true"
+		postEnv["STATE_checkpoint"] = strings.Replace(cp, `"Phase":"done"`, `"Phase":"watching"`, 1)
+		updates := len(srv.Sim.MutatingCalls())
+		post := feRunMain(t.Context(), nil, postEnv)
+		if post.code != exitOK || !strings.Contains(post.stdout.String(), "::warning::The main step was interrupted and the service is left as it is") {
+			t.Errorf("post step: got %d\n%s\nwant 0 and a warning that the service is left", post.code, post.stdout)
+		}
+		if n := len(srv.Sim.MutatingCalls()); n != updates {
+			t.Errorf("post step made %d mutating calls, want none", n-updates)
+		}
+	})
 	t.Run("main step killed while watching", func(t *testing.T) {
 		t.Parallel()
 		srv := feNewSim(t)
