@@ -651,3 +651,50 @@ func TestInputsWithoutGitHubActions(t *testing.T) {
 		}
 	})
 }
+
+// TestGitHubPreflightErrors checks problems only ECS can reveal: they fail
+// the step with an ::error:: naming the input or resource, and nothing is
+// changed (no mutating call in the simulator's call log).
+func TestGitHubPreflightErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		want   string // in the ::error:: line
+	}{
+		{"unknown container", map[string]string{"container-name": "api"}, "api"},
+		{"unknown service", map[string]string{"service": "nope"}, "nope"},
+		{"unknown cluster", map[string]string{"cluster": "nowhere"}, "nowhere"},
+		{"images with an unknown container", map[string]string{"image": "", "images": "app=public.ecr.aws/ecs-rollout/web:good\nsidecar=busybox:1"}, "sidecar"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := feNewSim(t)
+			inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "poll-interval": "100ms"}
+			for k, v := range tc.inputs {
+				inputs[k] = v
+			}
+			env := feGitHubEnv(t, srv.URL, inputs)
+			r := feRunMain(t.Context(), nil, env)
+			if r.code != exitFail {
+				t.Errorf("exit code: got %d, want %d\n%s", r.code, exitFail, r.stdout)
+			}
+			var errs []string
+			for _, line := range strings.Split(r.stdout.String(), "\n") {
+				if strings.HasPrefix(line, "::error") {
+					errs = append(errs, line)
+				}
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
+				t.Errorf("got error lines %q, want one naming %q", errs, tc.want)
+			}
+			if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "failed" {
+				t.Errorf("status: got %q, want failed", got)
+			}
+			if calls := srv.Sim.MutatingCalls(); len(calls) != 0 {
+				t.Errorf("got %d mutating calls (first %s), want none", len(calls), calls[0].Op)
+			}
+		})
+	}
+}
