@@ -1,10 +1,13 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
 
 // postRun prepares the post step of main: GitHub runs the action's
@@ -21,6 +24,11 @@ func postRun(t *testing.T, main *actionRun) *actionRun {
 	for k, v := range main.env {
 		post.env[k] = v
 	}
+	for _, f := range []string{post.sum, post.state} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	post.env["GITHUB_STEP_SUMMARY"] = post.sum
 	post.env["GITHUB_STATE"] = post.state
 	post.env["AWS_ENDPOINT_URL_ECS"] = srvURL
@@ -28,6 +36,18 @@ func postRun(t *testing.T, main *actionRun) *actionRun {
 		post.env["STATE_"+k] = v
 	}
 	return post
+}
+
+// killWatching is when the main step watches its deployment and has
+// saved that.
+func killWatching(srv *ecssim.Server, main *actionRun) bool {
+	return watching(srv) && strings.Contains(main.states()["checkpoint"], "watching")
+}
+
+// slowPrevious makes new tasks of the previous revision take a minute to
+// start, so a rollback stays in progress.
+func slowPrevious(sc *ecssim.Scenario) {
+	sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:1", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(time.Minute)}}, sc.ImageRules...)
 }
 
 // TestPostAfterKill: the post step is the safety net for a main step that was
@@ -41,34 +61,58 @@ func TestPostAfterKill(t *testing.T) {
 		name     string
 		image    string
 		onCancel string
-		kill     bool // SIGKILL the main step mid-watch
-		// wantCalls: the post step calls AWS at all.
+		sc       func(*ecssim.Scenario)
+		// killWhen, when set, says when to SIGKILL the main step;
+		// without it the main step runs to its end.
+		killWhen func(srv *ecssim.Server, main *actionRun) bool
+		// wantCalls: the post step calls AWS at all (unless anyCalls).
 		wantCalls    bool
+		anyCalls     bool
 		wantRollback bool
 		wantCode     int
 		wantSay      []string // in the post step's stdout
 	}{
-		{name: "main killed mid-watch: rolled back", image: "repo/app:slow", kill: true,
+		{name: "main killed mid-watch: rolled back", image: "repo/app:slow", killWhen: killWatching,
 			wantCalls: true, wantRollback: true, wantCode: 0, wantSay: []string{"::warning", "rollback to web:1 issued"}},
-		{name: "main killed mid-watch, on-cancel leave: left, manual command", image: "repo/app:slow", onCancel: "leave", kill: true,
-			wantCalls: true, wantCode: 1, wantSay: []string{"::error", "aws ecs update-service"}},
+		{name: "main killed mid-watch, on-cancel leave: left and said", image: "repo/app:slow", onCancel: "leave", killWhen: killWatching,
+			wantCalls: true, wantCode: 0, wantSay: []string{"::warning", "on-cancel: leave"}},
 		{name: "main succeeded: nothing", image: "repo/app:2", wantCode: 0, wantSay: []string{"nothing to do"}},
 		{name: "main rolled back: nothing", image: "repo/app:crash", wantCode: 0, wantSay: []string{"nothing to do"}},
+		{name: "main killed while its rollback rolls: no second rollback", image: "repo/app:crash",
+			sc: slowPrevious,
+			killWhen: func(srv *ecssim.Server, main *actionRun) bool {
+				return len(updatesTo(srv, prevTaskDef)) == 1 && strings.Contains(main.states()["checkpoint"], "rolling-back")
+			},
+			wantCalls: true, wantCode: 0, wantSay: []string{"nothing to do"}},
+		{name: "main killed while registering: nothing", image: "repo/app:2",
+			sc: func(sc *ecssim.Scenario) {
+				sc.Faults = []ecssim.Fault{{Op: "RegisterTaskDefinition", Latency: ecssim.Duration(3 * time.Second)}}
+			},
+			killWhen: func(srv *ecssim.Server, main *actionRun) bool {
+				if !slicesContainsOp(srv.Sim.Calls(), "DescribeTaskDefinition") {
+					return false
+				}
+				time.Sleep(300 * time.Millisecond) // RegisterTaskDefinition is held for 3 s
+				return true
+			},
+			anyCalls: true, wantCode: 0, wantSay: []string{"nothing to do"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startSim(t, slowScenario())
+			sc := slowScenario()
+			if tt.sc != nil {
+				tt.sc(&sc)
+			}
+			srv := startSim(t, sc)
 			inputs := map[string]string{"image": tt.image}
 			if tt.onCancel != "" {
 				inputs["on-cancel"] = tt.onCancel
 			}
 			main := newActionRun(t, srv, inputs)
-			if tt.kill {
+			if tt.killWhen != nil {
 				main.start()
-				waitFor(t, 30*time.Second, "the deployment to be watched", func() bool {
-					return watching(srv) && strings.Contains(main.states()["checkpoint"], "watching")
-				})
+				waitFor(t, 30*time.Second, "the moment to kill the main step", func() bool { return tt.killWhen(srv, main) })
 				main.signal(syscall.SIGKILL)
 				if code := main.wait(10 * time.Second); code != -int(syscall.SIGKILL) {
 					t.Fatalf("main step: got exit %d, want killed by SIGKILL", code)
@@ -88,7 +132,7 @@ func TestPostAfterKill(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("post step exit code: got %d, want %d\n%s", code, tt.wantCode, post.dump())
 			}
-			if tt.wantCalls != (len(calls) > 0) {
+			if !tt.anyCalls && tt.wantCalls != (len(calls) > 0) {
 				var ops []string
 				for _, c := range calls {
 					ops = append(ops, c.Op)
