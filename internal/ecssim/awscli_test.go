@@ -224,11 +224,12 @@ func TestAWSCLIWire(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		late := time.Now().After(deadline)
 		svc, _ := srv.Sim.Service("demo", "web")
 		if len(svc.Deployments) == 1 && svc.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted {
 			break
 		}
-		if time.Now().After(deadline) {
+		if late {
 			t.Fatalf("rollout did not complete: %s", fmtDeployments(svc.Deployments))
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -15,7 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// stoppedTasks describes every STOPPED task a deployment started.
+// stoppedTasks describes the tasks a deployment started that have reached
+// STOPPED (ListTasks desiredStatus STOPPED also lists those still stopping).
 func stoppedTasks(t testing.TB, c *ecs.Client, deploymentID string) []types.Task {
 	t.Helper()
 	ctx := context.Background()
@@ -35,7 +36,11 @@ func stoppedTasks(t testing.TB, c *ecs.Client, deploymentID string) []types.Task
 		if err != nil {
 			t.Fatalf("DescribeTasks: %v", err)
 		}
-		tasks = append(tasks, out.Tasks...)
+		for _, tk := range out.Tasks {
+			if aws.ToString(tk.LastStatus) == "STOPPED" {
+				tasks = append(tasks, tk)
+			}
+		}
 		arns = arns[n:]
 	}
 	return tasks

@@ -27,7 +27,7 @@ func findDeployment(s types.Service, id string) (types.Deployment, bool) {
 func TestCircuitBreakerRollback(t *testing.T) {
 	t.Parallel()
 	sc := withCircuitBreaker(t, true)
-	sc.Timings.HealthCheck = Duration(100 * time.Millisecond) // a wide window to observe FAILED
+	sc.Timings.HealthCheck = Duration(400 * time.Millisecond) // a wide window to observe FAILED before the rollback completes
 	srv := NewServer(t, sc)
 	c, _ := clients(srv, 0)
 	oldID := aws.ToString(describeService(t, c, "demo", "web").Deployments[0].Id)

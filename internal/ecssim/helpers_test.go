@@ -74,11 +74,12 @@ func waitService(t testing.TB, c *ecs.Client, cluster, name string, timeout time
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
+		late := time.Now().After(deadline) // checked before describing: a stall between the two cannot fail the test on a stale view
 		svc := describeService(t, c, cluster, name)
 		if cond(svc) {
 			return svc
 		}
-		if time.Now().After(deadline) {
+		if late {
 			t.Fatalf("timed out waiting for %s; deployments: %s; events: %s", what, fmtDeployments(svc.Deployments), fmtEvents(svc.Events))
 		}
 		time.Sleep(3 * time.Millisecond)

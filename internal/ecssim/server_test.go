@@ -46,8 +46,12 @@ func TestServeBanner(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, "127.0.0.1:0", scenario, &out) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "Ctrl-C") {
-		if time.Now().After(deadline) {
+	for {
+		late := time.Now().After(deadline)
+		if strings.Contains(out.String(), "Ctrl-C") {
+			break
+		}
+		if late {
 			cancel()
 			t.Fatalf("no banner after 10s; got %q", out.String())
 		}
