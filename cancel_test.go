@@ -355,12 +355,16 @@ func TestCancelBySignal(t *testing.T) {
 		then         syscall.Signal // a second signal right after, as an impatient runner might send
 		onCancel     string
 		wantRollback bool
+		// throttled: the next calls to UpdateService (the rollback) are
+		// throttled this many times.
+		throttled int
 	}{
-		{"SIGINT, on-cancel rollback", syscall.SIGINT, 0, "", true},
-		{"SIGTERM, on-cancel rollback", syscall.SIGTERM, 0, "rollback", true},
-		{"SIGINT then SIGTERM, on-cancel rollback", syscall.SIGINT, syscall.SIGTERM, "rollback", true},
-		{"SIGINT, on-cancel leave", syscall.SIGINT, 0, "leave", false},
-		{"SIGTERM, on-cancel leave", syscall.SIGTERM, 0, "leave", false},
+		{"SIGINT, on-cancel rollback", syscall.SIGINT, 0, "", true, 0},
+		{"SIGTERM, on-cancel rollback", syscall.SIGTERM, 0, "rollback", true, 0},
+		{"SIGINT then SIGTERM, on-cancel rollback", syscall.SIGINT, syscall.SIGTERM, "rollback", true, 0},
+		{"SIGINT, on-cancel leave", syscall.SIGINT, 0, "leave", false, 0},
+		{"SIGTERM, on-cancel leave", syscall.SIGTERM, 0, "leave", false, 0},
+		{name: "SIGINT, the rollback throttled once", sig: syscall.SIGINT, wantRollback: true, throttled: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,6 +382,9 @@ func TestCancelBySignal(t *testing.T) {
 				t.Fatalf("before the signal: got %d UpdateService calls, want 1", len(ours))
 			}
 
+			if tt.throttled > 0 {
+				srv.Sim.InjectFault("UpdateService", ecssim.Fault{Throttle: tt.throttled})
+			}
 			sent := time.Now()
 			r.signal(tt.sig)
 			if tt.then != 0 {
