@@ -288,7 +288,7 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 	}
 	var cp deployer.Checkpoint
 	if err := json.Unmarshal([]byte(raw), &cp); err != nil {
-		con.errorf("Post step", "cannot read the main step's saved state: %v", err)
+		con.errorf("post step: cannot read the main step's saved state: %v", err)
 		return exitFail
 	}
 	onCancel := strings.ToLower(strings.TrimSpace(e.getenv("INPUT_ON-CANCEL")))
@@ -297,7 +297,7 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 	}
 	clients, err := newAWSClients(ctx, e.getenv)
 	if err != nil {
-		con.errorf("Post step", "%v", err)
+		con.errorf("post step: %v", err)
 		return exitFail
 	}
 	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report))
@@ -317,7 +317,7 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 		return exitOK
 	default:
 		res = completeResult(res, err, deployer.Config{Cluster: cp.Cluster, Service: cp.Service})
-		con.errorf("Post step", "%s", oneLine(res.Reason))
+		con.errorf("post step: %s", oneLine(res.Reason))
 		if res.ManualRollback != "" {
 			con.infof("To finish the rollback by hand:\n  %s", res.ManualRollback)
 		}

@@ -133,25 +133,25 @@ func TestGitHubBadInputs(t *testing.T) {
 			name:   "several bad inputs",
 			inputs: map[string]string{"service": "", "image": "nginx latest", "timeout": "abc", "maximum-percent": "1000"},
 			want: []string{
-				"::error title=Invalid input::service: required",
-				`::error title=Invalid input::image: invalid image reference "nginx latest"`,
-				`::error title=Invalid input::timeout: "abc" is not a duration (e.g. 10m)`,
-				"::error title=Invalid input::maximum-percent: 1000 is out of range (100 to 200)",
+				"::error::service: required",
+				`::error::image: invalid image reference "nginx latest"`,
+				`::error::timeout: "abc" is not a duration (e.g. 10m)`,
+				"::error::maximum-percent: 1000 is out of range (100 to 200)",
 			},
 		},
 		{
 			name:   "malformed ARN and duplicate images",
 			inputs: map[string]string{"service": "arn:aws:ecs:us-east-1:123:service/web", "images": "app=nginx:1\napp=nginx:2"},
 			want: []string{
-				"::error title=Invalid input::service:",
-				`::error title=Invalid input::images: line 2: container "app" is listed twice (first on line 1)`,
+				"::error::service:",
+				`::error::images: line 2: container "app" is listed twice (first on line 1)`,
 			},
 		},
 		{
 			name:   "no region",
 			inputs: map[string]string{"service": "web", "image": "nginx:1.27"},
 			env:    map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_PROFILE": ""},
-			want:   []string{"::error title=Invalid input::region: no AWS region: set AWS_REGION"},
+			want:   []string{"::error::region: no AWS region: set AWS_REGION"},
 		},
 	}
 	for _, tc := range cases {
@@ -219,27 +219,27 @@ func TestGitHubDeploy(t *testing.T) {
 		{
 			name: "crashing image", image: "public.ecr.aws/ecs-rollout/web:crash",
 			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
-			wantLines: []string{"::group::Roll back to web:1", "::group::Why it failed", `::error title=Deployment rolled-back::container "app" exited with code 1`},
+			wantLines: []string{"::group::Roll back to web:1", "::group::Why it failed", `::error::container "app" exited with code 1`},
 		},
 		{
 			name: "crashing image without rollback", image: "public.ecr.aws/ecs-rollout/web:crash", extra: map[string]string{"rollback": "false"},
 			wantCode: exitFail, wantStatus: deployer.StatusFailed, wantFinal: arn2,
-			wantLines: []string{"::error title=Deployment failed::"},
+			wantLines: []string{"::error::"},
 		},
 		{
 			name: "out of memory", image: "public.ecr.aws/ecs-rollout/web:oom",
 			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
-			wantLines: []string{`::error title=Deployment rolled-back::container "app" exited with code 137`},
+			wantLines: []string{`::error::container "app" exited with code 137`},
 		},
 		{
 			name: "image pull failure", image: "public.ecr.aws/ecs-rollout/web:pull",
 			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
-			wantLines: []string{"::error title=Deployment rolled-back::image pull failed: CannotPullContainerError"},
+			wantLines: []string{"::error::image pull failed: CannotPullContainerError"},
 		},
 		{
 			name: "slow: timed out", image: "public.ecr.aws/ecs-rollout/web:slow", extra: map[string]string{"timeout": "400ms"},
 			wantCode: exitFail, wantStatus: deployer.StatusRolledBack, wantFinal: arn1,
-			wantLines: []string{"::error title=Deployment rolled-back::timed out after 400ms"},
+			wantLines: []string{"::error::timed out after 400ms"},
 		},
 		{
 			name: "flaky, threshold 3", image: "public.ecr.aws/ecs-rollout/web:flaky", extra: map[string]string{"failed-tasks-threshold": "3"},
@@ -633,7 +633,7 @@ func TestInputsWithoutGitHubActions(t *testing.T) {
 		t.Parallel()
 		env := map[string]string{"INPUT_SERVICE": "web", "INPUT_TIMEOUT": "abc", "AWS_REGION": "us-east-1"}
 		r := feRunMain(t.Context(), nil, env)
-		if r.code != exitFail || !strings.Contains(r.stdout.String(), `::error title=Invalid input::timeout: "abc" is not a duration`) {
+		if r.code != exitFail || !strings.Contains(r.stdout.String(), `::error::timeout: "abc" is not a duration`) {
 			t.Errorf("got %d and\n%s\nwant 1 and an ::error:: naming timeout", r.code, r.stdout)
 		}
 	})

@@ -146,16 +146,12 @@ func (c *console) warnf(format string, args ...any) {
 	fmt.Fprintf(c.log, "warning: "+format+"\n", args...)
 }
 
-// errorf logs an error (an annotation in GitHub mode), with an optional title.
-func (c *console) errorf(title, format string, args ...any) {
+// errorf logs an error (a plain ::error:: annotation in GitHub mode).
+func (c *console) errorf(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gh != nil {
-		a := c.gh
-		if title != "" {
-			a = a.WithFieldsMap(map[string]string{"title": title})
-		}
-		a.Errorf(format, args...)
+		c.gh.Errorf(format, args...)
 		return
 	}
 	fmt.Fprintf(c.log, "error: "+format+"\n", args...)
@@ -385,7 +381,7 @@ func (c *console) finish(res deployer.Result) int {
 	if res.Status.OK() {
 		c.noticef("%s", finalState(res))
 	} else {
-		c.errorf("Deployment "+string(res.Status), "%s", reason)
+		c.errorf("%s", reason)
 	}
 	c.summary(renderSummary(res))
 	c.saveState(stateDone, "true")
@@ -511,7 +507,7 @@ func (c *console) badInput(err error) int {
 		msgs = []string{err.Error()}
 	}
 	for _, m := range msgs {
-		c.errorf("Invalid input", "%s", m)
+		c.errorf("%s", m)
 	}
 	reason := "invalid input: " + strings.Join(msgs, "; ")
 	c.outputs(map[string]string{outStatus: string(deployer.StatusFailed), outReason: oneLine(reason)})

@@ -158,7 +158,7 @@ func TestConsoleFinish(t *testing.T) {
 			errs = append(errs, line)
 		}
 	}
-	if want := []string{`::error title=Deployment rollback-failed::container "app" exited with code 1; rollback denied`}; !cmp.Equal(want, errs) {
+	if want := []string{`::error::container "app" exited with code 1; rollback denied`}; !cmp.Equal(want, errs) {
 		t.Errorf("error annotations: got %q, want %q", errs, want)
 	}
 	if !strings.Contains(out, res.ManualRollback) {
