@@ -75,13 +75,17 @@ func HTTPClient() *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().WithTimeout(AttemptTimeout)
 }
 
-// NewECS returns an ECS client for cfg using the package's retryer. A
-// non-empty endpoint overrides the endpoint resolution (as
-// AWS_ENDPOINT_URL_ECS does). An AWS_MAX_ATTEMPTS setting already in cfg
-// (cfg.RetryMaxAttempts) still wins over MaxAttempts, as in the SDK.
+// NewECS returns an ECS client for cfg using the package's retryer:
+// cfg.Retryer when set (load the config with
+// config.WithRetryer(RetryerFunc(...))), Retryer() otherwise. A non-empty
+// endpoint overrides the endpoint resolution (as AWS_ENDPOINT_URL_ECS
+// does). An AWS_MAX_ATTEMPTS setting in cfg (cfg.RetryMaxAttempts) still
+// wins over MaxAttempts, as everywhere in the SDK.
 func NewECS(cfg aws.Config, endpoint string, optFns ...func(*ecs.Options)) *ecs.Client {
 	return ecs.NewFromConfig(cfg, append([]func(*ecs.Options){func(o *ecs.Options) {
-		o.Retryer = Retryer()
+		if cfg.Retryer == nil {
+			o.Retryer = Retryer()
+		}
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
@@ -89,10 +93,13 @@ func NewECS(cfg aws.Config, endpoint string, optFns ...func(*ecs.Options)) *ecs.
 }
 
 // NewLogs returns a CloudWatch Logs client for cfg using the package's
-// retryer. A non-empty endpoint overrides the endpoint resolution.
+// retryer (cfg.Retryer when set, as NewECS). A non-empty endpoint
+// overrides the endpoint resolution.
 func NewLogs(cfg aws.Config, endpoint string, optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
 	return cloudwatchlogs.NewFromConfig(cfg, append([]func(*cloudwatchlogs.Options){func(o *cloudwatchlogs.Options) {
-		o.Retryer = Retryer()
+		if cfg.Retryer == nil {
+			o.Retryer = Retryer()
+		}
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}

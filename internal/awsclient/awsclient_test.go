@@ -153,3 +153,37 @@ func TestRetryerStopsOnCancel(t *testing.T) {
 		t.Errorf("call returned after %s, want soon after the 200ms deadline", el)
 	}
 }
+
+// TestNewECSRetryer: the client uses the production retryer, or the
+// config's when it has one, and AWS_MAX_ATTEMPTS (cfg.RetryMaxAttempts)
+// still wins.
+func TestNewECSRetryer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  aws.Config
+		want int
+	}{
+		{"production", aws.Config{Region: "us-east-1"}, awsclient.MaxAttempts},
+		{"from the config", aws.Config{Region: "us-east-1", Retryer: awsclient.RetryerFunc(func(o *retry.StandardOptions) { o.MaxAttempts = 4 })}, 4},
+		{"AWS_MAX_ATTEMPTS", aws.Config{Region: "us-east-1", RetryMaxAttempts: 2}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The client's retryer is observable through its attempts
+			// against a simulator that always throttles.
+			srv := ecssim.NewServer(t, scenario())
+			srv.Sim.InjectFault("DescribeServices", ecssim.Fault{Throttle: 1000})
+			c := awsclient.NewECS(tt.cfg, srv.URL, func(o *ecs.Options) {
+				o.Credentials = credentials.NewStaticCredentialsProvider("AKIDTEST", "test", "")
+				// Keep the client's retryer; only make its waits short.
+				o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond)
+			})
+			_ = describe(context.Background(), c)
+			if got := len(srv.Sim.Calls()); got != tt.want {
+				t.Errorf("attempts: got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
