@@ -99,6 +99,7 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 func (s *Sim) stepTask(t *task, now time.Time) {
 	at := t.next
 	t.next = time.Time{}
+	t.version++
 	if t.desired == "STOPPED" { // stopping -> STOPPED
 		s.finishStop(t, at)
 		return
@@ -225,6 +226,7 @@ func (s *Sim) beginStop(t *task, now time.Time, code types.TaskStopCode, reason 
 		return
 	}
 	wasRunning := t.last == "RUNNING"
+	t.version++
 	t.desired = "STOPPED"
 	t.stopCode = code
 	t.stoppedReason = reason
@@ -348,6 +350,9 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 	desired := svc.desired
 	prim.desired = desired
 	maxTotal := desired * svc.maxPercent / 100
+	if maxTotal < desired { // a deployment must be able to reach its desired count
+		maxTotal = desired
+	}
 	minHealthy := (desired*svc.minHealthy + 99) / 100
 
 	live, healthy := 0, 0

@@ -626,7 +626,7 @@ func (s *Sim) taskView(t *task) types.Task {
 		ConnectivityAt:        timePtr(t.connectivity),
 		StartedBy:             aws.String(t.startedBy),
 		Group:                 aws.String("service:" + t.svc.name),
-		Version:               1,
+		Version:               t.version,
 		AvailabilityZone:      aws.String(s.region + "a"),
 		StopCode:              t.stopCode,
 		Attachments:           []types.Attachment{},

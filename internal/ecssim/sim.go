@@ -169,6 +169,7 @@ type task struct {
 	stoppedReason string
 	next          time.Time
 	healthyOnce   bool
+	version       int64 // bumped on every change, as ECS does
 }
 
 // New builds a simulator from a scenario and starts its clock. Call Close
@@ -521,6 +522,7 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 		startedBy: d.id,
 		last:      "PROVISIONING",
 		desired:   "RUNNING",
+		version:   1,
 		health:    types.HealthStatusUnknown,
 		fate:      BehaviorHealthy,
 		createdAt: now,
@@ -534,9 +536,6 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 			hasHC:     cd.HealthCheck != nil,
 			last:      "PENDING",
 			health:    types.HealthStatusUnknown,
-		}
-		if !c.hasHC {
-			c.health = ""
 		}
 		if lc := cd.LogConfiguration; lc != nil && lc.LogDriver == types.LogDriverAwslogs {
 			c.logGroup = lc.Options["awslogs-group"]
