@@ -185,7 +185,7 @@ func BenchmarkScale(b *testing.B) {
 		effective = interval
 	}
 	tbl := &table{title: fmt.Sprintf("Scale at the default poll interval (%s): calls per service", effective),
-		header: []string{"case", "services × tasks", "status", "polls while watching (per service)", "other calls while watching (per service, by operation)", "calls per deployment (mean per service, by operation)"}}
+		header: []string{"case", "services × tasks", "status", "detection s (first failure → rollback)", "polls while watching (per service)", "other calls while watching (per service, by operation)", "calls per deployment (mean per service, by operation)"}}
 	cases := []struct {
 		name     string
 		services int
@@ -215,7 +215,15 @@ func BenchmarkScale(b *testing.B) {
 			b.ReportMetric(polls, "polls/service")
 			b.ReportMetric(other, "extra-calls/poll")
 			b.ReportMetric(meanOf(all, func(o outcome) float64 { return float64(o.calls["DescribeTasks"]) }), "DescribeTasks/service")
-			tbl.add(c.name, fmt.Sprintf("%d × %d", c.services, c.tasks), string(c.want), f2(polls),
+			detect := "-"
+			if c.want == deployer.StatusRolledBack {
+				var ds []time.Duration
+				for _, o := range all {
+					ds = append(ds, o.detect)
+				}
+				detect = f2(secs(durStats(ds).median))
+			}
+			tbl.add(c.name, fmt.Sprintf("%d × %d", c.services, c.tasks), string(c.want), detect, f2(polls),
 				opsText(all, func(o outcome) map[string]int {
 					m := map[string]int{}
 					for op, n := range o.watchCalls {
