@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -168,4 +169,23 @@ func feSorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// TestHelpGolden keeps --help, which people read, in a golden file.
+func TestHelpGolden(t *testing.T) {
+	t.Parallel()
+	r := feRunMain(t.Context(), []string{"--help"}, map[string]string{})
+	path := filepath.Join("testdata", "help.golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(r.stdout.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -run TestHelpGolden -update): %v", err)
+	}
+	if diff := cmp.Diff(string(want), r.stdout.String()); diff != "" {
+		t.Errorf("--help differs from %s (-want +got):\n%s", path, diff)
+	}
 }

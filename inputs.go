@@ -99,9 +99,9 @@ func inputSpecs() []inputSpec {
 		{Name: inMinimumHealthyPercent, Default: "100", Kind: kindInt, Usage: "rolling update floor, 0 to 100"},
 		{Name: inMaximumPercent, Default: "200", Kind: kindInt, Usage: "rolling update ceiling, 100 to 200"},
 		{Name: inForceNewDeployment, Default: "true", Kind: kindBool, Usage: "force a new deployment even when the revision is unchanged"},
-		{Name: inDesiredCount, Kind: kindInt, Usage: "new desired count (empty: unchanged)"},
-		{Name: inEnableECSManagedTags, Kind: kindBool, Usage: "turn Amazon ECS managed tags on or off (empty: unchanged)"},
-		{Name: inPropagateTags, Usage: "TASK_DEFINITION, SERVICE or NONE (empty: unchanged)"},
+		{Name: inDesiredCount, Kind: kindInt, Usage: "new desired count; none leaves it unchanged"},
+		{Name: inEnableECSManagedTags, Kind: kindBool, Usage: "turn Amazon ECS managed tags on or off; none leaves it unchanged"},
+		{Name: inPropagateTags, Usage: "TASK_DEFINITION, SERVICE or NONE; none leaves it unchanged"},
 		{Name: inWait, Default: "true", Kind: kindBool, Usage: "watch the deployment; false: register, update and return"},
 		{Name: inWaitForServiceStability, Kind: kindBool, Usage: "aws-actions compatibility: false is the same as wait: false"},
 		{Name: inLogLines, Default: "20", Kind: kindInt, Usage: "log lines per failing container in the diagnosis; 0 turns it off"},
@@ -686,14 +686,14 @@ Inputs (the same names as the GitHub Action's inputs):
 		width = max(width, len(in.Name))
 	}
 	for _, in := range specs {
-		def := in.Default
+		def := "(default: " + in.Default + ")"
 		switch {
 		case in.Required:
-			def = "required"
-		case def == "":
-			def = "none"
+			def = "(required)"
+		case in.Default == "":
+			def = "(default: none)"
 		}
-		fmt.Fprintf(&b, "  --%-*s  %s (default: %s)\n", width, in.Name, in.Usage, def)
+		fmt.Fprintf(&b, "  --%-*s  %s %s\n", width, in.Name, in.Usage, def)
 	}
 	b.WriteString("\nOther flags:\n")
 	isInput := map[string]bool{}

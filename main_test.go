@@ -378,16 +378,16 @@ func TestCLI(t *testing.T) {
 		}
 		help := r.stdout.String()
 		for _, in := range inputSpecs() {
-			def := in.Default
-			if def == "" {
-				def = "none"
+			def := "(default: " + in.Default + ")"
+			if in.Default == "" {
+				def = "(default: none)"
 			}
 			if in.Required {
-				def = "required"
+				def = "(required)"
 			}
 			found := false
 			for _, line := range strings.Split(help, "\n") {
-				found = found || (strings.HasPrefix(strings.TrimSpace(line), "--"+in.Name+" ") && strings.HasSuffix(line, "(default: "+def+")"))
+				found = found || (strings.HasPrefix(strings.TrimSpace(line), "--"+in.Name+" ") && strings.HasSuffix(line, def))
 			}
 			if !found {
 				t.Errorf("--help has no line for --%s with default %s:\n%s", in.Name, def, help)
