@@ -119,3 +119,49 @@ func TestBadInputChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestBadInputBinary: the built binary, as an action and as a CLI, exits
+// 1 on bad input before any AWS call.
+func TestBadInputBinary(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		github  bool
+		inputs  map[string]string
+		args    []string
+		wantOut string // in stdout (GitHub) or stderr (CLI)
+	}{
+		{name: "action: image with a space", github: true, inputs: map[string]string{"image": "repo/app: 2"}, wantOut: "::error"},
+		{name: "action: absurd percentage", github: true, inputs: map[string]string{"image": "repo/app:2", "maximum-percent": "900"}, wantOut: "maximum-percent"},
+		{name: "CLI: image with a space", args: []string{"--cluster", "prod", "--service", "web", "--image", "repo/app: 2"}, wantOut: "image"},
+		{name: "CLI: negative timeout", args: []string{"--cluster", "prod", "--service", "web", "--image", "repo/app:2", "--timeout", "-1m"}, wantOut: "timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startSim(t, slowScenario())
+			r := newActionRun(t, srv, tt.inputs)
+			if !tt.github {
+				for k := range r.env {
+					if strings.HasPrefix(k, "INPUT_") || strings.HasPrefix(k, "GITHUB_") {
+						delete(r.env, k)
+					}
+				}
+			}
+			code := r.run(tt.args...)
+			if code != exitFail {
+				t.Errorf("exit code: got %d, want %d\n%s", code, exitFail, r.dump())
+			}
+			out := r.stdout.String()
+			if !tt.github {
+				out = r.stderr.String()
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Errorf("output does not contain %q\n%s", tt.wantOut, r.dump())
+			}
+			if calls := srv.Sim.Calls(); len(calls) != 0 {
+				t.Errorf("API calls: got %d (first %s), want none", len(calls), calls[0].Op)
+			}
+		})
+	}
+}
