@@ -99,7 +99,7 @@ func (s *Sim) applyFaultsLocked(op string) faultOutcome {
 	return out
 }
 
-// Calls returns every request received so far, in arrival order,
+// Calls returns every request answered so far, in the order answered,
 // including faulted and rejected ones.
 func (s *Sim) Calls() []Call {
 	s.mu.Lock()
