@@ -331,6 +331,17 @@ func (sc Scenario) validate() error {
 			problems = append(problems, fmt.Sprintf("services[%d]: desiredCount is negative", i))
 		}
 	}
+	for i, f := range sc.Faults {
+		if f.ThrottleProbability < 0 || f.ThrottleProbability > 1 {
+			problems = append(problems, fmt.Sprintf("faults[%d]: throttleProbability must be between 0 and 1", i))
+		}
+		if f.Throttle < 0 || f.Status5xx < 0 || f.DropConnection < 0 || f.OnCall < 0 || f.Times < 0 || f.Latency < 0 {
+			problems = append(problems, fmt.Sprintf("faults[%d]: counts and latency must not be negative", i))
+		}
+		if f.Error == "" && (f.Message != "" || f.OnCall != 0 || f.Times != 0) {
+			problems = append(problems, fmt.Sprintf("faults[%d]: message, onCall and times need error", i))
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid scenario: %s", strings.Join(problems, "; "))
 	}

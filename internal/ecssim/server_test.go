@@ -118,6 +118,8 @@ func TestParseScenarioRejects(t *testing.T) {
 		{"bad duration", `{"timings":{"pending":"soon"}}`, "parse duration"},
 		{"unknown task definition member", `{"taskDefinitions":[{"family":"web","containerDefinitions":[],"colour":"red"}]}`, `unknown member "colour"`},
 		{"task definition without family", `{"taskDefinitions":[{"containerDefinitions":[]}]}`, "family is empty"},
+		{"probability above 1", `{"faults":[{"op":"ListTasks","throttleProbability":1.5}]}`, "throttleProbability"},
+		{"onCall without error", `{"faults":[{"op":"UpdateService","onCall":2}]}`, "need error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
