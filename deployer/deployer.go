@@ -158,6 +158,12 @@ func (r *run) deploy(ctx context.Context) error {
 		r.res.Reason = fmt.Sprintf("register task definition: %v; the service was not changed", err)
 		return nil
 	}
+	if ctx.Err() != nil {
+		r.res.Status = StatusCancelled
+		r.res.Reason = fmt.Sprintf("cancelled after registering %s and before updating the service; service %s still runs %s", shortARN(r.newARN), r.cfg.Service, shortARN(r.target))
+		r.checkpoint("done")
+		return nil
+	}
 	accepted, err := r.updateService(ctx)
 	if !accepted {
 		r.res.Status = StatusFailed

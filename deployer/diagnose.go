@@ -37,9 +37,6 @@ func (r *run) diagnose(ctx context.Context) string {
 	if r.cfg.LogLines > 0 && r.d.logs != nil {
 		r.res.Logs = r.logTails(ctx, w.failedTasks)
 	}
-	for _, c := range r.res.Causes {
-		r.d.emit(EventInfo, "cause: %d× %s", c.Count, causeText(c))
-	}
 	return headline(r.res.Causes, len(w.failedTasks))
 }
 
@@ -118,26 +115,6 @@ func headline(causes []Cause, total int) string {
 	default:
 		return strings.TrimSuffix(firstNonEmpty(c.ContainerReason, c.StoppedReason, c.StopCode), ".") + " " + of
 	}
-}
-
-func causeText(c Cause) string {
-	parts := []string{}
-	if c.Container != "" {
-		parts = append(parts, fmt.Sprintf("container %q", c.Container))
-	}
-	if c.ExitCode != nil {
-		parts = append(parts, fmt.Sprintf("exit code %d", *c.ExitCode))
-	}
-	if c.ContainerReason != "" {
-		parts = append(parts, c.ContainerReason)
-	}
-	if c.StoppedReason != "" {
-		parts = append(parts, c.StoppedReason)
-	}
-	if c.StopCode != "" {
-		parts = append(parts, "("+c.StopCode+")")
-	}
-	return strings.Join(parts, ", ") + " e.g. task " + c.ExampleTaskID
 }
 
 // eventsSince returns the events at or after since, oldest first, with
@@ -234,10 +211,15 @@ func awslogsStream(in *ecs.RegisterTaskDefinitionInput, container, task string) 
 	return "", "", "", false
 }
 
+// minSecretLen is the shortest value scrubbed (and masked by the action):
+// shorter environment values ("info", "8080", "true") are ordinary words
+// whose removal would garble every line, not secrets.
+const minSecretLen = 8
+
 // scrub replaces every secret value in s.
 func scrub(s string, secrets []string) string {
 	for _, v := range secrets {
-		if len(v) >= 3 {
+		if len(v) >= minSecretLen {
 			s = strings.ReplaceAll(s, v, "***")
 		}
 	}
