@@ -83,6 +83,8 @@ func TestErrorCodes(t *testing.T) {
 		{"describe unknown task definition", ecsT + "DescribeTaskDefinition", `{"taskDefinition":"nope:1"}`, 400, "ClientException", "Unable to describe task definition."},
 		{"register bad family", ecsT + "RegisterTaskDefinition", `{"family":"we b","containerDefinitions":[{"name":"app","image":"x"}]}`, 400, "ClientException", "Family"},
 		{"register fargate without cpu", ecsT + "RegisterTaskDefinition", `{"family":"web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"memory":"512","containerDefinitions":[{"name":"app","image":"x"}]}`, 400, "ClientException", "cpu"},
+		{"register impossible Fargate size", ecsT + "RegisterTaskDefinition", `{"family":"web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"4096","containerDefinitions":[{"name":"app","image":"x"}]}`, 400, "ClientException", "No Fargate configuration exists for given values: 256 CPU, 4096 memory."},
+		{"register EC2 without any memory", ecsT + "RegisterTaskDefinition", `{"family":"web","containerDefinitions":[{"name":"app","image":"x"}]}`, 400, "ClientException", "At least one of 'memory' or 'memoryReservation' must be specified."},
 		{"register container without image", ecsT + "RegisterTaskDefinition", `{"family":"web","containerDefinitions":[{"name":"app"}]}`, 400, "ClientException", "image"},
 		{"deregister without revision", ecsT + "DeregisterTaskDefinition", `{"taskDefinition":"web"}`, 400, "ClientException", "revision"},
 		{"describe more than 100 tasks", ecsT + "DescribeTasks", `{"cluster":"demo","tasks":` + string(many) + `}`, 400, "InvalidParameterException", "100"},

@@ -336,8 +336,43 @@ func checkRegister(in *ecs.RegisterTaskDefinitionInput) *apiError {
 		if in.Memory == nil {
 			return errClient("Fargate requires that 'memory' be defined at the task level.")
 		}
+		if !fargateSize(*in.Cpu, *in.Memory) {
+			return errClient("No Fargate configuration exists for given values: %s CPU, %s memory. See the Amazon ECS documentation for the valid values.", *in.Cpu, *in.Memory)
+		}
+	}
+	if in.Memory == nil {
+		for _, c := range in.ContainerDefinitions {
+			if c.Memory == nil && c.MemoryReservation == nil {
+				return errClient("Invalid setting for container '%s'. At least one of 'memory' or 'memoryReservation' must be specified.", aws.ToString(c.Name))
+			}
+		}
 	}
 	return nil
+}
+
+// fargateSize reports whether cpu and memory (in CPU units and MiB) are a
+// combination Fargate offers. Values in other notations ("1 vCPU",
+// "2 GB") are accepted unchecked.
+func fargateSize(cpu, memory string) bool {
+	c, err1 := strconv.Atoi(cpu)
+	m, err2 := strconv.Atoi(memory)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	ranges := map[int][3]int{ // cpu: {min, max, step} memory
+		256:   {512, 2048, 512},
+		512:   {1024, 4096, 1024},
+		1024:  {2048, 8192, 1024},
+		2048:  {4096, 16384, 1024},
+		4096:  {8192, 30720, 1024},
+		8192:  {16384, 61440, 4096},
+		16384: {32768, 122880, 8192},
+	}
+	r, ok := ranges[c]
+	if !ok || m < r[0] || m > r[1] || (m-r[0])%r[2] != 0 {
+		return false
+	}
+	return c != 256 || m != 1536 // 256 CPU: 512, 1024 or 2048
 }
 
 // taskDefFromInput copies every member of the registration into a task
