@@ -16,11 +16,13 @@ const (
 	maxBody          = 10 << 20
 )
 
-// mutatingOps are the operations that change the simulator's state.
-var mutatingOps = map[string]bool{
-	"RegisterTaskDefinition":   true,
-	"DeregisterTaskDefinition": true,
-	"UpdateService":            true,
+// isMutating reports whether op can change the simulator's state.
+func isMutating(op string) bool {
+	switch op {
+	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService":
+		return true
+	}
+	return false
 }
 
 type faultState struct {
@@ -33,7 +35,7 @@ type faultState struct {
 // InjectFault adds a fault for op ("" = every operation). Counted parts of
 // the fault (Throttle, Status5xx, DropConnection, Error with Times) apply
 // to the next matching calls; Latency and ThrottleProbability apply to
-// every matching call until the Sim is closed.
+// every matching call until ClearFaults.
 func (s *Sim) InjectFault(op string, f Fault) {
 	seed := f.Seed
 	if seed == 0 {
@@ -75,12 +77,12 @@ func (s *Sim) applyFaultsLocked(op string) faultOutcome {
 			out.drop = true
 		case f.Throttle > 0:
 			f.Throttle--
-			out.err = errThrottling
+			out.err = errThrottling()
 		case f.Status5xx > 0:
 			f.Status5xx--
-			out.err = errServer
+			out.err = errServer()
 		case f.ThrottleProbability > 0 && f.rnd.Float64() < f.ThrottleProbability:
-			out.err = errThrottling
+			out.err = errThrottling()
 		case f.Error != "":
 			first := f.OnCall
 			if first < 1 {
@@ -115,7 +117,7 @@ func (s *Sim) MutatingCalls() []Call {
 	defer s.mu.Unlock()
 	var out []Call
 	for _, c := range s.calls {
-		if mutatingOps[c.Op] {
+		if isMutating(c.Op) {
 			out = append(out, c)
 		}
 	}

@@ -43,9 +43,9 @@ func handleLogs(s *Sim, body []byte) (any, *apiError) {
 	lines, start, groupFound, ok := s.logLinesLocked(group, *in.LogStreamName)
 	if !ok {
 		if !groupFound {
-			return nil, errLogGroupNotFound
+			return nil, errLogGroupNotFound()
 		}
-		return nil, errLogStreamNotFound
+		return nil, errLogStreamNotFound()
 	}
 	events := make([]logtypes.OutputLogEvent, len(lines))
 	for i, l := range lines {

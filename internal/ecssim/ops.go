@@ -76,7 +76,7 @@ func (s *Sim) resolveCluster(ref *string) (*cluster, *apiError) {
 	}
 	cl, ok := s.clusters[name]
 	if !ok {
-		return nil, errClusterNotFound
+		return nil, errClusterNotFound()
 	}
 	return cl, nil
 }
@@ -427,10 +427,10 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	}
 	svc, ok := cl.service(aws.ToString(in.Service))
 	if !ok {
-		return nil, errServiceNotFound
+		return nil, errServiceNotFound()
 	}
 	if svc.status != "ACTIVE" {
-		return nil, errServiceNotActive
+		return nil, errServiceNotActive()
 	}
 	if in.DesiredCount != nil && *in.DesiredCount < 0 {
 		return nil, errInvalidParam("Desired count must be greater than or equal to 0.")
@@ -562,7 +562,7 @@ func (s *Sim) listTasks(in *ecs.ListTasksInput, now time.Time) (*ecs.ListTasksOu
 	if in.ServiceName != nil {
 		sv, ok := cl.service(*in.ServiceName)
 		if !ok {
-			return nil, errServiceNotFound
+			return nil, errServiceNotFound()
 		}
 		svc = sv
 	}

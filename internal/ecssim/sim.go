@@ -502,10 +502,26 @@ func globMatch(pattern, s string) bool {
 	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
-// fatePriority orders behaviours by how early they decide a task's fate.
-var fatePriority = map[Behavior]int{
-	BehaviorPullError: 0, BehaviorCrash: 1, BehaviorOOM: 2, BehaviorPending: 3,
-	BehaviorUnhealthy: 4, BehaviorCrashAfter: 5, BehaviorSlow: 6, BehaviorHealthy: 7,
+// fatePriority orders behaviours by how early they decide a task's fate
+// (lower first).
+func fatePriority(b Behavior) int {
+	switch b {
+	case BehaviorPullError:
+		return 0
+	case BehaviorCrash:
+		return 1
+	case BehaviorOOM:
+		return 2
+	case BehaviorPending:
+		return 3
+	case BehaviorUnhealthy:
+		return 4
+	case BehaviorCrashAfter:
+		return 5
+	case BehaviorSlow:
+		return 6
+	}
+	return 7
 }
 
 // newTask creates a PROVISIONING task of deployment d.
@@ -559,7 +575,7 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 			}
 		}
 		c.behavior, c.rule = b, r
-		if c.essential && fatePriority[b] < fatePriority[t.fate] {
+		if c.essential && fatePriority(b) < fatePriority(t.fate) {
 			t.fate = b
 		}
 		switch b {

@@ -43,15 +43,34 @@ func errSerialization(format string, a ...any) *apiError {
 	return &apiError{Code: "SerializationException", Message: fmt.Sprintf(format, a...), Status: 400}
 }
 
-var (
-	errClusterNotFound   = &apiError{Code: "ClusterNotFoundException", Message: "Cluster not found.", Status: 400}
-	errServiceNotFound   = &apiError{Code: "ServiceNotFoundException", Message: "Service not found.", Status: 400}
-	errServiceNotActive  = &apiError{Code: "ServiceNotActiveException", Message: "Service was not ACTIVE.", Status: 400}
-	errThrottling        = &apiError{Code: "ThrottlingException", Message: "Rate exceeded", Status: 400}
-	errServer            = &apiError{Code: "ServerException", Message: "Service Unavailable. Please try again later.", Status: 500}
-	errLogStreamNotFound = &apiError{Code: "ResourceNotFoundException", Message: "The specified log stream does not exist.", Status: 400}
-	errLogGroupNotFound  = &apiError{Code: "ResourceNotFoundException", Message: "The specified log group does not exist.", Status: 400}
-)
+// The errors with fixed wording, made fresh for each use.
+func errClusterNotFound() *apiError {
+	return &apiError{Code: "ClusterNotFoundException", Message: "Cluster not found.", Status: 400}
+}
+
+func errServiceNotFound() *apiError {
+	return &apiError{Code: "ServiceNotFoundException", Message: "Service not found.", Status: 400}
+}
+
+func errServiceNotActive() *apiError {
+	return &apiError{Code: "ServiceNotActiveException", Message: "Service was not ACTIVE.", Status: 400}
+}
+
+func errThrottling() *apiError {
+	return &apiError{Code: "ThrottlingException", Message: "Rate exceeded", Status: 400}
+}
+
+func errServer() *apiError {
+	return &apiError{Code: "ServerException", Message: "Service Unavailable. Please try again later.", Status: 500}
+}
+
+func errLogStreamNotFound() *apiError {
+	return &apiError{Code: "ResourceNotFoundException", Message: "The specified log stream does not exist.", Status: 400}
+}
+
+func errLogGroupNotFound() *apiError {
+	return &apiError{Code: "ResourceNotFoundException", Message: "The specified log group does not exist.", Status: 400}
+}
 
 // statusForCode is the HTTP status ECS uses for an error code.
 func statusForCode(code string) int {
