@@ -130,6 +130,9 @@ type actionRun struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	code   int
+	// bin, when set, is the path to start instead of the binary (e.g. a
+	// link named as the action's post-entrypoint).
+	bin string
 }
 
 // testAWSSecret and testSessionToken are the dummy credentials every run
@@ -191,7 +194,11 @@ func newActionRun(t *testing.T, srv *ecssim.Server, inputs map[string]string) *a
 // start runs the binary with args.
 func (r *actionRun) start(args ...string) {
 	r.t.Helper()
-	cmd := exec.Command(actionBinary(r.t), args...)
+	bin := actionBinary(r.t)
+	if r.bin != "" {
+		bin = r.bin
+	}
+	cmd := exec.Command(bin, args...)
 	for k, v := range r.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

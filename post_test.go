@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,8 +12,9 @@ import (
 )
 
 // postRun prepares the post step of main: GitHub runs the action's
-// post-entrypoint with the same inputs and environment, no arguments, and
-// every entry the main step saved to GITHUB_STATE as STATE_<name>.
+// post-entrypoint (/ecs-rollout-post, a link to the binary in the image)
+// with the same inputs and environment, no arguments, and every entry the
+// main step saved to GITHUB_STATE as STATE_<name>.
 func postRun(t *testing.T, main *actionRun) *actionRun {
 	t.Helper()
 	states := main.states()
@@ -34,6 +36,10 @@ func postRun(t *testing.T, main *actionRun) *actionRun {
 	post.env["AWS_ENDPOINT_URL_ECS"] = srvURL
 	for k, v := range states {
 		post.env["STATE_"+k] = v
+	}
+	post.bin = filepath.Join(t.TempDir(), "ecs-rollout-post")
+	if err := os.Symlink(actionBinary(t), post.bin); err != nil {
+		t.Fatalf("link the post-entrypoint: %v", err)
 	}
 	return post
 }
