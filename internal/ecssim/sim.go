@@ -183,7 +183,7 @@ func New(sc Scenario) (*Sim, error) {
 		region:   orDefault(sc.Region, "us-east-1"),
 		account:  orDefault(sc.AccountID, "123456789012"),
 		defBeh:   sc.DefaultBehavior,
-		logs:     sc.Logs,
+		logs:     map[Behavior][]string{},
 		clusters: map[string]*cluster{},
 		families: map[string][]*taskDef{},
 		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
@@ -194,7 +194,11 @@ func New(sc Scenario) (*Sim, error) {
 	if s.defBeh == "" {
 		s.defBeh = BehaviorHealthy
 	}
+	for b, lines := range sc.Logs {
+		s.logs[b] = append([]string(nil), lines...)
+	}
 	for _, r := range sc.ImageRules {
+		r.Logs = append([]string(nil), r.Logs...)
 		s.rules = append(s.rules, &ruleState{ImageRule: r})
 	}
 	now := time.Now()
