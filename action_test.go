@@ -155,10 +155,10 @@ func TestActionRuns(t *testing.T) {
 	if a.Runs.Using != "docker" || a.Runs.Image != "Dockerfile" {
 		t.Errorf("runs: got using %q image %q, want docker and Dockerfile", a.Runs.Using, a.Runs.Image)
 	}
-	// The post step must run this binary, which recognises it by the
-	// state the main step saved.
-	if a.Runs.PostEntrypoint != "/ecs-rollout" {
-		t.Errorf("runs.post-entrypoint: got %q, want /ecs-rollout", a.Runs.PostEntrypoint)
+	// The post step runs this binary through the link the image carries,
+	// which main recognises by its name.
+	if a.Runs.PostEntrypoint != "/ecs-rollout-post" {
+		t.Errorf("runs.post-entrypoint: got %q, want /ecs-rollout-post", a.Runs.PostEntrypoint)
 	}
 	if len(a.Runs.Args) > 0 {
 		t.Errorf("runs.args: got %v, want none (the main step reads inputs from INPUT_*; args would reach the post step too)", a.Runs.Args)

@@ -314,6 +314,10 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 	case res.Status == deployer.StatusFailed && err == nil && !cp.Rollback:
 		// on-cancel: leave (or rollback: false) asked to leave it so.
 		con.warnf("The main step was interrupted and the service is left as it is: %s", oneLine(res.Reason))
+		if res.ManualRollback != "" {
+			con.infof("To roll back by hand:\n  %s", res.ManualRollback)
+		}
+		con.summary(renderSummary(res))
 		return exitOK
 	default:
 		res = completeResult(res, err, deployer.Config{Cluster: cp.Cluster, Service: cp.Service})

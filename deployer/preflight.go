@@ -14,6 +14,10 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
+// errNotFound marks a cluster or service that does not exist: polling
+// again will not help.
+var errNotFound = errors.New("not found")
+
 // describeService returns the service, or an error naming the input that
 // points at something missing.
 func (d *Deployer) describeService(ctx context.Context, cluster, service string) (types.Service, error) {
@@ -24,7 +28,7 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 	if err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "ClusterNotFoundException" {
-			return types.Service{}, fmt.Errorf("cluster: cluster %q not found: %w", cluster, err)
+			return types.Service{}, fmt.Errorf("cluster: cluster %q %w", cluster, errNotFound)
 		}
 		return types.Service{}, fmt.Errorf("describe service %s: %w", service, err)
 	}

@@ -367,6 +367,9 @@ func doPoll(ctx context.Context, b backoffFactory, f func(context.Context) (bool
 // isPermanent reports whether an API error will not go away by polling
 // again.
 func isPermanent(err error) bool {
+	if errors.Is(err, errNotFound) {
+		return true
+	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false
