@@ -33,7 +33,11 @@ func (r *run) diagnose(ctx context.Context) string {
 		r.d.emit(EventWarning, "diagnosis: %v", err)
 	}
 	r.res.Causes = groupCauses(w.failedTasks)
-	r.res.Events = eventsSince(w.events, r.res.StartedAt)
+	since := r.res.StartedAt.Add(-time.Second) // our clock: allow for skew
+	if !w.createdAt.IsZero() {
+		since = w.createdAt // ECS's clock, the one events are stamped with
+	}
+	r.res.Events = eventsSince(w.events, since)
 	if r.cfg.LogLines > 0 && r.d.logs != nil {
 		r.res.Logs = r.logTails(ctx, w.failedTasks)
 	}
@@ -125,7 +129,7 @@ func eventsSince(events []types.ServiceEvent, since time.Time) []ServiceEvent {
 	for i := len(events) - 1; i >= 0; i-- { // ECS lists newest first
 		e := events[i]
 		at := aws.ToTime(e.CreatedAt)
-		if at.Before(since.Add(-time.Second)) {
+		if at.Before(since) {
 			continue
 		}
 		msg := aws.ToString(e.Message)

@@ -96,7 +96,7 @@ func TestEventsSince(t *testing.T) {
 		return types.ServiceEvent{CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
 	}
 	// ECS lists events newest first.
-	in := []types.ServiceEvent{ev(30, "has started 1 tasks"), ev(20, "has stopped 1 running tasks"), ev(10, "has started 1 tasks"), ev(-60, "has reached a steady state.")}
+	in := []types.ServiceEvent{ev(30, "has started 1 tasks"), ev(20, "has stopped 1 running tasks"), ev(10, "has started 1 tasks"), ev(-1, "has reached a steady state.")}
 	got := eventsSince(in, base)
 	want := []ServiceEvent{
 		{At: base.Add(10 * time.Second), Message: "has started 1 tasks"},

@@ -65,6 +65,8 @@ type watcher struct {
 	seenFailure bool
 	cbFailed    int // polls that saw our deployment FAILED with ECS's rollback pending
 
+	createdAt time.Time // the deployment's creation, by ECS's clock
+
 	checkedStopped bool
 	stopped        map[string]bool // stopped task ARN → counted as a failure
 	failedTasks    []types.Task    // our stopped tasks that count as failures
@@ -167,6 +169,9 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		return w.replaced(svc, mine, primary), nil
 	}
 
+	if w.createdAt.IsZero() && mine.CreatedAt != nil {
+		w.createdAt = *mine.CreatedAt
+	}
 	c := Counts{
 		Desired:      mine.DesiredCount,
 		Running:      mine.RunningCount,
