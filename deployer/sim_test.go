@@ -188,6 +188,18 @@ func TestDeployScenarios(t *testing.T) {
 			},
 			wantStatus: deployer.StatusRollbackFailed, wantReason: []string{"could not be issued", "AccessDenied"}, wantFinal: "new",
 			wantMutating: []string{"RegisterTaskDefinition", "UpdateService", "UpdateService!AccessDeniedException"}},
+		{name: "healthy, stopped tasks cannot be listed", image: "repo/app:2",
+			during: func(t *testing.T, e env) {
+				e.srv.Sim.InjectFault("ListTasks", ecssim.Fault{Error: "AccessDeniedException"})
+			},
+			wantStatus: deployer.StatusSucceeded, wantFinal: "new",
+			wantMutating: []string{"RegisterTaskDefinition", "UpdateService"}},
+		{name: "crash, stopped tasks cannot be listed", image: "repo/app:crash",
+			during: func(t *testing.T, e env) {
+				e.srv.Sim.InjectFault("ListTasks", ecssim.Fault{Error: "AccessDeniedException"})
+			},
+			wantStatus: deployer.StatusRolledBack, wantReason: []string{"failed to start", "rolled back to web:1"}, wantFinal: "old",
+			wantMutating: []string{"RegisterTaskDefinition", "UpdateService", "UpdateService"}},
 		{name: "wait false", image: "repo/app:crash",
 			cfg:        func(c *deployer.Config) { c.Wait = false },
 			wantStatus: deployer.StatusSucceeded, wantReason: []string{"not watched"}, wantFinal: "new",

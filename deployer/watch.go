@@ -68,6 +68,8 @@ type watcher struct {
 	createdAt time.Time // the deployment's creation, by ECS's clock
 
 	checkedStopped bool
+	recheck        bool            // the last stopped-task check failed
+	stopErrs       int             // stopped-task checks that failed
 	stopped        map[string]bool // stopped task ARN → counted as a failure
 	failedTasks    []types.Task    // our stopped tasks that count as failures
 	events         []types.ServiceEvent
@@ -217,13 +219,26 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		// deployment left and it runs what it should.
 		done = true
 	}
-	if signal || (done && !w.checkedStopped) {
+	if signal || w.recheck || (done && !w.checkedStopped) {
 		n, err := w.checkStopped(ctx)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
 			return verdict{}, err
-		}
-		if n >= w.threshold {
-			return verdict{kind: verdictFailed, reason: fmt.Sprintf("%d %s of %s stopped: %s (failed-tasks-threshold %d)", n, plural(n, "task", "tasks"), w.id, stopSummary(w.failedTasks[0]), w.threshold)}, nil
+		case err != nil:
+			// Listing stopped tasks is a second opinion, never the only
+			// one: an endpoint that cannot answer it must not fail a
+			// healthy rollout. Try again at the next polls, then rely on
+			// the deployment's own counts.
+			w.stopErrs++
+			w.recheck = w.stopErrs < 3
+			if w.stopErrs == 1 {
+				w.d.emit(EventWarning, "could not check the stopped tasks of %s (judging by the deployment's counts): %v", w.id, err)
+			}
+		default:
+			w.recheck = false
+			if n >= w.threshold {
+				return verdict{kind: verdictFailed, reason: fmt.Sprintf("%d %s of %s stopped: %s (failed-tasks-threshold %d)", n, plural(n, "task", "tasks"), w.id, stopSummary(w.failedTasks[0]), w.threshold)}, nil
+			}
 		}
 	}
 	if done {
