@@ -437,7 +437,7 @@ func (p *inputParser) taskDefinition(opts parseOptions) (*ecs.RegisterTaskDefini
 	for _, s := range stripped {
 		p.notes = append(p.notes, fmt.Sprintf("task-definition: ignoring %s (ECS sets it itself)", s))
 	}
-	return in, taskdef.SecretValues(in), nil
+	return in, taskdef.MaskValues(in), nil
 }
 
 // checkContainersInFile checks that the containers named by image or images

@@ -230,6 +230,8 @@ func (c *console) report(ev deployer.Event) {
 		if ev.State != nil {
 			c.saveCheckpoint(*ev.State)
 		}
+	case deployer.EventSecrets:
+		c.mask(ev.Secrets)
 	default:
 		c.infof("%s", ev.Message)
 	}

@@ -101,6 +101,9 @@ func (r *run) preflight(ctx context.Context) error {
 		r.res.Images = append(r.res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})
 	}
 	r.register = in
+	if secrets := append(taskdef.MaskValues(current), taskdef.MaskValues(in)...); len(secrets) > 0 {
+		r.d.report(Event{Time: r.d.now(), Kind: EventSecrets, Secrets: secrets})
+	}
 
 	plan := []string{
 		fmt.Sprintf("RegisterTaskDefinition: a new revision of %s", aws.ToString(in.Family)),

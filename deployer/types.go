@@ -191,6 +191,10 @@ const (
 	EventProgress
 	// EventCheckpoint carries State to save for the post step.
 	EventCheckpoint
+	// EventSecrets carries Secrets: values of the task definitions in
+	// play (environment values, secret ARNs) that must never be shown.
+	// Deploy never prints them; callers mask them as a second guard.
+	EventSecrets
 )
 
 // Event is one progress report. The caller turns events into log lines.
@@ -200,6 +204,7 @@ type Event struct {
 	Message string
 	Counts  *Counts     // EventProgress
 	State   *Checkpoint // EventCheckpoint
+	Secrets []string    // EventSecrets
 }
 
 // Checkpoint is the state the post step needs to finish an interrupted run.

@@ -87,6 +87,56 @@ func SecretValues(in *ecs.RegisterTaskDefinitionInput) []string {
 	return out
 }
 
+// MaskValues returns the subset of SecretValues worth an ::add-mask::
+// line: secret and credential ARNs (secrets[].valueFrom, log secretOptions,
+// repositoryCredentials), credential-keyed options and labels, and the
+// environment values whose name or value looks like a credential
+// (API_TOKEN, DB_PASSWORD, an access key ID, a URL with a password, a
+// private key). Plain configuration values (AWS_REGION=us-east-1,
+// ACCOUNT=123456789012, APP=web) are left out on purpose: GitHub masks a
+// value everywhere, in ARNs and step outputs too, and drops job outputs
+// that contain a masked value. Those values are never printed anyway;
+// SecretValues, the full list, is what log lines are scrubbed with.
+func MaskValues(in *ecs.RegisterTaskDefinitionInput) []string {
+	if in == nil {
+		return nil
+	}
+	plain := map[string]bool{}
+	for _, c := range in.ContainerDefinitions {
+		for _, e := range c.Environment {
+			if v := aws.ToString(e.Value); v != "" && !credentialKey(aws.ToString(e.Name)) && !credentialValue(v) {
+				plain[v] = true
+			}
+		}
+	}
+	var out []string
+	for _, v := range SecretValues(in) {
+		if !plain[v] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// credentialValue reports whether a value looks like a credential by its
+// shape, whatever its name.
+func credentialValue(v string) bool {
+	switch {
+	case len(v) == 20 && (strings.HasPrefix(v, "AKIA") || strings.HasPrefix(v, "ASIA")):
+		return true
+	case strings.Contains(v, "-----BEGIN"):
+		return true
+	case strings.Contains(v, "://") && strings.Contains(v, "@"):
+		return true // a URL with user information
+	}
+	for _, p := range []string{"ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "sk_live_", "glpat-"} {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // credentialKey reports whether an option or label key looks like it
 // names a credential.
 func credentialKey(k string) bool {
