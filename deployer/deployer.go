@@ -256,8 +256,6 @@ func (r *run) explain(v verdict, headline string) string {
 		return v.reason
 	case v.kind == verdictTimedOut:
 		return v.reason + "; " + headline
-	case v.kind == verdictCircuitBreaker:
-		return "ECS deployment circuit breaker: " + headline
 	default:
 		return headline
 	}
