@@ -40,7 +40,7 @@ func TestSummaryForEveryFailure(t *testing.T) {
 		{name: "stuck pending", image: "web:pending", extra: map[string]string{"timeout": "500ms"}, headline: "timed out after 500ms: 0 of 2 tasks running, 2 pending",
 			sections: []string{"### Timeline", "rollback completed"}},
 		{name: "circuit breaker", scenario: "circuit-breaker.json", image: "web:crash", extra: map[string]string{"failed-tasks-threshold": "100"},
-			headline: "ECS deployment circuit breaker", sections: []string{"### Why tasks stopped", "circuit breaker"}},
+			headline: "deployment circuit breaker rolled the service back to web:1", sections: []string{"### Why tasks stopped", "circuit breaker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
