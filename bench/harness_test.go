@@ -39,7 +39,7 @@ func profileOf(tb testing.TB) profile {
 	if testing.Short() {
 		return profile{short: true, div: shortDivisor, reps: 2}
 	}
-	return profile{div: 1, reps: 12}
+	return profile{div: 1, reps: 40}
 }
 
 // d scales a full-run duration to the profile.
