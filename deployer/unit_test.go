@@ -206,3 +206,30 @@ func TestErrPreflightWrapping(t *testing.T) {
 		t.Errorf("result: got %q %q", r.res.Status, r.res.Reason)
 	}
 }
+
+func TestStartedSince(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ev := func(sec int, msg string) types.ServiceEvent {
+		return types.ServiceEvent{CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
+	}
+	w := &watcher{}
+	// The first poll only learns where the events stand.
+	if w.startedSince([]types.ServiceEvent{ev(1, "(service web) has started 2 tasks: (task a) (task b).")}) {
+		t.Errorf("first poll: got true, want false (nothing to compare with)")
+	}
+	steps := []struct {
+		events []types.ServiceEvent
+		want   bool
+	}{
+		{[]types.ServiceEvent{ev(1, "(service web) has started 2 tasks: (task a) (task b).")}, false},
+		{[]types.ServiceEvent{ev(5, "(service web) has stopped 2 running tasks: (task x) (task y)."), ev(1, "has started 2 tasks")}, false},
+		{[]types.ServiceEvent{ev(9, "(service web) has started 1 tasks: (task c)."), ev(5, "has stopped"), ev(1, "has started")}, true},
+		{[]types.ServiceEvent{ev(9, "(service web) has started 1 tasks: (task c)."), ev(5, "has stopped"), ev(1, "has started")}, false},
+	}
+	for i, s := range steps {
+		if got := w.startedSince(s.events); got != s.want {
+			t.Errorf("poll %d: got %v, want %v", i+2, got, s.want)
+		}
+	}
+}

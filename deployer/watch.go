@@ -66,6 +66,8 @@ type watcher struct {
 	cbFailed    int // polls that saw our deployment FAILED with ECS's rollback pending
 
 	createdAt time.Time // the deployment's creation, by ECS's clock
+	seenFull  bool      // all of the deployment's tasks were running once
+	lastEvent time.Time // the newest service event seen
 
 	checkedStopped bool
 	recheck        bool            // the last stopped-task check failed
@@ -184,6 +186,15 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 	// A signal that tasks of ours may have stopped: only then is listing
 	// stopped tasks worth a call.
 	signal := w.polls > 1 && (c.Failed > w.last.Failed || c.Running < w.last.Running || c.Running+c.Pending < w.last.Running+w.last.Pending)
+	// Once our deployment has had all its tasks running, ECS starts more
+	// only to replace tasks that stopped: a crash and its replacement can
+	// both fall between two polls and leave the counts unchanged, but not
+	// the service's events, which come with every poll for free.
+	replaced := w.startedSince(svc.Events)
+	signal = signal || (w.seenFull && replaced)
+	if c.Desired > 0 && c.Running >= c.Desired {
+		w.seenFull = true
+	}
 	w.last = c
 	w.d.report(Event{Time: w.d.now(), Kind: EventProgress, Counts: &c,
 		Message: fmt.Sprintf("%s %s: %d/%d running, %d pending, %d failed, %s", w.what, w.id, c.Running, c.Desired, c.Pending, c.Failed, orDash(c.RolloutState))})
@@ -248,6 +259,29 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		return verdict{kind: verdictSucceeded, reason: fmt.Sprintf("%s %s completed: %d/%d tasks of %s running", w.what, w.id, c.Running, c.Desired, shortARN(w.taskDef))}, nil
 	}
 	return verdict{kind: verdictInProgress}, nil
+}
+
+// startedSince reports whether the service's events (newest first) say
+// that tasks were started since the previous poll, and remembers the
+// newest event seen.
+func (w *watcher) startedSince(events []types.ServiceEvent) bool {
+	started := false
+	newest := w.lastEvent
+	for _, e := range events {
+		at := aws.ToTime(e.CreatedAt)
+		if !at.After(w.lastEvent) {
+			break
+		}
+		if at.After(newest) {
+			newest = at
+		}
+		if strings.Contains(aws.ToString(e.Message), "has started") {
+			started = true
+		}
+	}
+	first := w.lastEvent.IsZero()
+	w.lastEvent = newest
+	return started && !first
 }
 
 func (w *watcher) failureSeen() {
