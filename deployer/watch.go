@@ -68,6 +68,7 @@ type watcher struct {
 	createdAt time.Time // the deployment's creation, by ECS's clock
 	seenFull  bool      // all of the deployment's tasks were running once
 	lastEvent time.Time // the newest service event seen
+	started   int       // tasks ECS's events say it started for the deployment
 
 	checkedStopped bool
 	recheck        bool            // the last stopped-task check failed
@@ -190,8 +191,11 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 	// only to replace tasks that stopped: a crash and its replacement can
 	// both fall between two polls and leave the counts unchanged, but not
 	// the service's events, which come with every poll for free.
+	// Before that, more tasks started than the deployment wants means
+	// replacements too: tasks that start, run for less than a poll
+	// interval and crash leave the counts unchanged from poll to poll.
 	replaced := w.startedSince(svc.Events)
-	signal = signal || (w.seenFull && replaced)
+	signal = signal || (replaced && (w.seenFull || w.started > int(c.Desired)))
 	if c.Desired > 0 && c.Running >= c.Desired {
 		w.seenFull = true
 	}
@@ -262,8 +266,9 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 }
 
 // startedSince reports whether the service's events (newest first) say
-// that tasks were started since the previous poll, and remembers the
-// newest event seen.
+// that tasks were started since the previous poll, remembers the newest
+// event seen, and adds the tasks started since the deployment's creation
+// ("has started 2 tasks: (task a) (task b).") to w.started.
 func (w *watcher) startedSince(events []types.ServiceEvent) bool {
 	started := false
 	newest := w.lastEvent
@@ -275,8 +280,11 @@ func (w *watcher) startedSince(events []types.ServiceEvent) bool {
 		if at.After(newest) {
 			newest = at
 		}
-		if strings.Contains(aws.ToString(e.Message), "has started") {
+		if msg := aws.ToString(e.Message); strings.Contains(msg, "has started") {
 			started = true
+			if !w.createdAt.IsZero() && !at.Before(w.createdAt) {
+				w.started += strings.Count(msg, "(task ")
+			}
 		}
 	}
 	first := w.lastEvent.IsZero()
