@@ -34,21 +34,36 @@ func newRNG(rep int) *rand.Rand {
 // the ECS API (its stoppingAt) to our rollback UpdateService, for a task
 // that crashes while starting (failedTasks rises) and one that crashes
 // after running (failedTasks stays 0; the running count drops and the
-// watcher lists the stopped tasks).
+// watcher lists the stopped tasks), and a crash loop whose tasks run for
+// a fraction of a second, which the counts alone can miss (the watcher
+// also counts the tasks ECS's events say it started).
 func BenchmarkDetection(b *testing.B) {
 	p := profileOf(b)
 	tbl := &table{title: "Detection latency (first failed task visible → rollback UpdateService)",
 		header: []string{"failure", "poll interval", "runs", "median s", "max s", "watch calls/s", "calls per deployment (mean, by operation)"}}
-	for _, image := range []string{"repo/app:crash", "repo/app:crash-after"} {
+	for _, kind := range []string{"crash", "crash-after", "crash-loop"} {
+		image := "repo/app:" + kind
+		if kind == "crash-loop" {
+			image = "repo/app:crash-after"
+		}
 		for _, ps := range p.pollSettings() {
-			b.Run(fmt.Sprintf("%s/interval=%s", image[len("repo/app:"):], ps.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/interval=%s", kind, ps.name), func(b *testing.B) {
 				var all []outcome
 				for range b.N {
 					all = append(all, repeat(p.reps, func(rep int) []outcome {
 						rng := newRNG(rep)
 						r := rollout{image: image, tasks: 2, maxPct: 200, interval: ps.interval, timeout: 2 * time.Minute,
 							timings: p.timings(rng, ps.effective)}
-						if image == "repo/app:crash-after" {
+						switch kind {
+						case "crash-loop":
+							// Tasks run for a fraction of a second and
+							// crash, and are replaced at once: between two
+							// polls the counts can look unchanged.
+							r.timings.HealthCheck = ecssim.Duration(p.d(200 * time.Millisecond))
+							r.timings.RetryBackoff = ecssim.Duration(p.d(100 * time.Millisecond))
+							r.timings.Stopping = ecssim.Duration(p.d(100 * time.Millisecond))
+							r.after = time.Duration(r.timings.HealthCheck)
+						case "crash-after":
 							// The task turns healthy after HealthCheck, then
 							// crashes within one poll interval, while the old
 							// tasks are still draining (so before our
@@ -70,7 +85,7 @@ func BenchmarkDetection(b *testing.B) {
 				b.ReportMetric(secs(st.max), "detect-max-s")
 				b.ReportMetric(rate, "watch-calls/s")
 				b.ReportMetric(meanOf(all, func(o outcome) float64 { return float64(o.total(o.calls)) }), "calls/deploy")
-				tbl.add(image[len("repo/app:"):], ps.name+" ("+ps.effective.String()+")", fmt.Sprint(len(all)), f2(secs(st.median)), f2(secs(st.max)), f2(rate),
+				tbl.add(kind, ps.name+" ("+ps.effective.String()+")", fmt.Sprint(len(all)), f2(secs(st.median)), f2(secs(st.max)), f2(rate),
 					opsText(all, func(o outcome) map[string]int { return o.calls }))
 			})
 		}
