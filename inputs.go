@@ -263,13 +263,22 @@ func (p *inputParser) add(name, msg string) {
 	p.errs = append(p.errs, &inputError{Input: name, Msg: msg})
 }
 
-// ECS names: up to 255 letters, numbers, hyphens and underscores.
+// ECS names: up to 255 letters, numbers, hyphens and underscores. The
+// length is checked apart (validECSName, maxARNLen): a bounded repeat like
+// {1,255} makes the regexp package build a large program at every start.
 var (
-	ecsNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	clusterARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):cluster/([A-Za-z0-9_-]{1,255})$`)
-	serviceARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):service/(?:([A-Za-z0-9_-]{1,255})/)?([A-Za-z0-9_-]{1,255})$`)
+	ecsNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	clusterARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):cluster/([A-Za-z0-9_-]+)$`)
+	serviceARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):service/(?:([A-Za-z0-9_-]+)/)?([A-Za-z0-9_-]+)$`)
 	propagateValues = []types.PropagateTags{types.PropagateTagsTaskDefinition, types.PropagateTagsService, types.PropagateTagsNone}
 )
+
+// maxECSName is the longest cluster, service or container name ECS takes.
+const maxECSName = 255
+
+// validECSName reports whether s is a valid ECS cluster, service or
+// container name.
+func validECSName(s string) bool { return len(s) <= maxECSName && ecsNameRE.MatchString(s) }
 
 func (p *inputParser) cluster() string {
 	s := p.raw(inCluster)
@@ -277,10 +286,10 @@ func (p *inputParser) cluster() string {
 	case s == "":
 		return "default"
 	case strings.HasPrefix(s, "arn:"):
-		if !clusterARNRE.MatchString(s) {
+		if m := clusterARNRE.FindStringSubmatch(s); m == nil || len(m[3]) > maxECSName {
 			p.add(inCluster, fmt.Sprintf("%q is not a cluster ARN (arn:aws:ecs:<region>:<account>:cluster/<name>)", s))
 		}
-	case !ecsNameRE.MatchString(s):
+	case !validECSName(s):
 		p.add(inCluster, fmt.Sprintf("%q is not a cluster name (up to 255 letters, numbers, hyphens and underscores) or ARN", s))
 	}
 	return s
@@ -296,7 +305,7 @@ func (p *inputParser) service(cfg *deployer.Config) string {
 		p.add(inService, "required: the name or ARN of the ECS service to deploy")
 	case strings.HasPrefix(s, "arn:"):
 		m := serviceARNRE.FindStringSubmatch(s)
-		if m == nil {
+		if m == nil || len(m[3]) > maxECSName || len(m[4]) > maxECSName {
 			p.add(inService, fmt.Sprintf("%q is not a service ARN (arn:aws:ecs:<region>:<account>:service/<cluster>/<name>)", s))
 			return s
 		}
@@ -318,7 +327,7 @@ func (p *inputParser) service(cfg *deployer.Config) string {
 		case clusterName != arnCluster:
 			p.add(inService, fmt.Sprintf("service ARN names cluster %q but the cluster input is %q", arnCluster, cfg.Cluster))
 		}
-	case !ecsNameRE.MatchString(s):
+	case !validECSName(s):
 		p.add(inService, fmt.Sprintf("%q is not a service name (up to 255 letters, numbers, hyphens and underscores) or ARN", s))
 	}
 	return s
@@ -348,7 +357,7 @@ func (p *inputParser) images() []deployer.ContainerImage {
 		return nil
 	}
 	bad := false
-	if name != "" && !ecsNameRE.MatchString(name) {
+	if name != "" && !validECSName(name) {
 		p.add(inContainerName, fmt.Sprintf("%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", name))
 		bad = true
 	}
@@ -387,7 +396,7 @@ func parseImagesList(s string) ([]deployer.ContainerImage, error) {
 		case !ok || name == "" || image == "":
 			bad(n, "%q is not container=image", truncate(line, 80))
 			continue
-		case !ecsNameRE.MatchString(name):
+		case !validECSName(name):
 			bad(n, "%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", truncate(name, 80))
 			continue
 		}

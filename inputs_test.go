@@ -227,6 +227,8 @@ func TestParseInputsErrors(t *testing.T) {
 		}, [][2]string{{"service", "is in eu-west-1/123456789012"}}},
 		{"malformed cluster ARN", map[string]string{"cluster": "arn:aws:ecs:eu-west-1:123456789012:service/prod"}, [][2]string{{"cluster", "is not a cluster ARN"}}},
 		{"bad cluster name", map[string]string{"cluster": "prod/eu"}, [][2]string{{"cluster", "is not a cluster name"}}},
+		{"service name too long", map[string]string{"service": strings.Repeat("w", 256)}, [][2]string{{"service", "is not a service name"}}},
+		{"cluster name in an ARN too long", map[string]string{"cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/" + strings.Repeat("c", 256)}, [][2]string{{"cluster", "is not a cluster ARN"}}},
 		{"image with spaces", map[string]string{"image": "nginx: 1.27"}, [][2]string{{"image", "nginx: 1.27"}}},
 		{"image upper case", map[string]string{"image": "Nginx:1.27"}, [][2]string{{"image", "Nginx:1.27"}}},
 		{"bad container name", map[string]string{"container-name": "my app"}, [][2]string{{"container-name", `"my app" is not a container name`}}},
