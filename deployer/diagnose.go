@@ -17,6 +17,11 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
+// maxDiagnosed bounds the stopped tasks the diagnosis examines: the
+// causes of a crash loop are the same in the first few hundred tasks as
+// in the thousandth.
+const maxDiagnosed = 300
+
 // diagnose collects why our deployment failed: the distinct causes of
 // its stopped tasks, the service events since it began, and the tail of
 // each failing container's log. It fills the Result and returns a
@@ -29,7 +34,7 @@ func (r *run) diagnose(ctx context.Context) string {
 	}
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
-	if _, err := w.checkStopped(ctx); err != nil {
+	if _, err := w.checkStopped(ctx, func() bool { return len(w.stopped) >= maxDiagnosed }); err != nil {
 		r.d.emit(EventWarning, "diagnosis: %v", err)
 	}
 	r.res.Causes = groupCauses(w.failedTasks)

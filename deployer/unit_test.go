@@ -233,3 +233,24 @@ func TestStartedSince(t *testing.T) {
 		}
 	}
 }
+
+func TestStartedSinceCountsOurTasks(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ev := func(sec int, msg string) types.ServiceEvent {
+		return types.ServiceEvent{CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
+	}
+	w := &watcher{createdAt: base}
+	w.startedSince([]types.ServiceEvent{
+		ev(2, "(service web) has started 2 tasks: (task a) (task b)."),
+		ev(-5, "(service web) has started 3 tasks: (task x) (task y) (task z)."), // before our deployment
+	})
+	w.startedSince([]types.ServiceEvent{
+		ev(6, "(service web) has started 1 tasks: (task c)."),
+		ev(4, "(service web) has stopped 1 running tasks: (task a)."),
+		ev(2, "(service web) has started 2 tasks: (task a) (task b)."),
+	})
+	if w.started != 3 {
+		t.Errorf("started: got %d, want 3 (a, b, then c; none counted twice, none from before our deployment)", w.started)
+	}
+}

@@ -235,7 +235,7 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		done = true
 	}
 	if signal || w.recheck || (done && !w.checkedStopped) {
-		n, err := w.checkStopped(ctx)
+		n, err := w.checkStopped(ctx, w.reachedThreshold)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return verdict{}, err
@@ -329,12 +329,13 @@ func circuitBreakerRollsBack(svc types.Service) bool {
 	return c != nil && c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable && c.DeploymentCircuitBreaker.Rollback
 }
 
-// checkStopped lists the stopped tasks our deployment started, describes
-// the ones not seen before (at most 100 per call), and returns how many
-// count as failures.
-func (w *watcher) checkStopped(ctx context.Context) (int, error) {
+// checkStopped lists the stopped tasks the watched deployment started,
+// page by page, describes the ones not seen before (at most 100 per
+// call), and returns how many count as failures. It stops early once
+// enough reports true, so a crash loop of thousands of tasks costs a page
+// or two, not the whole list at every poll.
+func (w *watcher) checkStopped(ctx context.Context, enough func() bool) (int, error) {
 	w.checkedStopped = true
-	var fresh []string
 	var token *string
 	for {
 		out, err := w.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{
@@ -346,35 +347,38 @@ func (w *watcher) checkStopped(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("list stopped tasks of %s: %w", w.id, err)
 		}
+		var fresh []string
 		for _, arn := range out.TaskArns {
 			if _, ok := w.stopped[arn]; !ok {
 				fresh = append(fresh, arn)
 			}
 		}
-		token = out.NextToken
-		if aws.ToString(token) == "" {
-			break
-		}
-	}
-	for len(fresh) > 0 {
-		n := min(len(fresh), 100)
-		batch := fresh[:n]
-		fresh = fresh[n:]
-		out, err := w.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(w.cluster), Tasks: batch})
-		if err != nil {
-			return 0, fmt.Errorf("describe stopped tasks of %s: %w", w.id, err)
-		}
-		for _, t := range out.Tasks {
-			failed := isFailure(t)
-			w.stopped[aws.ToString(t.TaskArn)] = failed
-			if failed {
-				w.failedTasks = append(w.failedTasks, t)
-				w.failureSeen()
+		for len(fresh) > 0 {
+			n := min(len(fresh), 100)
+			batch := fresh[:n]
+			fresh = fresh[n:]
+			out, err := w.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(w.cluster), Tasks: batch})
+			if err != nil {
+				return 0, fmt.Errorf("describe stopped tasks of %s: %w", w.id, err)
+			}
+			for _, t := range out.Tasks {
+				failed := isFailure(t)
+				w.stopped[aws.ToString(t.TaskArn)] = failed
+				if failed {
+					w.failedTasks = append(w.failedTasks, t)
+					w.failureSeen()
+				}
 			}
 		}
+		token = out.NextToken
+		if aws.ToString(token) == "" || enough() {
+			return len(w.failedTasks), nil
+		}
 	}
-	return len(w.failedTasks), nil
 }
+
+// reachedThreshold is checkStopped's stop condition while watching.
+func (w *watcher) reachedThreshold() bool { return len(w.failedTasks) >= w.threshold }
 
 // isFailure reports whether a stopped task stopped because it failed, as
 // opposed to being scaled in, replaced by a deployment or stopped by hand.
