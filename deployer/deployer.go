@@ -117,6 +117,9 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	if r.res.Status == "" {
 		r.res.Status = StatusFailed
 	}
+	if r.res.Status == StatusRollbackFailed && r.res.ManualRollback != "" {
+		r.res.Reason += "; finish it by hand with: " + r.res.ManualRollback
+	}
 	if err == nil && !r.res.Status.OK() {
 		err = errors.New(r.res.Reason)
 	}

@@ -186,7 +186,7 @@ func TestDeployScenarios(t *testing.T) {
 			during: func(t *testing.T, e env) {
 				e.srv.Sim.InjectFault("UpdateService", ecssim.Fault{Error: "AccessDeniedException", OnCall: 2})
 			},
-			wantStatus: deployer.StatusRollbackFailed, wantReason: []string{"could not be issued", "AccessDenied"}, wantFinal: "new",
+			wantStatus: deployer.StatusRollbackFailed, wantReason: []string{"could not be issued", "AccessDenied", "finish it by hand with: aws ecs update-service --cluster prod --service web --task-definition arn:aws:ecs:"}, wantFinal: "new",
 			wantMutating: []string{"RegisterTaskDefinition", "UpdateService", "UpdateService!AccessDeniedException"}},
 		{name: "healthy, stopped tasks cannot be listed", image: "repo/app:2",
 			during: func(t *testing.T, e env) {
