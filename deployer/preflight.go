@@ -82,7 +82,7 @@ func (r *run) preflight(ctx context.Context) error {
 		return fmt.Errorf("service: the running task definition %s is %s, so it could not be rolled back to; register and deploy an ACTIVE revision first", shortARN(r.target), st)
 	}
 	current := taskdef.RegisterInput(td.TaskDefinition, td.Tags)
-	in := current
+	in := taskdef.Clone(current) // current stays as it runs, for the plan's diff
 	if r.cfg.TaskDefinition != nil {
 		in = taskdef.Clone(r.cfg.TaskDefinition)
 	}
