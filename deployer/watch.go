@@ -119,6 +119,9 @@ func (w *watcher) watch(ctx context.Context, timeout, interval time.Duration) ve
 		var err error
 		v, err = w.poll(ctx)
 		if err != nil {
+			if ctx.Err() == nil && !isPermanent(err) {
+				w.d.emit(EventInfo, "%s %s: status check failed, trying again at the next poll: %v", w.what, w.id, err)
+			}
 			return false, err
 		}
 		return v.kind != verdictInProgress, nil
