@@ -195,7 +195,11 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	cfg.Timeout = p.timeout()
 	cfg.PollInterval = p.duration(inPollInterval, deployer.DefaultPollInterval, minPollInterval, maxPollInterval)
 	cfg.RollbackTimeout = p.duration(inRollbackTimeout, deployer.DefaultRollbackTimeout, 0, maxDuration)
-	if cfg.PollInterval > 0 {
+	if p.raw(inPollInterval) == "" {
+		// The default interval must not turn a short timeout the user set
+		// into an input error: poll at least five times per timeout.
+		cfg.PollInterval = defaultPollFor(cfg.Timeout, cfg.RollbackTimeout)
+	} else if cfg.PollInterval > 0 {
 		if cfg.Timeout > 0 && cfg.PollInterval >= cfg.Timeout {
 			p.add(inPollInterval, fmt.Sprintf("%s must be shorter than the timeout (%s)", cfg.PollInterval, cfg.Timeout))
 		} else if cfg.RollbackTimeout > 0 && cfg.PollInterval >= cfg.RollbackTimeout {
@@ -272,6 +276,19 @@ var (
 	serviceARNRE    = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):service/(?:([A-Za-z0-9_-]+)/)?([A-Za-z0-9_-]+)$`)
 	propagateValues = []types.PropagateTags{types.PropagateTagsTaskDefinition, types.PropagateTagsService, types.PropagateTagsNone}
 )
+
+// defaultPollFor is the poll interval when none is given: the default,
+// shortened so that each timeout spans at least five polls, and never
+// under the minimum.
+func defaultPollFor(timeouts ...time.Duration) time.Duration {
+	d := deployer.DefaultPollInterval
+	for _, t := range timeouts {
+		if t > 0 && t/5 < d {
+			d = t / 5
+		}
+	}
+	return max(d, minPollInterval)
+}
 
 // maxECSName is the longest cluster, service or container name ECS takes.
 const maxECSName = 255

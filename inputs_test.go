@@ -81,6 +81,15 @@ func TestParseInputs(t *testing.T) {
 			},
 		},
 		{
+			name: "short timeouts shorten the default poll interval",
+			in:   map[string]string{"timeout": "3s", "rollback-timeout": "20s"},
+			want: func(c *deployer.Config) {
+				c.Timeout = 3 * time.Second
+				c.RollbackTimeout = 20 * time.Second
+				c.PollInterval = 600 * time.Millisecond
+			},
+		},
+		{
 			name: "every input set",
 			in: map[string]string{
 				"cluster": "prod", "container-name": "app", "timeout": "15m", "poll-interval": "2s",

@@ -66,8 +66,6 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval < 0 {
 		bad("poll-interval", "must be positive, got %s", c.PollInterval)
-	} else if c.Timeout > 0 && c.PollInterval > c.Timeout {
-		bad("poll-interval", "%s is longer than timeout %s", c.PollInterval, c.Timeout)
 	}
 	if c.FailedTasksThreshold < 0 {
 		bad("failed-tasks-threshold", "must be at least 1, got %d", c.FailedTasksThreshold)

@@ -123,7 +123,7 @@ func TestConfigValidate(t *testing.T) {
 			c.MaximumPercent = 50
 			c.OnBusy = "maybe"
 		}, []string{"timeout:", "minimum-healthy-percent:", "maximum-percent:", "on-busy:"}},
-		{"poll longer than timeout", func(c *Config) { c.PollInterval = time.Hour }, []string{"poll-interval:"}},
+		{"negative poll interval", func(c *Config) { c.PollInterval = -time.Second }, []string{"poll-interval:"}},
 		{"duplicate container", func(c *Config) {
 			c.Images = []ContainerImage{{Container: "app", Image: "a:1"}, {Container: "app", Image: "a:2"}}
 		}, []string{"images:"}},
