@@ -200,6 +200,9 @@ func (r *run) deploy(ctx context.Context) error {
 // conclude turns the verdict on our deployment into the final outcome,
 // rolling back where needed.
 func (r *run) conclude(ctx context.Context, v verdict) error {
+	if v.kind == verdictFailed {
+		v = r.ecsRollingBack(ctx, v)
+	}
 	switch v.kind {
 	case verdictSucceeded:
 		r.res.Status = StatusSucceeded
@@ -249,6 +252,27 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return nil
 	}
 	return r.awaitRollback(ctx, why, "")
+}
+
+// ecsRollingBack looks once more before we roll back a failed deployment
+// of a service whose circuit breaker rolls back by itself: when ECS has
+// already started its rollback, ours would be a second one. It returns v
+// unchanged otherwise.
+func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
+	if !circuitBreakerRollsBack(r.svc) || ctx.Err() != nil {
+		return v
+	}
+	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
+	if err != nil || !circuitBreakerRollsBack(svc) {
+		return v
+	}
+	for _, dep := range svc.Deployments {
+		id := aws.ToString(dep.Id)
+		if aws.ToString(dep.Status) == "PRIMARY" && id != r.res.DeploymentID && aws.ToString(dep.TaskDefinition) == r.target {
+			return verdict{kind: verdictCircuitBreaker, other: id, taskDef: r.target, reason: v.reason}
+		}
+	}
+	return v
 }
 
 // explain is the first half of the reason: what went wrong, led by the

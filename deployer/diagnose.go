@@ -17,6 +17,9 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
+// logsTimeout bounds the time spent reading log excerpts.
+const logsTimeout = 15 * time.Second
+
 // maxDiagnosed bounds the stopped tasks the diagnosis examines: the
 // causes of a crash loop are the same in the first few hundred tasks as
 // in the thousandth.
@@ -44,7 +47,11 @@ func (r *run) diagnose(ctx context.Context) string {
 	}
 	r.res.Events = eventsSince(w.events, since)
 	if r.cfg.LogLines > 0 && r.d.logs != nil {
-		r.res.Logs = r.logTails(ctx, w.failedTasks)
+		// Log excerpts are a courtesy: they must not hold up the rollback
+		// watch on a slow or unreachable Logs endpoint.
+		lctx, cancel := context.WithTimeout(ctx, logsTimeout)
+		r.res.Logs = r.logTails(lctx, w.failedTasks)
+		cancel()
 	}
 	return headline(r.res.Causes, len(w.failedTasks))
 }

@@ -221,11 +221,25 @@ func (r *run) deploymentConfig() *types.DeploymentConfiguration {
 	c := types.DeploymentConfiguration{}
 	if o := r.origDepl; o != nil {
 		c.DeploymentCircuitBreaker = o.DeploymentCircuitBreaker
-		c.Alarms = o.Alarms
+		c.Alarms = alarmsToSend(o.Alarms)
 		c.Strategy = o.Strategy
 	}
 	c.MinimumHealthyPercent = aws.Int32(r.cfg.MinimumHealthyPercent)
 	c.MaximumPercent = aws.Int32(r.maximumPercent())
+	return &c
+}
+
+// alarmsToSend is the service's alarm configuration as UpdateService
+// takes it back: alarmNames is required there, while some endpoints omit
+// it when describing a service without alarms.
+func alarmsToSend(a *types.DeploymentAlarms) *types.DeploymentAlarms {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	if c.AlarmNames == nil {
+		c.AlarmNames = []string{}
+	}
 	return &c
 }
 
@@ -237,7 +251,7 @@ func (r *run) originalConfig() *types.DeploymentConfiguration {
 	}
 	return &types.DeploymentConfiguration{
 		DeploymentCircuitBreaker: o.DeploymentCircuitBreaker,
-		Alarms:                   o.Alarms,
+		Alarms:                   alarmsToSend(o.Alarms),
 		Strategy:                 o.Strategy,
 		MinimumHealthyPercent:    o.MinimumHealthyPercent,
 		MaximumPercent:           o.MaximumPercent,

@@ -41,6 +41,15 @@ func (v verdict) markName() string {
 	return "deployment failed"
 }
 
+// maxStaleReads is how many reads may miss a just-created deployment
+// before it counts as replaced.
+const maxStaleReads = 3
+
+// periodicStoppedCheck: while not all of a deployment's tasks run, its
+// stopped tasks are listed every this many polls even without a signal
+// (one ListTasks; DescribeTasks only for tasks not seen before).
+const periodicStoppedCheck = 8
+
 // errInProgress is what a poll returns to go-retry while the deployment
 // has not reached a verdict.
 var errInProgress = errors.New("deployment in progress")
@@ -71,6 +80,8 @@ type watcher struct {
 	started   int       // tasks ECS's events say it started for the deployment
 
 	checkedStopped bool
+	before         map[string]bool // deployment IDs that existed before our update
+	stale          int             // reads that did not show the deployment yet
 	recheck        bool            // the last stopped-task check failed
 	stopErrs       int             // stopped-task checks that failed
 	stopped        map[string]bool // stopped task ARN → counted as a failure
@@ -89,6 +100,7 @@ func (r *run) newWatcher(id, taskDef, what string) *watcher {
 		threshold: r.cfg.FailedTasksThreshold,
 		what:      what,
 		stopped:   map[string]bool{},
+		before:    deploymentIDs(r.svc),
 	}
 }
 
@@ -107,6 +119,7 @@ func (r *run) watchOurs(ctx context.Context) verdict {
 // rollback timeout passes.
 func (r *run) watchRollback(ctx context.Context) verdict {
 	w := r.newWatcher(r.res.RollbackDeploymentID, r.target, "rollback")
+	w.before[r.res.DeploymentID] = true // a stale read may still show ours as PRIMARY
 	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
 }
 
@@ -173,6 +186,13 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		// PRIMARY running our revision.
 		mine, w.id = primary, aws.ToString(primary.Id)
 	}
+	if mine == nil && primary != nil && w.before[aws.ToString(primary.Id)] && w.stale < maxStaleReads {
+		// ECS's API is eventually consistent: a read right after our
+		// update may not show our deployment yet. The PRIMARY is one that
+		// existed before the update, so nobody has replaced ours.
+		w.stale++
+		return verdict{kind: verdictInProgress}, nil
+	}
 	if mine == nil || aws.ToString(mine.Status) != "PRIMARY" {
 		return w.replaced(svc, mine, primary), nil
 	}
@@ -215,9 +235,6 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		w.failureSeen()
 	}
 
-	if int(c.Failed) >= w.threshold {
-		return verdict{kind: verdictFailed, reason: fmt.Sprintf("%d %s of %s failed to start (failed-tasks-threshold %d)", c.Failed, plural(int(c.Failed), "task", "tasks"), w.id, w.threshold)}, nil
-	}
 	if mine.RolloutState == types.DeploymentRolloutStateFailed {
 		if circuitBreakerRollsBack(svc) && w.what == "deployment" && w.cbFailed < 3 {
 			// ECS is about to start its own rollback: give it a few polls
@@ -226,6 +243,9 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 			return verdict{kind: verdictInProgress}, nil
 		}
 		return verdict{kind: verdictFailed, reason: fmt.Sprintf("%s %s failed: %s", w.what, w.id, strings.TrimSuffix(orDefault(aws.ToString(mine.RolloutStateReason), "rollout state FAILED"), "."))}, nil
+	}
+	if int(c.Failed) >= w.threshold {
+		return verdict{kind: verdictFailed, reason: fmt.Sprintf("%d %s of %s failed to start (failed-tasks-threshold %d)", c.Failed, plural(int(c.Failed), "task", "tasks"), w.id, w.threshold)}, nil
 	}
 
 	done := false
@@ -237,7 +257,11 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		// deployment left and it runs what it should.
 		done = true
 	}
-	if signal || w.recheck || (done && !w.checkedStopped) {
+	// Tasks that crash after they run leave failedTasks at 0, and an
+	// endpoint may write no events: while not all tasks run, look at the
+	// stopped ones every few polls as well.
+	periodic := !done && c.Running < c.Desired && w.polls%periodicStoppedCheck == 0
+	if signal || w.recheck || done || periodic {
 		n, err := w.checkStopped(ctx, w.reachedThreshold)
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -366,6 +390,10 @@ func (w *watcher) checkStopped(ctx context.Context, enough func() bool) (int, er
 			}
 			for _, t := range out.Tasks {
 				failed := isFailure(t)
+				if !failed && aws.ToString(t.LastStatus) != "STOPPED" {
+					// Still stopping: its stop code may not be known yet.
+					continue
+				}
 				w.stopped[aws.ToString(t.TaskArn)] = failed
 				if failed {
 					w.failedTasks = append(w.failedTasks, t)
