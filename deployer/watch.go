@@ -48,7 +48,7 @@ const maxStaleReads = 3
 // periodicStoppedCheck: while not all of a deployment's tasks run, its
 // stopped tasks are listed every this many polls even without a signal
 // (one ListTasks; DescribeTasks only for tasks not seen before).
-const periodicStoppedCheck = 8
+const periodicStoppedCheck = 12
 
 // errInProgress is what a poll returns to go-retry while the deployment
 // has not reached a verdict.
