@@ -295,10 +295,6 @@ func TestParseInputsErrors(t *testing.T) {
 				t.Fatalf("parseInputs: got config %+v, want an error", got.Config)
 			}
 			ies := inputErrors(err)
-			var gotPairs [][2]string
-			for _, ie := range ies {
-				gotPairs = append(gotPairs, [2]string{ie.Input, ie.Msg})
-			}
 			if len(ies) != len(tc.want) {
 				t.Fatalf("got %d errors, want %d:\n%v", len(ies), len(tc.want), err)
 			}

@@ -31,7 +31,6 @@ func feNewSim(t *testing.T) *ecssim.Server {
 
 // feRun is one run of the binary's realMain with a GitHub runner's files.
 type feRun struct {
-	dir    string
 	env    map[string]string
 	stdout *feBuffer
 	stderr *feBuffer

@@ -404,4 +404,3 @@ func freshContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
 }
 
-func derefInt32(p *int32) int32 { return aws.ToInt32(p) }
