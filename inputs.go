@@ -195,9 +195,10 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	cfg.Timeout = p.timeout()
 	cfg.PollInterval = p.duration(inPollInterval, deployer.DefaultPollInterval, minPollInterval, maxPollInterval)
 	cfg.RollbackTimeout = p.duration(inRollbackTimeout, deployer.DefaultRollbackTimeout, 0, maxDuration)
-	if p.raw(inPollInterval) == "" {
-		// The default interval must not turn a short timeout the user set
-		// into an input error: poll at least five times per timeout.
+	if p.raw(inPollInterval) == "" || cfg.PollInterval == deployer.DefaultPollInterval {
+		// The default interval (left empty, or filled in from action.yml
+		// by the runner) must not turn a short timeout the user set into
+		// an input error: poll at least five times per timeout.
 		cfg.PollInterval = defaultPollFor(cfg.Timeout, cfg.RollbackTimeout)
 	} else if cfg.PollInterval > 0 {
 		if cfg.Timeout > 0 && cfg.PollInterval >= cfg.Timeout {

@@ -82,7 +82,7 @@ func TestParseInputs(t *testing.T) {
 		},
 		{
 			name: "short timeouts shorten the default poll interval",
-			in:   map[string]string{"timeout": "3s", "rollback-timeout": "20s"},
+			in:   map[string]string{"timeout": "3s", "rollback-timeout": "20s", "poll-interval": "5s"}, // as the runner fills in action.yml's default
 			want: func(c *deployer.Config) {
 				c.Timeout = 3 * time.Second
 				c.RollbackTimeout = 20 * time.Second

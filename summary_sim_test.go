@@ -91,3 +91,18 @@ func TestSummaryForEveryFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestShortTimeoutWithDefaultPoll: a short timeout with the poll interval
+// the runner fills in from action.yml (5s) deploys and rolls back; it is
+// not an input error.
+func TestShortTimeoutWithDefaultPoll(t *testing.T) {
+	t.Parallel()
+	srv := feNewSim(t)
+	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web",
+		"image": "public.ecr.aws/ecs-rollout/web:pending", "timeout": "1s", "rollback-timeout": "30s", "poll-interval": "5s"})
+	r := feRunMain(t.Context(), nil, env)
+	out := feFileCommands(t, env["GITHUB_OUTPUT"])
+	if r.code != exitFail || out["status"] != "rolled-back" || !strings.Contains(out["reason"], "timed out after 1s") {
+		t.Errorf("got exit %d, status %q, reason %q; want 1, rolled-back, timed out after 1s\n%s", r.code, out["status"], out["reason"], r.stdout)
+	}
+}
