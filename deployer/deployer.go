@@ -403,4 +403,3 @@ func freshContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	}
 	return context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
 }
-
