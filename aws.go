@@ -61,9 +61,20 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 	logsEndpoint := firstNonEmpty(getenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"), getenv("AWS_ENDPOINT_URL_LOGS"), getenv("AWS_ENDPOINT_URL"))
 	return &awsClients{
 		ECS:    awsclient.NewECS(cfg, ecsEndpoint),
-		Logs:   awsclient.NewLogs(cfg, logsEndpoint),
+		Logs:   logsClient(cfg, ecsEndpoint, logsEndpoint),
 		Region: cfg.Region,
 	}, nil
+}
+
+// logsClient is the CloudWatch Logs client for log excerpts, or nil when
+// ECS is an emulator at a custom endpoint and no Logs endpoint is given:
+// the real CloudWatch Logs cannot hold an emulator's tasks' logs, and the
+// emulator's credentials must not be sent to AWS.
+func logsClient(cfg aws.Config, ecsEndpoint, logsEndpoint string) *cloudwatchlogs.Client {
+	if ecsEndpoint != "" && logsEndpoint == "" {
+		return nil
+	}
+	return awsclient.NewLogs(cfg, logsEndpoint)
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -65,6 +66,9 @@ func WithReporter(f func(Event)) Option {
 // and CloudWatch Logs client (usually *cloudwatchlogs.Client; nil turns
 // log excerpts off).
 func New(ecsClient ecsAPI, logsClient logsAPI, opts ...Option) *Deployer {
+	if c, ok := logsClient.(*cloudwatchlogs.Client); ok && c == nil {
+		logsClient = nil // a typed nil would pass the nil check and panic
+	}
 	d := &Deployer{
 		ecs:    ecsClient,
 		logs:   logsClient,
