@@ -16,10 +16,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/sdkcheck"
 )
 
 // apiError is an error returned to the client in awsJson1_1 form.
@@ -383,27 +383,13 @@ type validator struct {
 	client *ecs.Client
 }
 
-var errValidated = errors.New("validated")
-
-func newValidator() *validator {
-	stop := middleware.InitializeMiddlewareFunc("ecssimStop", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-		return middleware.InitializeOutput{}, middleware.Metadata{}, errValidated
-	})
-	c := ecs.New(ecs.Options{
-		Region:      "us-east-1",
-		Credentials: aws.AnonymousCredentials{},
-		APIOptions: []func(*middleware.Stack) error{func(st *middleware.Stack) error {
-			return st.Initialize.Add(stop, middleware.After)
-		}},
-	})
-	return &validator{client: c}
-}
+func newValidator() *validator { return &validator{client: sdkcheck.Client()} }
 
 // validateWith calls op (a method of the validator's client) with in and
 // turns a validation failure into an InvalidParameterException.
 func validateWith[In, Out any](op func(context.Context, *In, ...func(*ecs.Options)) (Out, error), in *In) error {
 	_, err := op(context.Background(), in)
-	if err == nil || errors.Is(err, errValidated) {
+	if err == nil || errors.Is(err, sdkcheck.ErrValid) {
 		return nil
 	}
 	var ip smithy.InvalidParamsError

@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-)
 
-// errStopBeforeSend ends a RegisterTaskDefinition call after the SDK's
-// client-side validation and before anything is serialized or sent.
-var errStopBeforeSend = errors.New("taskdef: validation passed")
+	"github.com/ecs-rollout/ecs-rollout/internal/sdkcheck"
+)
 
 // Validate runs the ECS client's own client-side checks of a
 // RegisterTaskDefinition input (the required members of every nested
@@ -27,20 +23,8 @@ func Validate(in *ecs.RegisterTaskDefinitionInput) error {
 	if in == nil {
 		return errors.New("no task definition")
 	}
-	stop := middleware.SerializeMiddlewareFunc("ecsRolloutStopBeforeSend",
-		func(context.Context, middleware.SerializeInput, middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
-			return middleware.SerializeOutput{}, middleware.Metadata{}, errStopBeforeSend
-		})
-	client := ecs.New(ecs.Options{
-		Region:      "us-east-1",
-		Credentials: aws.AnonymousCredentials{},
-		APIOptions: []func(*middleware.Stack) error{func(s *middleware.Stack) error {
-			return s.Serialize.Add(stop, middleware.Before)
-		}},
-		RetryMaxAttempts: 1,
-	})
-	_, err := client.RegisterTaskDefinition(context.Background(), in)
-	if errors.Is(err, errStopBeforeSend) {
+	_, err := sdkcheck.Client().RegisterTaskDefinition(context.Background(), in)
+	if errors.Is(err, sdkcheck.ErrValid) {
 		return nil
 	}
 	var invalid smithy.InvalidParamsError
