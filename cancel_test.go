@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
 
@@ -67,25 +64,13 @@ func actionBinary(t *testing.T) string {
 // one container "app"). Images ending in ":slow" take a minute to start,
 // ":crash" crash, anything else is healthy.
 func slowScenario() ecssim.Scenario {
-	return ecssim.Scenario{
-		Clusters: []ecssim.ScenarioCluster{{Name: "prod"}},
-		TaskDefinitions: []ecssim.ScenarioTaskDefinition{{TaskDefinition: types.TaskDefinition{
-			Family:                  aws.String("web"),
-			NetworkMode:             types.NetworkModeAwsvpc,
-			RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-			Cpu:                     aws.String("256"),
-			Memory:                  aws.String("512"),
-			ContainerDefinitions: []types.ContainerDefinition{{
-				Name: aws.String("app"), Image: aws.String("repo/app:1"), Essential: aws.Bool(true),
-			}},
-		}}},
-		Services: []ecssim.ScenarioService{{Cluster: "prod", Name: "web", TaskDefinition: "web:1", DesiredCount: 2}},
-		ImageRules: []ecssim.ImageRule{
-			{Image: "*:slow", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(time.Minute)},
-			{Image: "*:crash", Behavior: ecssim.BehaviorCrash},
-			{Image: "*", Behavior: ecssim.BehaviorHealthy},
-		},
+	sc := ecssim.OneService("prod", "web", ecssim.FargateApp("web", "repo/app:1"), 2)
+	sc.ImageRules = []ecssim.ImageRule{
+		{Image: "*:slow", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(time.Minute)},
+		{Image: "*:crash", Behavior: ecssim.BehaviorCrash},
+		{Image: "*", Behavior: ecssim.BehaviorHealthy},
 	}
+	return sc
 }
 
 // startSim serves sc on a loopback port for the test's duration.

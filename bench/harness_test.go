@@ -96,19 +96,10 @@ func (r rollout) scenario() ecssim.Scenario {
 		family := fmt.Sprintf("web%d", i)
 		cluster := fmt.Sprintf("c%d", i)
 		sc.Clusters = append(sc.Clusters, ecssim.ScenarioCluster{Name: cluster})
-		sc.TaskDefinitions = append(sc.TaskDefinitions, ecssim.ScenarioTaskDefinition{TaskDefinition: types.TaskDefinition{
-			Family:                  aws.String(family),
-			NetworkMode:             types.NetworkModeAwsvpc,
-			RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-			Cpu:                     aws.String("256"),
-			Memory:                  aws.String("512"),
-			ContainerDefinitions: []types.ContainerDefinition{{
-				Name: aws.String("app"), Image: aws.String("repo/app:1"), Essential: aws.Bool(true),
-				HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Retries: aws.Int32(2)},
-				LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
-					"awslogs-group": "/ecs/" + family, "awslogs-stream-prefix": "ecs", "awslogs-region": "us-east-1"}},
-			}},
-		}})
+		td := ecssim.FargateApp(family, "repo/app:1")
+		td.ContainerDefinitions[0].HealthCheck = &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}, Interval: aws.Int32(5), Retries: aws.Int32(2)}
+		td.ContainerDefinitions[0].LogConfiguration = ecssim.Awslogs(family)
+		sc.TaskDefinitions = append(sc.TaskDefinitions, ecssim.ScenarioTaskDefinition{TaskDefinition: td})
 		maxPct := r.maxPct
 		sc.Services = append(sc.Services, ecssim.ScenarioService{
 			Cluster: cluster, Name: "web", TaskDefinition: family + ":1", DesiredCount: r.tasks,

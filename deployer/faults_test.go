@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
@@ -277,26 +276,14 @@ func runUnderFault(t *testing.T, fr faultRun) {
 // faultScenario is the service "web" in cluster "prod" on web:1 with two
 // tasks; images ending in ":crash" crash, every other image is healthy.
 func faultScenario() ecssim.Scenario {
-	return ecssim.Scenario{
-		Clusters: []ecssim.ScenarioCluster{{Name: "prod"}},
-		TaskDefinitions: []ecssim.ScenarioTaskDefinition{{TaskDefinition: types.TaskDefinition{
-			Family:                  aws.String("web"),
-			NetworkMode:             types.NetworkModeAwsvpc,
-			RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-			Cpu:                     aws.String("256"),
-			Memory:                  aws.String("512"),
-			ContainerDefinitions: []types.ContainerDefinition{{
-				Name: aws.String("app"), Image: aws.String("repo/app:1"), Essential: aws.Bool(true),
-				LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
-					"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "ecs", "awslogs-region": "us-east-1"}},
-			}},
-		}}},
-		Services: []ecssim.ScenarioService{{Cluster: "prod", Name: "web", TaskDefinition: "web:1", DesiredCount: 2}},
-		ImageRules: []ecssim.ImageRule{
-			{Image: "*:crash", Behavior: ecssim.BehaviorCrash, Logs: []string{"panic: boom"}},
-			{Image: "*", Behavior: ecssim.BehaviorHealthy},
-		},
+	td := ecssim.FargateApp("web", "repo/app:1")
+	td.ContainerDefinitions[0].LogConfiguration = ecssim.Awslogs("web")
+	sc := ecssim.OneService("prod", "web", td, 2)
+	sc.ImageRules = []ecssim.ImageRule{
+		{Image: "*:crash", Behavior: ecssim.BehaviorCrash, Logs: []string{"panic: boom"}},
+		{Image: "*", Behavior: ecssim.BehaviorHealthy},
 	}
+	return sc
 }
 
 // faultOutcome is what one run ended with.

@@ -25,40 +25,25 @@ const plantedSecret = "s3cr3t-planted-value-7f3a"
 // scenario is a cluster "prod" with a service "web" of two tasks running
 // web:1 (app + envoy sidecar), with one image rule per behaviour.
 func scenario(mutate ...func(*ecssim.Scenario)) ecssim.Scenario {
-	td := types.TaskDefinition{
-		Family:                  aws.String("web"),
-		NetworkMode:             types.NetworkModeAwsvpc,
-		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
-		Cpu:                     aws.String("256"),
-		Memory:                  aws.String("512"),
-		ContainerDefinitions: []types.ContainerDefinition{
-			{
-				Name: aws.String("app"), Image: aws.String("repo/app:1"), Essential: aws.Bool(true),
-				HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "curl -f http://localhost/health || exit 1"}, Interval: aws.Int32(5), Retries: aws.Int32(2)},
-				Environment: []types.KeyValuePair{{Name: aws.String("API_TOKEN"), Value: aws.String(plantedSecret)}},
-				LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
-					"awslogs-group": "/ecs/web", "awslogs-stream-prefix": "ecs", "awslogs-region": "us-east-1"}},
-			},
-			{Name: aws.String("envoy"), Image: aws.String("envoyproxy/envoy:v1.31"), Essential: aws.Bool(true)},
-		},
-	}
-	sc := ecssim.Scenario{
-		Clusters:        []ecssim.ScenarioCluster{{Name: "prod"}},
-		TaskDefinitions: []ecssim.ScenarioTaskDefinition{{TaskDefinition: td, Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}}},
-		Services: []ecssim.ScenarioService{{
-			Cluster: "prod", Name: "web", TaskDefinition: "web:1", DesiredCount: 2,
-		}},
-		ImageRules: []ecssim.ImageRule{
-			{Image: "*:crash", Behavior: ecssim.BehaviorCrash, Logs: []string{"panic: nil map", "token=" + plantedSecret}},
-			{Image: "*:oom", Behavior: ecssim.BehaviorOOM},
-			{Image: "*:pull", Behavior: ecssim.BehaviorPullError},
-			{Image: "*:unhealthy", Behavior: ecssim.BehaviorUnhealthy},
-			{Image: "*:crash-after", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(150 * time.Millisecond)},
-			{Image: "*:slow", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(10 * time.Second)},
-			{Image: "*:flaky", Behavior: ecssim.BehaviorFlaky, Failures: 2},
-			{Image: "*:pending", Behavior: ecssim.BehaviorPending},
-			{Image: "*", Behavior: ecssim.BehaviorHealthy},
-		},
+	td := ecssim.FargateApp("web", "repo/app:1")
+	app := &td.ContainerDefinitions[0]
+	app.HealthCheck = &types.HealthCheck{Command: []string{"CMD-SHELL", "curl -f http://localhost/health || exit 1"}, Interval: aws.Int32(5), Retries: aws.Int32(2)}
+	app.Environment = []types.KeyValuePair{{Name: aws.String("API_TOKEN"), Value: aws.String(plantedSecret)}}
+	app.LogConfiguration = ecssim.Awslogs("web")
+	td.ContainerDefinitions = append(td.ContainerDefinitions,
+		types.ContainerDefinition{Name: aws.String("envoy"), Image: aws.String("envoyproxy/envoy:v1.31"), Essential: aws.Bool(true)})
+	sc := ecssim.OneService("prod", "web", td, 2)
+	sc.TaskDefinitions[0].Tags = []types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}
+	sc.ImageRules = []ecssim.ImageRule{
+		{Image: "*:crash", Behavior: ecssim.BehaviorCrash, Logs: []string{"panic: nil map", "token=" + plantedSecret}},
+		{Image: "*:oom", Behavior: ecssim.BehaviorOOM},
+		{Image: "*:pull", Behavior: ecssim.BehaviorPullError},
+		{Image: "*:unhealthy", Behavior: ecssim.BehaviorUnhealthy},
+		{Image: "*:crash-after", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(150 * time.Millisecond)},
+		{Image: "*:slow", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(10 * time.Second)},
+		{Image: "*:flaky", Behavior: ecssim.BehaviorFlaky, Failures: 2},
+		{Image: "*:pending", Behavior: ecssim.BehaviorPending},
+		{Image: "*", Behavior: ecssim.BehaviorHealthy},
 	}
 	for _, m := range mutate {
 		m(&sc)

@@ -12,23 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
 
 func scenario() ecssim.Scenario {
-	return ecssim.Scenario{
-		Clusters: []ecssim.ScenarioCluster{{Name: "prod"}},
-		TaskDefinitions: []ecssim.ScenarioTaskDefinition{{TaskDefinition: types.TaskDefinition{
-			Family: aws.String("web"),
-			ContainerDefinitions: []types.ContainerDefinition{
-				{Name: aws.String("app"), Image: aws.String("repo/app:1"), Essential: aws.Bool(true)},
-			},
-		}}},
-		Services: []ecssim.ScenarioService{{Cluster: "prod", Name: "web", TaskDefinition: "web:1", DesiredCount: 1}},
-	}
+	return ecssim.OneService("prod", "web", ecssim.FargateApp("web", "repo/app:1"), 1)
 }
 
 func fast(o *retry.StandardOptions) { o.Backoff = awsclient.FastBackoff() }
