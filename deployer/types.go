@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -142,6 +143,16 @@ type Counts struct {
 	Pending      int32
 	Failed       int32
 	RolloutState string
+}
+
+// String is the one formatter of task counts that people read, in the log,
+// the reasons and the summary: "2/3 running, 1 pending, 0 failed, IN_PROGRESS".
+func (c Counts) String() string {
+	s := fmt.Sprintf("%d/%d running, %d pending, %d failed", c.Running, c.Desired, c.Pending, c.Failed)
+	if c.RolloutState != "" {
+		s += ", " + c.RolloutState
+	}
+	return s
 }
 
 // Result is what happened. Deploy always returns one, even with an error,
