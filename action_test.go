@@ -115,11 +115,11 @@ func TestActionDefaultsParse(t *testing.T) {
 			withDefaults[name] = *in.Default
 		}
 	}
-	got, err := parseInputs(mapInputs(withDefaults), parseOptions{ReadFile: noFiles})
+	got, err := parseInputs(mapGetter(withDefaults), parseOptions{ReadFile: noFiles})
 	if err != nil {
 		t.Fatalf("parse action.yml's defaults: %v", err)
 	}
-	want, err := parseInputs(mapInputs(map[string]string{"service": "web", "image": "nginx:1.27"}), parseOptions{ReadFile: noFiles})
+	want, err := parseInputs(mapGetter(map[string]string{"service": "web", "image": "nginx:1.27"}), parseOptions{ReadFile: noFiles})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -24,7 +25,7 @@ type awsClients struct {
 
 // newAWSClients loads the standard AWS configuration (credentials chain,
 // shared config files, AWS_REGION, AWS_ENDPOINT_URL_ECS and
-// AWS_ENDPOINT_URL_LOGS) with the retry configuration above. Values that
+// AWS_ENDPOINT_URL_LOGS) with the retry policy of internal/awsclient. Values that
 // getenv returns take precedence over the process environment, which lets
 // tests point the clients at a simulator. It makes no AWS call. A missing
 // region is an *inputError naming "region".
@@ -40,7 +41,8 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 		config.WithRetryer(awsclient.RetryerFunc(func(o *retry.StandardOptions) { o.MaxAttempts = attempts })),
 		config.WithHTTPClient(awsclient.HTTPClient()),
 	}
-	region := firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	env := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	region := cmp.Or(env("AWS_REGION"), env("AWS_DEFAULT_REGION"))
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
@@ -57,8 +59,8 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 	if strings.TrimSpace(cfg.Region) == "" {
 		return nil, &inputError{Input: "region", Msg: "no AWS region: set AWS_REGION (for example with aws-actions/configure-aws-credentials)"}
 	}
-	ecsEndpoint := firstNonEmpty(getenv("AWS_ENDPOINT_URL_ECS"), getenv("AWS_ENDPOINT_URL"))
-	logsEndpoint := firstNonEmpty(getenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"), getenv("AWS_ENDPOINT_URL_LOGS"), getenv("AWS_ENDPOINT_URL"))
+	ecsEndpoint := cmp.Or(env("AWS_ENDPOINT_URL_ECS"), env("AWS_ENDPOINT_URL"))
+	logsEndpoint := cmp.Or(env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"), env("AWS_ENDPOINT_URL_LOGS"), env("AWS_ENDPOINT_URL"))
 	return &awsClients{
 		ECS:    awsclient.NewECS(cfg, ecsEndpoint),
 		Logs:   logsClient(cfg, ecsEndpoint, logsEndpoint),
@@ -75,13 +77,4 @@ func logsClient(cfg aws.Config, ecsEndpoint, logsEndpoint string) *cloudwatchlog
 		return nil
 	}
 	return awsclient.NewLogs(cfg, logsEndpoint)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
 }

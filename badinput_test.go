@@ -81,7 +81,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := ecssim.NewServer(t, slowScenario())
+			srv := startSim(t, slowScenario())
 			env := githubEnv(t, srv, tt.inputs)
 			var stdout, stderr bytes.Buffer
 			code := realMain(context.Background(), nil, func(k string) string { return env[k] }, &stdout, &stderr)

@@ -154,6 +154,44 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// runSim serves the ECS simulator over HTTP until ctx is cancelled.
+func (e *cmdEnv) runSim(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("ecs-rollout sim", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on")
+	scenario := fs.String("scenario", "", "scenario file (JSON) to load (default: the built-in demo scenario)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "ecs-rollout sim: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *scenario == "" {
+		f, err := os.CreateTemp("", "ecs-rollout-scenario-*.json")
+		if err == nil {
+			_, err = f.Write(demoScenario)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ecs-rollout sim: write the demo scenario: %v\n", err)
+			return exitFail
+		}
+		defer os.Remove(f.Name())
+		*scenario = f.Name()
+	}
+	if err := ecssim.Serve(ctx, *addr, *scenario, e.stdout); err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout sim: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
 // mapGetter returns an input getter over m.
 func mapGetter(m map[string]string) func(string) string {
 	return func(name string) string { return m[name] }

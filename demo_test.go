@@ -28,7 +28,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	md := feReadFile(t, summary)
+	md := readText(t, summary)
 	first := strings.Index(md, "## ✅ Deployed: ")
 	second := strings.Index(md, "## ↩️ Rolled back: ")
 	if first != 0 || second <= first {
@@ -41,15 +41,12 @@ func TestDemo(t *testing.T) {
 func TestSim(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr feBuffer
+	var stdout, stderr lockedBuffer
 	done := make(chan int)
 	go func() {
 		done <- realMain(ctx, []string{"sim", "--addr", "127.0.0.1:0"}, func(string) string { return "" }, &stdout, &stderr)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(stdout.String(), "listening on http://127.0.0.1:") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(5*time.Second, func() bool { return strings.Contains(stdout.String(), "listening on http://127.0.0.1:") })
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("exit code: got %d, want 0\nstderr:\n%s", code, stderr.String())

@@ -9,14 +9,14 @@ import (
 // and the task-definition diff, makes no mutating call and exits 0.
 func TestDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
-	srv := feNewSim(t)
+	srv := demoSim(t)
 	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web",
 		"image": "public.ecr.aws/ecs-rollout/web:crash", "dry-run": "true"})
 	r := feRunMain(t.Context(), nil, env)
 	if r.code != exitOK {
 		t.Fatalf("exit code: got %d, want %d\n%s", r.code, exitOK, r.stdout)
 	}
-	if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "dry-run" {
+	if got := readFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "dry-run" {
 		t.Errorf("status: got %q, want dry-run", got)
 	}
 	for _, c := range srv.Sim.Calls() {
@@ -32,7 +32,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 			t.Errorf("the plan in the log lacks %q:\n%s", want, log)
 		}
 	}
-	if summary := feReadFile(t, env["GITHUB_STEP_SUMMARY"]); !strings.Contains(summary, "RegisterTaskDefinition") {
+	if summary := readText(t, env["GITHUB_STEP_SUMMARY"]); !strings.Contains(summary, "RegisterTaskDefinition") {
 		t.Errorf("the summary lacks the plan:\n%s", summary)
 	}
 }

@@ -290,9 +290,7 @@ func runIAMScenario(t *testing.T, s iamScenario) []ecssim.Call {
 		defer cancel()
 		if s.cancelWhileWatching {
 			go func() {
-				for !watching(srv) && ctx.Err() == nil {
-					time.Sleep(10 * time.Millisecond)
-				}
+				eventually(time.Minute, func() bool { return watching(srv) || ctx.Err() != nil })
 				cancel()
 			}()
 		}

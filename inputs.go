@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,11 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/report"
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // Limits applied to the inputs. They are documented in the README's inputs
-// table (readme-parts/frontend.md).
+// table.
 const (
 	maxDuration        = 6 * time.Hour          // timeout, rollback-timeout, wait-for-minutes
 	minPollInterval    = 100 * time.Millisecond // low enough for simulators; ECS throttling is absorbed by the retryer
@@ -412,10 +411,10 @@ func parseImagesList(s string) ([]deployer.ContainerImage, error) {
 		name, image = strings.TrimSpace(name), strings.TrimSpace(image)
 		switch {
 		case !ok || name == "" || image == "":
-			bad(n, "%q is not container=image", truncate(line, 80))
+			bad(n, "%q is not container=image", report.Truncate(line, 80))
 			continue
 		case !validECSName(name):
-			bad(n, "%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", truncate(name, 80))
+			bad(n, "%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", report.Truncate(name, 80))
 			continue
 		}
 		if first, dup := seen[name]; dup {
@@ -544,7 +543,7 @@ func (p *inputParser) propagateTags() types.PropagateTags {
 			return v
 		}
 	}
-	p.add(inPropagateTags, fmt.Sprintf("%q is not one of TASK_DEFINITION, SERVICE, NONE", truncate(s, 80)))
+	p.add(inPropagateTags, fmt.Sprintf("%q is not one of TASK_DEFINITION, SERVICE, NONE", report.Truncate(s, 80)))
 	return ""
 }
 
@@ -558,7 +557,7 @@ func (p *inputParser) enum(name, def string, allowed ...string) string {
 			return a
 		}
 	}
-	p.add(name, fmt.Sprintf("%q is not one of %s", truncate(s, 80), strings.Join(allowed, ", ")))
+	p.add(name, fmt.Sprintf("%q is not one of %s", report.Truncate(s, 80), strings.Join(allowed, ", ")))
 	return def
 }
 
@@ -570,7 +569,7 @@ func (p *inputParser) parseBool(name, s string) (bool, bool) {
 	case "false":
 		return false, true
 	}
-	p.add(name, fmt.Sprintf("%q is not a boolean (true or false)", truncate(s, 80)))
+	p.add(name, fmt.Sprintf("%q is not a boolean (true or false)", report.Truncate(s, 80)))
 	return false, false
 }
 
@@ -589,7 +588,7 @@ func (p *inputParser) boolean(name string, def bool) bool {
 func (p *inputParser) parseInt(name, s string) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		p.add(name, fmt.Sprintf("%q is not a whole number", truncate(s, 80)))
+		p.add(name, fmt.Sprintf("%q is not a whole number", report.Truncate(s, 80)))
 		return 0, false
 	}
 	return n, true
@@ -624,7 +623,7 @@ func (p *inputParser) duration(name string, def, lo, hi time.Duration) time.Dura
 		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
 			hint = ": add a unit"
 		}
-		p.add(name, fmt.Sprintf("%q is not a duration (e.g. 10m)%s", truncate(s, 80), hint))
+		p.add(name, fmt.Sprintf("%q is not a duration (e.g. 10m)%s", report.Truncate(s, 80), hint))
 		return 0
 	}
 	switch {
@@ -639,107 +638,6 @@ func (p *inputParser) duration(name string, def, lo, hi time.Duration) time.Dura
 		return 0
 	}
 	return d
-}
-
-// truncate shortens s for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// inputFlag is the flag.Value of one input in CLI mode. It keeps the text
-// as given, so flags and INPUT_* variables share one parser. Boolean
-// inputs may be given without a value (--dry-run); a list input (images)
-// may be repeated, one container=image per flag.
-type inputFlag struct {
-	kind  inputKind
-	value string
-	set   bool
-}
-
-func (f *inputFlag) String() string { return f.value }
-
-func (f *inputFlag) Set(s string) error {
-	if f.kind == kindList && f.set {
-		f.value += "\n" + s
-	} else {
-		f.value = s
-	}
-	f.set = true
-	return nil
-}
-
-// IsBoolFlag lets a boolean input be given as --name alone.
-func (f *inputFlag) IsBoolFlag() bool { return f.kind == kindBool }
-
-// defineInputFlags defines one flag per input on fs and returns the getter
-// parseInputs reads them with (a flag left out reads as "", which means
-// the default).
-func defineInputFlags(fs *flag.FlagSet) func(string) string {
-	flags := map[string]*inputFlag{}
-	for _, in := range inputSpecs() {
-		f := &inputFlag{kind: in.Kind}
-		flags[in.Name] = f
-		fs.Var(f, in.Name, in.Usage)
-	}
-	return func(name string) string {
-		if f, ok := flags[name]; ok {
-			return f.value
-		}
-		return ""
-	}
-}
-
-// printUsage prints --help: the commands, every input flag with its
-// default, the other flags and the exit codes.
-func printUsage(w io.Writer, fs *flag.FlagSet) {
-	var b strings.Builder
-	b.WriteString(`Usage: ecs-rollout [deploy] --service NAME [--image IMAGE] [flags]
-       ecs-rollout post | demo | sim | version
-
-Deploys a new image to an Amazon ECS service with a rolling update, watches
-its own deployment and rolls back to the previous revision when it fails.
-AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_ECS come from the
-environment. Outputs are printed as name=value lines on stdout; the log goes
-to stderr.
-
-Inputs (the same names as the GitHub Action's inputs):
-`)
-	specs := inputSpecs()
-	width := 0
-	for _, in := range specs {
-		width = max(width, len(in.Name))
-	}
-	for _, in := range specs {
-		def := "(default: " + in.Default + ")"
-		switch {
-		case in.Required:
-			def = "(required)"
-		case in.Default == "":
-			def = "(default: none)"
-		}
-		fmt.Fprintf(&b, "  --%-*s  %s %s\n", width, in.Name, in.Usage, def)
-	}
-	b.WriteString("\nOther flags:\n")
-	isInput := map[string]bool{}
-	for _, in := range specs {
-		isInput[in.Name] = true
-	}
-	fs.VisitAll(func(f *flag.Flag) {
-		if !isInput[f.Name] {
-			fmt.Fprintf(&b, "  --%-*s  %s\n", width, f.Name, f.Usage)
-		}
-	})
-	fmt.Fprintf(&b, "  --%-*s  %s\n", width, "help", "print this help")
-	b.WriteString(`
-Exit codes:
-  0  the deployment succeeded (or the dry run passed)
-  1  it did not (rolled back, failed, rollback failed, cancelled) or an input is invalid
-  2  command-line usage error
-`)
-	io.WriteString(w, b.String())
 }
 
 // durationText prints a duration the short way people write it: 10m, 5s,

@@ -18,11 +18,6 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 )
 
-// mapInputs returns an input getter over m (keys are input names).
-func mapInputs(m map[string]string) func(string) string {
-	return func(name string) string { return m[name] }
-}
-
 func noFiles(name string) ([]byte, error) { return nil, fs.ErrNotExist }
 
 // feDefaultConfig is the Config for service "web" and image "nginx:1.27"
@@ -202,7 +197,7 @@ func TestParseInputs(t *testing.T) {
 			for k, v := range tc.in {
 				in[k] = v
 			}
-			got, err := parseInputs(mapInputs(in), parseOptions{ReadFile: noFiles})
+			got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
 			if err != nil {
 				t.Fatalf("parseInputs: %v", err)
 			}
@@ -290,7 +285,7 @@ func TestParseInputsErrors(t *testing.T) {
 			for k, v := range tc.in {
 				in[k] = v
 			}
-			got, err := parseInputs(mapInputs(in), parseOptions{ReadFile: noFiles})
+			got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
 			if err == nil {
 				t.Fatalf("parseInputs: got config %+v, want an error", got.Config)
 			}
@@ -394,7 +389,7 @@ func TestParseInputsTaskDefinitionFile(t *testing.T) {
 	t.Run("relative to the workspace, image overrides one container", func(t *testing.T) {
 		t.Parallel()
 		in := map[string]string{"service": "web", "task-definition": "task-def.json", "image": "nginx:1.27", "container-name": "app"}
-		got, err := parseInputs(mapInputs(in), parseOptions{Workspace: dir, ReadFile: os.ReadFile})
+		got, err := parseInputs(mapGetter(in), parseOptions{Workspace: dir, ReadFile: os.ReadFile})
 		if err != nil {
 			t.Fatalf("parseInputs: %v", err)
 		}
@@ -418,7 +413,7 @@ func TestParseInputsTaskDefinitionFile(t *testing.T) {
 	t.Run("absolute path, nothing else to deploy", func(t *testing.T) {
 		t.Parallel()
 		in := map[string]string{"service": "web", "task-definition": filepath.Join(dir, "task-def.json"), "force-new-deployment": "false"}
-		got, err := parseInputs(mapInputs(in), parseOptions{Workspace: "/nonexistent", ReadFile: os.ReadFile})
+		got, err := parseInputs(mapGetter(in), parseOptions{Workspace: "/nonexistent", ReadFile: os.ReadFile})
 		if err != nil {
 			t.Fatalf("parseInputs: %v", err)
 		}
@@ -443,7 +438,7 @@ func TestParseInputsTaskDefinitionFile(t *testing.T) {
 			for k, v := range tc.in {
 				in[k] = v
 			}
-			_, err := parseInputs(mapInputs(in), parseOptions{Workspace: dir, ReadFile: os.ReadFile})
+			_, err := parseInputs(mapGetter(in), parseOptions{Workspace: dir, ReadFile: os.ReadFile})
 			ies := inputErrors(err)
 			if len(ies) != len(tc.want) {
 				t.Fatalf("got errors %v, want %d", err, len(tc.want))
@@ -493,7 +488,7 @@ func TestInputFlags(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseInputs from flags: %v", err)
 			}
-			fromEnv, err := parseInputs(mapInputs(tc.env), parseOptions{ReadFile: noFiles})
+			fromEnv, err := parseInputs(mapGetter(tc.env), parseOptions{ReadFile: noFiles})
 			if err != nil {
 				t.Fatalf("parseInputs from inputs: %v", err)
 			}
@@ -535,7 +530,7 @@ func FuzzParseInputs(f *testing.F) {
 			"timeout": timeout, "poll-interval": poll, "failed-tasks-threshold": threshold, "rollback": rollback,
 			"minimum-healthy-percent": minHealthy, "maximum-percent": maxPercent, "desired-count": desired,
 		}
-		got, err := parseInputs(mapInputs(in), parseOptions{ReadFile: noFiles})
+		got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
 		if err != nil {
 			ies := inputErrors(err)
 			if len(ies) == 0 {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,111 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
-	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/report"
 )
-
-// feNewSim starts the demo scenario's simulator for one test: cluster
-// "demo", service "web" on web:1, images tagged :good healthy, :crash
-// crashing, :pending stuck.
-func feNewSim(t *testing.T) *ecssim.Server {
-	t.Helper()
-	sc, err := ecssim.LoadScenario(filepath.Join("testdata", "scenarios", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ecssim.NewServer(t, sc)
-}
-
-// feRun is one run of the binary's realMain with a GitHub runner's files.
-type feRun struct {
-	env    map[string]string
-	stdout *feBuffer
-	stderr *feBuffer
-	code   int
-}
-
-// feBuffer is a bytes.Buffer safe for the deployer's reporter and the
-// test to share.
-type feBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *feBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *feBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// feGitHubEnv is the environment of the action's container: GitHub's files in
-// a temp dir, the AWS variables pointing at url, and the inputs.
-func feGitHubEnv(t *testing.T, url string, inputs map[string]string) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	env := map[string]string{
-		"GITHUB_ACTIONS":                   "true",
-		"GITHUB_OUTPUT":                    filepath.Join(dir, "output"),
-		"GITHUB_STEP_SUMMARY":              filepath.Join(dir, "summary"),
-		"GITHUB_STATE":                     filepath.Join(dir, "state"),
-		"GITHUB_WORKSPACE":                 dir,
-		"AWS_REGION":                       "us-east-1",
-		"AWS_ACCESS_KEY_ID":                "AKIDTESTTESTTEST",
-		"AWS_SECRET_ACCESS_KEY":            "test-secret-key-do-not-print",
-		"AWS_ENDPOINT_URL_ECS":             url,
-		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
-	}
-	for k, v := range inputs {
-		env["INPUT_"+strings.ToUpper(k)] = v
-	}
-	return env
-}
-
-func feRunMain(ctx context.Context, args []string, env map[string]string) *feRun {
-	r := &feRun{env: env, stdout: &feBuffer{}, stderr: &feBuffer{}}
-	r.code = realMain(ctx, args, func(k string) string { return env[k] }, r.stdout, r.stderr)
-	return r
-}
-
-// feFileCommands parses a GITHUB_OUTPUT or GITHUB_STATE file.
-func feFileCommands(t *testing.T, path string) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return map[string]string{}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			continue
-		}
-		var val []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			val = append(val, lines[i])
-		}
-		out[name] = strings.Join(val, "\n")
-	}
-	return out
-}
-
-func feReadFile(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(data)
-}
 
 func TestGitHubBadInputs(t *testing.T) {
 	t.Parallel()
@@ -160,7 +55,7 @@ func TestGitHubBadInputs(t *testing.T) {
 				// The SDK reads the process environment itself.
 				t.Skip("the test process has AWS_REGION set; the SDK would find it")
 			}
-			srv := feNewSim(t)
+			srv := demoSim(t)
 			env := feGitHubEnv(t, srv.URL, tc.inputs)
 			for k, v := range tc.env {
 				env[k] = v
@@ -183,14 +78,14 @@ func TestGitHubBadInputs(t *testing.T) {
 					t.Errorf("error %d: got %q, want prefix %q", i, errs[i], w)
 				}
 			}
-			out := feFileCommands(t, env["GITHUB_OUTPUT"])
+			out := readFileCommands(t, env["GITHUB_OUTPUT"])
 			if out["status"] != "failed" || !strings.HasPrefix(out["reason"], "invalid input: ") {
 				t.Errorf("outputs: got status %q reason %q, want failed and invalid input", out["status"], out["reason"])
 			}
 			if calls := srv.Sim.Calls(); len(calls) != 0 {
 				t.Errorf("got %d calls to ECS (first %s), want none", len(calls), calls[0].Op)
 			}
-			if !strings.Contains(feReadFile(t, env["GITHUB_STEP_SUMMARY"]), "invalid input") {
+			if !strings.Contains(readText(t, env["GITHUB_STEP_SUMMARY"]), "invalid input") {
 				t.Errorf("summary does not say the input is invalid")
 			}
 		})
@@ -257,7 +152,7 @@ func TestGitHubDeploy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := feNewSim(t)
+			srv := demoSim(t)
 			inputs := map[string]string{"cluster": "demo", "service": "web", "image": tc.image, "poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s"}
 			for k, v := range tc.extra {
 				inputs[k] = v
@@ -268,7 +163,7 @@ func TestGitHubDeploy(t *testing.T) {
 			if r.code != tc.wantCode {
 				t.Errorf("exit code: got %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.wantCode, stdout, r.stderr)
 			}
-			out := feFileCommands(t, env["GITHUB_OUTPUT"])
+			out := readFileCommands(t, env["GITHUB_OUTPUT"])
 			if got := out["status"]; got != string(tc.wantStatus) {
 				t.Errorf("status output: got %q, want %q (reason %q)", got, tc.wantStatus, out["reason"])
 			}
@@ -296,11 +191,11 @@ func TestGitHubDeploy(t *testing.T) {
 			if n, m := strings.Count(stdout, "::group::"), strings.Count(stdout, "::endgroup::"); n != m {
 				t.Errorf("got %d groups and %d endgroups", n, m)
 			}
-			summary := feReadFile(t, env["GITHUB_STEP_SUMMARY"])
-			if !strings.HasPrefix(summary, "## "+statusTitle(tc.wantStatus)+": ") {
+			summary := readText(t, env["GITHUB_STEP_SUMMARY"])
+			if !strings.HasPrefix(summary, "## "+report.StatusTitle(tc.wantStatus)+": ") {
 				t.Errorf("summary starts with %q, want the %s headline", feFirstLine(summary), tc.wantStatus)
 			}
-			state := feFileCommands(t, env["GITHUB_STATE"])
+			state := readFileCommands(t, env["GITHUB_STATE"])
 			if state[stateStarted] != "true" || state[stateDone] != "true" {
 				t.Errorf("state: got %v, want started and done", state)
 			}
@@ -327,7 +222,7 @@ func TestGitHubSecretsNeverPrinted(t *testing.T) {
 	t.Parallel()
 	const envSecret = "planted-env-value-7f3a9c"
 	const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:planted-AbCdEf"
-	srv := feNewSim(t)
+	srv := demoSim(t)
 	env := feGitHubEnv(t, srv.URL, map[string]string{
 		"cluster": "demo", "service": "web", "task-definition": "task-def.json", "image": "public.ecr.aws/ecs-rollout/web:crash",
 		"poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s",
@@ -355,14 +250,14 @@ func TestGitHubSecretsNeverPrinted(t *testing.T) {
 			rest = append(rest, line)
 		}
 	}
-	written := strings.Join(rest, "\n") + r.stderr.String() + feReadFile(t, env["GITHUB_OUTPUT"]) +
-		feReadFile(t, env["GITHUB_STEP_SUMMARY"]) + feReadFile(t, env["GITHUB_STATE"])
+	written := strings.Join(rest, "\n") + r.stderr.String() + readText(t, env["GITHUB_OUTPUT"]) +
+		readText(t, env["GITHUB_STEP_SUMMARY"]) + readText(t, env["GITHUB_STATE"])
 	for _, s := range []string{envSecret, secretARN, "planted-AbCdEf"} {
 		if strings.Contains(written, s) {
 			t.Errorf("%q was printed", s)
 		}
 	}
-	if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "rolled-back" {
+	if got := readFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "rolled-back" {
 		t.Errorf("status: got %q, want rolled-back", got)
 	}
 }
@@ -418,7 +313,7 @@ func TestCLI(t *testing.T) {
 	})
 	t.Run("bad flags", func(t *testing.T) {
 		t.Parallel()
-		srv := feNewSim(t)
+		srv := demoSim(t)
 		r := feRunMain(t.Context(), []string{"--service", "web", "--timeout", "soon", "--on-busy", "queue"},
 			map[string]string{"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_ECS": srv.URL})
 		if r.code != exitFail {
@@ -438,7 +333,7 @@ func TestCLI(t *testing.T) {
 	})
 	t.Run("deploy prints outputs as name=value", func(t *testing.T) {
 		t.Parallel()
-		srv := feNewSim(t)
+		srv := demoSim(t)
 		summary := filepath.Join(t.TempDir(), "summary.md")
 		r := feRunMain(t.Context(), []string{"--cluster", "demo", "--service", "web", "--image", "public.ecr.aws/ecs-rollout/web:crash",
 			"--poll-interval", "100ms", "--summary", summary},
@@ -460,8 +355,8 @@ func TestCLI(t *testing.T) {
 		if strings.Contains(r.stderr.String(), "::") {
 			t.Errorf("CLI mode printed workflow commands:\n%s", r.stderr)
 		}
-		if !strings.HasPrefix(feReadFile(t, summary), "## ↩️ Rolled back: ") {
-			t.Errorf("summary file starts with %q", feFirstLine(feReadFile(t, summary)))
+		if !strings.HasPrefix(readText(t, summary), "## ↩️ Rolled back: ") {
+			t.Errorf("summary file starts with %q", feFirstLine(readText(t, summary)))
 		}
 	})
 }
@@ -472,7 +367,7 @@ func TestPostStep(t *testing.T) {
 	t.Parallel()
 	t.Run("nothing saved or main step finished", func(t *testing.T) {
 		t.Parallel()
-		srv := feNewSim(t)
+		srv := demoSim(t)
 		for _, state := range []map[string]string{
 			{"STATE_started": "true"},
 			{"STATE_started": "true", "STATE_done": "true", "STATE_checkpoint": `{"Service":"web","Phase":"watching"}`},
@@ -492,13 +387,13 @@ func TestPostStep(t *testing.T) {
 	})
 	t.Run("main step killed, on-cancel leave", func(t *testing.T) {
 		t.Parallel()
-		srv := feNewSim(t)
+		srv := demoSim(t)
 		inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending", "wait": "false", "on-cancel": "leave"}
 		env := feGitHubEnv(t, srv.URL, inputs)
 		if r := feRunMain(t.Context(), nil, env); r.code != exitOK {
 			t.Fatalf("main step: exit code %d\n%s", r.code, r.stdout)
 		}
-		cp := feFileCommands(t, env["GITHUB_STATE"])[stateCheckpoint]
+		cp := readFileCommands(t, env["GITHUB_STATE"])[stateCheckpoint]
 		postEnv := feGitHubEnv(t, srv.URL, inputs)
 		postEnv["STATE_started"] = "true"
 		postEnv["STATE_checkpoint"] = strings.Replace(cp, `"Phase":"done"`, `"Phase":"watching"`, 1)
@@ -513,7 +408,7 @@ func TestPostStep(t *testing.T) {
 	})
 	t.Run("main step killed while watching", func(t *testing.T) {
 		t.Parallel()
-		srv := feNewSim(t)
+		srv := demoSim(t)
 		// The main step starts a deployment that never finishes and is
 		// "killed": it returns without waiting, and its done marker is
 		// dropped, as if the process had died.
@@ -522,7 +417,7 @@ func TestPostStep(t *testing.T) {
 		if r.code != exitOK {
 			t.Fatalf("main step: exit code %d\n%s", r.code, r.stdout)
 		}
-		state := feFileCommands(t, env["GITHUB_STATE"])
+		state := readFileCommands(t, env["GITHUB_STATE"])
 		if state[stateCheckpoint] == "" {
 			t.Fatalf("main step saved no checkpoint: %v", state)
 		}
@@ -537,17 +432,10 @@ func TestPostStep(t *testing.T) {
 		if !strings.Contains(post.stdout.String(), "::warning::The main step was interrupted") {
 			t.Errorf("post step did not say it rolled back:\n%s", post.stdout)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		waitFor(t, 5*time.Second, "the primary deployment to run web:1", func() bool {
 			d, ok := srv.Sim.PrimaryDeployment("demo", "web")
-			if ok && aws.ToString(d.TaskDefinition) == "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("service's primary deployment runs %s, want web:1", aws.ToString(d.TaskDefinition))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return ok && aws.ToString(d.TaskDefinition) == "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
+		})
 	})
 }
 
@@ -555,20 +443,13 @@ func TestPostStep(t *testing.T) {
 // context) still reports: status cancelled, outputs, summary, exit 1.
 func TestCancel(t *testing.T) {
 	t.Parallel()
-	srv := feNewSim(t)
+	srv := demoSim(t)
 	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending",
 		"poll-interval": "100ms", "timeout": "1m", "rollback-timeout": "5s"})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
 		// Cancel once the watch has begun.
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if len(srv.Sim.MutatingCalls()) >= 2 {
-				time.Sleep(200 * time.Millisecond)
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		eventually(10*time.Second, func() bool { return watching(srv) })
 		cancel()
 	}()
 	start := time.Now()
@@ -577,12 +458,12 @@ func TestCancel(t *testing.T) {
 	if r.code != exitFail {
 		t.Errorf("exit code: got %d, want %d", r.code, exitFail)
 	}
-	out := feFileCommands(t, env["GITHUB_OUTPUT"])
+	out := readFileCommands(t, env["GITHUB_OUTPUT"])
 	if out["status"] != "cancelled" {
 		t.Errorf("status: got %q (%s), want cancelled\n%s", out["status"], out["reason"], r.stdout)
 	}
-	if !strings.HasPrefix(feReadFile(t, env["GITHUB_STEP_SUMMARY"]), "## ⏹️ Cancelled") {
-		t.Errorf("summary does not start with the cancelled headline: %q", feFirstLine(feReadFile(t, env["GITHUB_STEP_SUMMARY"])))
+	if !strings.HasPrefix(readText(t, env["GITHUB_STEP_SUMMARY"]), "## ⏹️ Cancelled") {
+		t.Errorf("summary does not start with the cancelled headline: %q", feFirstLine(readText(t, env["GITHUB_STEP_SUMMARY"])))
 	}
 }
 
@@ -590,7 +471,7 @@ func TestCancel(t *testing.T) {
 // workflow written for aws-actions/amazon-ecs-deploy-task-definition gives.
 func TestGitHubOfficialActionInputs(t *testing.T) {
 	t.Parallel()
-	srv := feNewSim(t)
+	srv := demoSim(t)
 	env := feGitHubEnv(t, srv.URL, map[string]string{
 		"task-definition": "task-definition.json", "service": "web", "cluster": "demo",
 		"wait-for-service-stability": "true", "wait-for-minutes": "1", "poll-interval": "100ms",
@@ -606,7 +487,7 @@ func TestGitHubOfficialActionInputs(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit code: got %d, want 0\n%s", r.code, r.stdout)
 	}
-	out := feFileCommands(t, env["GITHUB_OUTPUT"])
+	out := readFileCommands(t, env["GITHUB_OUTPUT"])
 	if out["status"] != "succeeded" || out["task-definition-arn"] != "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2" {
 		t.Errorf("outputs: got %v, want succeeded with web:2", out)
 	}
@@ -638,14 +519,14 @@ func TestInputsWithoutGitHubActions(t *testing.T) {
 	})
 	t.Run("deploy", func(t *testing.T) {
 		t.Parallel()
-		srv := feNewSim(t)
+		srv := demoSim(t)
 		env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "poll-interval": "100ms"})
 		delete(env, "GITHUB_ACTIONS")
 		r := feRunMain(t.Context(), nil, env)
 		if r.code != exitOK {
 			t.Errorf("exit code: got %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "succeeded" {
+		if got := readFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "succeeded" {
 			t.Errorf("status output: got %q, want succeeded", got)
 		}
 	})
@@ -669,7 +550,7 @@ func TestGitHubPreflightErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := feNewSim(t)
+			srv := demoSim(t)
 			inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "poll-interval": "100ms"}
 			for k, v := range tc.inputs {
 				inputs[k] = v
@@ -688,7 +569,7 @@ func TestGitHubPreflightErrors(t *testing.T) {
 			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
 				t.Errorf("got error lines %q, want one naming %q", errs, tc.want)
 			}
-			if got := feFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "failed" {
+			if got := readFileCommands(t, env["GITHUB_OUTPUT"])["status"]; got != "failed" {
 				t.Errorf("status: got %q, want failed", got)
 			}
 			if calls := srv.Sim.MutatingCalls(); len(calls) != 0 {

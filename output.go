@@ -14,6 +14,8 @@ import (
 	githubactions "github.com/sethvargo/go-githubactions"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/report"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // The names of the action's outputs, in the order they are written.
@@ -62,9 +64,6 @@ type console struct {
 	summaryAppend bool
 }
 
-// minMaskLen is the length below which a value is not masked.
-const minMaskLen = 8
-
 // newConsole returns a console for GitHub mode when github is true.
 func newConsole(github bool, getenv func(string) string, stdout, stderr io.Writer) *console {
 	c := &console{getenv: getenv, raw: stdout}
@@ -93,7 +92,7 @@ func (c *console) mask(values []string) {
 			// masking would blank out everywhere, ARNs and outputs
 			// included; nothing prints environment values anyway, so the
 			// masks guard the values that could be secrets.
-			if len(part) < minMaskLen || seen[part] {
+			if len(part) < taskdef.MinSecretLen || seen[part] {
 				continue
 			}
 			seen[part] = true
@@ -223,7 +222,7 @@ func (c *console) report(ev deployer.Event) {
 	case deployer.EventPhase:
 		c.group(ev.Message)
 	case deployer.EventProgress:
-		c.infof("%s", progressLine(ev))
+		c.infof("%s", report.Progress(ev))
 	case deployer.EventWarning:
 		c.warnf("%s", ev.Message)
 	case deployer.EventCheckpoint:
@@ -235,19 +234,6 @@ func (c *console) report(ev deployer.Event) {
 	default:
 		c.infof("%s", ev.Message)
 	}
-}
-
-// progressLine is the one line printed per poll.
-func progressLine(ev deployer.Event) string {
-	if ev.Message != "" || ev.Counts == nil {
-		return ev.Message
-	}
-	n := ev.Counts
-	state := n.RolloutState
-	if state == "" {
-		state = "-"
-	}
-	return fmt.Sprintf("deployment: %d/%d running, %d pending, %d failed, %s", n.Running, n.Desired, n.Pending, n.Failed, state)
 }
 
 // saveCheckpoint saves the state the post step needs. It does nothing
@@ -353,7 +339,7 @@ func resultOutputs(res deployer.Result) map[string]string {
 		outPreviousTaskDefinitionARN: res.PreviousTaskDefinitionARN,
 		outDeploymentID:              res.DeploymentID,
 		outStatus:                    string(res.Status),
-		outReason:                    oneLine(res.Reason),
+		outReason:                    report.OneLine(res.Reason),
 	}
 }
 
@@ -369,99 +355,27 @@ func (c *console) finish(res deployer.Result) int {
 		// Log lines are the application's words: a line starting with
 		// "::" must not be taken for a workflow command.
 		resume := c.stopCommands()
-		for _, l := range causeLines(res) {
+		for _, l := range report.CauseLines(res) {
 			c.infof("%s", l)
 		}
 		resume()
 		c.endGroup()
 	}
-	if res.ManualRollback != "" {
-		c.infof("To finish the rollback by hand:\n  %s", res.ManualRollback)
+	if s := report.ManualRollback(res, true); s != "" {
+		c.infof("%s", s)
 	}
 	c.outputs(resultOutputs(res))
-	reason := oneLine(res.Reason)
 	if res.Status.OK() {
-		c.noticef("%s", finalState(res))
+		c.noticef("%s", report.Headline(res))
 	} else {
-		c.errorf("%s", reason)
+		c.errorf("%s", report.Headline(res))
 	}
-	c.summary(renderSummary(res))
+	c.summary(report.Summary(res))
 	c.saveState(stateDone, "true")
 	if res.Status.OK() {
 		return exitOK
 	}
 	return exitFail
-}
-
-// finalState is the one-line notice of a successful run.
-func finalState(res deployer.Result) string {
-	if res.Status == deployer.StatusDryRun {
-		return fmt.Sprintf("Dry run for service %s in cluster %s: nothing changed. %s", res.Service, res.Cluster, res.Reason)
-	}
-	s := fmt.Sprintf("Deployed %s to service %s in cluster %s", shortRevision(res.TaskDefinitionARN), res.Service, res.Cluster)
-	if res.Reason != "" {
-		s += ": " + oneLine(res.Reason)
-	} else if res.DeploymentID != "" {
-		s += " (deployment " + res.DeploymentID + ")"
-	}
-	return s
-}
-
-// causeLines prints the diagnosis in the log.
-func causeLines(res deployer.Result) []string {
-	var out []string
-	for _, c := range res.Causes {
-		out = append(out, "- "+causeText(c))
-	}
-	for _, l := range res.Logs {
-		head := fmt.Sprintf("last log lines of container %s in task %s:", l.Container, l.TaskID)
-		if l.Note != "" {
-			head = fmt.Sprintf("logs of container %s in task %s: %s", l.Container, l.TaskID, l.Note)
-		}
-		out = append(out, head)
-		lines := l.Lines
-		if len(lines) > maxLogLinesShown {
-			lines = lines[len(lines)-maxLogLinesShown:]
-		}
-		for _, line := range lines {
-			out = append(out, "    "+line)
-		}
-	}
-	return out
-}
-
-// causeText describes one cause in a sentence.
-func causeText(c deployer.Cause) string {
-	var parts []string
-	n := fmt.Sprintf("%d task", c.Count)
-	if c.Count != 1 {
-		n += "s"
-	}
-	parts = append(parts, n)
-	if c.Container != "" {
-		parts = append(parts, "container "+c.Container)
-	}
-	if c.ExitCode != nil {
-		parts = append(parts, fmt.Sprintf("exit code %d", *c.ExitCode))
-	}
-	if c.StopCode != "" {
-		parts = append(parts, c.StopCode)
-	}
-	if c.StoppedReason != "" {
-		parts = append(parts, c.StoppedReason)
-	}
-	if c.ContainerReason != "" {
-		parts = append(parts, c.ContainerReason)
-	}
-	if c.ExampleTaskID != "" {
-		parts = append(parts, "e.g. task "+c.ExampleTaskID)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// oneLine folds a text onto one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // redactWriter replaces secret values in everything written through it.
@@ -512,12 +426,7 @@ func (c *console) badInput(err error) int {
 		c.errorf("%s", m)
 	}
 	reason := "invalid input: " + strings.Join(msgs, "; ")
-	c.outputs(map[string]string{outStatus: string(deployer.StatusFailed), outReason: oneLine(reason)})
-	var b strings.Builder
-	b.WriteString("### ❌ ecs-rollout: invalid input, nothing was changed\n\n")
-	for _, m := range msgs {
-		b.WriteString("- " + escapeMarkdownLine(m) + "\n")
-	}
-	c.summary(b.String())
+	c.outputs(map[string]string{outStatus: string(deployer.StatusFailed), outReason: report.OneLine(reason)})
+	c.summary(report.InvalidInputSummary(msgs))
 	return exitFail
 }

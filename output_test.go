@@ -61,7 +61,7 @@ warning: throttled; retrying
 			t.Parallel()
 			statePath := filepath.Join(t.TempDir(), "state")
 			env := map[string]string{"GITHUB_STATE": statePath}
-			var stdout, stderr feBuffer
+			var stdout, stderr lockedBuffer
 			c := newConsole(tc.github, func(k string) string { return env[k] }, &stdout, &stderr)
 			for _, ev := range events {
 				c.report(ev)
@@ -73,7 +73,7 @@ warning: throttled; retrying
 			if diff := cmp.Diff(tc.stderr, stderr.String()); diff != "" {
 				t.Errorf("stderr (-want +got):\n%s", diff)
 			}
-			state := feFileCommands(t, statePath)
+			state := readFileCommands(t, statePath)
 			if !tc.github {
 				if len(state) != 0 {
 					t.Errorf("CLI mode saved state %v", state)
@@ -94,7 +94,7 @@ warning: throttled; retrying
 func TestConsoleMask(t *testing.T) {
 	t.Parallel()
 	for _, github := range []bool{true, false} {
-		var stdout, stderr feBuffer
+		var stdout, stderr lockedBuffer
 		c := newConsole(github, func(string) string { return "" }, &stdout, &stderr)
 		c.mask([]string{"s3cr3t-value-1", "info", "line-one-secret\nline-two-secret", "s3cr3t-value-1"})
 		c.infof("connecting with s3cr3t-value-1 at level info; line-two-secret")
@@ -127,7 +127,7 @@ func TestConsoleFinish(t *testing.T) {
 		"GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary"),
 		"GITHUB_STATE":        filepath.Join(dir, "state"),
 	}
-	var stdout, stderr feBuffer
+	var stdout, stderr lockedBuffer
 	c := newConsole(true, func(k string) string { return env[k] }, &stdout, &stderr)
 	res := deployer.Result{
 		Status: deployer.StatusRollbackFailed, Reason: "container \"app\" exited with code 1;\nrollback denied",
@@ -164,7 +164,7 @@ func TestConsoleFinish(t *testing.T) {
 	if !strings.Contains(out, res.ManualRollback) {
 		t.Errorf("the manual rollback command is not in the log")
 	}
-	outputs := feFileCommands(t, env["GITHUB_OUTPUT"])
+	outputs := readFileCommands(t, env["GITHUB_OUTPUT"])
 	want := map[string]string{
 		"task-definition-arn":          res.TaskDefinitionARN,
 		"previous-task-definition-arn": res.PreviousTaskDefinitionARN,
@@ -175,17 +175,17 @@ func TestConsoleFinish(t *testing.T) {
 	if diff := cmp.Diff(want, outputs); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
-	if got := feFileCommands(t, env["GITHUB_STATE"])[stateDone]; got != "true" {
+	if got := readFileCommands(t, env["GITHUB_STATE"])[stateDone]; got != "true" {
 		t.Errorf("done state: got %q, want true", got)
 	}
-	if s := feReadFile(t, env["GITHUB_STEP_SUMMARY"]); !strings.HasPrefix(s, "## 🚨 Rollback failed: ") || !strings.Contains(s, res.ManualRollback) {
+	if s := readText(t, env["GITHUB_STEP_SUMMARY"]); !strings.HasPrefix(s, "## 🚨 Rollback failed: ") || !strings.Contains(s, res.ManualRollback) {
 		t.Errorf("summary lacks the headline or the manual command:\n%s", s)
 	}
 }
 
 func TestConsoleOutputsCLI(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr feBuffer
+	var stdout, stderr lockedBuffer
 	c := newConsole(false, func(string) string { return "" }, &stdout, &stderr)
 	c.outputs(map[string]string{outStatus: "failed", outReason: "two\nlines", outDeploymentID: ""})
 	want := "deployment-id=\nstatus=failed\nreason=two%0Alines\n"
@@ -198,7 +198,7 @@ func TestConsoleOutputsCLI(t *testing.T) {
 // falls back to ::set-output instead of panicking.
 func TestConsoleNoFiles(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr feBuffer
+	var stdout, stderr lockedBuffer
 	c := newConsole(true, func(string) string { return "" }, &stdout, &stderr)
 	code := c.finish(deployer.Result{Status: deployer.StatusSucceeded, Service: "web", Cluster: "prod"})
 	if code != exitOK {

@@ -128,9 +128,9 @@ func TestSecretsNeverWritten(t *testing.T) {
 			files := map[string]string{
 				"stdout":              r.stdout.String(),
 				"stderr":              r.stderr.String(),
-				"GITHUB_OUTPUT":       readAll(t, r.output),
-				"GITHUB_STEP_SUMMARY": readAll(t, r.sum),
-				"GITHUB_STATE":        readAll(t, r.state),
+				"GITHUB_OUTPUT":       readText(t, r.output),
+				"GITHUB_STEP_SUMMARY": readText(t, r.sum),
+				"GITHUB_STATE":        readText(t, r.state),
 			}
 			for _, leak := range findLeaks(files, plantedSecrets()) {
 				t.Error(leak)
@@ -146,15 +146,6 @@ func TestSecretsNeverWritten(t *testing.T) {
 			}
 		})
 	}
-}
-
-func readAll(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return string(b)
 }
 
 // findLeaks returns one message per planted value found where it must

@@ -56,7 +56,7 @@ func TestSummaryForEveryFailure(t *testing.T) {
 			if tt.timings != nil {
 				tt.timings(&sc.Timings)
 			}
-			srv := ecssim.NewServer(t, sc)
+			srv := startSim(t, sc)
 			inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/" + tt.image,
 				"poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s"}
 			for k, v := range tt.extra {
@@ -67,7 +67,7 @@ func TestSummaryForEveryFailure(t *testing.T) {
 			if r.code != exitFail {
 				t.Fatalf("exit code: got %d, want %d\n%s", r.code, exitFail, r.stdout)
 			}
-			out := feFileCommands(t, env["GITHUB_OUTPUT"])
+			out := readFileCommands(t, env["GITHUB_OUTPUT"])
 			if out["status"] != "rolled-back" {
 				t.Errorf("status: got %q, want rolled-back (reason %q)", out["status"], out["reason"])
 			}
@@ -79,7 +79,7 @@ func TestSummaryForEveryFailure(t *testing.T) {
 			if !strings.Contains(r.stdout.String(), "::error::"+reason) {
 				t.Errorf("no ::error:: annotation carrying the reason %q", reason)
 			}
-			summary := feReadFile(t, env["GITHUB_STEP_SUMMARY"])
+			summary := readText(t, env["GITHUB_STEP_SUMMARY"])
 			if first := feFirstLine(summary); !strings.Contains(first, reason) {
 				t.Errorf("summary's first line %q does not carry the reason %q", first, reason)
 			}
@@ -97,11 +97,11 @@ func TestSummaryForEveryFailure(t *testing.T) {
 // not an input error.
 func TestShortTimeoutWithDefaultPoll(t *testing.T) {
 	t.Parallel()
-	srv := feNewSim(t)
+	srv := demoSim(t)
 	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web",
 		"image": "public.ecr.aws/ecs-rollout/web:pending", "timeout": "1s", "rollback-timeout": "30s", "poll-interval": "5s"})
 	r := feRunMain(t.Context(), nil, env)
-	out := feFileCommands(t, env["GITHUB_OUTPUT"])
+	out := readFileCommands(t, env["GITHUB_OUTPUT"])
 	if r.code != exitFail || out["status"] != "rolled-back" || !strings.Contains(out["reason"], "timed out after 1s") {
 		t.Errorf("got exit %d, status %q, reason %q; want 1, rolled-back, timed out after 1s\n%s", r.code, out["status"], out["reason"], r.stdout)
 	}

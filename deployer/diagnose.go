@@ -227,15 +227,10 @@ func awslogsStream(in *ecs.RegisterTaskDefinitionInput, container, task string) 
 	return "", "", "", false
 }
 
-// minSecretLen is the shortest value scrubbed (and masked by the action):
-// shorter environment values ("info", "8080", "true") are ordinary words
-// whose removal would garble every line, not secrets.
-const minSecretLen = 8
-
 // scrub replaces every secret value in s.
 func scrub(s string, secrets []string) string {
 	for _, v := range secrets {
-		if len(v) >= minSecretLen {
+		if len(v) >= taskdef.MinSecretLen {
 			s = strings.ReplaceAll(s, v, "***")
 		}
 	}

@@ -13,6 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
+// MinSecretLen is the shortest value that is masked in what people read
+// (the action's ::add-mask:: and the deployer's scrubbing of reasons and
+// log lines): shorter environment values ("info", "8080", "true") are
+// ordinary words whose removal would garble every line, not secrets.
+const MinSecretLen = 8
+
 // SecretValues returns every value in in that must never be printed, each
 // once, longest first (so a caller that scrubs text replaces a value
 // before any shorter value it contains):

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // Caps that keep the job summary far below GitHub's 1 MiB limit.
@@ -19,12 +20,12 @@ const (
 	maxCellChars     = 500
 )
 
-// renderSummary renders a deployment's result as the job summary
+// Summary renders a deployment's result as the job summary
 // (GitHub-flavoured Markdown). It is a pure function of res. The first line
 // is the headline: the outcome and the reason. Sections follow in order of
 // importance; any that would push the summary past maxSummaryBytes is
 // replaced by a note, so the summary is always complete Markdown.
-func renderSummary(res deployer.Result) string {
+func Summary(res deployer.Result) string {
 	sections := []string{
 		summaryHeadline(res),
 		summaryFacts(res),
@@ -51,8 +52,9 @@ func renderSummary(res deployer.Result) string {
 	return b.String()
 }
 
-// statusTitle is the outcome in words, with a sign.
-func statusTitle(s deployer.Status) string {
+// StatusTitle is the outcome in words, with a sign ("✅ Deployed"): the
+// start of the summary's headline.
+func StatusTitle(s deployer.Status) string {
 	switch s {
 	case deployer.StatusSucceeded:
 		return "✅ Deployed"
@@ -76,9 +78,9 @@ func statusTitle(s deployer.Status) string {
 // when the result has nothing for it.
 
 func summaryHeadline(res deployer.Result) string {
-	h := "## " + statusTitle(res.Status)
-	if r := oneLine(res.Reason); r != "" {
-		h += ": " + escapeMarkdownLine(truncate(r, 1000))
+	h := "## " + StatusTitle(res.Status)
+	if r := OneLine(res.Reason); r != "" {
+		h += ": " + escapeMarkdownLine(Truncate(r, 1000))
 	}
 	return h + "\n\n"
 }
@@ -95,10 +97,10 @@ func summaryFacts(res deployer.Result) string {
 	add("Status", code(string(res.Status)))
 	add("Deployment", code(res.DeploymentID))
 	add("Rollback deployment", code(res.RollbackDeploymentID))
-	add("New revision", code(shortRevision(res.TaskDefinitionARN)))
-	add("Previous revision", code(shortRevision(res.PreviousTaskDefinitionARN)))
+	add("New revision", code(taskdef.ShortRevision(res.TaskDefinitionARN)))
+	add("Previous revision", code(taskdef.ShortRevision(res.PreviousTaskDefinitionARN)))
 	if res.Last != (deployer.Counts{}) {
-		add("Last seen", cell(countsText(res.Last)))
+		add("Last seen", cell(res.Last.String()))
 	}
 	if !res.StartedAt.IsZero() && !res.FinishedAt.IsZero() {
 		add("Duration", formatDuration(res.FinishedAt.Sub(res.StartedAt)))
@@ -113,14 +115,6 @@ func summaryFacts(res deployer.Result) string {
 	}
 	b.WriteString("\n")
 	return b.String()
-}
-
-func countsText(c deployer.Counts) string {
-	s := fmt.Sprintf("%d/%d running, %d pending, %d failed", c.Running, c.Desired, c.Pending, c.Failed)
-	if c.RolloutState != "" {
-		s += ", " + c.RolloutState
-	}
-	return s
 }
 
 func summaryImages(res deployer.Result) string {
@@ -158,7 +152,7 @@ func summaryPlan(res deployer.Result) string {
 	var b strings.Builder
 	b.WriteString("### Plan (nothing was changed)\n\n")
 	for i, step := range res.Plan {
-		fmt.Fprintf(&b, "%d. %s\n", i+1, escapeMarkdownLine(truncate(oneLine(step), maxCellChars)))
+		fmt.Fprintf(&b, "%d. %s\n", i+1, escapeMarkdownLine(Truncate(OneLine(step), maxCellChars)))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -260,7 +254,7 @@ func summaryLogs(res deployer.Result) string {
 		}
 		fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", escapeHTML(title))
 		if l.Note != "" {
-			fmt.Fprintf(&b, "_%s_\n\n", escapeMarkdownLine(oneLine(l.Note)))
+			fmt.Fprintf(&b, "_%s_\n\n", escapeMarkdownLine(OneLine(l.Note)))
 		}
 		if l.Stream != "" {
 			fmt.Fprintf(&b, "Log stream: %s\n\n", code(l.Stream))
@@ -268,7 +262,7 @@ func summaryLogs(res deployer.Result) string {
 		if len(lines) > 0 {
 			shown := make([]string, len(lines))
 			for i, line := range lines {
-				shown[i] = truncate(strings.TrimRight(line, "\r\n"), maxLineChars)
+				shown[i] = Truncate(strings.TrimRight(line, "\r\n"), maxLineChars)
 			}
 			b.WriteString(fence(strings.Join(shown, "\n"), "text"))
 			b.WriteString("\n")
@@ -285,7 +279,7 @@ func summaryLogs(res deployer.Result) string {
 // escaped, HTML special characters escaped, capped in length.
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = truncate(strings.TrimSpace(s), maxCellChars)
+	s = Truncate(strings.TrimSpace(s), maxCellChars)
 	s = escapeHTML(s)
 	s = strings.ReplaceAll(s, "\\", "\\\\")
 	s = strings.ReplaceAll(s, "|", "\\|")
@@ -299,7 +293,7 @@ func code(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = truncate(oneLine(s), maxCellChars)
+	s = Truncate(OneLine(s), maxCellChars)
 	s = strings.ReplaceAll(s, "|", "\\|")
 	ticks := "`"
 	for strings.Contains(s, ticks) {
@@ -335,15 +329,7 @@ func escapeHTML(s string) string {
 
 // escapeMarkdownLine makes text safe as one line of Markdown prose.
 func escapeMarkdownLine(s string) string {
-	return escapeHTML(oneLine(s))
-}
-
-// shortRevision turns a task definition ARN into family:revision.
-func shortRevision(arn string) string {
-	if i := strings.LastIndex(arn, ":task-definition/"); i >= 0 {
-		return arn[i+len(":task-definition/"):]
-	}
-	return arn
+	return escapeHTML(OneLine(s))
 }
 
 // formatDuration prints a duration for people: 2m13s, 850ms, 0s.

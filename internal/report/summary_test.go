@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"flag"
@@ -176,7 +176,7 @@ func TestRenderSummaryGolden(t *testing.T) {
 	for name, res := range summaryCases() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got := renderSummary(res)
+			got := Summary(res)
 			path := filepath.Join("testdata", "summary", name+".golden")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -194,7 +194,7 @@ func TestRenderSummaryGolden(t *testing.T) {
 				t.Errorf("summary differs from %s (-want +got):\n%s", path, diff)
 			}
 			first, _, _ := strings.Cut(got, "\n")
-			if !strings.Contains(first, oneLine(res.Reason)) && !strings.Contains(first, escapeHTML(oneLine(res.Reason))) {
+			if !strings.Contains(first, OneLine(res.Reason)) && !strings.Contains(first, escapeHTML(OneLine(res.Reason))) {
 				t.Errorf("first line %q does not carry the reason %q", first, res.Reason)
 			}
 		})
@@ -217,7 +217,7 @@ func TestRenderSummaryCaps(t *testing.T) {
 		}
 		res.Logs = append(res.Logs, deployer.LogExcerpt{Container: fmt.Sprintf("c%d", i), TaskID: "t", Lines: lines})
 	}
-	got := renderSummary(res)
+	got := Summary(res)
 	if len(got) > maxSummaryBytes+4096 {
 		t.Errorf("summary is %d bytes, want at most about %d", len(got), maxSummaryBytes)
 	}
