@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // githubEnv is a GitHub-like environment for realMain: the runner's
@@ -81,7 +82,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startSim(t, slowScenario())
+			srv := ecssimtest.NewServer(t, slowScenario())
 			env := githubEnv(t, srv, tt.inputs)
 			var stdout, stderr bytes.Buffer
 			code := realMain(context.Background(), nil, func(k string) string { return env[k] }, &stdout, &stderr)
@@ -139,7 +140,7 @@ func TestBadInputBinary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startSim(t, slowScenario())
+			srv := ecssimtest.NewServer(t, slowScenario())
 			r := newActionRun(t, srv, tt.inputs)
 			if !tt.github {
 				for k := range r.env {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 const prevTaskDef = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
@@ -39,7 +40,7 @@ func TestCancelBySignal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startSim(t, slowScenario())
+			srv := ecssimtest.NewServer(t, slowScenario())
 			inputs := map[string]string{"image": "repo/app:slow"}
 			if tt.onCancel != "" {
 				inputs["on-cancel"] = tt.onCancel
@@ -122,7 +123,10 @@ func TestCancelOutsideTheWatch(t *testing.T) {
 	tests := []struct {
 		name string
 		sc   func(*ecssim.Scenario)
-		// ready: when to send SIGINT.
+		// hold, when set, holds that operation in the simulator: SIGINT
+		// is sent while its first call is in flight.
+		hold string
+		// ready, without hold: when to send SIGINT.
 		ready         func(srv *ecssim.Server) bool
 		image         string
 		wantUpdates   int // UpdateService calls in all
@@ -130,20 +134,9 @@ func TestCancelOutsideTheWatch(t *testing.T) {
 		wantReason    string
 	}{
 		{
-			name: "while registering",
-			sc: func(sc *ecssim.Scenario) {
-				sc.Faults = []ecssim.Fault{{Op: "RegisterTaskDefinition", Latency: ecssim.Duration(3 * time.Second)}}
-			},
-			// The simulator logs a call when it answers it: once the
-			// preflight's reads are answered, RegisterTaskDefinition is
-			// on its way and held for 3 s.
-			ready: func(srv *ecssim.Server) bool {
-				if !slicesContainsOp(srv.Sim.Calls(), "DescribeTaskDefinition") {
-					return false
-				}
-				time.Sleep(300 * time.Millisecond)
-				return true
-			},
+			name:        "while registering",
+			sc:          func(*ecssim.Scenario) {},
+			hold:        "RegisterTaskDefinition",
 			image:       "repo/app:2",
 			wantUpdates: 0,
 			wantReason:  "cancelled",
@@ -168,10 +161,16 @@ func TestCancelOutsideTheWatch(t *testing.T) {
 			t.Parallel()
 			sc := slowScenario()
 			tt.sc(&sc)
-			srv := startSim(t, sc)
+			srv := ecssimtest.NewServer(t, sc)
 			r := newActionRun(t, srv, map[string]string{"image": tt.image})
-			r.start()
-			waitFor(t, 30*time.Second, "the moment to cancel", func() bool { return tt.ready(srv) })
+			if tt.hold != "" {
+				h := ecssimtest.Hold(t, srv, tt.hold)
+				r.start()
+				ecssimtest.AwaitHeld(t, h, 30*time.Second)
+			} else {
+				r.start()
+				waitFor(t, 30*time.Second, "the moment to cancel", func() bool { return tt.ready(srv) })
+			}
 			r.signal(syscall.SIGINT)
 			if code := r.wait(10 * time.Second); code <= 0 {
 				t.Errorf("exit code: got %d, want a non-zero exit\n%s", code, r.dump())

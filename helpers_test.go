@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -79,17 +80,6 @@ func slowScenario() ecssim.Scenario {
 		{Image: "*", Behavior: ecssim.BehaviorHealthy},
 	}
 	return sc
-}
-
-// startSim serves sc on a loopback port for the test's duration.
-func startSim(t *testing.T, sc ecssim.Scenario) *ecssim.Server {
-	t.Helper()
-	srv, err := ecssim.Start("127.0.0.1:0", sc)
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 // lockedBuffer is a bytes.Buffer safe for a child's output and a reader.
@@ -362,7 +352,7 @@ func demoSim(t *testing.T) *ecssim.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startSim(t, sc)
+	return ecssimtest.NewServer(t, sc)
 }
 
 // feRun is one run of the binary's realMain with a GitHub runner's files.
@@ -410,13 +400,4 @@ func readText(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
-}
-
-func slicesContainsOp(calls []ecssim.Call, op string) bool {
-	for _, c := range calls {
-		if c.Op == op {
-			return true
-		}
-	}
-	return false
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // iamPolicy is iam-policy.json.
@@ -255,7 +256,7 @@ func runIAMScenario(t *testing.T, s iamScenario) []ecssim.Call {
 	if s.sc != nil {
 		s.sc(&sc)
 	}
-	srv := startSim(t, sc)
+	srv := ecssimtest.NewServer(t, sc)
 	if s.before != nil {
 		s.before(t, srv)
 	}

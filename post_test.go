@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // postRun prepares the post step of main: GitHub runs the action's
@@ -71,6 +72,9 @@ func TestPostAfterKill(t *testing.T) {
 		// killWhen, when set, says when to SIGKILL the main step;
 		// without it the main step runs to its end.
 		killWhen func(srv *ecssim.Server, main *actionRun) bool
+		// hold, when set, holds that operation in the simulator and the
+		// main step is killed while its first call is in flight.
+		hold string
 		// wantCalls: the post step calls AWS at all (unless anyCalls).
 		wantCalls    bool
 		anyCalls     bool
@@ -91,16 +95,7 @@ func TestPostAfterKill(t *testing.T) {
 			},
 			wantCalls: true, wantCode: 0, wantSay: []string{"nothing to do"}},
 		{name: "main killed while registering: nothing", image: "repo/app:2",
-			sc: func(sc *ecssim.Scenario) {
-				sc.Faults = []ecssim.Fault{{Op: "RegisterTaskDefinition", Latency: ecssim.Duration(3 * time.Second)}}
-			},
-			killWhen: func(srv *ecssim.Server, main *actionRun) bool {
-				if !slicesContainsOp(srv.Sim.Calls(), "DescribeTaskDefinition") {
-					return false
-				}
-				time.Sleep(300 * time.Millisecond) // RegisterTaskDefinition is held for 3 s
-				return true
-			},
+			hold:     "RegisterTaskDefinition",
 			anyCalls: true, wantCode: 0, wantSay: []string{"nothing to do"}},
 	}
 	for _, tt := range tests {
@@ -110,18 +105,28 @@ func TestPostAfterKill(t *testing.T) {
 			if tt.sc != nil {
 				tt.sc(&sc)
 			}
-			srv := startSim(t, sc)
+			srv := ecssimtest.NewServer(t, sc)
 			inputs := map[string]string{"image": tt.image}
 			if tt.onCancel != "" {
 				inputs["on-cancel"] = tt.onCancel
 			}
 			main := newActionRun(t, srv, inputs)
-			if tt.killWhen != nil {
-				main.start()
-				waitFor(t, 30*time.Second, "the moment to kill the main step", func() bool { return tt.killWhen(srv, main) })
+			if tt.killWhen != nil || tt.hold != "" {
+				var h *ecssim.Hold
+				if tt.hold != "" {
+					h = ecssimtest.Hold(t, srv, tt.hold)
+					main.start()
+					ecssimtest.AwaitHeld(t, h, 30*time.Second)
+				} else {
+					main.start()
+					waitFor(t, 30*time.Second, "the moment to kill the main step", func() bool { return tt.killWhen(srv, main) })
+				}
 				main.signal(syscall.SIGKILL)
 				if code := main.wait(10 * time.Second); code != -int(syscall.SIGKILL) {
 					t.Fatalf("main step: got exit %d, want killed by SIGKILL", code)
+				}
+				if h != nil {
+					h.Release() // the post step is never held
 				}
 				if got := main.outputs()["status"]; got != "" {
 					t.Fatalf("the killed main step wrote status %q", got)

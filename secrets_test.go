@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // Secret values planted in the running task definition, the task
@@ -116,7 +117,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startSim(t, secretScenario())
+			srv := ecssimtest.NewServer(t, secretScenario())
 			r := newActionRun(t, srv, tt.inputs)
 			if tt.file {
 				r.env["INPUT_TASK-DEFINITION"] = taskDefFile(t, r.dir)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // TestSummaryForEveryFailure runs the action against the simulator for
@@ -56,7 +57,7 @@ func TestSummaryForEveryFailure(t *testing.T) {
 			if tt.timings != nil {
 				tt.timings(&sc.Timings)
 			}
-			srv := startSim(t, sc)
+			srv := ecssimtest.NewServer(t, sc)
 			inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/" + tt.image,
 				"poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s"}
 			for k, v := range tt.extra {

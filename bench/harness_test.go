@@ -21,6 +21,7 @@ import (
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // profile is the time scale of a benchmark run. Full runs use the real
@@ -150,7 +151,7 @@ type env struct {
 
 func newEnv(tb testing.TB, sc ecssim.Scenario) env {
 	tb.Helper()
-	srv := ecssim.NewServer(tb, sc)
+	srv := ecssimtest.NewServer(tb, sc)
 	creds := credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")
 	return env{
 		srv:  srv,

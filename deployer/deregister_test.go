@@ -17,6 +17,7 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // TestDeregisterFailed: with deregister-failed, the failed revision is
@@ -80,7 +81,7 @@ func TestDeregisterFailed(t *testing.T) {
 			if tt.sc != nil {
 				tt.sc(&sc)
 			}
-			srv := ecssim.NewServer(t, sc)
+			srv := ecssimtest.NewServer(t, sc)
 			if tt.faults != nil {
 				tt.faults(srv.Sim)
 			}

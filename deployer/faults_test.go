@@ -22,6 +22,7 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // This file runs Deploy against the simulator with API faults injected at
@@ -194,7 +195,7 @@ func fastRetryer() aws.Retryer {
 }
 
 func runUnderFault(t *testing.T, fr faultRun) {
-	srv := ecssim.NewServer(t, faultScenario())
+	srv := ecssimtest.NewServer(t, faultScenario())
 	creds := credentials.NewStaticCredentialsProvider("AKIDFAULTS", "fault-secret", "")
 	cfg := aws.Config{Region: "us-east-1", Credentials: creds}
 	var httpClient ecs.HTTPClient = http.DefaultClient

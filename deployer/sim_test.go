@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 const plantedSecret = "s3cr3t-planted-value-7f3a"
@@ -59,7 +60,7 @@ type env struct {
 
 func newEnv(t *testing.T, sc ecssim.Scenario) env {
 	t.Helper()
-	srv := ecssim.NewServer(t, sc)
+	srv := ecssimtest.NewServer(t, sc)
 	creds := credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")
 	return env{
 		srv:  srv,

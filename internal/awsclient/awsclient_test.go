@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 func scenario() ecssim.Scenario {
@@ -78,7 +79,7 @@ func TestRetryerAbsorbsFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := ecssim.NewServer(t, scenario())
+			srv := ecssimtest.NewServer(t, scenario())
 			srv.Sim.InjectFault("DescribeServices", tt.fault)
 			err := describe(context.Background(), client(srv, awsclient.Retryer(fast)))
 			if (err != nil) != tt.wantErr {
@@ -100,7 +101,7 @@ func TestRetryerNoQuotaInStorm(t *testing.T) {
 	t.Parallel()
 	const calls, perCall = 40, 8 // 320 throttled retries: 1600 tokens at 5 each > 500
 	storm := func(t *testing.T, r aws.Retryer) error {
-		srv := ecssim.NewServer(t, scenario())
+		srv := ecssimtest.NewServer(t, scenario())
 		c := client(srv, r)
 		for i := range calls {
 			srv.Sim.InjectFault("DescribeServices", ecssim.Fault{Throttle: perCall})
@@ -128,7 +129,7 @@ func TestRetryerNoQuotaInStorm(t *testing.T) {
 // TestRetryerStopsOnCancel: a cancelled context ends the retries at once.
 func TestRetryerStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	srv := ecssim.NewServer(t, scenario())
+	srv := ecssimtest.NewServer(t, scenario())
 	srv.Sim.InjectFault("DescribeServices", ecssim.Fault{Throttle: 1000})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -163,7 +164,7 @@ func TestNewECSRetryer(t *testing.T) {
 			t.Parallel()
 			// The client's retryer is observable through its attempts
 			// against a simulator that always throttles.
-			srv := ecssim.NewServer(t, scenario())
+			srv := ecssimtest.NewServer(t, scenario())
 			srv.Sim.InjectFault("DescribeServices", ecssim.Fault{Throttle: 1000})
 			c := awsclient.NewECS(tt.cfg, srv.URL, func(o *ecs.Options) {
 				o.Credentials = credentials.NewStaticCredentialsProvider("AKIDTEST", "test", "")

@@ -337,25 +337,27 @@ func (s *Sim) finishStop(t *task, at time.Time) {
 	}
 }
 
-// schedule runs the service scheduler once: launch PRIMARY tasks within
-// maximumPercent, stop tasks of older deployments while
-// minimumHealthyPercent holds, drop drained deployments, and mark the
+// schedule runs the service scheduler once: scale the PRIMARY in, launch
+// PRIMARY tasks within maximumPercent, stop tasks of older deployments
+// while minimumHealthyPercent holds, drop drained deployments, and mark the
 // rollout COMPLETED. It reports whether anything changed.
 func (s *Sim) schedule(svc *service, now time.Time) bool {
 	if svc.status != "ACTIVE" || len(svc.deps) == 0 {
 		return false
 	}
-	changed := false
 	prim := svc.deps[0]
-	desired := svc.desired
-	prim.desired = desired
-	maxTotal := desired * svc.maxPercent / 100
-	if maxTotal < desired { // a deployment must be able to reach its desired count
-		maxTotal = desired
-	}
-	minHealthy := (desired*svc.minHealthy + 99) / 100
+	prim.desired = svc.desired
+	live, healthy := liveAndHealthy(svc)
+	primWanted, scaledIn := s.scaleIn(svc, prim, now)
+	launched := s.launch(svc, prim, len(primWanted), live, now)
+	drained := s.drain(svc, prim, healthy, now)
+	concluded := s.conclude(svc, prim, now)
+	return scaledIn || launched || drained || concluded
+}
 
-	live, healthy := 0, 0
+// liveAndHealthy counts the service's tasks not yet STOPPED, and of them
+// those healthy for their deployment.
+func liveAndHealthy(svc *service) (live, healthy int) {
 	for _, d := range svc.deps {
 		for _, t := range d.live {
 			live++
@@ -364,51 +366,71 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 			}
 		}
 	}
+	return live, healthy
+}
 
-	// Scale the PRIMARY in when it has more tasks than wanted.
-	var primWanted []*task
+// scaleIn stops the PRIMARY's tasks beyond the desired count, not-yet-
+// healthy ones first. It returns the PRIMARY's tasks still wanted running
+// and whether it stopped any.
+func (s *Sim) scaleIn(svc *service, prim *deployment, now time.Time) (wanted []*task, changed bool) {
 	for _, t := range prim.live {
 		if t.desired == "RUNNING" {
-			primWanted = append(primWanted, t)
+			wanted = append(wanted, t)
 		}
 	}
-	if excess := len(primWanted) - int(desired); excess > 0 {
-		var stopped []*task
-		for _, pass := range []bool{false, true} { // not-yet-healthy first
-			for i := len(primWanted) - 1; i >= 0 && len(stopped) < excess; i-- {
-				t := primWanted[i]
-				if t.desired == "RUNNING" && t.healthyForDeployment() == pass {
-					s.stopByScheduler(t, prim, now)
-					stopped = append(stopped, t)
-				}
+	excess := len(wanted) - int(svc.desired)
+	if excess <= 0 {
+		return wanted, false
+	}
+	var stopped []*task
+	for _, pass := range []bool{false, true} { // not-yet-healthy first
+		for i := len(wanted) - 1; i >= 0 && len(stopped) < excess; i-- {
+			t := wanted[i]
+			if t.desired == "RUNNING" && t.healthyForDeployment() == pass {
+				s.stopByScheduler(t, prim, now)
+				stopped = append(stopped, t)
 			}
 		}
-		s.event(svc, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", svc.name, len(stopped), taskList(stopped)))
-		changed = true
-		primWanted = primWanted[:len(primWanted)-len(stopped)]
 	}
+	s.event(svc, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", svc.name, len(stopped), taskList(stopped)))
+	return wanted[:len(wanted)-len(stopped)], true
+}
 
-	// Launch.
+// launch starts PRIMARY tasks up to the desired count, within
+// maximumPercent of it counting every live task, unless the PRIMARY failed
+// or is backing off. It reports whether it started any.
+func (s *Sim) launch(svc *service, prim *deployment, primWanted, live int, now time.Time) bool {
+	desired := svc.desired
+	maxTotal := desired * svc.maxPercent / 100
+	if maxTotal < desired { // a deployment must be able to reach its desired count
+		maxTotal = desired
+	}
 	launchable := prim.rollout != types.DeploymentRolloutStateFailed && !now.Before(prim.nextLaunch)
-	if want := int(desired) - len(primWanted); want > 0 && launchable {
-		room := int(maxTotal) - live
-		if room > want {
-			room = want
-		}
-		if room > 0 {
-			var started []*task
-			for i := 0; i < room; i++ {
-				started = append(started, s.newTask(svc, prim, now))
-			}
-			live += room
-			svc.steady = false
-			prim.updatedAt = now
-			s.event(svc, now, fmt.Sprintf("(service %s) has started %d tasks: %s.", svc.name, len(started), taskList(started)))
-			changed = true
-		}
+	want := int(desired) - primWanted
+	if want <= 0 || !launchable {
+		return false
 	}
+	room := min(int(maxTotal)-live, want)
+	if room <= 0 {
+		return false
+	}
+	var started []*task
+	for i := 0; i < room; i++ {
+		started = append(started, s.newTask(svc, prim, now))
+	}
+	svc.steady = false
+	prim.updatedAt = now
+	s.event(svc, now, fmt.Sprintf("(service %s) has started %d tasks: %s.", svc.name, len(started), taskList(started)))
+	return true
+}
 
-	// Drain older deployments.
+// drain stops the tasks of older deployments: unhealthy ones at once,
+// healthy ones while minimumHealthyPercent of the desired count stays
+// healthy (healthy counts the service's healthy tasks before this round).
+// It then sets each older deployment's desired count to its tasks still
+// wanted running, and reports whether it stopped any.
+func (s *Sim) drain(svc *service, prim *deployment, healthy int, now time.Time) bool {
+	minHealthy := (svc.desired*svc.minHealthy + 99) / 100
 	var stopped []*task
 	for i := len(svc.deps) - 1; i >= 1; i-- {
 		d := svc.deps[i]
@@ -428,6 +450,7 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 			}
 		}
 	}
+	changed := false
 	if len(stopped) > 0 {
 		s.event(svc, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", svc.name, len(stopped), taskList(stopped)))
 		changed = true
@@ -441,7 +464,16 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 		}
 		d.desired = n
 	}
-	// Completion and steady state.
+	return changed
+}
+
+// conclude handles completion and steady state: once the PRIMARY runs its
+// desired count, drained older deployments disappear (until then they stay
+// listed, e.g. FAILED during a rollback), the rollout is COMPLETED and the
+// service reaches a steady state. It reports whether anything changed.
+func (s *Sim) conclude(svc *service, prim *deployment, now time.Time) bool {
+	changed := false
+	desired := int(svc.desired)
 	primHealthy, primPending := 0, 0
 	for _, t := range prim.live {
 		if t.healthyForDeployment() {
@@ -450,9 +482,7 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 			primPending++
 		}
 	}
-	// Once the PRIMARY runs its desired count, drained older deployments
-	// disappear (until then they stay listed, e.g. FAILED during a rollback).
-	if primHealthy == int(desired) && primPending == 0 {
+	if primHealthy == desired && primPending == 0 {
 		kept := svc.deps[:1]
 		for _, d := range svc.deps[1:] {
 			if len(d.live) > 0 {
@@ -463,7 +493,7 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 		}
 		svc.deps = kept
 	}
-	isSteady := len(svc.deps) == 1 && primHealthy == int(desired) && primPending == 0 && len(prim.live) == int(desired)
+	isSteady := len(svc.deps) == 1 && primHealthy == desired && primPending == 0 && len(prim.live) == desired
 	if isSteady && prim.rollout == types.DeploymentRolloutStateInProgress {
 		prim.rollout = types.DeploymentRolloutStateCompleted
 		prim.reason = fmt.Sprintf("ECS deployment %s completed.", prim.id)

@@ -141,3 +141,15 @@ func deploy(t testing.TB, c *ecs.Client, image string) (deploymentID, taskDefArn
 	}
 	return aws.ToString(d.Id), arn
 }
+
+// NewServer is ecssimtest.NewServer for this package's own tests, which
+// cannot import ecssimtest (it imports ecssim).
+func NewServer(t testing.TB, sc Scenario) *Server {
+	t.Helper()
+	s, err := Start("127.0.0.1:0", sc)
+	if err != nil {
+		t.Fatalf("start ecs simulator: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}

@@ -187,6 +187,16 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	s.mu.Lock()
+	holds := s.holdsForLocked(op)
+	s.mu.Unlock()
+	for _, h := range holds {
+		if !h.wait(r, s.done) {
+			record("RequestCancelled")
+			return
+		}
+	}
+
 	var out any
 	var aerr *apiError
 	if logs {

@@ -110,7 +110,6 @@ type Timings struct {
 	RetryBackoff Duration `json:"retryBackoff,omitempty"` // wait before replacing a failed task
 	SlowStart    Duration `json:"slowStart,omitempty"`    // extra start time of the slow behaviour
 	CrashAfter   Duration `json:"crashAfter,omitempty"`   // running time before crash-after crashes
-	Tick         Duration `json:"tick,omitempty"`         // unused; kept for compatibility
 }
 
 func (t Timings) withDefaults() Timings {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"testing"
 	"time"
 )
 
@@ -48,18 +47,6 @@ func Start(addr string, sc Scenario) (*Server, error) {
 		s.srv.Serve(ln)
 	}()
 	return s, nil
-}
-
-// NewServer starts a simulator on a random port of 127.0.0.1 and closes
-// it when the test ends. It fails the test if the scenario is invalid.
-func NewServer(t testing.TB, sc Scenario) *Server {
-	t.Helper()
-	s, err := Start("127.0.0.1:0", sc)
-	if err != nil {
-		t.Fatalf("start ecs simulator: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // Close stops accepting requests, closes open connections and stops the

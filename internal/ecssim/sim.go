@@ -53,6 +53,7 @@ type Sim struct {
 	families map[string][]*taskDef
 	calls    []Call
 	faults   []*faultState
+	holds    []*Hold
 	rnd      *rand.Rand
 	taskSeq  int64
 
