@@ -1,15 +1,3 @@
-// Package deployer ships a new revision of an ECS service with a rolling
-// update, watches the deployment it started (by its ID) and rolls back to
-// the exact previous revision when that deployment fails or times out.
-//
-// The flow of Deploy is preflight → register → update → watch → (rollback
-// → watch the rollback) → diagnose. Nothing in AWS changes before the
-// preflight has passed: bad input and missing resources end the run with
-// an error wrapping ErrPreflight and no mutating call made.
-//
-// The package never reads the environment and never writes GitHub
-// workflow commands: callers pass a Config and AWS clients, receive
-// progress as Events through the reporter, and get one Result back.
 package deployer
 
 import (
@@ -41,8 +29,8 @@ const cancelGrace = 5 * time.Second
 // from one goroutine at a time per Deploy call; it holds no state between
 // calls.
 type Deployer struct {
-	ecs    ecsAPI
-	logs   logsAPI
+	ecs    ECSClient
+	logs   LogsClient
 	report func(Event)
 	now    func() time.Time
 	poll   func(interval time.Duration) backoffFactory
@@ -65,7 +53,7 @@ func WithReporter(f func(Event)) Option {
 // New returns a Deployer using the given ECS client (usually *ecs.Client)
 // and CloudWatch Logs client (usually *cloudwatchlogs.Client; nil turns
 // log excerpts off).
-func New(ecsClient ecsAPI, logsClient logsAPI, opts ...Option) *Deployer {
+func New(ecsClient ECSClient, logsClient LogsClient, opts ...Option) *Deployer {
 	if c, ok := logsClient.(*cloudwatchlogs.Client); ok && c == nil {
 		logsClient = nil // a typed nil would pass the nil check and panic
 	}
@@ -92,16 +80,18 @@ type run struct {
 	cfg Config
 	res *Result
 
-	svc       types.Service // the service as found at preflight
-	target    string        // rollback target (the revision running before)
-	newARN    string
-	register  *ecs.RegisterTaskDefinitionInput
-	origDepl  *types.DeploymentConfiguration
-	watchedBy *watcher // the watcher of our deployment (reused for diagnosis)
+	svc      types.Service // the service as found at preflight
+	target   string        // rollback target (the revision running before)
+	newARN   string
+	register *ecs.RegisterTaskDefinitionInput
+	origDepl *types.DeploymentConfiguration
+	ours     *rollingJudge // the judge of our deployment (reused for diagnosis)
+	events   *eventLog     // the service's events, as the run's reads saw them
 }
 
-// Deploy runs preflight, register, update, watch and, when our
-// deployment fails or times out, rollback and a watch of the rollback.
+// Deploy runs one deployment: preflight → register → update → watch →
+// conclude (roll back and watch the rollback when our deployment fails or
+// times out).
 //
 // It always returns a Result filled as far as the run got. The error is
 // nil exactly when Result.Status.OK(). Errors found before any change
@@ -116,6 +106,9 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 		Service:   cfg.Service,
 		StartedAt: d.now(),
 	}}
+	// Events older than the run are history; allow a second of skew
+	// between our clock and ECS's.
+	r.events = newEventLog(r.res.StartedAt.Add(-time.Second))
 	err := r.deploy(ctx)
 	r.res.FinishedAt = d.now()
 	if r.res.Status == "" {
@@ -133,16 +126,42 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	return *r.res, err
 }
 
+// deploy runs the phases in order. Each phase either hands over to the
+// next or ends the run with r.res filled.
 func (r *run) deploy(ctx context.Context) error {
+	if next, err := r.preflightPhase(ctx); !next {
+		return err
+	}
+	// A pre-deploy task (issue 14) runs here, as one call: after the
+	// preflight, before anything changes the service.
+	if !r.registerPhase(ctx) || !r.updatePhase(ctx) {
+		return nil
+	}
+	if !r.cfg.Wait {
+		r.res.Status = StatusSucceeded
+		r.res.Reason = fmt.Sprintf("deployment %s of %s started; not watched (wait is false)", r.res.DeploymentID, taskdef.ShortRevision(r.newARN))
+		r.checkpoint(PhaseDone)
+		return nil
+	}
+	v := r.watchPhase(ctx)
+	// A bake (issue 12) runs here, as one call turning a succeeded
+	// verdict into the bake's: our tasks and the alarms for bake-time.
+	return r.conclude(ctx, v)
+}
+
+// preflightPhase validates the Config and checks everything without
+// changing anything. next is false when the run ends here (bad input, a
+// missing resource, a dry run, a cancellation).
+func (r *run) preflightPhase(ctx context.Context) (next bool, err error) {
 	if err := r.cfg.Validate(); err != nil {
-		return r.preflightFailed(err)
+		return false, r.preflightFailed(err)
 	}
 	r.d.emit(EventPhase, "Preflight: %s in cluster %s", r.cfg.Service, r.cfg.Cluster)
 	if err := r.preflight(ctx); err != nil {
 		if ctx.Err() != nil {
-			return r.cancelledBeforeChange(ctx)
+			return false, r.cancelledBeforeChange(ctx)
 		}
-		return r.preflightFailed(err)
+		return false, r.preflightFailed(err)
 	}
 	if r.cfg.DryRun {
 		r.res.Status = StatusDryRun
@@ -150,27 +169,37 @@ func (r *run) deploy(ctx context.Context) error {
 		for _, line := range r.res.Plan {
 			r.d.emit(EventInfo, "%s", line)
 		}
-		return nil
+		return false, nil
 	}
 	if ctx.Err() != nil {
-		return r.cancelledBeforeChange(ctx)
+		return false, r.cancelledBeforeChange(ctx)
 	}
+	return true, nil
+}
 
+// registerPhase registers the new revision; false ends the run.
+func (r *run) registerPhase(ctx context.Context) bool {
 	r.d.emit(EventPhase, "Deploy")
 	if err := r.registerRevision(ctx); err != nil {
 		if ctx.Err() != nil {
-			return r.cancelledBeforeChange(ctx)
+			_ = r.cancelledBeforeChange(ctx)
+			return false
 		}
 		r.res.Status = StatusFailed
 		r.res.Reason = fmt.Sprintf("register task definition: %v; the service was not changed", err)
-		return nil
+		return false
 	}
 	if ctx.Err() != nil {
 		r.res.Status = StatusCancelled
-		r.res.Reason = fmt.Sprintf("cancelled after registering %s and before updating the service; service %s still runs %s", shortARN(r.newARN), r.cfg.Service, shortARN(r.target))
-		r.checkpoint("done")
-		return nil
+		r.res.Reason = fmt.Sprintf("cancelled after registering %s and before updating the service; service %s still runs %s", taskdef.ShortRevision(r.newARN), r.cfg.Service, taskdef.ShortRevision(r.target))
+		r.checkpoint(PhaseDone)
+		return false
 	}
+	return true
+}
+
+// updatePhase points the service at the new revision; false ends the run.
+func (r *run) updatePhase(ctx context.Context) bool {
 	accepted, err := r.updateService(ctx)
 	if !accepted {
 		r.res.Status = StatusFailed
@@ -180,25 +209,54 @@ func (r *run) deploy(ctx context.Context) error {
 		} else {
 			r.res.Reason = fmt.Sprintf("update service %s: %v; the service was not changed", r.cfg.Service, err)
 		}
-		r.checkpoint("done")
-		return nil
+		r.checkpoint(PhaseDone)
+		return false
 	}
 	if err != nil {
 		r.d.emit(EventWarning, "update service returned an error, but the service now runs %s: %v", r.newARN, err)
 	}
 	r.mark("deploy started")
+	return true
+}
 
-	if !r.cfg.Wait {
-		r.res.Status = StatusSucceeded
-		r.res.Reason = fmt.Sprintf("deployment %s of %s started; not watched (wait is false)", r.res.DeploymentID, shortARN(r.newARN))
-		r.checkpoint("done")
-		return nil
-	}
-
+// watchPhase watches our deployment until a verdict or the timeout.
+func (r *run) watchPhase(ctx context.Context) verdict {
 	r.d.emit(EventPhase, "Watch deployment %s", r.res.DeploymentID)
-	r.checkpoint("watching")
-	v := r.watchOurs(ctx)
-	return r.conclude(ctx, v)
+	r.checkpoint(PhaseWatching)
+	j := r.rollingJudge(r.res.DeploymentID, r.newARN, watchDeployment)
+	j.onRunning = func() { r.mark("first task running") }
+	j.onFailure = func() { r.mark("first failure") }
+	r.ours = j
+	w := r.watcher(j, watchDeployment)
+	v := w.watch(ctx, r.cfg.Timeout, r.cfg.PollInterval)
+	r.res.Last = w.last
+	return v
+}
+
+// watchRollback watches the rollback deployment until it settles or the
+// rollback timeout passes.
+func (r *run) watchRollback(ctx context.Context) verdict {
+	j := r.rollingJudge(r.res.RollbackDeploymentID, r.target, watchRollback)
+	j.before[r.res.DeploymentID] = true // a stale read may still show ours as PRIMARY
+	return r.watcher(j, watchRollback).watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+}
+
+func (r *run) watcher(j judge, what watchKind) *watcher {
+	return &watcher{d: r.d, cluster: r.cfg.Cluster, service: r.cfg.Service, what: what, judge: j, events: r.events}
+}
+
+func (r *run) rollingJudge(id, taskDef string, what watchKind) *rollingJudge {
+	return &rollingJudge{
+		d:         r.d,
+		cluster:   r.cfg.Cluster,
+		id:        id,
+		taskDef:   taskDef,
+		target:    r.target,
+		threshold: r.cfg.FailedTasksThreshold,
+		what:      what,
+		stopped:   map[string]bool{},
+		before:    deploymentIDs(r.svc),
+	}
 }
 
 // conclude turns the verdict on our deployment into the final outcome,
@@ -212,13 +270,13 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		r.res.Status = StatusSucceeded
 		r.res.Reason = v.reason
 		r.mark("deployment completed")
-		r.checkpoint("done")
+		r.checkpoint(PhaseDone)
 		return nil
 	case verdictTakenOver:
 		r.res.Status = StatusFailed
 		r.diagnose(ctx)
 		r.res.Reason = v.reason
-		r.checkpoint("done")
+		r.checkpoint(PhaseDone)
 		return nil
 	case verdictCircuitBreaker:
 		r.mark("deployment failed")
@@ -228,6 +286,14 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return r.awaitRollback(ctx, why, "ECS's deployment circuit breaker")
 	case verdictCancelled:
 		return r.cancelled(ctx)
+	case verdictAccessLost:
+		return r.accessLost(v)
+	case verdictServiceGone:
+		r.res.Status = StatusFailed
+		r.res.Reason = v.reason + "; nothing to roll back"
+		r.mark("service deleted")
+		r.checkpoint(PhaseDone)
+		return nil
 	}
 
 	// Failed or timed out: our deployment is still the PRIMARY.
@@ -235,13 +301,13 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 	if !r.cfg.Rollback {
 		why := r.explain(v, r.diagnose(ctx))
 		r.res.Status = StatusFailed
-		r.res.Reason = why + "; rollback is off, so the service stays on " + shortARN(r.newARN)
+		r.res.Reason = why + "; rollback is off, so the service stays on " + taskdef.ShortRevision(r.newARN)
 		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint("done")
+		r.checkpoint(PhaseDone)
 		return nil
 	}
-	r.d.emit(EventPhase, "Roll back to %s", shortARN(r.target))
-	r.checkpoint("rolling-back")
+	r.d.emit(EventPhase, "Roll back to %s", taskdef.ShortRevision(r.target))
+	r.checkpoint(PhaseRollingBack)
 	err := r.issueRollback(ctx)
 	if err == nil {
 		r.mark("rollback issued")
@@ -250,33 +316,12 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 	why := r.explain(v, r.diagnose(ctx))
 	if err != nil {
 		r.res.Status = StatusRollbackFailed
-		r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, shortARN(r.target), err)
+		r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
 		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint("done")
+		r.checkpoint(PhaseRollbackOwed)
 		return nil
 	}
 	return r.awaitRollback(ctx, why, "")
-}
-
-// ecsRollingBack looks once more before we roll back a failed deployment
-// of a service whose circuit breaker rolls back by itself: when ECS has
-// already started its rollback, ours would be a second one. It returns v
-// unchanged otherwise.
-func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
-	if !circuitBreakerRollsBack(r.svc) || ctx.Err() != nil {
-		return v
-	}
-	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
-	if err != nil || !circuitBreakerRollsBack(svc) {
-		return v
-	}
-	for _, dep := range svc.Deployments {
-		id := aws.ToString(dep.Id)
-		if aws.ToString(dep.Status) == "PRIMARY" && id != r.res.DeploymentID && aws.ToString(dep.TaskDefinition) == r.target {
-			return verdict{kind: verdictCircuitBreaker, other: id, taskDef: r.target, reason: v.reason}
-		}
-	}
-	return v
 }
 
 // explain is the first half of the reason: what went wrong, led by the
@@ -290,63 +335,6 @@ func (r *run) explain(v verdict, headline string) string {
 	default:
 		return headline
 	}
-}
-
-// awaitRollback watches the rollback deployment (ours, or the one ECS's
-// circuit breaker started) until it settles or RollbackTimeout passes.
-func (r *run) awaitRollback(ctx context.Context, why, by string) error {
-	if by != "" {
-		r.d.emit(EventPhase, "Watch rollback by %s (%s)", by, r.res.RollbackDeploymentID)
-	} else {
-		r.d.emit(EventPhase, "Watch rollback %s", r.res.RollbackDeploymentID)
-	}
-	rv := r.watchRollback(ctx)
-	switch rv.kind {
-	case verdictSucceeded:
-		r.res.Status = StatusRolledBack
-		r.res.Reason = fmt.Sprintf("%s; rolled back to %s", why, shortARN(r.target))
-		if by != "" {
-			r.res.Reason = fmt.Sprintf("%s; %s rolled the service back to %s", why, by, shortARN(r.target))
-		}
-		r.mark("rollback completed")
-		r.deregisterFailed(ctx)
-		r.checkpoint("done")
-		return nil
-	case verdictCancelled:
-		r.res.Status = StatusCancelled
-		r.res.Reason = fmt.Sprintf("%s; cancelled while the rollback to %s was in progress (issued, not confirmed)", why, shortARN(r.target))
-		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint("rolling-back")
-		return nil
-	default:
-		r.res.Status = StatusRollbackFailed
-		r.res.Reason = fmt.Sprintf("%s; the rollback to %s did not settle: %s", why, shortARN(r.target), rv.reason)
-		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint("done")
-		return nil
-	}
-}
-
-// cancelled handles a cancellation while our deployment is in flight.
-func (r *run) cancelled(ctx context.Context) error {
-	r.res.Status = StatusCancelled
-	r.mark("cancelled")
-	if r.cfg.OnCancel == OnCancelLeave || !r.cfg.Rollback {
-		r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; left as it is (on-cancel: leave)", r.res.DeploymentID)
-		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint("done")
-		return nil
-	}
-	if err := r.issueRollback(ctx); err != nil {
-		r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; the rollback to %s could not be issued: %v", r.res.DeploymentID, shortARN(r.target), err)
-		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint("watching")
-		return nil
-	}
-	r.mark("rollback issued")
-	r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; rollback to %s issued (not awaited)", r.res.DeploymentID, shortARN(r.target))
-	r.checkpoint("done")
-	return nil
 }
 
 func (r *run) cancelledBeforeChange(ctx context.Context) error {
@@ -371,32 +359,37 @@ func (r *run) mark(name string) {
 	r.res.Timeline = append(r.res.Timeline, Milestone{Name: name, At: r.d.now()})
 }
 
-// checkpoint reports the state the post step needs.
-func (r *run) checkpoint(phase string) {
-	r.d.report(Event{Time: r.d.now(), Kind: EventCheckpoint, State: &Checkpoint{
-		Cluster:        r.cfg.Cluster,
-		Service:        r.cfg.Service,
-		DeploymentID:   r.res.DeploymentID,
-		TaskDefinition: r.newARN,
-		RollbackTarget: r.target,
-		Phase:          phase,
-		Rollback:       r.cfg.Rollback && r.cfg.OnCancel != OnCancelLeave,
-		MinimumHealthy: r.cfg.MinimumHealthyPercent,
-		MaximumPercent: r.cfg.MaximumPercent,
-	}})
-}
-
-// manualRollback is the command that finishes a rollback by hand.
-func (r *run) manualRollback() string {
-	return manualRollbackCommand(r.cfg.Cluster, r.cfg.Service, r.target)
-}
-
-func manualRollbackCommand(cluster, service, target string) string {
-	if target == "" {
-		return ""
+// checkpoint reports the state the post step needs: enough to restore
+// the service exactly as the rollback would.
+func (r *run) checkpoint(phase Phase) {
+	cp := &Checkpoint{
+		Cluster:               r.cfg.Cluster,
+		Service:               r.cfg.Service,
+		DeploymentID:          r.res.DeploymentID,
+		TaskDefinition:        r.newARN,
+		RollbackTarget:        r.target,
+		Phase:                 phase,
+		Rollback:              r.cfg.Rollback && r.cfg.OnCancel != OnCancelLeave,
+		OriginalConfiguration: r.originalConfig(),
 	}
-	return fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --force-new-deployment",
-		shellQuote(cluster), shellQuote(service), shellQuote(target))
+	if r.cfg.DesiredCount != nil {
+		cp.OriginalDesiredCount = aws.Int32(r.svc.DesiredCount)
+	}
+	r.d.report(Event{Time: r.d.now(), Kind: EventCheckpoint, State: cp})
+}
+
+// accessLost ends a watch that lost access to AWS: the deployment's
+// state is unknown, and a rollback with credentials that no longer work
+// would fail too, so none is attempted. The reason gives the commands to
+// check the service and to roll back by hand.
+func (r *run) accessLost(v verdict) error {
+	r.res.Status = StatusFailed
+	r.mark("access lost")
+	r.res.ManualRollback = r.manualRollback()
+	r.res.Reason = fmt.Sprintf("%s; no rollback was attempted. Check the service with: %s; roll back by hand, if needed, with: %s",
+		v.reason, describeCommand(r.cfg.Cluster, r.cfg.Service), r.res.ManualRollback)
+	r.checkpoint(PhaseDone)
+	return nil
 }
 
 // freshContext is for calls that must still go out after ctx is

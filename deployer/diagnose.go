@@ -31,29 +31,29 @@ const maxDiagnosed = 300
 // one-sentence headline naming the main cause ("" when none is known).
 // It never fails the run: problems become notes.
 func (r *run) diagnose(ctx context.Context) string {
-	w := r.watchedBy
-	if w == nil || w.id == "" {
+	j := r.ours
+	if j == nil || j.id == "" {
 		return ""
 	}
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
-	if _, err := w.checkStopped(ctx, func() bool { return len(w.stopped) >= maxDiagnosed }); err != nil {
+	if _, err := j.checkStopped(ctx, func() bool { return len(j.stopped) >= maxDiagnosed }); err != nil {
 		r.d.emit(EventWarning, "diagnosis: %v", err)
 	}
-	r.res.Causes = groupCauses(w.failedTasks)
+	r.res.Causes = groupCauses(j.failedTasks)
 	since := r.res.StartedAt.Add(-time.Second) // our clock: allow for skew
-	if !w.createdAt.IsZero() {
-		since = w.createdAt // ECS's clock, the one events are stamped with
+	if !j.createdAt.IsZero() {
+		since = j.createdAt // ECS's clock, the one events are stamped with
 	}
-	r.res.Events = eventsSince(w.events, since)
+	r.res.Events = eventsSince(r.events.all, since)
 	if r.cfg.LogLines > 0 && r.d.logs != nil {
 		// Log excerpts are a courtesy: they must not hold up the rollback
 		// watch on a slow or unreachable Logs endpoint.
 		lctx, cancel := context.WithTimeout(ctx, logsTimeout)
-		r.res.Logs = r.logTails(lctx, w.failedTasks)
+		r.res.Logs = r.logTails(lctx, j.failedTasks)
 		cancel()
 	}
-	return headline(r.res.Causes, len(w.failedTasks))
+	return headline(r.res.Causes, len(j.failedTasks))
 }
 
 // causeKey identifies a distinct cause.
@@ -133,13 +133,12 @@ func headline(causes []Cause, total int) string {
 	}
 }
 
-// eventsSince returns the events at or after since, oldest first, with
-// repeats of the same message dropped.
+// eventsSince returns the events (oldest first) at or after since, with
+// repeats of the same message dropped: the summary lists each once.
 func eventsSince(events []types.ServiceEvent, since time.Time) []ServiceEvent {
 	var out []ServiceEvent
 	seen := map[string]bool{}
-	for i := len(events) - 1; i >= 0; i-- { // ECS lists newest first
-		e := events[i]
+	for _, e := range events {
 		at := aws.ToTime(e.CreatedAt)
 		if at.Before(since) {
 			continue
@@ -149,7 +148,7 @@ func eventsSince(events []types.ServiceEvent, since time.Time) []ServiceEvent {
 			continue
 		}
 		seen[msg] = true
-		out = append(out, ServiceEvent{At: at, Message: msg})
+		out = append(out, serviceEvent(e))
 	}
 	return out
 }
@@ -243,13 +242,4 @@ func taskID(arn string) string {
 		return arn[i+1:]
 	}
 	return arn
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -7,8 +7,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
 
-// ecsAPI is the part of ECS this package calls.
-type ecsAPI interface {
+// ECSClient is the part of the ECS API the deployer calls; *ecs.Client
+// satisfies it. The package is a public library (the action and the CLI
+// are its first users), so New takes these exported interfaces rather
+// than concrete clients: a caller can wrap the SDK client (for metrics,
+// recording, a test double) without this package depending on how. The
+// method set grows as features use more of ECS: pass an *ecs.Client, or
+// embed one in a wrapper, to stay compatible.
+type ECSClient interface {
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
@@ -18,12 +24,13 @@ type ecsAPI interface {
 	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 }
 
-// logsAPI is the part of CloudWatch Logs this package calls.
-type logsAPI interface {
+// LogsClient is the part of CloudWatch Logs the deployer calls (for log
+// excerpts in the diagnosis); *cloudwatchlogs.Client satisfies it.
+type LogsClient interface {
 	GetLogEvents(ctx context.Context, in *cloudwatchlogs.GetLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
 }
 
 var (
-	_ ecsAPI  = (*ecs.Client)(nil)
-	_ logsAPI = (*cloudwatchlogs.Client)(nil)
+	_ ECSClient  = (*ecs.Client)(nil)
+	_ LogsClient = (*cloudwatchlogs.Client)(nil)
 )

@@ -22,7 +22,7 @@ type scriptedECS struct {
 	stopped  []types.Task
 }
 
-var _ ecsAPI = (*scriptedECS)(nil)
+var _ ECSClient = (*scriptedECS)(nil)
 
 const (
 	oldTD = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
@@ -170,7 +170,7 @@ func TestStoppingTaskLookedAtAgain(t *testing.T) {
 	t.Parallel()
 	stopping := types.Task{TaskArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task/prod/t1"), LastStatus: aws.String("DEACTIVATING"), DesiredStatus: aws.String("STOPPED")}
 	f := &scriptedECS{}
-	w := &watcher{d: New(f, nil), cluster: "prod", service: "web", id: "ecs-svc/ours", threshold: 1, stopped: map[string]bool{}}
+	w := &rollingJudge{d: New(f, nil), cluster: "prod", id: "ecs-svc/ours", threshold: 1, stopped: map[string]bool{}}
 	f.stopped = []types.Task{stopping}
 	if n, err := w.checkStopped(context.Background(), w.reachedThreshold); err != nil || n != 0 {
 		t.Fatalf("while stopping: got %d, %v; want 0, nil", n, err)

@@ -355,12 +355,23 @@ func (o faultOutcome) check() []string {
 	// with rollback off); otherwise on the previous one, or the status
 	// says the rollback failed.
 	onNew := newARN != "" && newARN != o.oldARN && o.final == newARN
+	// Access lost while watching: the deployment's state is unknown, so
+	// no rollback is attempted with credentials that no longer work; the
+	// reason says so and gives the commands to check and to roll back.
+	accessLost := res.Status == deployer.StatusFailed && strings.Contains(res.Reason, "lost access")
+	if accessLost && (!strings.Contains(res.Reason, "aws ecs describe-services") || !strings.Contains(res.Reason, "aws ecs update-service") || res.ManualRollback == "") {
+		bad("access lost without the commands to check and to roll back by hand: %q", res.Reason)
+	}
+	if fr.forGood && fr.phase == phaseWatch && fr.fault.Error == "AccessDeniedException" && res.Status != deployer.StatusSucceeded && !accessLost && !fr.failing() {
+		bad("access denied while watching, but the reason does not say access was lost: %q", res.Reason)
+	}
 	switch {
 	case res.Status == deployer.StatusRollbackFailed:
 		if res.ManualRollback == "" || !strings.Contains(res.ManualRollback, o.oldARN) {
 			bad("rollback-failed without the manual command to %s: %q", o.oldARN, res.ManualRollback)
 		}
 	case onNew && res.Status == deployer.StatusSucceeded:
+	case onNew && accessLost:
 	case onNew && res.Status == deployer.StatusFailed && !fr.rollback:
 		if !strings.Contains(res.Reason, "rollback is off") {
 			bad("left on the new revision with rollback off, but the reason does not say so")
@@ -397,7 +408,10 @@ func (o faultOutcome) check() []string {
 			rollbackTried = true
 		}
 	}
-	if applied && fr.rollback && res.Status != deployer.StatusSucceeded && !rollbackTried {
+	if accessLost && rollbackTried {
+		bad("access was lost, yet a rollback was attempted")
+	}
+	if applied && fr.rollback && res.Status != deployer.StatusSucceeded && !rollbackTried && !accessLost {
 		bad("our update was applied and the run ended %q, but no rollback was attempted", res.Status)
 	}
 	if !applied && (res.Status == deployer.StatusRolledBack || res.Status == deployer.StatusRollbackFailed) {

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // issueRollback points the service back at the exact previous revision
@@ -16,23 +18,151 @@ import (
 func (r *run) issueRollback(ctx context.Context) error {
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
-	in := &ecs.UpdateServiceInput{
-		Cluster:                 aws.String(r.cfg.Cluster),
-		Service:                 aws.String(r.cfg.Service),
-		TaskDefinition:          aws.String(r.target),
-		ForceNewDeployment:      true,
-		DeploymentConfiguration: r.originalConfig(),
-	}
+	var desired *int32
 	if r.cfg.DesiredCount != nil {
-		in.DesiredCount = aws.Int32(r.svc.DesiredCount)
+		desired = aws.Int32(r.svc.DesiredCount)
 	}
+	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
 	id, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
 	if err != nil {
 		return err
 	}
 	r.res.RollbackDeploymentID = id
-	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(id), shortARN(r.target))
+	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(id), taskdef.ShortRevision(r.target))
 	return nil
+}
+
+// ecsRollingBack looks once more before we roll back a failed deployment
+// of a service whose circuit breaker rolls back by itself: when ECS has
+// already started its rollback, ours would be a second one. It returns v
+// unchanged otherwise.
+func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
+	if !circuitBreakerRollsBack(r.svc) || ctx.Err() != nil {
+		return v
+	}
+	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
+	if err != nil || !circuitBreakerRollsBack(svc) {
+		return v
+	}
+	ours := false // ECS rolls back only a deployment whose rollout FAILED
+	for _, dep := range svc.Deployments {
+		if aws.ToString(dep.Id) == r.res.DeploymentID && dep.RolloutState == types.DeploymentRolloutStateFailed {
+			ours = true
+		}
+	}
+	p := primaryOf(svc)
+	if ours && p != nil && aws.ToString(p.Id) != r.res.DeploymentID && aws.ToString(p.TaskDefinition) == r.target {
+		return verdict{kind: verdictCircuitBreaker, other: aws.ToString(p.Id), reason: v.reason}
+	}
+	return v
+}
+
+// awaitRollback watches the rollback deployment (ours, or the one ECS's
+// circuit breaker started) until it settles or RollbackTimeout passes.
+func (r *run) awaitRollback(ctx context.Context, why, by string) error {
+	if by != "" {
+		r.d.emit(EventPhase, "Watch rollback by %s (%s)", by, r.res.RollbackDeploymentID)
+	} else {
+		r.d.emit(EventPhase, "Watch rollback %s", r.res.RollbackDeploymentID)
+	}
+	rv := r.watchRollback(ctx)
+	switch rv.kind {
+	case verdictSucceeded:
+		r.res.Status = StatusRolledBack
+		r.res.Reason = fmt.Sprintf("%s; rolled back to %s", why, taskdef.ShortRevision(r.target))
+		if by != "" {
+			r.res.Reason = fmt.Sprintf("%s; %s rolled the service back to %s", why, by, taskdef.ShortRevision(r.target))
+		}
+		r.mark("rollback completed")
+		r.deregisterFailed(ctx)
+		r.checkpoint(PhaseDone)
+		return nil
+	case verdictCancelled:
+		r.res.Status = StatusCancelled
+		r.res.Reason = fmt.Sprintf("%s; cancelled while the rollback to %s was in progress (issued, not confirmed)", why, taskdef.ShortRevision(r.target))
+		r.res.ManualRollback = r.manualRollback()
+		r.checkpoint(PhaseRollingBack)
+		return nil
+	default:
+		r.res.Status = StatusRollbackFailed
+		r.res.Reason = fmt.Sprintf("%s; the rollback to %s did not settle: %s", why, taskdef.ShortRevision(r.target), rv.reason)
+		r.res.ManualRollback = r.manualRollback()
+		r.checkpoint(PhaseDone)
+		return nil
+	}
+}
+
+// cancelled handles a cancellation while our deployment is in flight.
+func (r *run) cancelled(ctx context.Context) error {
+	r.res.Status = StatusCancelled
+	r.mark("cancelled")
+	if r.cfg.OnCancel == OnCancelLeave || !r.cfg.Rollback {
+		r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; left as it is (on-cancel: leave)", r.res.DeploymentID)
+		r.res.ManualRollback = r.manualRollback()
+		r.checkpoint(PhaseDone)
+		return nil
+	}
+	if err := r.issueRollback(ctx); err != nil {
+		r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; the rollback to %s could not be issued: %v", r.res.DeploymentID, taskdef.ShortRevision(r.target), err)
+		r.res.ManualRollback = r.manualRollback()
+		r.checkpoint(PhaseRollbackOwed)
+		return nil
+	}
+	r.mark("rollback issued")
+	r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; rollback to %s issued (not awaited)", r.res.DeploymentID, taskdef.ShortRevision(r.target))
+	r.checkpoint(PhaseDone)
+	return nil
+}
+
+// manualRollback is the command that finishes a rollback by hand.
+func (r *run) manualRollback() string {
+	return manualRollbackCommand(r.cfg.Cluster, r.cfg.Service, r.target)
+}
+
+// describeCommand is the command that shows the service's deployments.
+func describeCommand(cluster, service string) string {
+	return fmt.Sprintf("aws ecs describe-services --cluster %s --services %s --query 'services[0].deployments'",
+		shellQuote(cluster), shellQuote(service))
+}
+
+func manualRollbackCommand(cluster, service, target string) string {
+	if target == "" {
+		return ""
+	}
+	return fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --force-new-deployment",
+		shellQuote(cluster), shellQuote(service), shellQuote(target))
+}
+
+// rollbackInput is the one rollback UpdateService, for the main step and
+// the post step alike: the exact previous revision, the service's original
+// deployment configuration, and its original desired count when we
+// changed it (nil: unchanged).
+func rollbackInput(cluster, service, target string, orig *types.DeploymentConfiguration, desired *int32) *ecs.UpdateServiceInput {
+	return &ecs.UpdateServiceInput{
+		Cluster:                 aws.String(cluster),
+		Service:                 aws.String(service),
+		TaskDefinition:          aws.String(target),
+		ForceNewDeployment:      true,
+		DeploymentConfiguration: orig,
+		DesiredCount:            desired,
+	}
+}
+
+// originalConfig is the service's deployment configuration as it was
+// before our update, in the form UpdateService takes it back (nil when
+// there is nothing to restore).
+func (r *run) originalConfig() *types.DeploymentConfiguration {
+	o := r.origDepl
+	if o == nil || (o.MinimumHealthyPercent == nil && o.MaximumPercent == nil && o.DeploymentCircuitBreaker == nil && o.Alarms == nil) {
+		return nil
+	}
+	return &types.DeploymentConfiguration{
+		DeploymentCircuitBreaker: o.DeploymentCircuitBreaker,
+		Alarms:                   alarmsToSend(o.Alarms),
+		Strategy:                 o.Strategy,
+		MinimumHealthyPercent:    o.MinimumHealthyPercent,
+		MaximumPercent:           o.MaximumPercent,
+	}
 }
 
 // rollbackTo sends the rollback UpdateService and returns the rollback
@@ -66,39 +196,43 @@ func (r *run) deregisterFailed(ctx context.Context) {
 	defer cancel()
 	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
 	if err != nil {
-		r.d.emit(EventWarning, "deregister-failed: could not check the service before deregistering %s: %v", shortARN(r.newARN), err)
+		r.d.emit(EventWarning, "deregister-failed: could not check the service before deregistering %s: %v", taskdef.ShortRevision(r.newARN), err)
 		return
 	}
 	for _, dep := range svc.Deployments {
 		if aws.ToString(dep.TaskDefinition) == r.newARN {
-			r.d.emit(EventWarning, "deregister-failed: %s is still used by deployment %s; not deregistering it", shortARN(r.newARN), aws.ToString(dep.Id))
+			r.d.emit(EventWarning, "deregister-failed: %s is still used by deployment %s; not deregistering it", taskdef.ShortRevision(r.newARN), aws.ToString(dep.Id))
 			return
 		}
 	}
 	if _, err := r.d.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(r.newARN)}); err != nil {
-		r.d.emit(EventWarning, "deregister-failed: deregister %s: %v", shortARN(r.newARN), err)
+		r.d.emit(EventWarning, "deregister-failed: deregister %s: %v", taskdef.ShortRevision(r.newARN), err)
 		return
 	}
-	r.d.emit(EventInfo, "Deregistered the failed revision %s", shortARN(r.newARN))
+	r.d.emit(EventInfo, "Deregistered the failed revision %s", taskdef.ShortRevision(r.newARN))
 	r.mark("failed revision deregistered")
 }
 
 // Recover is the safety net the post step runs after the main step, even
 // when the main step was killed. Given the main step's last Checkpoint,
 // it checks whether the service was left on an unfinished or failed
-// deployment of ours and, when cp.Rollback is set, rolls it back (one
-// UpdateService, not awaited).
+// deployment of ours and, when cp.Rollback is set, rolls it back with the
+// same UpdateService the main step sends (the previous revision, the
+// original deployment configuration and desired count; not awaited). A
+// Checkpoint in PhaseRollbackOwed is a rollback the main step decided on
+// and could not issue: Recover issues it even when our deployment has
+// completed since.
 //
 // It returns a Result whose Status is empty when there was nothing to do,
 // StatusRolledBack when it issued a rollback, StatusFailed when the
 // service is left on our deployment (rollback off), and
 // StatusRollbackFailed with an error when the rollback could not be
-// issued. It makes no call when the main step finished (phase "done").
+// issued. It makes no call when the phase does not ask the post step to
+// act (Phase.PostStepMustAct).
 func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 	res := Result{Cluster: cp.Cluster, Service: cp.Service, DeploymentID: cp.DeploymentID,
 		TaskDefinitionARN: cp.TaskDefinition, PreviousTaskDefinitionARN: cp.RollbackTarget, StartedAt: d.now()}
-	switch cp.Phase {
-	case "", "preflight", "done":
+	if !cp.Phase.PostStepMustAct() {
 		res.Reason = "the main step finished; nothing to do"
 		return res, nil
 	}
@@ -109,49 +243,44 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 	if cp.Cluster == "" {
 		cp.Cluster = DefaultCluster
 	}
+	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
 	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
 	if err != nil {
 		res.Status = StatusRollbackFailed
 		res.Reason = fmt.Sprintf("post: could not check service %s: %v", cp.Service, err)
-		res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+		res.ManualRollback = manual
 		return res, fmt.Errorf("post: describe service %s: %w", cp.Service, err)
 	}
-	var primary *types.Deployment
-	for i := range svc.Deployments {
-		if aws.ToString(svc.Deployments[i].Status) == "PRIMARY" {
-			primary = &svc.Deployments[i]
-		}
-	}
+	primary := primaryOf(svc)
 	if primary == nil || (aws.ToString(primary.Id) != cp.DeploymentID && aws.ToString(primary.TaskDefinition) != cp.TaskDefinition) {
-		res.Reason = fmt.Sprintf("the service no longer runs our revision %s; nothing to do", shortARN(cp.TaskDefinition))
+		res.Reason = fmt.Sprintf("the service no longer runs our revision %s; nothing to do", taskdef.ShortRevision(cp.TaskDefinition))
 		return res, nil
 	}
-	if primary.RolloutState == types.DeploymentRolloutStateCompleted {
-		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", aws.ToString(primary.Id), shortARN(cp.TaskDefinition))
+	owed := cp.Phase == PhaseRollbackOwed
+	if primary.RolloutState == types.DeploymentRolloutStateCompleted && !owed {
+		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition))
 		return res, nil
 	}
-	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), shortARN(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+	if owed {
+		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+	}
 	if !cp.Rollback {
 		res.Status = StatusFailed
 		res.Reason = what + "; leaving it (on-cancel: leave)"
-		res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+		res.ManualRollback = manual
 		return res, nil
 	}
-	in := &ecs.UpdateServiceInput{
-		Cluster:            aws.String(cp.Cluster),
-		Service:            aws.String(cp.Service),
-		TaskDefinition:     aws.String(cp.RollbackTarget),
-		ForceNewDeployment: true,
-	}
+	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
 	id, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
 	if err != nil {
 		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, shortARN(cp.RollbackTarget), err)
-		res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
+		res.ManualRollback = manual
 		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
 	}
 	res.Status = StatusRolledBack
 	res.RollbackDeploymentID = id
-	res.Reason = fmt.Sprintf("%s; rollback to %s issued (deployment %s)", what, shortARN(cp.RollbackTarget), orDash(id))
+	res.Reason = fmt.Sprintf("%s; rollback to %s issued (deployment %s)", what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id))
 	return res, nil
 }

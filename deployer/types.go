@@ -123,6 +123,7 @@ type Cause struct {
 
 // ServiceEvent is one ECS service event.
 type ServiceEvent struct {
+	ID      string `json:",omitempty"` // ECS's event ID
 	At      time.Time
 	Message string
 }
@@ -198,7 +199,9 @@ const (
 	EventWarning
 	// EventPhase starts a new phase (a log group); Message names it.
 	EventPhase
-	// EventProgress is one poll of a deployment; Counts is set.
+	// EventProgress reports a watched deployment's counts; Counts is set.
+	// It comes when the counts (or rollout state) change, and otherwise
+	// at most once a minute as a heartbeat.
 	EventProgress
 	// EventCheckpoint carries State to save for the post step.
 	EventCheckpoint
@@ -206,27 +209,72 @@ const (
 	// play (environment values, secret ARNs) that must never be shown.
 	// Deploy never prints them; callers mask them as a second guard.
 	EventSecrets
+	// EventServiceEvent is one new event of the service ECS wrote while
+	// we watched, as it arrives (each once, by event ID); ServiceEvent is
+	// set and Message is its text.
+	EventServiceEvent
 )
 
 // Event is one progress report. The caller turns events into log lines.
 type Event struct {
-	Time    time.Time
-	Kind    EventKind
-	Message string
-	Counts  *Counts     // EventProgress
-	State   *Checkpoint // EventCheckpoint
-	Secrets []string    // EventSecrets
+	Time         time.Time
+	Kind         EventKind
+	Message      string
+	Counts       *Counts       // EventProgress
+	State        *Checkpoint   // EventCheckpoint
+	Secrets      []string      // EventSecrets
+	ServiceEvent *ServiceEvent // EventServiceEvent
 }
 
-// Checkpoint is the state the post step needs to finish an interrupted run.
+// Phase is where a run was when it saved a Checkpoint.
+type Phase string
+
+// The phases of a Checkpoint. Every phase but PhaseDone means the post
+// step must act: it passes the Checkpoint to Recover, which finds out
+// from the service what is left to do. A main step that ends normally
+// saves PhaseDone last, except in two cases where its last phase says
+// work is owed and the caller must not record the run as finished over
+// it: PhaseRollbackOwed (a rollback it decided on but could not issue)
+// and PhaseRollingBack (cancelled while its rollback was in flight).
+// PostStepMustAct says which.
+const (
+	// PhaseRegistered: the new revision is registered; the service is
+	// not changed yet.
+	PhaseRegistered Phase = "registered"
+	// PhaseUpdated: the service points at the new revision.
+	PhaseUpdated Phase = "updated"
+	// PhaseWatching: our deployment is being watched.
+	PhaseWatching Phase = "watching"
+	// PhaseRollingBack: a rollback was issued and is being watched.
+	PhaseRollingBack Phase = "rolling-back"
+	// PhaseRollbackOwed: the run decided to roll back (a failure, a
+	// timeout, a cancel) but the rollback could not be issued; Recover
+	// issues it.
+	PhaseRollbackOwed Phase = "rollback-owed"
+	// PhaseDone: the run finished; nothing is owed.
+	PhaseDone Phase = "done"
+)
+
+// PostStepMustAct reports whether a Checkpoint in this phase asks the post
+// step to run Recover (every phase but PhaseDone and the empty phase).
+func (p Phase) PostStepMustAct() bool { return p != "" && p != PhaseDone }
+
+// Checkpoint is the state the post step needs to finish an interrupted
+// run: which service, which revisions, where the run was, and everything
+// the rollback restores. It is saved as JSON between the steps.
 type Checkpoint struct {
 	Cluster        string
 	Service        string
 	DeploymentID   string
 	TaskDefinition string // the revision we deployed
 	RollbackTarget string // the revision to go back to
-	Phase          string // "preflight", "updated", "watching", "rolling-back", "done"
-	Rollback       bool
-	MinimumHealthy int32
-	MaximumPercent int32
+	Phase          Phase
+	Rollback       bool // roll back an unfinished deployment (false: on-cancel leave, or rollback off)
+	// OriginalConfiguration is the service's deployment configuration
+	// before our update, as the rollback puts it back (nil when the
+	// service had none to restore).
+	OriginalConfiguration *types.DeploymentConfiguration `json:",omitempty"`
+	// OriginalDesiredCount is the service's desired count before our
+	// update; set only when we changed it.
+	OriginalDesiredCount *int32 `json:",omitempty"`
 }

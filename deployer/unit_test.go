@@ -95,8 +95,8 @@ func TestEventsSince(t *testing.T) {
 	ev := func(sec int, msg string) types.ServiceEvent {
 		return types.ServiceEvent{CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
 	}
-	// ECS lists events newest first.
-	in := []types.ServiceEvent{ev(30, "has started 1 tasks"), ev(20, "has stopped 1 running tasks"), ev(10, "has started 1 tasks"), ev(-1, "has reached a steady state.")}
+	// The run's event log lists events oldest first.
+	in := []types.ServiceEvent{ev(-1, "has reached a steady state."), ev(10, "has started 1 tasks"), ev(20, "has stopped 1 running tasks"), ev(30, "has started 1 tasks")}
 	got := eventsSince(in, base)
 	want := []ServiceEvent{
 		{At: base.Add(10 * time.Second), Message: "has started 1 tasks"},
@@ -210,26 +210,29 @@ func TestErrPreflightWrapping(t *testing.T) {
 func TestStartedSince(t *testing.T) {
 	t.Parallel()
 	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev := func(sec int, msg string) types.ServiceEvent {
-		return types.ServiceEvent{CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
+	ev := func(id string, sec int, msg string) types.ServiceEvent {
+		return types.ServiceEvent{Id: aws.String(id), CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
 	}
-	w := &watcher{}
-	// The first poll only learns where the events stand.
-	if w.startedSince([]types.ServiceEvent{ev(1, "(service web) has started 2 tasks: (task a) (task b).")}) {
-		t.Errorf("first poll: got true, want false (nothing to compare with)")
+	l := newEventLog(time.Time{})
+	j := &rollingJudge{}
+	// The first read only learns where the events stand.
+	if j.startedSince(snapshot{newEvents: l.add([]types.ServiceEvent{ev("e1", 1, "(service web) has started 2 tasks: (task a) (task b).")}), first: true}) {
+		t.Errorf("first read: got true, want false (nothing to compare with)")
 	}
 	steps := []struct {
-		events []types.ServiceEvent
+		events []types.ServiceEvent // as ECS lists them: newest first
 		want   bool
 	}{
-		{[]types.ServiceEvent{ev(1, "(service web) has started 2 tasks: (task a) (task b).")}, false},
-		{[]types.ServiceEvent{ev(5, "(service web) has stopped 2 running tasks: (task x) (task y)."), ev(1, "has started 2 tasks")}, false},
-		{[]types.ServiceEvent{ev(9, "(service web) has started 1 tasks: (task c)."), ev(5, "has stopped"), ev(1, "has started")}, true},
-		{[]types.ServiceEvent{ev(9, "(service web) has started 1 tasks: (task c)."), ev(5, "has stopped"), ev(1, "has started")}, false},
+		{[]types.ServiceEvent{ev("e1", 1, "(service web) has started 2 tasks: (task a) (task b).")}, false},
+		{[]types.ServiceEvent{ev("e2", 5, "(service web) has stopped 2 running tasks: (task x) (task y)."), ev("e1", 1, "has started 2 tasks")}, false},
+		{[]types.ServiceEvent{ev("e3", 9, "(service web) has started 1 tasks: (task c)."), ev("e2", 5, "has stopped"), ev("e1", 1, "has started")}, true},
+		{[]types.ServiceEvent{ev("e3", 9, "(service web) has started 1 tasks: (task c)."), ev("e2", 5, "has stopped"), ev("e1", 1, "has started")}, false},
+		// Two events in the same second are two events.
+		{[]types.ServiceEvent{ev("e4", 9, "(service web) has started 1 tasks: (task d)."), ev("e3", 9, "(service web) has started 1 tasks: (task c)."), ev("e2", 5, "has stopped")}, true},
 	}
 	for i, s := range steps {
-		if got := w.startedSince(s.events); got != s.want {
-			t.Errorf("poll %d: got %v, want %v", i+2, got, s.want)
+		if got := j.startedSince(snapshot{newEvents: l.add(s.events)}); got != s.want {
+			t.Errorf("read %d: got %v, want %v", i+2, got, s.want)
 		}
 	}
 }
@@ -237,20 +240,21 @@ func TestStartedSince(t *testing.T) {
 func TestStartedSinceCountsOurTasks(t *testing.T) {
 	t.Parallel()
 	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev := func(sec int, msg string) types.ServiceEvent {
-		return types.ServiceEvent{CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
+	ev := func(id string, sec int, msg string) types.ServiceEvent {
+		return types.ServiceEvent{Id: aws.String(id), CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
 	}
-	w := &watcher{createdAt: base}
-	w.startedSince([]types.ServiceEvent{
-		ev(2, "(service web) has started 2 tasks: (task a) (task b)."),
-		ev(-5, "(service web) has started 3 tasks: (task x) (task y) (task z)."), // before our deployment
-	})
-	w.startedSince([]types.ServiceEvent{
-		ev(6, "(service web) has started 1 tasks: (task c)."),
-		ev(4, "(service web) has stopped 1 running tasks: (task a)."),
-		ev(2, "(service web) has started 2 tasks: (task a) (task b)."),
-	})
-	if w.started != 3 {
-		t.Errorf("started: got %d, want 3 (a, b, then c; none counted twice, none from before our deployment)", w.started)
+	l := newEventLog(time.Time{})
+	j := &rollingJudge{createdAt: base}
+	j.startedSince(snapshot{first: true, newEvents: l.add([]types.ServiceEvent{
+		ev("b", 2, "(service web) has started 2 tasks: (task a) (task b)."),
+		ev("a", -5, "(service web) has started 3 tasks: (task x) (task y) (task z)."), // before our deployment
+	})})
+	j.startedSince(snapshot{newEvents: l.add([]types.ServiceEvent{
+		ev("d", 6, "(service web) has started 1 tasks: (task c)."),
+		ev("c", 4, "(service web) has stopped 1 running tasks: (task a)."),
+		ev("b", 2, "(service web) has started 2 tasks: (task a) (task b)."),
+	})})
+	if j.started != 3 {
+		t.Errorf("started: got %d, want 3 (a, b, then c; none counted twice, none from before our deployment)", j.started)
 	}
 }

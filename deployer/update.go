@@ -1,0 +1,125 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// The two phases that change AWS: register the new revision, point the
+// service at it.
+
+// registerRevision registers the prepared revision.
+func (r *run) registerRevision(ctx context.Context) error {
+	out, err := r.d.ecs.RegisterTaskDefinition(ctx, r.register)
+	if err != nil {
+		return err
+	}
+	if out.TaskDefinition == nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) == "" {
+		return errors.New("the response has no task definition ARN")
+	}
+	r.newARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	r.res.TaskDefinitionARN = r.newARN
+	r.d.emit(EventInfo, "Registered %s", r.newARN)
+	r.checkpoint(PhaseRegistered)
+	return nil
+}
+
+func (r *run) maximumPercent() int32 {
+	if r.cfg.MaximumPercent == 0 {
+		return 200
+	}
+	return r.cfg.MaximumPercent
+}
+
+func (r *run) desiredNote() string {
+	if r.cfg.DesiredCount == nil {
+		return ""
+	}
+	return fmt.Sprintf(", desired count %d", *r.cfg.DesiredCount)
+}
+
+// deploymentConfig is the service's configuration with our rolling
+// percentages: nothing else the service had (circuit breaker, alarms) is
+// lost.
+func (r *run) deploymentConfig() *types.DeploymentConfiguration {
+	c := types.DeploymentConfiguration{}
+	if o := r.origDepl; o != nil {
+		c.DeploymentCircuitBreaker = o.DeploymentCircuitBreaker
+		c.Alarms = alarmsToSend(o.Alarms)
+		c.Strategy = o.Strategy
+	}
+	c.MinimumHealthyPercent = aws.Int32(r.cfg.MinimumHealthyPercent)
+	c.MaximumPercent = aws.Int32(r.maximumPercent())
+	return &c
+}
+
+// alarmsToSend is the service's alarm configuration as UpdateService
+// takes it back: alarmNames is required there, while some endpoints omit
+// it when describing a service without alarms.
+func alarmsToSend(a *types.DeploymentAlarms) *types.DeploymentAlarms {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	if c.AlarmNames == nil {
+		c.AlarmNames = []string{}
+	}
+	return &c
+}
+
+// updateService points the service at the new revision. accepted reports
+// whether the service now runs our revision: true even with an error when
+// a retried call turns out to have been applied.
+func (r *run) updateService(ctx context.Context) (accepted bool, err error) {
+	in := &ecs.UpdateServiceInput{
+		Cluster:                 aws.String(r.cfg.Cluster),
+		Service:                 aws.String(r.cfg.Service),
+		TaskDefinition:          aws.String(r.newARN),
+		ForceNewDeployment:      r.cfg.ForceNewDeployment,
+		DeploymentConfiguration: r.deploymentConfig(),
+		DesiredCount:            r.cfg.DesiredCount,
+		EnableECSManagedTags:    r.cfg.EnableECSManagedTags,
+		PropagateTags:           r.cfg.PropagateTags,
+	}
+	out, err := r.d.ecs.UpdateService(ctx, in)
+	var svc types.Service
+	if err != nil {
+		// The call may have been applied before the error (a dropped
+		// connection, a retried timeout): look before deciding.
+		lctx, cancel := freshContext(ctx)
+		defer cancel()
+		s, derr := r.d.describeService(lctx, r.cfg.Cluster, r.cfg.Service)
+		if derr != nil || aws.ToString(s.TaskDefinition) != r.newARN {
+			return false, err
+		}
+		svc = s
+	} else if out.Service != nil {
+		svc = *out.Service
+	}
+	before := deploymentIDs(r.svc)
+	id := primaryFor(svc, r.newARN, before)
+	if id == "" {
+		// Some endpoints return no deployments from UpdateService.
+		lctx, cancel := freshContext(ctx)
+		defer cancel()
+		s, derr := r.d.describeService(lctx, r.cfg.Cluster, r.cfg.Service)
+		if derr == nil {
+			id = primaryFor(s, r.newARN, before)
+		}
+	}
+	r.res.DeploymentID = id
+	if id == "" {
+		r.d.emit(EventWarning, "could not find the deployment of %s; watching the service's PRIMARY deployment instead", taskdef.ShortRevision(r.newARN))
+	} else {
+		r.d.emit(EventInfo, "Updated service %s: deployment %s of %s", r.cfg.Service, id, taskdef.ShortRevision(r.newARN))
+	}
+	r.checkpoint(PhaseUpdated)
+	return true, err
+}
