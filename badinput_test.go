@@ -37,20 +37,20 @@ func TestBadInputChangesNothing(t *testing.T) {
 	tests := []struct {
 		name   string
 		inputs map[string]string
-		// names: the ::error:: annotations must name each of these
-		// (comma-separated).
+		// names: for each of these (comma-separated), an ::error::
+		// annotation starts with it: the input to fix comes first.
 		names string
 		// reads: the problem can only be found by reading from ECS.
 		reads bool
 	}{
 		{"empty service", map[string]string{"service": ""}, "service", false},
 		{"blank service", map[string]string{"service": "   "}, "service", false},
-		{"unknown container", map[string]string{"container-name": "api"}, "api", true},
+		{"unknown container", map[string]string{"container-name": "api"}, `container-name: no container "api"`, true},
 		{"images with a duplicate", map[string]string{"container-name": "", "images": "app=repo/app:2\napp=repo/app:3"}, "images", false},
 		{"images line without =", map[string]string{"container-name": "", "images": "app repo/app:2"}, "images", false},
 		{"images line without an image", map[string]string{"container-name": "", "images": "app="}, "images", false},
 		{"images line without a container", map[string]string{"container-name": "", "images": "=repo/app:2"}, "images", false},
-		{"images naming an unknown container", map[string]string{"container-name": "", "images": "app=repo/app:2\nworker=repo/worker:2"}, "worker", true},
+		{"images naming an unknown container", map[string]string{"container-name": "", "images": "app=repo/app:2\nworker=repo/worker:2"}, `images: no container "worker"`, true},
 		{"image with a space", map[string]string{"image": "repo/app: 2"}, "image", false},
 		{"image with spaces inside", map[string]string{"image": "repo/app 2:latest"}, "image", false},
 		{"image in upper case", map[string]string{"image": "Repo/App:2"}, "image", false},
@@ -101,7 +101,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			for _, name := range strings.Split(tt.names, ",") {
 				named := false
 				for _, e := range errs {
-					named = named || strings.Contains(e, name)
+					named = named || strings.HasPrefix(e, "::error::"+name)
 				}
 				if !named {
 					t.Errorf("no ::error:: annotation names %q:\n%s", name, strings.Join(errs, "\n"))

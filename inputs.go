@@ -385,7 +385,13 @@ func (p *inputParser) images() []deployer.ContainerImage {
 	if bad {
 		return nil
 	}
-	return []deployer.ContainerImage{{Container: name, Image: image}}
+	// Errors about the container (not found, several to choose from)
+	// name the input that chose it.
+	input := inImage
+	if name != "" {
+		input = inContainerName
+	}
+	return []deployer.ContainerImage{{Container: name, Image: image, Input: input}}
 }
 
 // parseImagesList parses the images input: one container=image per line,
@@ -426,7 +432,7 @@ func parseImagesList(s string) ([]deployer.ContainerImage, error) {
 			bad(n, "%s", err)
 			continue
 		}
-		out = append(out, deployer.ContainerImage{Container: name, Image: image})
+		out = append(out, deployer.ContainerImage{Container: name, Image: image, Input: inImages})
 	}
 	if err := sc.Err(); err != nil {
 		errs = append(errs, &inputError{Input: inImages, Msg: fmt.Sprintf("line %d: %v", n+1, err)})
@@ -481,8 +487,8 @@ func (p *inputParser) checkContainersInFile(cfg *deployer.Config) {
 		}
 	}
 	for _, ci := range cfg.Images {
-		input := inImages
-		if p.raw(inImages) == "" {
+		input := ci.Input
+		if input == inImage {
 			input = inContainerName
 		}
 		switch {

@@ -26,7 +26,7 @@ func feDefaultConfig() deployer.Config {
 	return deployer.Config{
 		Cluster:               "default",
 		Service:               "web",
-		Images:                []deployer.ContainerImage{{Image: "nginx:1.27"}},
+		Images:                []deployer.ContainerImage{{Image: "nginx:1.27", Input: "image"}},
 		Timeout:               10 * time.Minute,
 		PollInterval:          deployer.DefaultPollInterval,
 		FailedTasksThreshold:  1,
@@ -96,7 +96,7 @@ func TestParseInputs(t *testing.T) {
 			},
 			want: func(c *deployer.Config) {
 				c.Cluster = "prod"
-				c.Images = []deployer.ContainerImage{{Container: "app", Image: "nginx:1.27"}}
+				c.Images = []deployer.ContainerImage{{Container: "app", Image: "nginx:1.27", Input: "container-name"}}
 				c.Timeout = 15 * time.Minute
 				c.PollInterval = 2 * time.Second
 				c.FailedTasksThreshold = 3
@@ -145,8 +145,8 @@ func TestParseInputs(t *testing.T) {
 			in:   map[string]string{"image": "", "images": "\n  app = nginx:1.27\n\nsidecar=public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0  \n"},
 			want: func(c *deployer.Config) {
 				c.Images = []deployer.ContainerImage{
-					{Container: "app", Image: "nginx:1.27"},
-					{Container: "sidecar", Image: "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"},
+					{Container: "app", Image: "nginx:1.27", Input: "images"},
+					{Container: "sidecar", Image: "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0", Input: "images"},
 				}
 			},
 		},
@@ -186,7 +186,7 @@ func TestParseInputs(t *testing.T) {
 			name: "image by digest",
 			in:   map[string]string{"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + strings.Repeat("a", 64)},
 			want: func(c *deployer.Config) {
-				c.Images = []deployer.ContainerImage{{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + strings.Repeat("a", 64)}}
+				c.Images = []deployer.ContainerImage{{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + strings.Repeat("a", 64), Input: "image"}}
 			},
 		},
 	}
@@ -319,9 +319,9 @@ func TestParseImagesList(t *testing.T) {
 		want    []deployer.ContainerImage
 		wantErr []string
 	}{
-		{"one", "app=nginx", []deployer.ContainerImage{{Container: "app", Image: "nginx"}}, nil},
-		{"crlf and blanks", "\r\napp=nginx:1\r\n\r\n  side = busybox:1.36 \r\n", []deployer.ContainerImage{{Container: "app", Image: "nginx:1"}, {Container: "side", Image: "busybox:1.36"}}, nil},
-		{"registry with port", "app=registry.example.com:5000/team/app:v1", []deployer.ContainerImage{{Container: "app", Image: "registry.example.com:5000/team/app:v1"}}, nil},
+		{"one", "app=nginx", []deployer.ContainerImage{{Container: "app", Image: "nginx", Input: "images"}}, nil},
+		{"crlf and blanks", "\r\napp=nginx:1\r\n\r\n  side = busybox:1.36 \r\n", []deployer.ContainerImage{{Container: "app", Image: "nginx:1", Input: "images"}, {Container: "side", Image: "busybox:1.36", Input: "images"}}, nil},
+		{"registry with port", "app=registry.example.com:5000/team/app:v1", []deployer.ContainerImage{{Container: "app", Image: "registry.example.com:5000/team/app:v1", Input: "images"}}, nil},
 		{"only blanks", "\n \n", nil, []string{"images: no container=image line"}},
 		{"no equals", "nginx", nil, []string{`images: line 1: "nginx" is not container=image`}},
 		{"empty name", "=nginx", nil, []string{"images: line 1:"}},
@@ -397,7 +397,7 @@ func TestParseInputsTaskDefinitionFile(t *testing.T) {
 		if td == nil || aws.ToString(td.Family) != "web" || len(td.ContainerDefinitions) != 2 {
 			t.Fatalf("got task definition %+v, want family web with 2 containers", td)
 		}
-		if diff := cmp.Diff([]deployer.ContainerImage{{Container: "app", Image: "nginx:1.27"}}, got.Config.Images); diff != "" {
+		if diff := cmp.Diff([]deployer.ContainerImage{{Container: "app", Image: "nginx:1.27", Input: "container-name"}}, got.Config.Images); diff != "" {
 			t.Errorf("images (-want +got):\n%s", diff)
 		}
 		for _, s := range []string{"hunter2-planted-secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-key-AbCdEf"} {
