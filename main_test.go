@@ -94,7 +94,7 @@ func TestGitHubBadInputs(t *testing.T) {
 
 func TestGitHubDeploy(t *testing.T) {
 	t.Parallel()
-	const arn1 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
+	const arn1 = demoWeb1
 	const arn2 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2"
 	cases := []struct {
 		name       string
@@ -361,6 +361,9 @@ func TestCLI(t *testing.T) {
 	})
 }
 
+// demoWeb1 is the revision the demo scenario's service runs first.
+const demoWeb1 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
+
 // TestPostStep checks the post step: nothing to do after a finished main
 // step, and a rollback of a deployment the main step left unfinished.
 func TestPostStep(t *testing.T) {
@@ -370,7 +373,7 @@ func TestPostStep(t *testing.T) {
 		srv := demoSim(t)
 		for _, state := range []map[string]string{
 			{"STATE_started": "true"},
-			{"STATE_started": "true", "STATE_done": "true", "STATE_checkpoint": `{"Service":"web","Phase":"watching"}`},
+			{"STATE_started": "true", "STATE_done": "true", "STATE_checkpoint": `{"Service":"web","Phase":"done"}`},
 		} {
 			env := feGitHubEnv(t, srv.URL, map[string]string{"service": "web", "image": "nginx:1"})
 			for k, v := range state {
@@ -434,7 +437,7 @@ func TestPostStep(t *testing.T) {
 		}
 		waitFor(t, 5*time.Second, "the primary deployment to run web:1", func() bool {
 			d, ok := srv.Sim.PrimaryDeployment("demo", "web")
-			return ok && aws.ToString(d.TaskDefinition) == "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
+			return ok && aws.ToString(d.TaskDefinition) == demoWeb1
 		})
 	})
 }

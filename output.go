@@ -38,7 +38,7 @@ func outputNames() []string {
 const (
 	stateStarted    = "started"    // "true" as soon as the main step runs
 	stateCheckpoint = "checkpoint" // JSON of the last deployer.Checkpoint
-	stateDone       = "done"       // "true" once the main step has a result
+	stateDone       = "done"       // "true" once the main step has a result and owes the post step nothing
 )
 
 // console writes everything a run shows: log lines, groups, annotations,
@@ -62,6 +62,10 @@ type console struct {
 	// summaryAppend appends to it instead of replacing it.
 	summaryFile   string
 	summaryAppend bool
+	// owed is set while the last checkpoint saved says the post step must
+	// act (a rollback the run could not issue or see through); finish
+	// then does not record the run as done over it.
+	owed bool
 }
 
 // newConsole returns a console for GitHub mode when github is true.
@@ -239,11 +243,21 @@ func (c *console) report(ev deployer.Event) {
 // saveCheckpoint saves the state the post step needs. It does nothing
 // outside GitHub or when the runner gives no GITHUB_STATE file.
 func (c *console) saveCheckpoint(cp deployer.Checkpoint) {
+	c.mu.Lock()
+	c.owed = postStepMustAct(cp)
+	c.mu.Unlock()
 	b, err := json.Marshal(cp)
 	if err != nil {
 		return
 	}
 	c.saveState(stateCheckpoint, string(b))
+}
+
+// postStepMustAct reports whether a checkpoint leaves work to the post
+// step: every phase but the end of a run (and the start, before any
+// change).
+func postStepMustAct(cp deployer.Checkpoint) bool {
+	return cp.Phase != "" && cp.Phase != "preflight" && cp.Phase != "done"
 }
 
 // saveState saves one key for the post step (GitHub mode with a
@@ -346,8 +360,9 @@ func resultOutputs(res deployer.Result) map[string]string {
 // finish reports a deployment's result: the causes in a log group,
 // outputs, an annotation (::error:: with the reason for every status but
 // succeeded and dry-run, a ::notice:: with the final state otherwise), the
-// job summary, and the "done" state for the post step. It returns the exit
-// code.
+// job summary, and the "done" state for the post step, unless the last
+// checkpoint leaves the post step a rollback to finish. It returns the
+// exit code.
 func (c *console) finish(res deployer.Result) int {
 	c.endGroup()
 	if len(res.Causes) > 0 || len(res.Logs) > 0 {
@@ -371,7 +386,12 @@ func (c *console) finish(res deployer.Result) int {
 		c.errorf("%s", report.Headline(res))
 	}
 	c.summary(report.Summary(res))
-	c.saveState(stateDone, "true")
+	c.mu.Lock()
+	owed := c.owed
+	c.mu.Unlock()
+	if !owed {
+		c.saveState(stateDone, "true")
+	}
 	if res.Status.OK() {
 		return exitOK
 	}

@@ -14,26 +14,35 @@ import (
 // after the main step, even when that was cancelled or killed. When the
 // main step saved a checkpoint but no result, it asks the deployer to
 // recover: with on-cancel rollback, a deployment of ours left unfinished
-// or failed is rolled back. It does nothing when the main step finished.
+// or failed is rolled back, and a rollback the main step decided on but
+// could not issue or see through is finished. It does nothing when the
+// main step finished and its last checkpoint owes nothing.
 func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 	con := newConsole(e.github(), e.getenv, e.stdout, e.stderr)
 	if len(args) > 0 {
 		fmt.Fprintf(e.stderr, "ecs-rollout post: unexpected argument %q\n", args[0])
 		return exitUsage
 	}
-	if e.getenv("STATE_"+stateDone) == "true" {
-		con.infof("The main step finished; nothing to do.")
-		return exitOK
-	}
+	// The checkpoint comes first: a main step that finished may still
+	// owe a rollback it could not issue, and its checkpoint says so.
 	raw := e.getenv("STATE_" + stateCheckpoint)
+	done := e.getenv("STATE_"+stateDone) == "true"
 	if raw == "" {
-		con.infof("The main step made no change; nothing to do.")
+		if done {
+			con.infof("The main step finished; nothing to do.")
+		} else {
+			con.infof("The main step made no change; nothing to do.")
+		}
 		return exitOK
 	}
 	var cp deployer.Checkpoint
 	if err := json.Unmarshal([]byte(raw), &cp); err != nil {
 		con.errorf("post step: cannot read the main step's saved state: %v", err)
 		return exitFail
+	}
+	if done && !postStepMustAct(cp) {
+		con.infof("The main step finished; nothing to do.")
+		return exitOK
 	}
 	onCancel := strings.ToLower(strings.TrimSpace(e.getenv(inputEnvName(inOnCancel))))
 	if onCancel == string(deployer.OnCancelLeave) {
