@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/report"
 )
 
@@ -439,6 +440,55 @@ func TestPostStep(t *testing.T) {
 			d, ok := srv.Sim.PrimaryDeployment("demo", "web")
 			return ok && aws.ToString(d.TaskDefinition) == demoWeb1
 		})
+	})
+	t.Run("rollback the cancelled main step could not issue", func(t *testing.T) {
+		t.Parallel()
+		// The main step is cancelled while watching, and its rollback's
+		// UpdateService is held past the grace period the deployer gives
+		// calls after a cancel: the main step ends without a rollback, and
+		// the post step must issue it.
+		srv := demoSim(t)
+		inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:pending",
+			"poll-interval": "100ms", "timeout": "1m"}
+		env := feGitHubEnv(t, srv.URL, inputs)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		held := make(chan *ecssim.Hold, 1)
+		go func() {
+			eventually(10*time.Second, func() bool { return watching(srv) })
+			held <- srv.Sim.Hold("UpdateService")
+			cancel()
+		}()
+		r := feRunMain(ctx, nil, env)
+		// The simulator sees the client give up a moment later; only then
+		// may the hold go, or it would answer the abandoned call.
+		waitFor(t, 10*time.Second, "the main step's rollback to be given up", func() bool {
+			for _, c := range srv.Sim.Calls() {
+				if c.Op == "UpdateService" && c.ErrCode == "RequestCancelled" {
+					return true
+				}
+			}
+			return false
+		})
+		(<-held).Release()
+		if r.code != exitFail {
+			t.Fatalf("main step: exit code %d, want %d\n%s", r.code, exitFail, r.stdout)
+		}
+		if n := len(updatesTo(srv, demoWeb1)); n != 0 {
+			t.Fatalf("the main step's rollback went through (%d calls); the hold did not keep it in flight\n%s", n, r.stdout)
+		}
+		state := readFileCommands(t, env["GITHUB_STATE"])
+		postEnv := feGitHubEnv(t, srv.URL, inputs)
+		for k, v := range state {
+			postEnv["STATE_"+k] = v
+		}
+		post := feRunMain(t.Context(), nil, postEnv)
+		if post.code != exitOK || !strings.Contains(post.stdout.String(), "::warning::The main step was interrupted") {
+			t.Errorf("post step: got %d, want 0 and a warning that it rolled back\nstate: %v\n%s", post.code, state, post.stdout)
+		}
+		if n := len(updatesTo(srv, demoWeb1)); n != 1 {
+			t.Errorf("post step: got %d rollbacks to web:1, want 1\n%s", n, post.stdout)
+		}
 	})
 }
 
