@@ -65,6 +65,9 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 						}
 					}
 				}
+				if s.checkDeploymentAlarms(svc, now) {
+					changed = true
+				}
 				if s.schedule(svc, now) {
 					changed = true
 				}
@@ -80,6 +83,7 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 			next = t
 		}
 	}
+	earliest(s.nextAlarmEventLocked(now))
 	for _, cl := range s.cOrder {
 		for _, svc := range cl.sOrder {
 			for _, d := range svc.deps {
@@ -293,7 +297,16 @@ func (s *Sim) checkCircuitBreaker(svc *service, d *deployment, now time.Time) {
 	d.reason = "ECS deployment circuit breaker: tasks failed to start."
 	d.updatedAt = now
 	s.event(svc, now, fmt.Sprintf("(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.name, d.id))
-	if !svc.cb.Rollback || svc.lastCompletedTD == "" {
+	if svc.cb.Rollback {
+		s.rollBackLocked(svc, d, now, "ECS deployment circuit breaker")
+	}
+}
+
+// rollBackLocked starts ECS's own rollback of failed deployment d to the
+// service's last COMPLETED deployment, as the circuit breaker and the
+// deployment alarms do; by names which ("ECS deployment circuit breaker").
+func (s *Sim) rollBackLocked(svc *service, d *deployment, now time.Time, by string) {
+	if svc.lastCompletedTD == "" {
 		return
 	}
 	target, ok := s.lookupTaskDef(svc.lastCompletedTD)
@@ -301,7 +314,8 @@ func (s *Sim) checkCircuitBreaker(svc *service, d *deployment, now time.Time) {
 		return
 	}
 	nd := s.newDeployment(svc, target, now)
-	nd.reason = fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", svc.lastCompletedDep)
+	nd.reason = fmt.Sprintf("%s: rolling back to deploymentId %s.", by, svc.lastCompletedDep)
+	nd.ecsRollback = true
 	d.status = "ACTIVE"
 	svc.deps = append([]*deployment{nd}, svc.deps...)
 	svc.steady = false
@@ -494,13 +508,14 @@ func (s *Sim) conclude(svc *service, prim *deployment, now time.Time) bool {
 		svc.deps = kept
 	}
 	isSteady := len(svc.deps) == 1 && primHealthy == desired && primPending == 0 && len(prim.live) == desired
-	if isSteady && prim.rollout == types.DeploymentRolloutStateInProgress {
+	if isSteady && prim.rollout == types.DeploymentRolloutStateInProgress && s.alarmBakeOver(svc, prim, now) {
 		prim.rollout = types.DeploymentRolloutStateCompleted
 		prim.reason = fmt.Sprintf("ECS deployment %s completed.", prim.id)
 		prim.updatedAt = now
 		svc.lastCompletedTD = prim.td.arn()
 		svc.lastCompletedDep = prim.id
 		s.event(svc, now, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", svc.name, prim.id))
+		s.noteCompletedLocked(svc, prim, now)
 		changed = true
 	}
 	if isSteady && !svc.steady {

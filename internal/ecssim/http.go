@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/aws/smithy-go/encoding/cbor"
 )
 
 const (
@@ -60,7 +62,7 @@ type faultOutcome struct {
 	err     *apiError
 }
 
-func (s *Sim) applyFaultsLocked(op string) faultOutcome {
+func (s *Sim) applyFaultsLocked(op string, proto wireProtocol) faultOutcome {
 	var out faultOutcome
 	for _, f := range s.faults {
 		if f.op != "" && f.op != op {
@@ -93,7 +95,7 @@ func (s *Sim) applyFaultsLocked(op string) faultOutcome {
 			}
 			msg := f.Message
 			if msg == "" {
-				msg = fmt.Sprintf("User is not authorized to perform: ecs:%s", op)
+				msg = "User is not authorized to perform: " + iamAction(op, proto)
 			}
 			out.err = &apiError{Code: f.Error, Message: msg, Status: statusForCode(f.Error)}
 		}
@@ -126,18 +128,22 @@ func (s *Sim) MutatingCalls() []Call {
 
 // ServeHTTP answers ECS (X-Amz-Target AmazonEC2ContainerServiceV20141113.*)
 // and CloudWatch Logs (Logs_20140328.GetLogEvents) requests in the
-// awsJson1_1 protocol.
+// awsJson1_1 protocol, and CloudWatch (DescribeAlarms) requests in Smithy
+// RPC v2 CBOR.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	target := r.Header.Get("X-Amz-Target")
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
-		s.writeError(w, errSerialization("could not read request body"))
+		s.writeError(w, protoJSON, errSerialization("could not read request body"))
 		return
 	}
 	var op string
 	var logs bool
+	proto := protoJSON
 	switch {
+	case cborOperation(r) != "":
+		op, proto = cborOperation(r), protoCBOR
 	case strings.HasPrefix(target, ecsTargetPrefix):
 		op = strings.TrimPrefix(target, ecsTargetPrefix)
 	case strings.HasPrefix(target, logsTargetPrefix):
@@ -149,7 +155,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	req := &request{op: op, at: arrived, body: body}
 	s.mu.Lock()
-	fo := s.applyFaultsLocked(op)
+	fo := s.applyFaultsLocked(op, proto)
 	s.mu.Unlock()
 	record := func(code string) {
 		s.mu.Lock()
@@ -177,13 +183,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if fo.err != nil {
 		record(fo.err.Code)
-		s.writeError(w, fo.err)
+		s.writeError(w, proto, fo.err)
 		return
 	}
 	if r.Method != http.MethodPost {
 		e := &apiError{Code: "UnknownOperationException", Message: "Only POST requests are supported.", Status: 400}
 		record(e.Code)
-		s.writeError(w, e)
+		s.writeError(w, proto, e)
 		return
 	}
 
@@ -199,21 +205,29 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var out any
 	var aerr *apiError
-	if logs {
+	switch {
+	case proto == protoCBOR:
+		out, aerr = s.dispatchCloudWatch(req)
+	case logs:
 		out, aerr = s.dispatchLogs(req)
-	} else {
+	default:
 		out, aerr = s.dispatchECS(req)
 	}
 	if aerr != nil {
 		record(aerr.Code)
-		s.writeError(w, aerr)
+		s.writeError(w, proto, aerr)
+		return
+	}
+	if v, ok := out.(cbor.Value); ok {
+		record("")
+		writeCBOR(w, v, s.requestID())
 		return
 	}
 	b, err := encodeJSON(out)
 	if err != nil {
 		e := &apiError{Code: "ServerException", Message: err.Error(), Status: 500}
 		record(e.Code)
-		s.writeError(w, e)
+		s.writeError(w, proto, e)
 		return
 	}
 	record("")
@@ -248,7 +262,11 @@ func (s *Sim) requestID() string {
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", s.rnd.Uint32(), s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint64()&0xffffffffffff)
 }
 
-func (s *Sim) writeError(w http.ResponseWriter, e *apiError) {
+func (s *Sim) writeError(w http.ResponseWriter, proto wireProtocol, e *apiError) {
+	if proto == protoCBOR {
+		writeCBORError(w, e, s.requestID())
+		return
+	}
 	b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", s.requestID())

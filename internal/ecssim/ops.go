@@ -197,6 +197,7 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 			MinimumHealthyPercent:    aws.Int32(svc.minHealthy),
 			MaximumPercent:           aws.Int32(svc.maxPercent),
 			DeploymentCircuitBreaker: svc.cb,
+			Alarms:                   svc.alarms,
 			Strategy:                 types.DeploymentStrategyRolling,
 		},
 		DeploymentController:          &types.DeploymentController{Type: types.DeploymentControllerTypeEcs},
@@ -437,6 +438,7 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	}
 	minH, maxP := svc.minHealthy, svc.maxPercent
 	var cb *types.DeploymentCircuitBreaker = svc.cb
+	alarms := svc.alarms
 	if dc := in.DeploymentConfiguration; dc != nil {
 		if dc.MinimumHealthyPercent != nil {
 			minH = *dc.MinimumHealthyPercent
@@ -447,6 +449,9 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		if dc.DeploymentCircuitBreaker != nil {
 			c := *dc.DeploymentCircuitBreaker
 			cb = &c
+		}
+		if dc.Alarms != nil {
+			alarms = dc.Alarms
 		}
 		if dc.Strategy != "" && dc.Strategy != types.DeploymentStrategyRolling {
 			return nil, errInvalidParam("The simulator supports only the ROLLING deployment strategy.")
@@ -473,7 +478,7 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		return nil, errInvalidParam("healthCheckGracePeriodSeconds must be greater than or equal to 0.")
 	}
 	// Validated: apply.
-	svc.minHealthy, svc.maxPercent, svc.cb = minH, maxP, cb
+	svc.minHealthy, svc.maxPercent, svc.cb, svc.alarms = minH, maxP, cb, alarms
 	if in.DesiredCount != nil {
 		svc.desired = *in.DesiredCount
 		svc.deps[0].desired = svc.desired
@@ -509,6 +514,7 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		}
 		svc.deps = append([]*deployment{d}, svc.deps...)
 		svc.steady = false
+		s.noteUpdateLocked(svc, d, now)
 	}
 	s.wake()
 	return &ecs.UpdateServiceOutput{Service: ptr(s.serviceView(svc, false))}, nil

@@ -110,6 +110,7 @@ type Timings struct {
 	RetryBackoff Duration `json:"retryBackoff,omitempty"` // wait before replacing a failed task
 	SlowStart    Duration `json:"slowStart,omitempty"`    // extra start time of the slow behaviour
 	CrashAfter   Duration `json:"crashAfter,omitempty"`   // running time before crash-after crashes
+	AlarmBake    Duration `json:"alarmBake,omitempty"`    // ECS's bake after steady state with deployment alarms
 }
 
 func (t Timings) withDefaults() Timings {
@@ -125,6 +126,7 @@ func (t Timings) withDefaults() Timings {
 	def(&t.RetryBackoff, 30*time.Millisecond)
 	def(&t.SlowStart, 500*time.Millisecond)
 	def(&t.CrashAfter, 200*time.Millisecond)
+	def(&t.AlarmBake, 50*time.Millisecond)
 	return t
 }
 
@@ -141,9 +143,10 @@ type CircuitBreaker struct {
 
 // DeploymentConfiguration is a service's rolling-update configuration.
 type DeploymentConfiguration struct {
-	MinimumHealthyPercent    *int32          `json:"minimumHealthyPercent,omitempty"`
-	MaximumPercent           *int32          `json:"maximumPercent,omitempty"`
-	DeploymentCircuitBreaker *CircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
+	MinimumHealthyPercent    *int32            `json:"minimumHealthyPercent,omitempty"`
+	MaximumPercent           *int32            `json:"maximumPercent,omitempty"`
+	DeploymentCircuitBreaker *CircuitBreaker   `json:"deploymentCircuitBreaker,omitempty"`
+	Alarms                   *DeploymentAlarms `json:"alarms,omitempty"`
 }
 
 // ScenarioService is one service, created with one COMPLETED deployment
@@ -256,6 +259,9 @@ type Scenario struct {
 	// GetLogEvents.
 	Logs   map[Behavior][]string `json:"logs,omitempty"`
 	Faults []Fault               `json:"faults,omitempty"`
+	// Alarms are the CloudWatch alarms DescribeAlarms answers, with their
+	// scripted states.
+	Alarms []ScenarioAlarm `json:"alarms,omitempty"`
 }
 
 // LoadScenario reads and validates a scenario file.
@@ -341,6 +347,7 @@ func (sc Scenario) validate() error {
 			problems = append(problems, fmt.Sprintf("faults[%d]: message, onCall and times need error", i))
 		}
 	}
+	problems = append(problems, sc.validateAlarms()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid scenario: %s", strings.Join(problems, "; "))
 	}

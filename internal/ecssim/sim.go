@@ -54,6 +54,7 @@ type Sim struct {
 	calls    []Call
 	faults   []*faultState
 	holds    []*Hold
+	cw       *cloudWatch
 	rnd      *rand.Rand
 	taskSeq  int64
 
@@ -95,6 +96,7 @@ type service struct {
 	minHealthy int32
 	maxPercent int32
 	cb         *types.DeploymentCircuitBreaker
+	alarms     *types.DeploymentAlarms
 	deps       []*deployment // PRIMARY first
 	events     []types.ServiceEvent
 	createdAt  time.Time
@@ -113,20 +115,22 @@ type service struct {
 }
 
 type deployment struct {
-	id         string
-	status     string // PRIMARY or ACTIVE
-	td         *taskDef
-	desired    int32
-	failed     int32
-	consec     int32 // consecutive failures, never reset by success evaluation
-	evaluating bool
-	rollout    types.DeploymentRolloutState
-	reason     string
-	createdAt  time.Time
-	updatedAt  time.Time
-	nextLaunch time.Time
-	live       []*task // tasks not yet STOPPED
-	unableSent bool
+	id          string
+	status      string // PRIMARY or ACTIVE
+	td          *taskDef
+	desired     int32
+	failed      int32
+	consec      int32 // consecutive failures, never reset by success evaluation
+	evaluating  bool
+	rollout     types.DeploymentRolloutState
+	reason      string
+	createdAt   time.Time
+	updatedAt   time.Time
+	nextLaunch  time.Time
+	live        []*task // tasks not yet STOPPED
+	unableSent  bool
+	bakeUntil   time.Time // end of ECS's bake with deployment alarms
+	ecsRollback bool      // started by ECS's own rollback
 }
 
 type container struct {
@@ -226,6 +230,7 @@ func New(sc Scenario) (*Sim, error) {
 			return nil, fmt.Errorf("invalid scenario: services[%d]: %w", i, err)
 		}
 	}
+	s.cw = s.newCloudWatch(sc.Alarms, now)
 	for _, f := range sc.Faults {
 		s.InjectFault(f.Op, f)
 	}
@@ -413,6 +418,7 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 	} else {
 		svc.cb = &types.DeploymentCircuitBreaker{} // ECS reports it disabled
 	}
+	svc.alarms = dc.Alarms.ecs()
 	svc.tags = append([]types.Tag(nil), ss.Tags...)
 	if svc.launchType == types.LaunchTypeFargate {
 		svc.platformVersion = aws.String("LATEST")
