@@ -337,11 +337,17 @@ func TestECSAlarmBake(t *testing.T) {
 			id, _ := deploy(t, e, "public.ecr.aws/ecs-rollout/web:v2")
 			svc := waitService(t, e, "demo", "web", 5*time.Second, "a verdict", func(s types.Service) bool {
 				d, ok := findDeployment(s, id)
-				return ok && d.RolloutState != types.DeploymentRolloutStateInProgress
+				return !ok || d.RolloutState != types.DeploymentRolloutStateInProgress
 			})
-			ours, _ := findDeployment(svc, id)
+			ours, ok := findDeployment(svc, id)
+			if !ok { // rolled back and drained already
+				ours.RolloutState = types.DeploymentRolloutStateFailed
+			}
 			if ours.RolloutState != tc.want {
 				t.Fatalf("rollout state: got %s (%s), want %s", ours.RolloutState, aws.ToString(ours.RolloutStateReason), tc.want)
+			}
+			if failed := len(srv.Sim.TriggeredAlarmNames(id)) > 0; failed != (tc.want == types.DeploymentRolloutStateFailed) {
+				t.Errorf("TriggeredAlarmNames: %v", srv.Sim.TriggeredAlarmNames(id))
 			}
 			if tc.want == types.DeploymentRolloutStateCompleted && time.Since(start) < 200*time.Millisecond {
 				t.Errorf("completed %s after the update, before ECS's 200ms alarm bake", time.Since(start))
