@@ -2,10 +2,13 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -210,4 +213,179 @@ func BenchmarkStartup(b *testing.B) {
 		f2(secs(gr.median)), f2(secs(gr.max)), fmt.Sprintf("%.1f", float64(fi.Size())/(1<<20)), fmt.Sprintf("%.1f", float64(peak)/(1<<20)),
 		fmt.Sprintf("%.1f", float64(healthyCalls)/float64(max(len(greens), 1))))
 	tbl.print(os.Stdout)
+}
+
+// busyLoad starts n processes that each keep one CPU busy (a shell loop
+// that never sleeps) and returns the function that stops them. It is how
+// the start-up benchmark loads the machine on purpose, on top of whatever
+// else already runs on it.
+func busyLoad(tb testing.TB, n int) (stop func()) {
+	tb.Helper()
+	var cmds []*exec.Cmd
+	stop = func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+		cmds = nil
+	}
+	for range n {
+		c := exec.Command("sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			stop()
+			tb.Fatalf("start a busy loop: %v", err)
+		}
+		cmds = append(cmds, c)
+	}
+	tb.Cleanup(stop)
+	return stop
+}
+
+// loadAvg returns the one-minute load average from /proc/loadavg ("?"
+// where there is none).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// initTrace is one GODEBUG=inittrace=1 run of `ecs-rollout version`.
+type initTrace struct {
+	total time.Duration            // sum of every package's init clock time
+	end   time.Duration            // when the last init finished, from the runtime's start
+	pkgs  map[string]time.Duration // clock time per package
+}
+
+// runInitTrace runs `bin version` with GODEBUG=inittrace=1 and parses
+// the runtime's lines:
+//
+//	init github.com/distribution/reference @8.2 ms, 1.4 ms clock, 415072 bytes, 3604 allocs
+func runInitTrace(tb testing.TB, bin string) initTrace {
+	tb.Helper()
+	cmd := exec.Command(bin, "version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("%s version: %v\n%s", bin, err, stderr.String())
+	}
+	tr := initTrace{pkgs: map[string]time.Duration{}}
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		f := strings.Fields(line)
+		// init PKG @T ms, C ms clock, ...
+		if len(f) < 7 || f[0] != "init" || !strings.HasPrefix(f[2], "@") || f[6] != "clock," {
+			continue
+		}
+		at, err1 := strconv.ParseFloat(strings.TrimPrefix(f[2], "@"), 64)
+		clock, err2 := strconv.ParseFloat(f[4], 64)
+		if err1 != nil || err2 != nil {
+			tb.Fatalf("unexpected inittrace line %q", line)
+		}
+		d := time.Duration(clock * float64(time.Millisecond))
+		tr.pkgs[f[1]] += d
+		tr.total += d
+		tr.end = max(tr.end, time.Duration(at*float64(time.Millisecond))+d)
+	}
+	if len(tr.pkgs) == 0 {
+		tb.Fatalf("no inittrace lines from %s version:\n%s", bin, stderr.String())
+	}
+	return tr
+}
+
+// ms formats a duration in milliseconds with one decimal.
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+// BenchmarkStartupLoaded measures the binary's own start, process start →
+// first API call at the simulator, many times one after the other, first
+// on the machine as it is (shared: the one-minute load average is
+// printed) and then with one busy process per CPU added on purpose. Each
+// run is a real healthy deployment in CLI mode (rollouts shortened, poll
+// interval 100 ms: only the start is measured). Beside it, the package
+// initialisation of `ecs-rollout version` under GODEBUG=inittrace=1: the
+// total init clock time, when the last init ends, and the packages that
+// cost the most.
+func BenchmarkStartupLoaded(b *testing.B) {
+	p := profile{short: true, div: shortDivisor}
+	bin := buildBinary(b)
+	runs, traces := 31, 31
+	if testing.Short() {
+		runs, traces = 3, 3
+	}
+	type condition struct {
+		name string
+		busy int
+	}
+	conds := []condition{{"as it is", 0}, {fmt.Sprintf("+%d busy loops", runtime.NumCPU()), runtime.NumCPU()}}
+	startTbl := &table{title: "Start-up of the real binary under load (process start → first API call)",
+		header: []string{"machine", "load avg (1 min) before → after", "runs", "median ms", "p90 ms", "max ms", "`version` init: total clock median ms", "init ends at median ms"}}
+	initTbl := &table{title: "Package initialisation (`GODEBUG=inittrace=1 ecs-rollout version`), median clock ms of the costliest packages",
+		header: append([]string{"package"}, func() []string {
+			var h []string
+			for _, c := range conds {
+				h = append(h, c.name)
+			}
+			return h
+		}()...)}
+	perPkg := map[string][]time.Duration{} // key: condition index + "\x00" + package
+	for range b.N {
+		for ci, c := range conds {
+			stop := busyLoad(b, c.busy)
+			before := loadAvg()
+			var startups, totals, ends []time.Duration
+			for rep := range runs {
+				pr := runBinary(b, bin, rollout{image: "repo/app:2", tasks: 1, maxPct: 200, interval: 100 * time.Millisecond, timeout: time.Minute,
+					timings: p.timings(newRNG(rep), 0)})
+				if pr.code != 0 {
+					b.Errorf("healthy deployment: exit code %d, want 0", pr.code)
+				}
+				startups = append(startups, pr.startup)
+			}
+			for range traces {
+				tr := runInitTrace(b, bin)
+				totals = append(totals, tr.total)
+				ends = append(ends, tr.end)
+				for pkg, d := range tr.pkgs {
+					k := strconv.Itoa(ci) + "\x00" + pkg
+					perPkg[k] = append(perPkg[k], d)
+				}
+			}
+			after := loadAvg()
+			stop()
+			su := durStats(startups)
+			slices.Sort(startups)
+			p90 := startups[len(startups)*9/10]
+			startTbl.add(c.name, before+" → "+after, strconv.Itoa(len(startups)), ms(su.median), ms(p90), ms(su.max),
+				ms(durStats(totals).median), ms(durStats(ends).median))
+			metric := strings.NewReplacer(" ", "-", "+", "").Replace(c.name)
+			b.ReportMetric(float64(su.median.Microseconds())/1000, "startup-"+metric+"-median-ms")
+		}
+	}
+	// The costliest packages by their median on the machine as it is.
+	type pkgCost struct {
+		pkg string
+		med time.Duration
+	}
+	var costs []pkgCost
+	for k, ds := range perPkg {
+		ci, pkg, _ := strings.Cut(k, "\x00")
+		if ci == "0" {
+			costs = append(costs, pkgCost{pkg, durStats(ds).median})
+		}
+	}
+	slices.SortFunc(costs, func(a, b pkgCost) int { return cmp.Compare(b.med, a.med) })
+	for _, c := range costs[:min(len(costs), 12)] {
+		row := []string{"`" + c.pkg + "`"}
+		for ci := range conds {
+			row = append(row, ms(durStats(perPkg[strconv.Itoa(ci)+"\x00"+c.pkg]).median))
+		}
+		initTbl.add(row...)
+	}
+	startTbl.print(os.Stdout)
+	initTbl.print(os.Stdout)
 }
