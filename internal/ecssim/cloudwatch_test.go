@@ -268,6 +268,7 @@ func withDeploymentAlarms(t testing.TB, rollback bool, alarms ...ScenarioAlarm) 
 func TestECSAlarmRollback(t *testing.T) {
 	t.Parallel()
 	sc := withDeploymentAlarms(t, true, ScenarioAlarm{Name: "web-5xx", Changes: []AlarmChange{{State: AlarmAlarm, From: AnchorUpdate, After: Duration(60 * time.Millisecond)}}})
+	sc.Timings.HealthCheck = Duration(400 * time.Millisecond) // a wide window to observe FAILED before the rollback completes
 	srv := NewServer(t, sc)
 	e, _ := clients(srv, 0)
 	before := describeService(t, e, "demo", "web")
