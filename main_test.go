@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +110,7 @@ func TestGitHubDeploy(t *testing.T) {
 		{
 			name: "good image", image: "public.ecr.aws/ecs-rollout/web:good",
 			wantCode: exitOK, wantStatus: deployer.StatusSucceeded, wantFinal: arn2,
-			wantLines: []string{"::group::Preflight", "::group::Watch deployment ecs-svc/", "::endgroup::", "::notice::Deployed web:2 to service web in cluster demo"},
+			wantLines: []string{"::group::Preflight", "::group::Watch deployment ecs-svc/", "ECS: (service web) has started", "::endgroup::", "::notice::Deployed web:2 to service web in cluster demo"},
 		},
 		{
 			name: "crashing image", image: "public.ecr.aws/ecs-rollout/web:crash",
@@ -188,6 +189,19 @@ func TestGitHubDeploy(t *testing.T) {
 				if !found {
 					t.Errorf("stdout has no line starting with %q:\n%s", w, stdout)
 				}
+			}
+			// The log is for people: a progress line only when the counts
+			// changed (the heartbeat is a minute away in these runs).
+			last := ""
+			for _, line := range strings.Split(stdout, "\n") {
+				if !progressRE.MatchString(line) {
+					continue
+				}
+				if line == last {
+					t.Errorf("progress line repeated without a change: %q\n%s", line, stdout)
+					break
+				}
+				last = line
 			}
 			if n, m := strings.Count(stdout, "::group::"), strings.Count(stdout, "::endgroup::"); n != m {
 				t.Errorf("got %d groups and %d endgroups", n, m)
@@ -361,6 +375,9 @@ func TestCLI(t *testing.T) {
 		}
 	})
 }
+
+// progressRE matches a progress line of the log.
+var progressRE = regexp.MustCompile(`\d+/\d+ running, \d+ pending, \d+ failed`)
 
 // demoWeb1 is the revision the demo scenario's service runs first.
 const demoWeb1 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"

@@ -220,13 +220,18 @@ func (c *console) stopCommands() (resume func()) {
 }
 
 // report turns one deployer event into log lines; it is the deployer's
-// reporter. Checkpoints are saved for the post step (GitHub mode only).
+// reporter. It prints what the deployer reports, when it reports it: a
+// progress line when the counts changed (or a heartbeat), each new
+// service event as it arrives. Checkpoints are saved for the post step
+// (GitHub mode only).
 func (c *console) report(ev deployer.Event) {
 	switch ev.Kind {
 	case deployer.EventPhase:
 		c.group(ev.Message)
 	case deployer.EventProgress:
 		c.infof("%s", report.Progress(ev))
+	case deployer.EventServiceEvent:
+		c.infof("%s", report.ServiceEvent(ev))
 	case deployer.EventWarning:
 		c.warnf("%s", ev.Message)
 	case deployer.EventCheckpoint:
@@ -244,20 +249,13 @@ func (c *console) report(ev deployer.Event) {
 // outside GitHub or when the runner gives no GITHUB_STATE file.
 func (c *console) saveCheckpoint(cp deployer.Checkpoint) {
 	c.mu.Lock()
-	c.owed = postStepMustAct(cp)
+	c.owed = cp.Phase.PostStepMustAct()
 	c.mu.Unlock()
 	b, err := json.Marshal(cp)
 	if err != nil {
 		return
 	}
 	c.saveState(stateCheckpoint, string(b))
-}
-
-// postStepMustAct reports whether a checkpoint leaves work to the post
-// step: every phase but the end of a run (and the start, before any
-// change).
-func postStepMustAct(cp deployer.Checkpoint) bool {
-	return cp.Phase != "" && cp.Phase != "preflight" && cp.Phase != "done"
 }
 
 // saveState saves one key for the post step (GitHub mode with a

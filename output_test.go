@@ -21,6 +21,8 @@ func TestConsoleReport(t *testing.T) {
 		{Kind: deployer.EventPhase, Message: "Watch deployment ecs-svc/1"},
 		{Kind: deployer.EventProgress, Counts: &deployer.Counts{Desired: 2, Running: 1, Pending: 1, RolloutState: "IN_PROGRESS"}},
 		{Kind: deployer.EventProgress, Message: "deployment ecs-svc/1: 2/2 running, 0 pending, 0 failed, COMPLETED", Counts: &deployer.Counts{Desired: 2, Running: 2}},
+		{Kind: deployer.EventServiceEvent, Message: "(service web) has started 1 tasks: (task 0f3c).", ServiceEvent: &deployer.ServiceEvent{Message: "(service web) has started 1 tasks: (task 0f3c)."}},
+		{Kind: deployer.EventServiceEvent, Message: "::error::not a command\n(service web) has reached a steady state."},
 		{Kind: deployer.EventWarning, Message: "throttled; retrying"},
 		{Kind: deployer.EventCheckpoint, State: &deployer.Checkpoint{Cluster: "prod", Service: "web", DeploymentID: "ecs-svc/1", Phase: "watching", Rollback: true}},
 	}
@@ -39,6 +41,8 @@ Registered web:42
 ::group::Watch deployment ecs-svc/1
 deployment: 1/2 running, 1 pending, 0 failed, IN_PROGRESS
 deployment ecs-svc/1: 2/2 running, 0 pending, 0 failed, COMPLETED
+ECS: (service web) has started 1 tasks: (task 0f3c).
+ECS: ::error::not a command (service web) has reached a steady state.
 ::warning::throttled; retrying
 ::endgroup::
 `,
@@ -52,6 +56,8 @@ Registered web:42
 == Watch deployment ecs-svc/1 ==
 deployment: 1/2 running, 1 pending, 0 failed, IN_PROGRESS
 deployment ecs-svc/1: 2/2 running, 0 pending, 0 failed, COMPLETED
+ECS: (service web) has started 1 tasks: (task 0f3c).
+ECS: ::error::not a command (service web) has reached a steady state.
 warning: throttled; retrying
 `,
 		},

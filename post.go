@@ -40,7 +40,7 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 		con.errorf("post step: cannot read the main step's saved state: %v", err)
 		return exitFail
 	}
-	if done && !postStepMustAct(cp) {
+	if done && !cp.Phase.PostStepMustAct() {
 		con.infof("The main step finished; nothing to do.")
 		return exitOK
 	}

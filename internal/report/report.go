@@ -26,6 +26,17 @@ func Progress(ev deployer.Event) string {
 	return "deployment: " + ev.Counts.String()
 }
 
+// ServiceEvent is the log line of a service event ECS wrote while we
+// watched: its text on one line, marked as ECS's words (which also keeps
+// a message from being read as a workflow command).
+func ServiceEvent(ev deployer.Event) string {
+	msg := ev.Message
+	if msg == "" && ev.ServiceEvent != nil {
+		msg = ev.ServiceEvent.Message
+	}
+	return "ECS: " + OneLine(msg)
+}
+
 // Headline is the one line that says how a run ended: for a run that
 // passed, what was deployed where (or that a dry run changed nothing); for
 // any other, the reason.
