@@ -56,6 +56,9 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 	for i := 0; i < 20; i++ { // settle cascades (a task running lets an old one stop...)
 		changed := false
 		for _, cl := range s.cOrder {
+			if s.stepSoloLocked(cl, now) {
+				changed = true
+			}
 			for _, svc := range cl.sOrder {
 				for _, d := range svc.deps {
 					for _, t := range append([]*task(nil), d.live...) {
@@ -85,6 +88,7 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 	}
 	earliest(s.nextAlarmEventLocked(now))
 	for _, cl := range s.cOrder {
+		earliest(nextSoloLocked(cl))
 		for _, svc := range cl.sOrder {
 			for _, d := range svc.deps {
 				for _, t := range d.live {
@@ -250,6 +254,9 @@ func (s *Sim) beginStop(t *task, now time.Time, code types.TaskStopCode, reason 
 	}
 	t.next = now.Add(s.timings.Stopping.D())
 	d := t.dep
+	if d == nil { // a standalone task
+		return
+	}
 	d.updatedAt = now
 	if code == types.TaskStopCodeServiceSchedulerInitiated && !failure {
 		return
@@ -330,14 +337,17 @@ func (s *Sim) finishStop(t *task, at time.Time) {
 	for _, c := range t.containers {
 		c.last = "STOPPED"
 	}
-	d := t.dep
-	for i, x := range d.live {
+	live := &t.cl.solo
+	if t.dep != nil {
+		live = &t.dep.live
+	}
+	for i, x := range *live {
 		if x == t {
-			d.live = append(d.live[:i], d.live[i+1:]...)
+			*live = append((*live)[:i], (*live)[i+1:]...)
 			break
 		}
 	}
-	cl := t.svc.cl
+	cl := t.cl
 	cl.stopped++
 	if cl.stopped > maxStopped { // forget the oldest STOPPED task
 		for i, x := range cl.tOrder {

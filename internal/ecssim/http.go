@@ -21,7 +21,7 @@ const (
 // isMutating reports whether op can change the simulator's state.
 func isMutating(op string) bool {
 	switch op {
-	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService":
+	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService", "RunTask", "StopTask":
 		return true
 	}
 	return false
@@ -112,8 +112,8 @@ func (s *Sim) Calls() []Call {
 }
 
 // MutatingCalls returns the calls (successful or not) to operations that
-// can change state: RegisterTaskDefinition, DeregisterTaskDefinition and
-// UpdateService.
+// can change state: RegisterTaskDefinition, DeregisterTaskDefinition,
+// UpdateService, RunTask and StopTask.
 func (s *Sim) MutatingCalls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -132,6 +132,9 @@ func (s *Sim) logLinesLocked(group, stream string) (lines []string, start time.T
 }
 
 func (s *Sim) linesFor(c *container) []string {
+	if c.lines != nil {
+		return c.lines
+	}
 	if c.rule != nil && len(c.rule.Logs) > 0 {
 		return c.rule.Logs
 	}

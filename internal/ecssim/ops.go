@@ -61,6 +61,10 @@ func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 		return handle(s, req, v.ListTasks, s.listTasks)
 	case "DescribeTasks":
 		return handle(s, req, v.DescribeTasks, s.describeTasks)
+	case "RunTask":
+		return handle(s, req, onCopy(v.RunTask), s.runTask)
+	case "StopTask":
+		return handle(s, req, v.StopTask, s.stopTask)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
@@ -593,7 +597,7 @@ func (s *Sim) listTasks(in *ecs.ListTasksInput, now time.Time) (*ecs.ListTasksOu
 		if in.Family != nil && aws.ToString(t.td.td.Family) != *in.Family {
 			continue
 		}
-		if in.LaunchType != "" && t.svc.launchType != in.LaunchType {
+		if in.LaunchType != "" && t.launchType != in.LaunchType {
 			continue
 		}
 		if len(out.TaskArns) == limit {
@@ -649,12 +653,12 @@ func (s *Sim) taskView(t *task) types.Task {
 	td := t.td.td
 	v := types.Task{
 		TaskArn:               aws.String(t.arn),
-		ClusterArn:            aws.String(t.svc.cl.arn),
+		ClusterArn:            aws.String(t.cl.arn),
 		TaskDefinitionArn:     aws.String(t.td.arn()),
 		LastStatus:            aws.String(t.last),
 		DesiredStatus:         aws.String(t.desired),
 		HealthStatus:          t.health,
-		LaunchType:            t.svc.launchType,
+		LaunchType:            t.launchType,
 		Cpu:                   td.Cpu,
 		Memory:                td.Memory,
 		CreatedAt:             aws.Time(t.createdAt),
@@ -665,8 +669,7 @@ func (s *Sim) taskView(t *task) types.Task {
 		StoppedAt:             timePtr(t.stoppedAt),
 		ExecutionStoppedAt:    timePtr(t.stoppedAt),
 		ConnectivityAt:        timePtr(t.connectivity),
-		StartedBy:             aws.String(t.startedBy),
-		Group:                 aws.String("service:" + t.svc.name),
+		Group:                 aws.String(t.group),
 		Version:               t.version,
 		AvailabilityZone:      aws.String(s.region + "a"),
 		StopCode:              t.stopCode,
@@ -675,7 +678,7 @@ func (s *Sim) taskView(t *task) types.Task {
 		Tags:                  []types.Tag{},
 		InferenceAccelerators: []types.InferenceAccelerator{},
 		Overrides:             &types.TaskOverride{InferenceAcceleratorOverrides: []types.InferenceAcceleratorOverride{}},
-		EnableExecuteCommand:  t.svc.enableExec,
+		EnableExecuteCommand:  t.enableExec,
 	}
 	if !t.connectivity.IsZero() {
 		v.Connectivity = types.ConnectivityConnected
@@ -683,13 +686,16 @@ func (s *Sim) taskView(t *task) types.Task {
 	if t.stoppedReason != "" {
 		v.StoppedReason = aws.String(t.stoppedReason)
 	}
-	if t.svc.launchType == types.LaunchTypeFargate {
-		v.PlatformVersion = aws.String("1.4.0")
+	if t.startedBy != "" {
+		v.StartedBy = aws.String(t.startedBy)
+	}
+	if t.platform != nil {
+		v.PlatformVersion = t.platform
 		v.PlatformFamily = aws.String("Linux")
 	}
 	for i, c := range t.containers {
 		cv := types.Container{
-			ContainerArn:      aws.String(s.arn(fmt.Sprintf("container/%s/%s/%08x-0000-0000-0000-%012d", t.svc.cl.name, t.id, t.seq, i))),
+			ContainerArn:      aws.String(s.arn(fmt.Sprintf("container/%s/%s/%08x-0000-0000-0000-%012d", t.cl.name, t.id, t.seq, i))),
 			TaskArn:           aws.String(t.arn),
 			Name:              aws.String(c.name),
 			Image:             aws.String(c.image),
@@ -708,5 +714,6 @@ func (s *Sim) taskView(t *task) types.Task {
 		v.Containers = append(v.Containers, cv)
 		v.Overrides.ContainerOverrides = append(v.Overrides.ContainerOverrides, types.ContainerOverride{Name: aws.String(c.name)})
 	}
+	soloView(t, &v)
 	return v
 }

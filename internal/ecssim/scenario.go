@@ -252,6 +252,9 @@ type Scenario struct {
 	TaskDefinitions []ScenarioTaskDefinition `json:"taskDefinitions"`
 	Services        []ScenarioService        `json:"services"`
 	ImageRules      []ImageRule              `json:"imageRules,omitempty"`
+	// TaskRules decide what standalone tasks (RunTask) do, by image and
+	// command; see TaskRule.
+	TaskRules []TaskRule `json:"taskRules,omitempty"`
 	// DefaultBehavior applies to images no rule matches (default healthy).
 	DefaultBehavior Behavior `json:"defaultBehavior,omitempty"`
 	Timings         Timings  `json:"timings,omitempty"`
@@ -302,6 +305,7 @@ func (sc Scenario) validate() error {
 			problems = append(problems, fmt.Sprintf("imageRules[%d]: unknown behavior %q", i, r.Behavior))
 		}
 	}
+	problems = append(problems, validateTaskRules(sc.TaskRules)...)
 	if sc.DefaultBehavior != "" && !sc.DefaultBehavior.valid() {
 		problems = append(problems, fmt.Sprintf("defaultBehavior: unknown behavior %q", sc.DefaultBehavior))
 	}

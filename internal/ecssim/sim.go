@@ -57,6 +57,7 @@ type Sim struct {
 	cw       *cloudWatch
 	rnd      *rand.Rand
 	taskSeq  int64
+	solo     soloState // standalone tasks (RunTask)
 
 	val *validator
 
@@ -85,6 +86,7 @@ type cluster struct {
 	tasks     map[string]*task // by task ID, live and stopped
 	tOrder    []*task          // creation order
 	stopped   int              // STOPPED tasks in tOrder
+	solo      []*task          // standalone tasks (RunTask) not yet STOPPED
 }
 
 type service struct {
@@ -147,13 +149,20 @@ type container struct {
 	logGroup  string
 	logStream string
 	startedAt time.Time
+	lines     []string // the log lines, when not those of its behaviour
 }
 
 type task struct {
 	id, arn       string
 	seq           int64
-	svc           *service
-	dep           *deployment
+	cl            *cluster
+	svc           *service    // nil for a standalone task
+	dep           *deployment // nil for a standalone task
+	solo          *soloTask   // set for a standalone task (RunTask)
+	group         string
+	launchType    types.LaunchType
+	platform      *string // the platform version running (Fargate)
+	enableExec    bool
 	td            *taskDef
 	startedBy     string
 	last          string
@@ -231,6 +240,8 @@ func New(sc Scenario) (*Sim, error) {
 		}
 	}
 	s.cw = s.newCloudWatch(sc.Alarms, now)
+	s.solo.rules = append([]TaskRule(nil), sc.TaskRules...)
+	s.solo.tokens = map[string]*runTaskToken{}
 	for _, f := range sc.Faults {
 		s.InjectFault(f.Op, f)
 	}
@@ -540,36 +551,30 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 	id := s.newID()
 	s.taskSeq++
 	t := &task{
-		id:        id,
-		arn:       s.arn("task/" + svc.cl.name + "/" + id),
-		seq:       s.taskSeq,
-		svc:       svc,
-		dep:       d,
-		td:        d.td,
-		startedBy: d.id,
-		last:      "PROVISIONING",
-		desired:   "RUNNING",
-		version:   1,
-		health:    types.HealthStatusUnknown,
-		fate:      BehaviorHealthy,
-		createdAt: now,
-		next:      now.Add(s.timings.Provisioning.D()),
+		id:         id,
+		arn:        s.arn("task/" + svc.cl.name + "/" + id),
+		seq:        s.taskSeq,
+		cl:         svc.cl,
+		svc:        svc,
+		group:      "service:" + svc.name,
+		launchType: svc.launchType,
+		enableExec: svc.enableExec,
+		dep:        d,
+		td:         d.td,
+		startedBy:  d.id,
+		last:       "PROVISIONING",
+		desired:    "RUNNING",
+		version:    1,
+		health:     types.HealthStatusUnknown,
+		fate:       BehaviorHealthy,
+		createdAt:  now,
+		next:       now.Add(s.timings.Provisioning.D()),
+	}
+	if svc.launchType == types.LaunchTypeFargate {
+		t.platform = aws.String("1.4.0")
 	}
 	for _, cd := range d.td.td.ContainerDefinitions {
-		c := &container{
-			name:      aws.ToString(cd.Name),
-			image:     aws.ToString(cd.Image),
-			essential: cd.Essential == nil || *cd.Essential,
-			hasHC:     cd.HealthCheck != nil,
-			last:      "PENDING",
-			health:    types.HealthStatusUnknown,
-		}
-		if lc := cd.LogConfiguration; lc != nil && lc.LogDriver == types.LogDriverAwslogs {
-			c.logGroup = lc.Options["awslogs-group"]
-			if p := lc.Options["awslogs-stream-prefix"]; p != "" {
-				c.logStream = p + "/" + c.name + "/" + id
-			}
-		}
+		c := newContainer(cd, id)
 		b, r := s.ruleFor(c.image)
 		if b == BehaviorFlaky {
 			n := 2
@@ -616,6 +621,26 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 	svc.cl.tOrder = append(svc.cl.tOrder, t)
 	d.live = append(d.live, t)
 	return t
+}
+
+// newContainer is a PENDING container of task id, logging where its
+// definition says.
+func newContainer(cd types.ContainerDefinition, id string) *container {
+	c := &container{
+		name:      aws.ToString(cd.Name),
+		image:     aws.ToString(cd.Image),
+		essential: cd.Essential == nil || *cd.Essential,
+		hasHC:     cd.HealthCheck != nil,
+		last:      "PENDING",
+		health:    types.HealthStatusUnknown,
+	}
+	if lc := cd.LogConfiguration; lc != nil && lc.LogDriver == types.LogDriverAwslogs {
+		c.logGroup = lc.Options["awslogs-group"]
+		if p := lc.Options["awslogs-stream-prefix"]; p != "" {
+			c.logStream = p + "/" + c.name + "/" + id
+		}
+	}
+	return c
 }
 
 func (t *task) hasHC() bool {
