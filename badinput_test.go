@@ -17,9 +17,7 @@ import (
 func githubEnv(t *testing.T, srv *ecssim.Server, inputs map[string]string) map[string]string {
 	t.Helper()
 	r := newActionRun(t, srv, nil)
-	for k, v := range inputs {
-		r.env["INPUT_"+strings.ToUpper(k)] = v
-	}
+	setInputs(r.env, inputs)
 	if _, ok := inputs["image"]; !ok {
 		if _, ok := inputs["images"]; !ok {
 			r.env["INPUT_IMAGE"] = "repo/app:2"

@@ -142,25 +142,7 @@ func newActionRun(t *testing.T, srv *ecssim.Server, inputs map[string]string) *a
 			t.Fatal(err)
 		}
 	}
-	r.env = map[string]string{
-		"PATH":                             os.Getenv("PATH"),
-		"HOME":                             dir,
-		"GITHUB_ACTIONS":                   "true",
-		"GITHUB_WORKSPACE":                 dir,
-		"GITHUB_OUTPUT":                    r.output,
-		"GITHUB_STEP_SUMMARY":              r.sum,
-		"GITHUB_STATE":                     r.state,
-		"AWS_REGION":                       "us-east-1",
-		"AWS_ACCESS_KEY_ID":                "AKIDTESTCANCEL",
-		"AWS_SECRET_ACCESS_KEY":            testAWSSecret,
-		"AWS_SESSION_TOKEN":                testSessionToken,
-		"AWS_ENDPOINT_URL_ECS":             srv.URL,
-		"AWS_ENDPOINT_URL_LOGS":            srv.URL,
-		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": srv.URL,
-		"AWS_EC2_METADATA_DISABLED":        "true",
-		"AWS_CONFIG_FILE":                  filepath.Join(dir, "no-aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE":      filepath.Join(dir, "no-aws-credentials"),
-	}
+	r.env = runnerEnv(dir, srv.URL)
 	base := map[string]string{
 		"cluster": "prod", "service": "web", "container-name": "app",
 		"poll-interval": "100ms", "timeout": "30s", "rollback-timeout": "30s",
@@ -168,10 +150,43 @@ func newActionRun(t *testing.T, srv *ecssim.Server, inputs map[string]string) *a
 	for k, v := range inputs {
 		base[k] = v
 	}
-	for k, v := range base {
-		r.env["INPUT_"+strings.ToUpper(k)] = v
-	}
+	setInputs(r.env, base)
 	return r
+}
+
+// runnerEnv is the environment GitHub's runner gives the action's
+// container: the runner's files (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+// GITHUB_STATE) in dir, which is also the workspace and HOME; the
+// simulator at url as the ECS and Logs endpoint; dummy credentials
+// (testAWSSecret, testSessionToken); no shared AWS configuration.
+func runnerEnv(dir, url string) map[string]string {
+	return map[string]string{
+		"PATH":                             os.Getenv("PATH"),
+		"HOME":                             dir,
+		"GITHUB_ACTIONS":                   "true",
+		"GITHUB_WORKSPACE":                 dir,
+		"GITHUB_OUTPUT":                    filepath.Join(dir, "github_output"),
+		"GITHUB_STEP_SUMMARY":              filepath.Join(dir, "github_step_summary"),
+		"GITHUB_STATE":                     filepath.Join(dir, "github_state"),
+		"AWS_REGION":                       "us-east-1",
+		"AWS_ACCESS_KEY_ID":                "AKIDTESTCANCEL",
+		"AWS_SECRET_ACCESS_KEY":            testAWSSecret,
+		"AWS_SESSION_TOKEN":                testSessionToken,
+		"AWS_ENDPOINT_URL_ECS":             url,
+		"AWS_ENDPOINT_URL_LOGS":            url,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"AWS_CONFIG_FILE":                  filepath.Join(dir, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE":      filepath.Join(dir, "no-aws-credentials"),
+	}
+}
+
+// setInputs sets the action's inputs (names as in action.yml) in env as
+// the runner passes them (INPUT_<NAME>).
+func setInputs(env, inputs map[string]string) {
+	for k, v := range inputs {
+		env[inputEnvName(k)] = v
+	}
 }
 
 // start runs the binary with args.
@@ -367,22 +382,8 @@ type feRun struct {
 // a temp dir, the AWS variables pointing at url, and the inputs.
 func feGitHubEnv(t *testing.T, url string, inputs map[string]string) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
-	env := map[string]string{
-		"GITHUB_ACTIONS":                   "true",
-		"GITHUB_OUTPUT":                    filepath.Join(dir, "output"),
-		"GITHUB_STEP_SUMMARY":              filepath.Join(dir, "summary"),
-		"GITHUB_STATE":                     filepath.Join(dir, "state"),
-		"GITHUB_WORKSPACE":                 dir,
-		"AWS_REGION":                       "us-east-1",
-		"AWS_ACCESS_KEY_ID":                "AKIDTESTTESTTEST",
-		"AWS_SECRET_ACCESS_KEY":            "test-secret-key-do-not-print",
-		"AWS_ENDPOINT_URL_ECS":             url,
-		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
-	}
-	for k, v := range inputs {
-		env["INPUT_"+strings.ToUpper(k)] = v
-	}
+	env := runnerEnv(t.TempDir(), url)
+	setInputs(env, inputs)
 	return env
 }
 

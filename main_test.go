@@ -218,7 +218,7 @@ func TestGitHubDeploy(t *testing.T) {
 			if !ok || aws.ToString(svc.TaskDefinition) != tc.wantFinal {
 				t.Errorf("service runs %s, want %s", aws.ToString(svc.TaskDefinition), tc.wantFinal)
 			}
-			if strings.Contains(stdout+r.stderr.String()+summary, "test-secret-key-do-not-print") {
+			if strings.Contains(stdout+r.stderr.String()+summary, testAWSSecret) {
 				t.Errorf("the AWS secret key was printed")
 			}
 		})
