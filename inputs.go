@@ -79,8 +79,15 @@ type inputSpec struct {
 }
 
 // inputSpecs lists every input the code reads, in the order of action.yml.
-// action_test.go checks that action.yml declares exactly these, with the
-// same defaults.
+// TestActionInputs (action_test.go) checks that action.yml declares
+// exactly these, with the same defaults and required flags.
+//
+// To add an input: a name constant above; a line here (the CLI flag and
+// --help come from it); the same input in action.yml; its parsing in
+// parseInputs into a deployer.Config field (problems through p.add, so
+// that every problem is reported at once and nothing reaches AWS);
+// regenerate --help with `go test -run TestHelpGolden -update .`; a row
+// in the README's inputs table.
 func inputSpecs() []inputSpec {
 	return []inputSpec{
 		{Name: inCluster, Default: deployer.DefaultCluster, Usage: "cluster name or ARN"},

@@ -27,8 +27,14 @@ const (
 	outReason                    = "reason"
 )
 
-// outputNames lists every output the code writes. action_test.go checks
-// that action.yml declares exactly these.
+// outputNames lists every output the code writes, in the order written.
+// TestActionOutputs (action_test.go) checks that action.yml declares
+// exactly these.
+//
+// To add an output: a name constant above; its name here; the same
+// output in action.yml; its value in resultOutputs (from the
+// deployer.Result; report.OneLine for text); a row in the README's
+// outputs table. Values are masked like every other line.
 func outputNames() []string {
 	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outStatus, outReason}
 }

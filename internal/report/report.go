@@ -12,6 +12,7 @@ package report
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
@@ -138,11 +139,14 @@ func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// Truncate shortens s to n bytes and an ellipsis, for messages that quote
-// what a user gave.
+// Truncate shortens s to at most n bytes and an ellipsis, for messages
+// that quote what a user or ECS gave. It never cuts a character in two.
 func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
