@@ -79,6 +79,17 @@ func (c Config) Validate() error {
 	if c.DesiredCount != nil && *c.DesiredCount < 0 {
 		bad("desired-count", "must not be negative, got %d", *c.DesiredCount)
 	}
+	if c.BakeTime < 0 || c.BakeTime > MaxBakeTime {
+		bad("bake-time", "must be between 0s and %s, got %s", MaxBakeTime, c.BakeTime)
+	}
+	if len(c.Alarms) > MaxAlarms {
+		bad("alarms", "at most %d alarms can be watched, got %d", MaxAlarms, len(c.Alarms))
+	}
+	for _, a := range c.Alarms {
+		if strings.TrimSpace(a) == "" || len(a) > 255 {
+			bad("alarms", "%q is not an alarm name (1 to 255 characters)", a)
+		}
+	}
 	if c.LogLines < 0 {
 		bad("log-lines", "must not be negative, got %d", c.LogLines)
 	}

@@ -31,6 +31,7 @@ const cancelGrace = 5 * time.Second
 type Deployer struct {
 	ecs    ECSClient
 	logs   LogsClient
+	cw     CloudWatchClient
 	report func(Event)
 	now    func() time.Time
 	poll   func(interval time.Duration) backoffFactory
@@ -87,6 +88,10 @@ type run struct {
 	origDepl *types.DeploymentConfiguration
 	ours     *rollingJudge // the judge of our deployment (reused for diagnosis)
 	events   *eventLog     // the service's events, as the run's reads saw them
+
+	alarms    *alarmWatch // Config.Alarms, nil when none
+	updatedAt time.Time   // our clock, when the update was accepted
+	ecsAlarms []string    // the alarms behind ECS's own alarm rollback
 }
 
 // Deploy runs one deployment: preflight → register → update → watch →
@@ -110,6 +115,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	// between our clock and ECS's.
 	r.events = newEventLog(r.res.StartedAt.Add(-time.Second))
 	err := r.deploy(ctx)
+	r.res.Alarms = r.alarmsReport()
 	r.res.FinishedAt = d.now()
 	if r.res.Status == "" {
 		r.res.Status = StatusFailed
@@ -143,9 +149,7 @@ func (r *run) deploy(ctx context.Context) error {
 		r.checkpoint(PhaseDone)
 		return nil
 	}
-	v := r.watchPhase(ctx)
-	// A bake (issue 12) runs here, as one call turning a succeeded
-	// verdict into the bake's: our tasks and the alarms for bake-time.
+	v := r.bakePhase(ctx, r.watchPhase(ctx))
 	return r.conclude(ctx, v)
 }
 
@@ -216,6 +220,7 @@ func (r *run) updatePhase(ctx context.Context) bool {
 		r.d.emit(EventWarning, "update service returned an error, but the service now runs %s: %v", r.newARN, err)
 	}
 	r.mark("deploy started")
+	r.updatedAt = r.d.now()
 	return true
 }
 
@@ -227,7 +232,11 @@ func (r *run) watchPhase(ctx context.Context) verdict {
 	j.onRunning = func() { r.mark("first task running") }
 	j.onFailure = func() { r.mark("first failure") }
 	r.ours = j
-	w := r.watcher(j, watchDeployment)
+	var jd judge = j
+	if r.alarms != nil {
+		jd = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return orTime(j.createdAt, r.updatedAt) }, sinceWhat: "the update"}
+	}
+	w := r.watcher(jd, watchDeployment)
 	v := w.watch(ctx, r.cfg.Timeout, r.cfg.PollInterval)
 	r.res.Last = w.last
 	return v
@@ -262,7 +271,7 @@ func (r *run) rollingJudge(id, taskDef string, what watchKind) *rollingJudge {
 // conclude turns the verdict on our deployment into the final outcome,
 // rolling back where needed.
 func (r *run) conclude(ctx context.Context, v verdict) error {
-	if v.kind == verdictFailed {
+	if v.kind == verdictFailed || v.kind == verdictAlarm {
 		v = r.ecsRollingBack(ctx, v)
 	}
 	switch v.kind {
@@ -283,6 +292,11 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		r.mark("rollback issued")
 		r.res.RollbackDeploymentID = v.other
 		why := r.explain(v, r.diagnose(ctx))
+		if names, ok := r.ecsAlarmRollback(ctx, v.reason); ok {
+			r.ecsAlarms = names
+			why = fmt.Sprintf("deployment %s failed: the service's deployment %s %s went into ALARM", r.res.DeploymentID, plural(len(names), "alarm", "alarms"), quoteNames(names))
+			return r.awaitRollback(ctx, why, "ECS's deployment alarms")
+		}
 		return r.awaitRollback(ctx, why, "ECS's deployment circuit breaker")
 	case verdictCancelled:
 		return r.cancelled(ctx)
@@ -296,7 +310,10 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return nil
 	}
 
-	// Failed or timed out: our deployment is still the PRIMARY.
+	// Failed, timed out or alarmed: our deployment is still the PRIMARY.
+	if v.kind == verdictAlarm && r.alarms.fired != nil {
+		r.mark(fmt.Sprintf("alarm %s in ALARM", r.alarms.fired.Name))
+	}
 	r.mark(v.markName())
 	if !r.cfg.Rollback {
 		why := r.explain(v, r.diagnose(ctx))
@@ -328,7 +345,7 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 // diagnosed cause when there is one.
 func (r *run) explain(v verdict, headline string) string {
 	switch {
-	case headline == "":
+	case headline == "" || v.standalone:
 		return v.reason
 	case v.kind == verdictTimedOut:
 		return v.reason + "; " + headline

@@ -71,6 +71,12 @@ func (r *run) preflight(ctx context.Context) error {
 		r.res.Images = append(r.res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})
 	}
 	r.register = in
+	if len(r.cfg.Alarms) > 0 {
+		r.alarms = newAlarmWatch(r.d, r.cfg.Alarms)
+		if err := r.alarms.preflight(ctx); err != nil {
+			return err
+		}
+	}
 	if secrets := append(taskdef.MaskValues(current), taskdef.MaskValues(in)...); len(secrets) > 0 {
 		r.d.report(Event{Time: r.d.now(), Kind: EventSecrets, Secrets: secrets})
 	}
@@ -85,6 +91,12 @@ func (r *run) preflight(ctx context.Context) error {
 		r.cfg.Service, r.cfg.Cluster, r.cfg.MinimumHealthyPercent, r.maximumPercent(), r.desiredNote()))
 	if r.cfg.Wait {
 		plan = append(plan, fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", r.cfg.Timeout, taskdef.ShortRevision(r.target)))
+		if r.cfg.BakeTime > 0 {
+			plan = append(plan, fmt.Sprintf("after it completes, bake for %s: a failed task of the new revision rolls back", r.cfg.BakeTime))
+		}
+		if len(r.cfg.Alarms) > 0 {
+			plan = append(plan, fmt.Sprintf("watch %d CloudWatch %s (all OK now) from the update to the end: ALARM rolls back", len(r.cfg.Alarms), plural(len(r.cfg.Alarms), "alarm", "alarms")))
+		}
 	}
 	r.res.Plan = plan
 	return nil

@@ -37,11 +37,11 @@ func (r *run) issueRollback(ctx context.Context) error {
 // already started its rollback, ours would be a second one. It returns v
 // unchanged otherwise.
 func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
-	if !circuitBreakerRollsBack(r.svc) || ctx.Err() != nil {
+	if !ecsRollsBack(r.svc) || ctx.Err() != nil {
 		return v
 	}
 	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
-	if err != nil || !circuitBreakerRollsBack(svc) {
+	if err != nil || !ecsRollsBack(svc) {
 		return v
 	}
 	ours := false // ECS rolls back only a deployment whose rollout FAILED

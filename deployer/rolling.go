@@ -51,9 +51,10 @@ type rollingJudge struct {
 	sawFailed   bool // ECS reported the rollout FAILED
 	cbFailed    int  // polls that saw it FAILED with ECS's rollback pending
 
-	createdAt time.Time // the deployment's creation, by ECS's clock
-	seenFull  bool      // all of the deployment's tasks were running once
-	started   int       // tasks ECS's events say it started for the deployment
+	createdAt   time.Time // the deployment's creation, by ECS's clock
+	completedAt time.Time // when it reached COMPLETED (its updatedAt then), by ECS's clock
+	seenFull    bool      // all of the deployment's tasks were running once
+	started     int       // tasks ECS's events say it started for the deployment
 
 	before      map[string]bool // deployment IDs that existed before our update
 	stale       int             // reads that did not show the deployment yet
@@ -97,6 +98,9 @@ func (j *rollingJudge) judge(ctx context.Context, s snapshot) (verdict, error) {
 	switch {
 	case mine.RolloutState == types.DeploymentRolloutStateCompleted:
 		done = true
+		if j.completedAt.IsZero() {
+			j.completedAt = aws.ToTime(mine.UpdatedAt)
+		}
 	case mine.RolloutState == "" && len(s.service.Deployments) == 1 && c.Running == c.Desired && c.Pending == 0:
 		// Endpoints that do not report rolloutState: ours is the only
 		// deployment left and it runs what it should.
@@ -185,7 +189,7 @@ func (j *rollingJudge) observe(c Counts) {
 func (j *rollingJudge) failed(svc types.Service, mine *types.Deployment, c Counts) (verdict, bool) {
 	if mine.RolloutState == types.DeploymentRolloutStateFailed {
 		j.sawFailed = true
-		if circuitBreakerRollsBack(svc) && j.what == watchDeployment && j.cbFailed < circuitBreakerGrace {
+		if ecsRollsBack(svc) && j.what == watchDeployment && j.cbFailed < circuitBreakerGrace {
 			// ECS is about to start its own rollback: give it a few polls
 			// rather than racing it with ours.
 			j.cbFailed++
@@ -278,8 +282,8 @@ func (j *rollingJudge) replaced(svc types.Service, mine, primary *types.Deployme
 		j.sawFailed = true
 		failedReason = strings.TrimSuffix(aws.ToString(mine.RolloutStateReason), ".")
 	}
-	if strings.Contains(aws.ToString(primary.RolloutStateReason), "circuit breaker") {
-		j.sawFailed = true // ECS says the PRIMARY is its circuit breaker's rollback
+	if pr := aws.ToString(primary.RolloutStateReason); strings.Contains(pr, "circuit breaker") || strings.Contains(pr, "alarm") {
+		j.sawFailed = true // ECS says the PRIMARY is its circuit breaker's (or alarms') rollback
 	}
 	if j.what == watchDeployment && ptd == j.target && j.sawFailed {
 		return verdict{kind: verdictCircuitBreaker, other: pid,

@@ -95,6 +95,16 @@ type Config struct {
 	OnCancel         OnCancel
 	DeregisterFailed bool // after a verified rollback, deregister the failed revision
 	DryRun           bool
+
+	// BakeTime is how long to keep watching our deployment after it
+	// succeeded (0: the verdict is final at COMPLETED): a task of the new
+	// revision failing or a watched alarm going into ALARM fails it.
+	BakeTime time.Duration
+	// Alarms are CloudWatch alarm names (metric or composite, at most
+	// MaxAlarms) watched from the update until the end of the bake; one
+	// going into ALARM fails the deployment. They must exist and not be
+	// in ALARM at preflight.
+	Alarms []string
 }
 
 // ImageChange is one container's image before and after.
@@ -176,6 +186,9 @@ type Result struct {
 
 	Causes []Cause
 	Events []ServiceEvent // since our deployment began, oldest first
+	// Alarms are the watched alarms (Config.Alarms) and those behind
+	// ECS's own alarm rollback, with their changes during the run.
+	Alarms []AlarmReport
 	Logs   []LogExcerpt
 
 	// ManualRollback is the exact command to finish a rollback by hand,

@@ -34,6 +34,7 @@ const (
 	verdictCancelled
 	verdictAccessLost  // our credentials stopped working: the deployment's state is unknown
 	verdictServiceGone // the service was deleted under us
+	verdictAlarm       // a watched CloudWatch alarm went into ALARM
 )
 
 // verdict is the judgement on one deployment after one snapshot.
@@ -42,6 +43,9 @@ type verdict struct {
 	reason string  // one sentence, no trailing period
 	other  string  // the deployment that replaced ours
 	counts *Counts // the judged deployment's counts in this snapshot, when known
+	// standalone: the reason says it all (an alarm, a failure during the
+	// bake); the diagnosis's headline does not replace it.
+	standalone bool
 }
 
 func (v verdict) markName() string {

@@ -1,0 +1,124 @@
+package deployer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// The bake: after our deployment succeeded, keep watching it for
+// Config.BakeTime. A task of our revision that stops on a failure (the
+// rollout's rules and failed-tasks-threshold) or a watched alarm going
+// into ALARM fails it; conclude then rolls back as for a failed rollout,
+// with a new deployment of the previous revision (ECS has retired the old
+// tasks by then). The bake shares the rollout's poll: one DescribeServices
+// (and one DescribeAlarms when alarms are watched) per poll interval,
+// stopped tasks listed only on a sign that some stopped.
+
+// MaxBakeTime is the longest Config.BakeTime.
+const MaxBakeTime = 6 * time.Hour
+
+// bakePhase turns a succeeded verdict on our deployment into the bake's
+// verdict. Any other verdict, or no bake time, passes through.
+func (r *run) bakePhase(ctx context.Context, v verdict) verdict {
+	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || r.ours == nil {
+		return v
+	}
+	r.mark("deployment completed")
+	completed := r.d.now()
+	r.d.emit(EventPhase, "Bake %s for %s", taskdef.ShortRevision(r.newARN), r.cfg.BakeTime)
+	watching := "its tasks"
+	if r.alarms != nil {
+		watching += fmt.Sprintf(" and %d %s", len(r.alarms.names), plural(len(r.alarms.names), "alarm", "alarms"))
+	}
+	r.d.emit(EventInfo, "Deployment %s completed; baking for %s (until %s), watching %s", r.res.DeploymentID, r.cfg.BakeTime, completed.Add(r.cfg.BakeTime).UTC().Format("15:04:05 UTC"), watching)
+	r.mark("bake started")
+
+	var j judge = &bakeJudge{j: r.ours, completed: orTime(r.ours.completedAt, completed)}
+	if r.alarms != nil {
+		ecsCompleted := orTime(r.ours.completedAt, completed)
+		j = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return ecsCompleted }, sinceWhat: "the rollout completed"}
+	}
+	w := r.watcher(j, watchDeployment)
+	bv := w.watch(ctx, r.cfg.BakeTime, r.cfg.PollInterval)
+	if bv.kind == verdictTimedOut {
+		// The bake time is over: one last look, so that its end is
+		// watched too.
+		fv, err := w.poll(ctx)
+		bv = fv
+		if err != nil || fv.kind == verdictInProgress || fv.kind == verdictSucceeded {
+			bv = verdict{kind: verdictSucceeded}
+		}
+	}
+	if w.reported != nil {
+		r.res.Last = w.last
+	}
+	switch bv.kind {
+	case verdictSucceeded:
+		r.mark("bake completed")
+		noAlarm := ""
+		if r.alarms != nil {
+			noAlarm = ", no alarm"
+		}
+		r.d.emit(EventInfo, "Bake of %s ended after %s: no failed task%s", taskdef.ShortRevision(r.newARN), r.cfg.BakeTime, noAlarm)
+		return verdict{kind: verdictSucceeded, counts: v.counts, reason: fmt.Sprintf("%s; baked for %s with no failure", v.reason, r.cfg.BakeTime)}
+	case verdictCancelled:
+		return bv
+	default:
+		r.mark("bake failed")
+		r.d.emit(EventWarning, "Bake of %s failed after %s: %s", taskdef.ShortRevision(r.newARN), r.d.now().Sub(completed).Round(time.Second), bv.reason)
+		return bv
+	}
+}
+
+// bakeJudge judges our completed deployment during the bake: replaced by
+// someone else's deployment, or tasks of ours that stopped on a failure.
+// It continues the rollout's judge, so tasks already counted stay
+// counted and the threshold is the rollout's.
+type bakeJudge struct {
+	j         *rollingJudge
+	completed time.Time // when the rollout completed (ECS's clock when known, as tasks' stoppedAt)
+	polls     int
+}
+
+var _ judge = (*bakeJudge)(nil)
+
+func (b *bakeJudge) subject() string { return b.j.subject() }
+
+func (b *bakeJudge) judge(ctx context.Context, s snapshot) (verdict, error) {
+	b.polls++
+	j := b.j
+	j.polls++
+	mine, v, found := j.find(s.service)
+	if !found {
+		return v, nil
+	}
+	c := Counts{Desired: mine.DesiredCount, Running: mine.RunningCount, Pending: mine.PendingCount, Failed: mine.FailedTasks, RolloutState: string(mine.RolloutState)}
+	signal := j.stopSignal(c, s)
+	j.observe(c)
+	// Without a sign, the stopped tasks are still listed every few polls
+	// (an endpoint may write no events): about one call a minute at 5 s.
+	if signal || j.recheck || b.polls%periodicStoppedCheck == 0 {
+		before := len(j.failedTasks)
+		v, failed, err := j.stoppedVerdict(ctx, c)
+		if err != nil || !failed {
+			return v, err
+		}
+		if len(j.failedTasks) > before {
+			t := j.failedTasks[len(j.failedTasks)-1]
+			at := aws.ToTime(t.StoppedAt)
+			if at.IsZero() {
+				at = s.at
+			}
+			v.reason = fmt.Sprintf("task %s of %s stopped %s after the rollout completed: %s (failed-tasks-threshold %d)",
+				taskID(aws.ToString(t.TaskArn)), taskdef.ShortRevision(j.taskDef), max(at.Sub(b.completed), 0).Round(time.Second), stopSummary(t), j.threshold)
+		}
+		v.standalone = true
+		return v, nil
+	}
+	return verdict{kind: verdictInProgress, counts: &c}, nil
+}
