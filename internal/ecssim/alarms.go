@@ -411,6 +411,9 @@ func (s *Sim) checkDeploymentAlarms(svc *service, now time.Time) bool {
 	s.cw.triggered[d.id] = names
 	d.updatedAt = now
 	s.event(svc, now, fmt.Sprintf("(service %s) (deployment %s) deployment failed: alarm detected.", svc.name, d.id))
+	if s.stagedAlarms(svc, d, names, now) {
+		return true
+	}
 	if svc.alarms.Rollback {
 		s.rollBackLocked(svc, d, now, "ECS deployment alarms")
 	}

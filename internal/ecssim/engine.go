@@ -74,6 +74,9 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 				if s.schedule(svc, now) {
 					changed = true
 				}
+				if s.advanceServiceDeployments(svc, now) {
+					changed = true
+				}
 			}
 		}
 		if !changed {
@@ -98,6 +101,7 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 					earliest(d.nextLaunch)
 				}
 			}
+			earliest(s.serviceDeploymentsNext(svc, now))
 		}
 	}
 	return next
@@ -304,6 +308,9 @@ func (s *Sim) checkCircuitBreaker(svc *service, d *deployment, now time.Time) {
 	d.reason = "ECS deployment circuit breaker: tasks failed to start."
 	d.updatedAt = now
 	s.event(svc, now, fmt.Sprintf("(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.name, d.id))
+	if s.stagedBreaker(svc, d, now) {
+		return
+	}
 	if svc.cb.Rollback {
 		s.rollBackLocked(svc, d, now, "ECS deployment circuit breaker")
 	}
@@ -429,7 +436,11 @@ func (s *Sim) launch(svc *service, prim *deployment, primWanted, live int, now t
 	if maxTotal < desired { // a deployment must be able to reach its desired count
 		maxTotal = desired
 	}
-	launchable := prim.rollout != types.DeploymentRolloutStateFailed && !now.Before(prim.nextLaunch)
+	stagedLaunch, stagedFull, _ := s.stagedGate(svc)
+	if stagedFull { // blue/green, linear, canary: the target scales up beside the whole source
+		maxTotal = 1 << 30
+	}
+	launchable := prim.rollout != types.DeploymentRolloutStateFailed && !now.Before(prim.nextLaunch) && stagedLaunch
 	want := int(desired) - primWanted
 	if want <= 0 || !launchable {
 		return false
@@ -455,8 +466,9 @@ func (s *Sim) launch(svc *service, prim *deployment, primWanted, live int, now t
 // wanted running, and reports whether it stopped any.
 func (s *Sim) drain(svc *service, prim *deployment, healthy int, now time.Time) bool {
 	minHealthy := (svc.desired*svc.minHealthy + 99) / 100
+	_, _, drainAllowed := s.stagedGate(svc) // a staged source keeps running until CLEAN_UP
 	var stopped []*task
-	for i := len(svc.deps) - 1; i >= 1; i-- {
+	for i := len(svc.deps) - 1; i >= 1 && drainAllowed; i-- {
 		d := svc.deps[i]
 		for _, t := range d.live {
 			if t.desired != "RUNNING" {

@@ -21,7 +21,8 @@ const (
 // isMutating reports whether op can change the simulator's state.
 func isMutating(op string) bool {
 	switch op {
-	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService", "RunTask", "StopTask":
+	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService", "RunTask", "StopTask",
+		"StopServiceDeployment", "ContinueServiceDeployment":
 		return true
 	}
 	return false
@@ -113,7 +114,8 @@ func (s *Sim) Calls() []Call {
 
 // MutatingCalls returns the calls (successful or not) to operations that
 // can change state: RegisterTaskDefinition, DeregisterTaskDefinition,
-// UpdateService, RunTask and StopTask.
+// UpdateService, RunTask, StopTask, StopServiceDeployment and
+// ContinueServiceDeployment.
 func (s *Sim) MutatingCalls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -65,6 +65,8 @@ func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 		return handle(s, req, onCopy(v.RunTask), s.runTask)
 	case "StopTask":
 		return handle(s, req, v.StopTask, s.stopTask)
+	case "ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions", "StopServiceDeployment", "ContinueServiceDeployment":
+		return s.dispatchServiceDeployments(req)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
@@ -232,6 +234,7 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 	if withTags {
 		v.Tags = append([]types.Tag{}, svc.tags...)
 	}
+	s.decorateServiceView(svc, &v)
 	return v
 }
 
@@ -457,9 +460,10 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		if dc.Alarms != nil {
 			alarms = dc.Alarms
 		}
-		if dc.Strategy != "" && dc.Strategy != types.DeploymentStrategyRolling {
-			return nil, errInvalidParam("The simulator supports only the ROLLING deployment strategy.")
-		}
+	}
+	staged := mergeStaged(svc.sdx, in.DeploymentConfiguration, in.LoadBalancers)
+	if problems := staged.validate(); len(problems) > 0 {
+		return nil, errInvalidParam("%s", strings.Join(problems, " "))
 	}
 	if minH < 0 || minH > 100 {
 		return nil, errInvalidParam("minimumHealthyPercent must be between 0 and 100.")
@@ -483,6 +487,7 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	}
 	// Validated: apply.
 	svc.minHealthy, svc.maxPercent, svc.cb, svc.alarms = minH, maxP, cb, alarms
+	staged.applyTo(svc.sdx)
 	if in.DesiredCount != nil {
 		svc.desired = *in.DesiredCount
 		svc.deps[0].desired = svc.desired
@@ -519,6 +524,7 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		svc.deps = append([]*deployment{d}, svc.deps...)
 		svc.steady = false
 		s.noteUpdateLocked(svc, d, now)
+		s.startServiceDeployment(svc, d, now)
 	}
 	s.wake()
 	return &ecs.UpdateServiceOutput{Service: ptr(s.serviceView(svc, false))}, nil

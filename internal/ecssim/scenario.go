@@ -111,6 +111,13 @@ type Timings struct {
 	SlowStart    Duration `json:"slowStart,omitempty"`    // extra start time of the slow behaviour
 	CrashAfter   Duration `json:"crashAfter,omitempty"`   // running time before crash-after crashes
 	AlarmBake    Duration `json:"alarmBake,omitempty"`    // ECS's bake after steady state with deployment alarms
+	// Minute is how long one "minute" of ECS's deployment settings lasts
+	// (bakeTimeInMinutes, step and canary bake times, hook timeouts), so a
+	// test can run a blue/green bake in milliseconds (default 100ms).
+	Minute Duration `json:"minute,omitempty"`
+	// Stage is the least time a staged deployment spends in each lifecycle
+	// stage, and between a rollback request and its start (default 5ms).
+	Stage Duration `json:"stage,omitempty"`
 }
 
 func (t Timings) withDefaults() Timings {
@@ -127,6 +134,8 @@ func (t Timings) withDefaults() Timings {
 	def(&t.SlowStart, 500*time.Millisecond)
 	def(&t.CrashAfter, 200*time.Millisecond)
 	def(&t.AlarmBake, 50*time.Millisecond)
+	def(&t.Minute, 100*time.Millisecond)
+	def(&t.Stage, 5*time.Millisecond)
 	return t
 }
 
@@ -141,12 +150,21 @@ type CircuitBreaker struct {
 	Rollback bool `json:"rollback"`
 }
 
-// DeploymentConfiguration is a service's rolling-update configuration.
+// DeploymentConfiguration is a service's deployment configuration, in
+// ECS's JSON shape.
 type DeploymentConfiguration struct {
 	MinimumHealthyPercent    *int32            `json:"minimumHealthyPercent,omitempty"`
 	MaximumPercent           *int32            `json:"maximumPercent,omitempty"`
 	DeploymentCircuitBreaker *CircuitBreaker   `json:"deploymentCircuitBreaker,omitempty"`
 	Alarms                   *DeploymentAlarms `json:"alarms,omitempty"`
+	// Strategy is ROLLING (default), BLUE_GREEN, LINEAR or CANARY.
+	Strategy string `json:"strategy,omitempty"`
+	// BakeTimeInMinutes is the bake of BLUE_GREEN, LINEAR and CANARY, in
+	// scenario minutes (Timings.Minute).
+	BakeTimeInMinutes   *int32                          `json:"bakeTimeInMinutes,omitempty"`
+	LinearConfiguration *types.LinearConfiguration      `json:"linearConfiguration,omitempty"`
+	CanaryConfiguration *types.CanaryConfiguration      `json:"canaryConfiguration,omitempty"`
+	LifecycleHooks      []types.DeploymentLifecycleHook `json:"lifecycleHooks,omitempty"`
 }
 
 // ScenarioService is one service, created with one COMPLETED deployment
@@ -162,6 +180,9 @@ type ScenarioService struct {
 	Status string `json:"status,omitempty"`
 	// Tags are returned by DescribeServices with include ["TAGS"].
 	Tags []types.Tag `json:"tags,omitempty"`
+	// LoadBalancers, with advancedConfiguration for blue/green, are kept
+	// as given and shown by DescribeServices and DescribeServiceRevisions.
+	LoadBalancers []types.LoadBalancer `json:"loadBalancers,omitempty"`
 }
 
 // ScenarioTaskDefinition is a task definition in the shape
@@ -265,6 +286,8 @@ type Scenario struct {
 	// Alarms are the CloudWatch alarms DescribeAlarms answers, with their
 	// scripted states.
 	Alarms []ScenarioAlarm `json:"alarms,omitempty"`
+	// LambdaHooks script what lifecycle hooks' Lambda functions return.
+	LambdaHooks []HookScript `json:"lambdaHooks,omitempty"`
 }
 
 // LoadScenario reads and validates a scenario file.
@@ -352,6 +375,11 @@ func (sc Scenario) validate() error {
 		}
 	}
 	problems = append(problems, sc.validateAlarms()...)
+	for i, h := range sc.LambdaHooks {
+		for _, p := range h.validate() {
+			problems = append(problems, fmt.Sprintf("lambdaHooks[%d]: %s", i, p))
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid scenario: %s", strings.Join(problems, "; "))
 	}

@@ -10,6 +10,28 @@
 // the deployment circuit breaker trips and rolls back as ECS documents, and
 // service events are written in ECS's wording. It is meant for tests and
 // the demo only.
+//
+// Every deployment is also a service deployment with a service revision,
+// as ECS reports them (ListServiceDeployments, DescribeServiceDeployments,
+// DescribeServiceRevisions, StopServiceDeployment,
+// ContinueServiceDeployment, Service.currentServiceDeployment): a ROLLING
+// one goes IN_PROGRESS → SUCCESSFUL, or ROLLBACK_IN_PROGRESS →
+// ROLLBACK_SUCCESSFUL when the circuit breaker rolls back. Services with
+// deploymentConfiguration.strategy BLUE_GREEN, LINEAR or CANARY go
+// through ECS's lifecycle stages (PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP,
+// TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT
+// once per traffic step, POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME,
+// CLEAN_UP) with requested production and test traffic weights; the
+// source revision keeps running until CLEAN_UP, so a rollback
+// (StopServiceDeployment, ContinueServiceDeployment ROLLBACK, the circuit
+// breaker during SCALE_UP, or a lifecycle hook that fails or times out)
+// puts production traffic back on it at once and scales the target down.
+// Bake times are counted in scenario minutes (Timings.Minute, 100ms by
+// default). Lambda hooks return what Scenario.LambdaHooks (or
+// Sim.ScriptHook) scripts, SUCCEEDED when nothing matches; PAUSE hooks
+// wait in AWAITING_ACTION until ContinueServiceDeployment or their
+// timeout action. See testdata/scenarios/blue-green-*.json, canary-*.json,
+// linear-*.json and pause-hook.json.
 package ecssim
 
 import (
@@ -60,6 +82,8 @@ type Sim struct {
 	solo     soloState // standalone tasks (RunTask)
 
 	val *validator
+
+	hookScripts []HookScript // newest first (strategies.go)
 
 	kick      chan struct{}
 	done      chan struct{}
@@ -114,6 +138,8 @@ type service struct {
 	platformVersion   *string
 	enableExec        bool
 	tags              []types.Tag
+
+	sdx *svcDeploys // strategy settings, service revisions and deployments (servicedeployments.go)
 }
 
 type deployment struct {
@@ -131,8 +157,9 @@ type deployment struct {
 	nextLaunch  time.Time
 	live        []*task // tasks not yet STOPPED
 	unableSent  bool
-	bakeUntil   time.Time // end of ECS's bake with deployment alarms
-	ecsRollback bool      // started by ECS's own rollback
+	bakeUntil   time.Time        // end of ECS's bake with deployment alarms
+	ecsRollback bool             // started by ECS's own rollback
+	rev         *serviceRevision // the service revision it deploys
 }
 
 type container struct {
@@ -210,6 +237,9 @@ func New(sc Scenario) (*Sim, error) {
 	}
 	for b, lines := range sc.Logs {
 		s.logs[b] = append([]string(nil), lines...)
+	}
+	for i := len(sc.LambdaHooks) - 1; i >= 0; i-- {
+		s.hookScripts = append(s.hookScripts, sc.LambdaHooks[i])
 	}
 	for _, r := range sc.ImageRules {
 		r.Logs = append([]string(nil), r.Logs...)
@@ -430,6 +460,15 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 		svc.cb = &types.DeploymentCircuitBreaker{} // ECS reports it disabled
 	}
 	svc.alarms = dc.Alarms.ecs()
+	svc.sdx = &svcDeploys{}
+	staged := mergeStaged(svc.sdx, &types.DeploymentConfiguration{
+		Strategy: types.DeploymentStrategy(dc.Strategy), BakeTimeInMinutes: dc.BakeTimeInMinutes,
+		LinearConfiguration: dc.LinearConfiguration, CanaryConfiguration: dc.CanaryConfiguration, LifecycleHooks: dc.LifecycleHooks,
+	}, ss.LoadBalancers)
+	if problems := staged.validate(); len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, " "))
+	}
+	staged.applyTo(svc.sdx)
 	svc.tags = append([]types.Tag(nil), ss.Tags...)
 	if svc.launchType == types.LaunchTypeFargate {
 		svc.platformVersion = aws.String("LATEST")
@@ -446,6 +485,7 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 	d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
 	d.evaluating = false
 	svc.deps = []*deployment{d}
+	s.initServiceDeployments(svc, d, now)
 	svc.lastCompletedTD = td.arn()
 	svc.lastCompletedDep = d.id
 	cl.services[svc.name] = svc

@@ -1,0 +1,276 @@
+package ecssim
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	blueTG   = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/0123456789abcdef"
+	greenTG  = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/fedcba9876543210"
+	prodRule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"
+	hookArn  = "arn:aws:lambda:us-east-1:123456789012:function:smoke-test"
+)
+
+// stagedWorld is service "web" in cluster "prod" with desired tasks of
+// app:v1, deployed with strategy, a one-minute bake, and a blue/green load
+// balancer. A scenario minute lasts minute.
+func stagedWorld(strategy string, desired int32, minute time.Duration, mod func(*Scenario)) Scenario {
+	sc := OneService("prod", "web", FargateApp("web", "app:v1"), desired)
+	sc.Services[0].DeploymentConfiguration = DeploymentConfiguration{Strategy: strategy, BakeTimeInMinutes: aws.Int32(1)}
+	sc.Services[0].LoadBalancers = []types.LoadBalancer{{
+		TargetGroupArn: aws.String(blueTG), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080),
+		AdvancedConfiguration: &types.AdvancedConfiguration{
+			AlternateTargetGroupArn: aws.String(greenTG), ProductionListenerRule: aws.String(prodRule),
+			RoleArn: aws.String("arn:aws:iam::123456789012:role/ecs-elb"),
+		},
+	}}
+	sc.Timings = Timings{Minute: Duration(minute), Stage: Duration(2 * time.Millisecond)}
+	if mod != nil {
+		mod(&sc)
+	}
+	return sc
+}
+
+// deployImage registers web with image and updates the service to it,
+// returning the service deployment UpdateService reports.
+func deployImage(t testing.TB, c *ecs.Client, image string) string {
+	t.Helper()
+	ctx := context.Background()
+	td := FargateApp("web", image)
+	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: td.Family, ContainerDefinitions: td.ContainerDefinitions, Cpu: td.Cpu, Memory: td.Memory,
+		NetworkMode: td.NetworkMode, RequiresCompatibilities: td.RequiresCompatibilities,
+	})
+	if err != nil {
+		t.Fatalf("RegisterTaskDefinition: %v", err)
+	}
+	up, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: reg.TaskDefinition.TaskDefinitionArn})
+	if err != nil {
+		t.Fatalf("UpdateService: %v", err)
+	}
+	arn := aws.ToString(up.Service.CurrentServiceDeployment)
+	if arn == "" {
+		t.Fatal("UpdateService: no currentServiceDeployment in the response")
+	}
+	return arn
+}
+
+func describeSD(t testing.TB, c *ecs.Client, arn string) types.ServiceDeployment {
+	t.Helper()
+	out, err := c.DescribeServiceDeployments(context.Background(), &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		t.Fatalf("DescribeServiceDeployments: %v", err)
+	}
+	if len(out.ServiceDeployments) != 1 {
+		t.Fatalf("DescribeServiceDeployments: got %d, failures %v", len(out.ServiceDeployments), out.Failures)
+	}
+	return out.ServiceDeployments[0]
+}
+
+// waitSD polls the service deployment until cond holds, calling each (if
+// not nil) on every view seen.
+func waitSD(t testing.TB, c *ecs.Client, arn string, what string, each func(types.ServiceDeployment), cond func(types.ServiceDeployment) bool) types.ServiceDeployment {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		late := time.Now().After(deadline)
+		sd := describeSD(t, c, arn)
+		if each != nil {
+			each(sd)
+		}
+		if cond(sd) {
+			return sd
+		}
+		if late {
+			t.Fatalf("timed out waiting for %s: status %s, stage %s, reason %q", what, sd.Status, sd.LifecycleStage, aws.ToString(sd.StatusReason))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func statusIs(st types.ServiceDeploymentStatus) func(types.ServiceDeployment) bool {
+	return func(sd types.ServiceDeployment) bool { return sd.Status == st }
+}
+
+// history is the sequence of stages (with production/test weights on the
+// target) and statuses the simulator recorded for a service deployment.
+func (s *Sim) history(arn string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sd := s.findServiceDeployment(arn); sd != nil {
+		return append([]string(nil), sd.history...)
+	}
+	return nil
+}
+
+func weight(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func runningTaskArns(s *Sim, cluster, taskDef string) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range s.Tasks(cluster) {
+		if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), taskDef) && aws.ToString(t.LastStatus) == "RUNNING" {
+			out[aws.ToString(t.TaskArn)] = true
+		}
+	}
+	return out
+}
+
+func TestBlueGreenHealthy(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, nil))
+	c, _ := clients(srv, 1)
+	blue := runningTaskArns(srv.Sim, "prod", "web:1")
+	arn := deployImage(t, c, "app:v2")
+
+	inBake := false
+	final := waitSD(t, c, arn, "SUCCESSFUL", func(sd types.ServiceDeployment) {
+		if sd.LifecycleStage != types.ServiceDeploymentLifecycleStageBakeTime || sd.Status != types.ServiceDeploymentStatusInProgress {
+			return
+		}
+		inBake = true
+		if got := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); got != 100 {
+			t.Errorf("in BAKE_TIME: production weight on the target %v, want 100", got)
+		}
+		if len(sd.SourceServiceRevisions) != 1 || sd.SourceServiceRevisions[0].RunningTaskCount != 2 {
+			t.Errorf("in BAKE_TIME: source revisions %+v, want one running 2 tasks", sd.SourceServiceRevisions)
+		}
+	}, statusIs(types.ServiceDeploymentStatusSuccessful))
+	if !inBake {
+		t.Error("never saw the deployment in BAKE_TIME")
+	}
+	want := []string{
+		"PRE_SCALE_UP 0/0", "SCALE_UP 0/0", "POST_SCALE_UP 0/0", "TEST_TRAFFIC_SHIFT 0/100", "POST_TEST_TRAFFIC_SHIFT 0/100",
+		"PRODUCTION_TRAFFIC_SHIFT 100/100", "POST_PRODUCTION_TRAFFIC_SHIFT 100/100", "BAKE_TIME 100/100", "CLEAN_UP 100/100", "SUCCESSFUL",
+	}
+	if diff := cmp.Diff(want, srv.Sim.history(arn)); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+	if final.FinishedAt == nil || final.StartedAt == nil || final.TargetServiceRevision.RunningTaskCount != 2 {
+		t.Errorf("final view: %+v", final)
+	}
+	for a := range blue {
+		if runningTaskArns(srv.Sim, "prod", "web:1")[a] {
+			t.Errorf("blue task %s still running after CLEAN_UP", a)
+		}
+	}
+	svc := describeService(t, c, "prod", "web")
+	if aws.ToString(svc.CurrentServiceDeployment) != arn || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:2") {
+		t.Errorf("service: currentServiceDeployment %s, taskDefinition %s", aws.ToString(svc.CurrentServiceDeployment), aws.ToString(svc.TaskDefinition))
+	}
+	if svc.DeploymentConfiguration.Strategy != types.DeploymentStrategyBlueGreen || aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes) != 1 ||
+		len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].AdvancedConfiguration.AlternateTargetGroupArn) != greenTG {
+		t.Errorf("service settings not kept: %+v, load balancers %+v", svc.DeploymentConfiguration, svc.LoadBalancers)
+	}
+	revs, err := c.DescribeServiceRevisions(context.Background(), &ecs.DescribeServiceRevisionsInput{
+		ServiceRevisionArns: []string{aws.ToString(final.TargetServiceRevision.Arn), aws.ToString(final.SourceServiceRevisions[0].Arn)},
+	})
+	if err != nil || len(revs.ServiceRevisions) != 2 {
+		t.Fatalf("DescribeServiceRevisions: %v %+v", err, revs)
+	}
+	green, src := revs.ServiceRevisions[0], revs.ServiceRevisions[1]
+	if !strings.HasSuffix(aws.ToString(green.TaskDefinition), "web:2") || aws.ToString(green.ContainerImages[0].Image) != "app:v2" ||
+		aws.ToString(green.ResolvedConfiguration.LoadBalancers[0].TargetGroupArn) != greenTG {
+		t.Errorf("target revision: %+v", green)
+	}
+	if !strings.HasSuffix(aws.ToString(src.TaskDefinition), "web:1") || aws.ToString(src.ResolvedConfiguration.LoadBalancers[0].TargetGroupArn) != blueTG {
+		t.Errorf("source revision: %+v", src)
+	}
+}
+
+func TestBlueGreenStopDuringBake(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 3, 20*time.Millisecond, func(sc *Scenario) {
+		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000) // 20 s: stopped long before
+	}))
+	c, _ := clients(srv, 1)
+	ctx := context.Background()
+	blue := runningTaskArns(srv.Sim, "prod", "web:1")
+	arn := deployImage(t, c, "app:v2")
+	waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	})
+	if _, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeRollback}); err != nil {
+		t.Fatalf("StopServiceDeployment: %v", err)
+	}
+	if sd := describeSD(t, c, arn); sd.Status != types.ServiceDeploymentStatusRollbackRequested && sd.Status != types.ServiceDeploymentStatusRollbackInProgress && sd.Status != types.ServiceDeploymentStatusRollbackSuccessful {
+		t.Errorf("right after StopServiceDeployment: status %s", sd.Status)
+	}
+	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", func(sd types.ServiceDeployment) {
+		if sd.Status == types.ServiceDeploymentStatusRollbackInProgress || sd.Status == types.ServiceDeploymentStatusRollbackSuccessful {
+			if got := weight(sd.SourceServiceRevisions[0].RequestedProductionTrafficWeight); got != 100 {
+				t.Errorf("%s: production weight on the source %v, want 100", sd.Status, got)
+			}
+		}
+	}, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+	if !strings.Contains(aws.ToString(final.StatusReason), "StopServiceDeployment") || final.Rollback == nil ||
+		aws.ToString(final.Rollback.ServiceRevisionArn) != aws.ToString(final.SourceServiceRevisions[0].Arn) {
+		t.Errorf("rollback: reason %q, rollback %+v", aws.ToString(final.StatusReason), final.Rollback)
+	}
+	if got := runningTaskArns(srv.Sim, "prod", "web:1"); !cmp.Equal(blue, got) {
+		t.Errorf("blue tasks: before %v, after rollback %v; want the same tasks, never replaced", blue, got)
+	}
+	if got := runningTaskArns(srv.Sim, "prod", "web:2"); len(got) != 0 {
+		t.Errorf("green tasks still running after the rollback: %v", got)
+	}
+	svc := describeService(t, c, "prod", "web")
+	if !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:1") || len(svc.Deployments) != 1 {
+		t.Errorf("service after rollback: %s, deployments %s", aws.ToString(svc.TaskDefinition), fmtDeployments(svc.Deployments))
+	}
+	_, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ConflictException" {
+		t.Errorf("stopping a finished deployment: got %v, want ConflictException", err)
+	}
+}
+
+func TestBlueGreenCrashDuringScaleUp(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+		sc.ImageRules = []ImageRule{{Image: "app:bad", Behavior: BehaviorCrash}}
+	}))
+	c, _ := clients(srv, 1)
+	arn := deployImage(t, c, "app:bad")
+	noShift := func(sd types.ServiceDeployment) {
+		if w := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); w > 0 {
+			t.Errorf("%s %s: production weight %v on the crashing revision", sd.Status, sd.LifecycleStage, w)
+		}
+	}
+	waitSD(t, c, arn, "failed tasks in SCALE_UP", noShift, func(sd types.ServiceDeployment) bool {
+		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageScaleUp && len(srv.Sim.stoppedTasksOf("web:2")) >= 3
+	})
+	if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
+		t.Fatalf("StopServiceDeployment: %v", err)
+	}
+	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", noShift, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+	if final.DeploymentCircuitBreaker.Status != types.ServiceDeploymentRollbackMonitorsStatusDisabled {
+		t.Errorf("circuit breaker: %+v, want DISABLED", final.DeploymentCircuitBreaker)
+	}
+	if got := runningTaskArns(srv.Sim, "prod", "web:1"); len(got) != 2 {
+		t.Errorf("blue tasks running after rollback: %d, want 2", len(got))
+	}
+}
+
+func (s *Sim) stoppedTasksOf(taskDef string) []string {
+	var out []string
+	for _, t := range s.Tasks("prod") {
+		if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), taskDef) && aws.ToString(t.DesiredStatus) == "STOPPED" {
+			out = append(out, aws.ToString(t.TaskArn))
+		}
+	}
+	return out
+}
