@@ -132,7 +132,7 @@ func runningTaskArns(s *Sim, cluster, taskDef string) map[string]bool {
 
 func TestBlueGreenHealthy(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, nil))
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 200*time.Millisecond, nil)) // a bake long enough to be seen polling under load
 	c, _ := clients(srv, 1)
 	blue := runningTaskArns(srv.Sim, "prod", "web:1")
 	arn := deployImage(t, c, "app:v2")
