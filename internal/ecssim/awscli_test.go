@@ -28,6 +28,9 @@ func newAWSCLI(t *testing.T, url string) *awsCLI {
 	t.Helper()
 	bin, err := exec.LookPath("aws")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("awscli is not installed (the `aws` command is missing from PATH): CI must have it (.ci/run installs it): %v", err)
+		}
 		t.Skip("awscli is not installed (the `aws` command is missing from PATH); .ci/run installs it. Skipping the independent-client wire test.")
 	}
 	dir := t.TempDir()
