@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -263,14 +264,17 @@ func TestCrashAfterRunning(t *testing.T) {
 // progress with pendingCount = desired.
 func TestStuckPending(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, demoScenario(t))
-	c, _ := clients(srv, 0)
+	synctest.Test(t, testStuckPending)
+}
+
+func testStuckPending(t *testing.T) {
+	_, c := fakeClockSim(t, demoScenario(t))
 	id, _ := deploy(t, c, "public.ecr.aws/ecs-rollout/web:pending")
-	svc := waitService(t, c, "demo", "web", 5*time.Second, "2 pending tasks", func(s types.Service) bool {
+	waitService(t, c, "demo", "web", 5*time.Second, "2 pending tasks", func(s types.Service) bool {
 		return s.Deployments[0].PendingCount == 2
 	})
-	time.Sleep(50 * time.Millisecond) // several pending timings later, still pending
-	svc = describeService(t, c, "demo", "web")
+	time.Sleep(time.Minute) // on the fake clock: thousands of pending timings later, still pending
+	svc := describeService(t, c, "demo", "web")
 	d := svc.Deployments[0]
 	if aws.ToString(d.Id) != id || d.PendingCount != 2 || d.RunningCount != 0 || d.RolloutState != types.DeploymentRolloutStateInProgress {
 		t.Errorf("got %s, want %s pending 2 running 0 IN_PROGRESS", fmtDeployments(svc.Deployments), id)

@@ -3,6 +3,7 @@ package ecssim
 import (
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,8 +80,11 @@ func TestCircuitBreakerRollback(t *testing.T) {
 
 func TestCircuitBreakerWithoutRollback(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, withCircuitBreaker(t, false))
-	c, _ := clients(srv, 0)
+	synctest.Test(t, testCircuitBreakerWithoutRollback)
+}
+
+func testCircuitBreakerWithoutRollback(t *testing.T) {
+	sim, c := fakeClockSim(t, withCircuitBreaker(t, false))
 	id, _ := deploy(t, c, "public.ecr.aws/ecs-rollout/web:pull")
 	svc := waitService(t, c, "demo", "web", 5*time.Second, "our deployment FAILED", func(s types.Service) bool {
 		return s.Deployments[0].RolloutState == types.DeploymentRolloutStateFailed
@@ -88,10 +92,10 @@ func TestCircuitBreakerWithoutRollback(t *testing.T) {
 	if got := aws.ToString(svc.Deployments[0].Id); got != id {
 		t.Fatalf("PRIMARY: got %s, want ours %s (no rollback)", got, id)
 	}
-	started := len(srv.Sim.tasksOf(id))
-	time.Sleep(60 * time.Millisecond) // several back-offs later
+	started := len(sim.tasksOf(id))
+	time.Sleep(time.Minute) // on the fake clock: thousands of back-offs later
 	svc = describeService(t, c, "demo", "web")
-	if got := len(srv.Sim.tasksOf(id)); got != started {
+	if got := len(sim.tasksOf(id)); got != started {
 		t.Errorf("tasks started after the circuit breaker tripped: got %d, want %d (no new launches)", got, started)
 	}
 	if len(svc.Deployments) != 2 || svc.Deployments[1].RunningCount != 2 {

@@ -3,6 +3,8 @@ package ecssim
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,6 +39,37 @@ func demoScenario(t testing.TB) Scenario {
 		sc.ImageRules[i].After = 0
 	}
 	return sc
+}
+
+// inProcess is an http.RoundTripper that hands each request to a handler
+// in the same goroutine, with no network: a Sim driven this way inside a
+// testing/synctest bubble runs on the bubble's fake clock.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// fakeClockSim builds a simulator of sc and an ECS client that calls it in
+// process. Call it inside synctest.Test: the simulator's clock is then the
+// bubble's, so waiting "several back-offs" takes no real time. The
+// simulator is closed when the test ends.
+func fakeClockSim(t *testing.T, sc Scenario) (*Sim, *ecs.Client) {
+	t.Helper()
+	sim, err := New(sc)
+	if err != nil {
+		t.Fatalf("build the simulator: %v", err)
+	}
+	t.Cleanup(sim.Close)
+	c := ecs.New(ecs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String("http://ecssim.invalid"),
+		Credentials:  testCreds,
+		HTTPClient:   &http.Client{Transport: inProcess{sim}},
+	})
+	return sim, c
 }
 
 // clients returns SDK clients pointed at srv, retrying at most maxAttempts
