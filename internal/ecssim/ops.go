@@ -155,14 +155,20 @@ func (s *Sim) describeClusters(in *ecs.DescribeClustersInput, now time.Time) (*e
 	return out, nil
 }
 
+// batchIn checks a batch member of a Describe call (member, n elements, at
+// most max) as ECS does, then resolves the cluster the batch is in.
+func (s *Sim) batchIn(clusterRef *string, member string, n, max int) (*cluster, *apiError) {
+	if n > max {
+		return nil, errInvalidParam("%s cannot have more than %d elements", member, max)
+	}
+	if n == 0 {
+		return nil, errInvalidParam("%s cannot be empty.", member)
+	}
+	return s.resolveCluster(clusterRef)
+}
+
 func (s *Sim) describeServices(in *ecs.DescribeServicesInput, now time.Time) (*ecs.DescribeServicesOutput, *apiError) {
-	if len(in.Services) > 10 {
-		return nil, errInvalidParam("Services cannot have more than 10 elements")
-	}
-	if len(in.Services) == 0 {
-		return nil, errInvalidParam("Services cannot be empty.")
-	}
-	cl, err := s.resolveCluster(in.Cluster)
+	cl, err := s.batchIn(in.Cluster, "Services", len(in.Services), 10)
 	if err != nil {
 		return nil, err
 	}
@@ -617,13 +623,7 @@ func (s *Sim) listTasks(in *ecs.ListTasksInput, now time.Time) (*ecs.ListTasksOu
 }
 
 func (s *Sim) describeTasks(in *ecs.DescribeTasksInput, now time.Time) (*ecs.DescribeTasksOutput, *apiError) {
-	if len(in.Tasks) > 100 {
-		return nil, errInvalidParam("Tasks cannot have more than 100 elements")
-	}
-	if len(in.Tasks) == 0 {
-		return nil, errInvalidParam("Tasks cannot be empty.")
-	}
-	cl, aerr := s.resolveCluster(in.Cluster)
+	cl, aerr := s.batchIn(in.Cluster, "Tasks", len(in.Tasks), 100)
 	if aerr != nil {
 		return nil, aerr
 	}
