@@ -371,7 +371,13 @@ func TestDeployOnBusy(t *testing.T) {
 	for _, policy := range []deployer.OnBusy{deployer.OnBusyFail, deployer.OnBusyWait} {
 		t.Run(string(policy), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, scenario())
+			e := newEnv(t, scenario(func(sc *ecssim.Scenario) {
+				if policy == deployer.OnBusyFail {
+					// Their deployment is still in progress when we look,
+					// however loaded the machine.
+					sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:1", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(time.Hour)}}, sc.ImageRules...)
+				}
+			}))
 			ctx := context.Background()
 			// Start someone else's deployment (a forced redeploy of web:1).
 			if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), ForceNewDeployment: true}); err != nil {
