@@ -99,6 +99,9 @@ func TestFailingBehaviors(t *testing.T) {
 		reasonPfx bool // compare StoppedReason and Reason by prefix
 		wantEvent string
 		wantLogs  []string // nil: stream must not exist
+		// runs: the tasks reach RUNNING before they fail, so a replacement
+		// may be counted running at any moment.
+		runs bool
 	}{
 		{
 			tag:       "crash",
@@ -121,6 +124,7 @@ func TestFailingBehaviors(t *testing.T) {
 			wantStop:  stopView{LastStatus: "STOPPED", StopCode: types.TaskStopCodeServiceSchedulerInitiated, StoppedReason: "Task failed container health checks", ExitCode: aws.Int32(143), Stopped: true},
 			wantEvent: "failed container health checks.",
 			wantLogs:  sc.Logs[BehaviorUnhealthy],
+			runs:      true,
 		},
 	}
 	for _, tt := range tests {
@@ -136,7 +140,7 @@ func TestFailingBehaviors(t *testing.T) {
 			if aws.ToString(d.Id) != id || d.RolloutState != types.DeploymentRolloutStateInProgress {
 				t.Errorf("our deployment: got %s, want %s PRIMARY IN_PROGRESS", fmtDeployments(svc.Deployments), id)
 			}
-			if d.RunningCount != 0 {
+			if d.RunningCount != 0 && !tt.runs {
 				t.Errorf("runningCount of the failing deployment: got %d, want 0", d.RunningCount)
 			}
 			if len(svc.Deployments) != 2 || svc.Deployments[1].RunningCount != 2 {
