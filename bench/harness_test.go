@@ -78,6 +78,7 @@ type rollout struct {
 	after    time.Duration // crash-after: running time before the crash
 	interval time.Duration // Config.PollInterval (0: the default)
 	timeout  time.Duration
+	env      []string // more environment for the real binary (runBinary), e.g. GOGC=100
 }
 
 // scenario builds the simulated world: one cluster per service ("c0",
