@@ -33,6 +33,7 @@ func Summary(res deployer.Result) string {
 		summaryManualRollback(res),
 		summaryPlan(res),
 		summaryTimeline(res),
+		summaryAlarms(res),
 		summaryCauses(res),
 		summaryEvents(res),
 		summaryLogs(res),
@@ -173,6 +174,44 @@ func summaryTimeline(res deployer.Result) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(m.Name), m.At.UTC().Format("15:04:05"),
 			formatDuration(m.At.Sub(start)), formatDuration(m.At.Sub(prev)))
 		prev = m.At
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// summaryAlarms lists the watched alarms (and those behind ECS's own
+// alarm rollback): the state at start, each change during the run with
+// its time and CloudWatch's reason.
+func summaryAlarms(res deployer.Result) string {
+	if len(res.Alarms) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("### Alarms\n\n| Alarm | At start | Changes during the run (UTC) |\n|---|---|---|\n")
+	for _, a := range res.Alarms {
+		name := code(a.Name)
+		if a.Composite {
+			name += " (composite)"
+		}
+		switch {
+		case a.Triggered && a.ByECS:
+			name += " — triggered ECS's rollback"
+		case a.Triggered:
+			name += " — failed the deployment"
+		}
+		start := orDashCell(cell(string(a.Start)))
+		if a.StartReason != "" {
+			start += "<br>" + cell(a.StartReason)
+		}
+		changes := make([]string, 0, len(a.Changes))
+		for _, c := range a.Changes {
+			changes = append(changes, fmt.Sprintf("%s → **%s**: %s", c.At.UTC().Format("15:04:05"), cell(string(c.State)), cell(c.Reason)))
+		}
+		ch := strings.Join(changes, "<br>")
+		if ch == "" && !a.ByECS {
+			ch = "no change"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, start, orDashCell(ch))
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -168,6 +168,36 @@ func summaryCases() map[string]deployer.Result {
 	}
 	r.FinishedAt = sumAt(900 * time.Millisecond)
 	cases["dry-run"] = r
+
+	okReason := "Threshold Crossed: 1 out of the last 1 datapoints [0.0 (25/11/26 14:02:00)] was not greater than the threshold (5.0) (minimum 1 datapoint for ALARM -> OK transition)."
+	alarmReason := "Threshold Crossed: 1 out of the last 1 datapoints [12.0 (25/11/26 14:08:10)] was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition)."
+	r = baseResult(deployer.StatusRolledBack, `alarm "web-5xx" went into ALARM 2m10s after the rollout completed (`+strings.TrimSuffix(alarmReason, ".")+"); rolled back to web:41")
+	r.Timeline = []deployer.Milestone{
+		{Name: "deploy started", At: sumAt(0)},
+		{Name: "first task running", At: sumAt(31 * time.Second)},
+		{Name: "deployment completed", At: sumAt(3*time.Minute + 2*time.Second)},
+		{Name: "bake started", At: sumAt(3*time.Minute + 2*time.Second)},
+		{Name: "bake failed", At: sumAt(5*time.Minute + 14*time.Second)},
+		{Name: "alarm web-5xx in ALARM", At: sumAt(5*time.Minute + 14*time.Second)},
+		{Name: "rollback issued", At: sumAt(5*time.Minute + 15*time.Second)},
+		{Name: "rollback completed", At: sumAt(6*time.Minute + 40*time.Second)},
+	}
+	r.Alarms = []deployer.AlarmReport{
+		{Name: "web-5xx", Start: deployer.AlarmOK, StartReason: okReason, Triggered: true,
+			Changes: []deployer.AlarmChange{{At: sumAt(5*time.Minute + 12*time.Second), State: deployer.AlarmAlarm, Reason: alarmReason}}},
+		{Name: "web-p99", Start: deployer.AlarmOK, StartReason: okReason},
+		{Name: "web-health", Composite: true, Start: deployer.AlarmOK,
+			Changes: []deployer.AlarmChange{{At: sumAt(5*time.Minute + 13*time.Second), State: deployer.AlarmAlarm, Reason: "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-5xx transitioned to ALARM at Wednesday 25 November, 2026 14:08:12 UTC"}}},
+	}
+	r.RollbackDeploymentID = "ecs-svc/7216009876543210987"
+	r.FinishedAt = sumAt(6*time.Minute + 40*time.Second)
+	cases["rolled-back-alarm-in-bake"] = r
+
+	r = baseResult(deployer.StatusRolledBack, `deployment ecs-svc/4820337411356958311 failed: the service's deployment alarm "svc-5xx" went into ALARM; ECS's deployment alarms rolled the service back to web:41`)
+	r.Timeline = failedTimeline(rollbackMilestones()...)
+	r.Alarms = []deployer.AlarmReport{{Name: "svc-5xx", Triggered: true, ByECS: true}}
+	r.RollbackDeploymentID = "ecs-svc/7216009876543210987"
+	cases["ecs-alarm-rollback"] = r
 	return cases
 }
 
