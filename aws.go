@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
@@ -18,14 +19,17 @@ import (
 
 // awsClients are the clients a deployment uses.
 type awsClients struct {
-	ECS    *ecs.Client
-	Logs   *cloudwatchlogs.Client
-	Region string
+	ECS  *ecs.Client
+	Logs *cloudwatchlogs.Client
+	// CloudWatch reads the alarms input's alarms; nil when ECS is at a
+	// custom endpoint and CloudWatch is not (see separateEndpoint).
+	CloudWatch *cloudwatch.Client
+	Region     string
 }
 
 // newAWSClients loads the standard AWS configuration (credentials chain,
 // shared config files, AWS_REGION, AWS_ENDPOINT_URL_ECS and
-// AWS_ENDPOINT_URL_LOGS) with the retry policy of internal/awsclient. Values that
+// AWS_ENDPOINT_URL_LOGS, AWS_ENDPOINT_URL_CLOUDWATCH) with the retry policy of internal/awsclient. Values that
 // getenv returns take precedence over the process environment, which lets
 // tests point the clients at a simulator. It makes no AWS call. A missing
 // region is an *inputError naming "region".
@@ -61,11 +65,25 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 	}
 	ecsEndpoint := cmp.Or(env("AWS_ENDPOINT_URL_ECS"), env("AWS_ENDPOINT_URL"))
 	logsEndpoint := cmp.Or(env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"), env("AWS_ENDPOINT_URL_LOGS"), env("AWS_ENDPOINT_URL"))
-	return &awsClients{
+	cwEndpoint := cmp.Or(env("AWS_ENDPOINT_URL_CLOUDWATCH"), env("AWS_ENDPOINT_URL"))
+	c := &awsClients{
 		ECS:    awsclient.NewECS(cfg, ecsEndpoint),
 		Logs:   logsClient(cfg, ecsEndpoint, logsEndpoint),
 		Region: cfg.Region,
-	}, nil
+	}
+	if separateEndpoint(ecsEndpoint, cwEndpoint) {
+		c.CloudWatch = awsclient.NewCloudWatch(cfg, cwEndpoint)
+	}
+	return c, nil
+}
+
+// separateEndpoint reports whether a client of another service may be
+// made next to ECS: not when ECS is an emulator at a custom endpoint and
+// the other service has none, since the real service cannot know the
+// emulator's resources and the emulator's credentials must not be sent
+// to AWS.
+func separateEndpoint(ecsEndpoint, endpoint string) bool {
+	return ecsEndpoint == "" || endpoint != ""
 }
 
 // logsClient is the CloudWatch Logs client for log excerpts, or nil when
@@ -73,7 +91,7 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 // the real CloudWatch Logs cannot hold an emulator's tasks' logs, and the
 // emulator's credentials must not be sent to AWS.
 func logsClient(cfg aws.Config, ecsEndpoint, logsEndpoint string) *cloudwatchlogs.Client {
-	if ecsEndpoint != "" && logsEndpoint == "" {
+	if !separateEndpoint(ecsEndpoint, logsEndpoint) {
 		return nil
 	}
 	return awsclient.NewLogs(cfg, logsEndpoint)

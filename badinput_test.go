@@ -57,6 +57,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"absurd timeout", map[string]string{"timeout": "9999h"}, "timeout", false},
 		{"timeout not a duration", map[string]string{"timeout": "soon"}, "timeout", false},
 		{"zero poll interval", map[string]string{"poll-interval": "0s"}, "poll-interval", false},
+		{"unknown alarm", map[string]string{"alarms": "web-5xx\nweb-p99"}, `alarms: no CloudWatch alarms named "web-5xx"`, true},
+		{"bake-time over 6h", map[string]string{"bake-time": "7h"}, "bake-time", false},
 		{"negative poll interval", map[string]string{"poll-interval": "-1s"}, "poll-interval", false},
 		{"negative rollback timeout", map[string]string{"rollback-timeout": "-1m"}, "rollback-timeout", false},
 		{"minimum-healthy-percent over 100", map[string]string{"minimum-healthy-percent": "150"}, "minimum-healthy-percent", false},

@@ -69,7 +69,11 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 	if err != nil {
 		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
-	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report))
+	if len(p.Config.Alarms) > 0 && clients.CloudWatch == nil {
+		err := &inputError{Input: inAlarms, Msg: "ECS is at a custom endpoint (AWS_ENDPOINT_URL_ECS) but CloudWatch is not: set AWS_ENDPOINT_URL_CLOUDWATCH to read the alarms from"}
+		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
+	}
+	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch))
 	res, err := d.Deploy(ctx, p.Config)
 	res = completeResult(res, err, p.Config)
 	return res, con.finish(res)

@@ -66,16 +66,23 @@ func loadPolicy(t *testing.T) iamPolicy {
 	return p
 }
 
-// logsOps are the CloudWatch Logs operations (all others are ECS's).
-var logsOps = map[string]bool{"GetLogEvents": true, "FilterLogEvents": true, "DescribeLogStreams": true}
+// logsOps are the CloudWatch Logs operations and cloudWatchOps
+// CloudWatch's (all others are ECS's).
+var (
+	logsOps       = map[string]bool{"GetLogEvents": true, "FilterLogEvents": true, "DescribeLogStreams": true}
+	cloudWatchOps = map[string]bool{"DescribeAlarms": true}
+)
 
 // iamActions returns the IAM actions a call needs: its own, plus the
 // actions ECS authorizes along with it (tagging on register; passing the
 // task and execution roles).
 func iamActions(c ecssim.Call) []string {
 	prefix := "ecs:"
-	if logsOps[c.Op] {
+	switch {
+	case logsOps[c.Op]:
 		prefix = "logs:"
+	case cloudWatchOps[c.Op]:
+		prefix = "cloudwatch:"
 	}
 	out := []string{prefix + c.Op}
 	if c.Op == "RegisterTaskDefinition" {
@@ -135,6 +142,11 @@ func iamScenarios() []iamScenario {
 			}},
 		{name: "deregister-failed", inputs: map[string]string{"image": "repo/app:crash", "deregister-failed": "true"}, wantStatus: "rolled-back",
 			wantOps: []string{"DeregisterTaskDefinition"}},
+		{name: "alarm during the bake: rolled back", inputs: map[string]string{"image": "repo/app:2", "alarms": "web-5xx", "bake-time": "30s", "poll-interval": "100ms"},
+			wantStatus: "rolled-back", wantOps: []string{"DescribeAlarms"},
+			sc: func(sc *ecssim.Scenario) {
+				sc.Alarms = []ecssim.ScenarioAlarm{{Name: "web-5xx", Changes: []ecssim.AlarmChange{{State: ecssim.AlarmAlarm, From: ecssim.AnchorCompleted, After: ecssim.Duration(300 * time.Millisecond)}}}}
+			}},
 		{name: "dry run", inputs: map[string]string{"image": "repo/app:2", "dry-run": "true"}, wantStatus: "dry-run"},
 		{name: "wait false", inputs: map[string]string{"image": "repo/app:2", "wait": "false"}, wantStatus: "succeeded"},
 		{name: "busy: waited", inputs: map[string]string{"image": "repo/app:2", "on-busy": "wait"}, wantStatus: "succeeded",
@@ -224,7 +236,7 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 			t.Errorf("%s is called (in %s) but iam-policy.json does not allow it", a, strings.Join(used[a], ", "))
 		}
 	}
-	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition"} {
+	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms"} {
 		if len(used[want]) == 0 {
 			t.Errorf("no scenario needed %s: the test no longer covers it", want)
 		}

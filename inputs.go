@@ -55,6 +55,8 @@ const (
 	inOnBusy                  = "on-busy"
 	inDeregisterFailed        = "deregister-failed"
 	inDryRun                  = "dry-run"
+	inBakeTime                = "bake-time"
+	inAlarms                  = "alarms"
 )
 
 // inputKind tells how an input's text is parsed; the CLI uses it to make
@@ -102,6 +104,8 @@ func inputSpecs() []inputSpec {
 		{Name: inFailedTasksThreshold, Default: "1", Kind: kindInt, Usage: "failed or stopped tasks of the new deployment that count as failure"},
 		{Name: inRollback, Default: "true", Kind: kindBool, Usage: "roll back to the previous revision on failure or timeout"},
 		{Name: inRollbackTimeout, Default: durationText(deployer.DefaultRollbackTimeout), Kind: kindDuration, Usage: "how long to wait for the rollback to settle"},
+		{Name: inBakeTime, Default: "0s", Kind: kindDuration, Usage: "after the deployment completes, keep watching its tasks and the alarms this long (at most 6h); 0s: the verdict is final at COMPLETED"},
+		{Name: inAlarms, Kind: kindList, Usage: "CloudWatch alarm names (metric or composite), one per line or comma-separated, at most 100; one in ALARM from the update to the end of the bake rolls back"},
 		{Name: inMinimumHealthyPercent, Default: "100", Kind: kindInt, Usage: "rolling update floor, 0 to 100"},
 		{Name: inMaximumPercent, Default: "200", Kind: kindInt, Usage: "rolling update ceiling, 100 to 200"},
 		{Name: inForceNewDeployment, Default: "true", Kind: kindBool, Usage: "force a new deployment even when the revision is unchanged"},
@@ -246,6 +250,16 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	cfg.OnBusy = deployer.OnBusy(p.enum(inOnBusy, string(deployer.OnBusyWait), string(deployer.OnBusyWait), string(deployer.OnBusyFail)))
 	cfg.DeregisterFailed = p.boolean(inDeregisterFailed, false)
 	cfg.DryRun = p.boolean(inDryRun, false)
+	cfg.BakeTime = p.bakeTime()
+	cfg.Alarms = p.alarms()
+	if !cfg.Wait {
+		if cfg.BakeTime > 0 {
+			p.add(inBakeTime, "needs wait: true (with wait: false nothing is watched)")
+		}
+		if len(cfg.Alarms) > 0 {
+			p.add(inAlarms, "needs wait: true (with wait: false nothing is watched)")
+		}
+	}
 
 	// Something must be deployed. force-new-deployment alone (the default)
 	// redeploys the running revision, which restarts the tasks.
@@ -651,6 +665,54 @@ func (p *inputParser) duration(name string, def, lo, hi time.Duration) time.Dura
 		return 0
 	}
 	return d
+}
+
+// bakeTime parses bake-time: a Go duration from 0s (no bake) to
+// deployer.MaxBakeTime.
+func (p *inputParser) bakeTime() time.Duration {
+	s := p.raw(inBakeTime)
+	if s == "" || s == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		p.add(inBakeTime, fmt.Sprintf("%q is not a duration (e.g. 10m, or 0s for none)", report.Truncate(s, 80)))
+	case d < 0:
+		p.add(inBakeTime, fmt.Sprintf("%s must not be negative", d))
+	case d > deployer.MaxBakeTime:
+		p.add(inBakeTime, fmt.Sprintf("%s is too long (at most %s)", d, durationText(deployer.MaxBakeTime)))
+	default:
+		return d
+	}
+	return 0
+}
+
+// alarms parses the alarms input: CloudWatch alarm names, one per line
+// or comma-separated (so a name cannot contain a comma), duplicates
+// dropped, at most deployer.MaxAlarms.
+func (p *inputParser) alarms() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(p.raw(inAlarms), "\n") {
+		for _, n := range strings.Split(line, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" || seen[n] {
+				continue
+			}
+			seen[n] = true
+			if len(n) > 255 || strings.IndexFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+				p.add(inAlarms, fmt.Sprintf("%q is not an alarm name (1 to 255 characters, no control characters)", report.Truncate(n, 80)))
+				continue
+			}
+			names = append(names, n)
+		}
+	}
+	if len(names) > deployer.MaxAlarms {
+		p.add(inAlarms, fmt.Sprintf("%d alarms named; at most %d can be watched (one DescribeAlarms call)", len(names), deployer.MaxAlarms))
+		return nil
+	}
+	return names
 }
 
 // durationText prints a duration the short way people write it: 10m, 5s,

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -61,8 +62,21 @@ func TestParseInputs(t *testing.T) {
 				"cluster": "default", "timeout": "10m", "poll-interval": "5s", "failed-tasks-threshold": "1",
 				"rollback": "true", "rollback-timeout": "10m", "minimum-healthy-percent": "100", "maximum-percent": "200",
 				"force-new-deployment": "true", "wait": "true", "log-lines": "20", "on-cancel": "rollback",
-				"on-busy": "wait", "deregister-failed": "false", "dry-run": "false",
+				"on-busy": "wait", "deregister-failed": "false", "dry-run": "false", "bake-time": "0s", "alarms": "",
 			},
+			want: func(*deployer.Config) {},
+		},
+		{
+			name: "bake-time and alarms, one per line or comma-separated",
+			in:   map[string]string{"bake-time": "15m", "alarms": "web-5xx, web-p99\n\n  web health (composite) \nweb-5xx\n"},
+			want: func(c *deployer.Config) {
+				c.BakeTime = 15 * time.Minute
+				c.Alarms = []string{"web-5xx", "web-p99", "web health (composite)"}
+			},
+		},
+		{
+			name: "bake-time 0",
+			in:   map[string]string{"bake-time": "0"},
 			want: func(*deployer.Config) {},
 		},
 		{
@@ -244,6 +258,12 @@ func TestParseInputsErrors(t *testing.T) {
 			{"images", "line 1:"}, {"images", "line 2:"}, {"images", "line 3:"}, {"images", "line 5:"},
 		}},
 		{"timeout not a duration", map[string]string{"timeout": "abc"}, [][2]string{{"timeout", `"abc" is not a duration (e.g. 10m)`}}},
+		{"bake-time not a duration", map[string]string{"bake-time": "an hour"}, [][2]string{{"bake-time", `"an hour" is not a duration`}}},
+		{"bake-time negative", map[string]string{"bake-time": "-1m"}, [][2]string{{"bake-time", "must not be negative"}}},
+		{"bake-time over 6h", map[string]string{"bake-time": "6h1m"}, [][2]string{{"bake-time", "too long (at most 6h)"}}},
+		{"bake-time and alarms without wait", map[string]string{"bake-time": "5m", "alarms": "web-5xx", "wait": "false"}, [][2]string{{"bake-time", "needs wait: true"}, {"alarms", "needs wait: true"}}},
+		{"too many alarms", map[string]string{"alarms": manyAlarms(101)}, [][2]string{{"alarms", "101 alarms named; at most 100"}}},
+		{"alarm name with a control character", map[string]string{"alarms": "web\x075xx"}, [][2]string{{"alarms", "is not an alarm name"}}},
 		{"timeout without unit", map[string]string{"timeout": "600"}, [][2]string{{"timeout", "add a unit"}}},
 		{"timeout negative", map[string]string{"timeout": "-5m"}, [][2]string{{"timeout", "must be positive"}}},
 		{"timeout zero", map[string]string{"timeout": "0s"}, [][2]string{{"timeout", "must be positive"}}},
@@ -590,4 +610,13 @@ func FuzzParseImagesList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// manyAlarms names n distinct alarms, comma-separated.
+func manyAlarms(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("alarm-%d", i)
+	}
+	return strings.Join(names, ",")
 }

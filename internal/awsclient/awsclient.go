@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
@@ -97,6 +98,20 @@ func NewECS(cfg aws.Config, endpoint string, optFns ...func(*ecs.Options)) *ecs.
 // overrides the endpoint resolution.
 func NewLogs(cfg aws.Config, endpoint string, optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
 	return cloudwatchlogs.NewFromConfig(cfg, append([]func(*cloudwatchlogs.Options){func(o *cloudwatchlogs.Options) {
+		if cfg.Retryer == nil {
+			o.Retryer = Retryer()
+		}
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}}, optFns...)...)
+}
+
+// NewCloudWatch returns a CloudWatch client (for DescribeAlarms) for cfg
+// using the package's retryer (cfg.Retryer when set, as NewECS). A
+// non-empty endpoint overrides the endpoint resolution.
+func NewCloudWatch(cfg aws.Config, endpoint string, optFns ...func(*cloudwatch.Options)) *cloudwatch.Client {
+	return cloudwatch.NewFromConfig(cfg, append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) {
 		if cfg.Retryer == nil {
 			o.Retryer = Retryer()
 		}
