@@ -1,9 +1,11 @@
 # The ecs-rollout action image: a static Go binary on distroless.
 #
-# action.yml says `image: Dockerfile`, so GitHub builds this file on every
-# run of the action from source (it works from a fork, with no registry).
-# The release workflow builds the same file for linux/amd64 and
-# linux/arm64 and pushes it to ghcr.io; `uses: docker://...` skips the build.
+# On main, action.yml says `image: Dockerfile`, so GitHub builds this file
+# on every run of the action from a branch, a SHA or a fork (no registry
+# needed). The release workflow builds the same file for linux/amd64 and
+# linux/arm64, pushes it to ghcr.io, and releases an action.yml that names
+# that image by digest (.ci/release-action.sh): `uses: …@v1` pulls it and
+# builds nothing.
 #
 # Both base images are pinned by digest (multi-platform index digests), so a
 # rebuild of the tag upstream cannot change what we build. Bump them
