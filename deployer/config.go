@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,6 +44,9 @@ func (c Config) withDefaults() Config {
 	if c.OnCancel == "" {
 		c.OnCancel = OnCancelRollback
 	}
+	if c.RollbackScope == "" {
+		c.RollbackScope = RollbackScopeAll
+	}
 	return c
 }
 
@@ -55,8 +59,29 @@ func (c Config) Validate() error {
 	bad := func(input, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", input, fmt.Sprintf(format, args...)))
 	}
-	if strings.TrimSpace(c.Service) == "" {
+	switch {
+	case len(c.Services) > 0 && strings.TrimSpace(c.Service) != "" && len(c.Services) > 1:
+		bad("services", "service and services are exclusive: name one service in service, or several in services")
+	case len(c.Services) > MaxServices:
+		bad("services", "at most %d services in one step, got %d", MaxServices, len(c.Services))
+	case len(c.Services) == 0 && strings.TrimSpace(c.Service) == "":
 		bad("service", "is required")
+	}
+	seenSvc := map[Target]bool{}
+	for _, t := range c.Services {
+		t.Cluster = cmp.Or(t.Cluster, c.Cluster, DefaultCluster)
+		switch {
+		case strings.TrimSpace(t.Service) == "":
+			bad("services", "a service name is empty")
+		case seenSvc[t]:
+			bad("services", "service %s is listed twice", t)
+		}
+		seenSvc[t] = true
+	}
+	switch c.RollbackScope {
+	case "", RollbackScopeAll, RollbackScopeFailed:
+	default:
+		bad("rollback-scope", "must be %q or %q, got %q", RollbackScopeAll, RollbackScopeFailed, c.RollbackScope)
 	}
 	if c.Timeout < 0 {
 		bad("timeout", "must be positive, got %s", c.Timeout)

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ type Deployer struct {
 	report func(Event)
 	now    func() time.Time
 	poll   func(interval time.Duration) backoffFactory
+	batch  *serviceBatcher // a multi-service step's shared reads (nil: one service)
 }
 
 // Option configures a Deployer.
@@ -104,16 +106,20 @@ type run struct {
 // flight, Deploy rolls back (Config.OnCancel rollback) with one
 // UpdateService on a fresh, short context, does not wait for it to
 // settle, and returns StatusCancelled.
+//
+// With Config.Services naming more than one service, Deploy deploys to
+// all of them in one step (targets.go) and the Result has one entry per
+// service in Services.
 func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
-	r := &run{d: d, cfg: cfg, res: &Result{
-		Cluster:   cfg.Cluster,
-		Service:   cfg.Service,
-		StartedAt: d.now(),
-	}}
-	// Events older than the run are history; allow a second of skew
-	// between our clock and ECS's.
-	r.events = newEventLog(r.res.StartedAt.Add(-time.Second))
+	if len(cfg.Services) > 1 {
+		return d.deployMany(ctx, cfg)
+	}
+	if len(cfg.Services) == 1 {
+		cfg.Cluster, cfg.Service = cmp.Or(cfg.Services[0].Cluster, cfg.Cluster), cfg.Services[0].Service
+		cfg.Services = nil
+	}
+	r := newRun(d, cfg, d.now())
 	err := r.deploy(ctx)
 	r.res.Alarms = r.alarmsReport()
 	r.res.FinishedAt = d.now()
@@ -132,6 +138,19 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	return *r.res, err
 }
 
+// newRun starts the state of one service's deployment.
+func newRun(d *Deployer, cfg Config, start time.Time) *run {
+	r := &run{d: d, cfg: cfg, res: &Result{
+		Cluster:   cfg.Cluster,
+		Service:   cfg.Service,
+		StartedAt: start,
+	}}
+	// Events older than the run are history; allow a second of skew
+	// between our clock and ECS's.
+	r.events = newEventLog(start.Add(-time.Second))
+	return r
+}
+
 // deploy runs the phases in order. Each phase either hands over to the
 // next or ends the run with r.res filled.
 func (r *run) deploy(ctx context.Context) error {
@@ -144,13 +163,18 @@ func (r *run) deploy(ctx context.Context) error {
 		return nil
 	}
 	if !r.cfg.Wait {
-		r.res.Status = StatusSucceeded
-		r.res.Reason = fmt.Sprintf("deployment %s of %s started; not watched (wait is false)", r.res.DeploymentID, taskdef.ShortRevision(r.newARN))
-		r.checkpoint(PhaseDone)
+		r.notWatched()
 		return nil
 	}
 	v := r.bakePhase(ctx, r.watchPhase(ctx))
 	return r.conclude(ctx, v)
+}
+
+// notWatched ends a run whose deployment is not watched (wait false).
+func (r *run) notWatched() {
+	r.res.Status = StatusSucceeded
+	r.res.Reason = fmt.Sprintf("deployment %s of %s started; not watched (wait is false)", r.res.DeploymentID, taskdef.ShortRevision(r.newARN))
+	r.checkpoint(PhaseDone)
 }
 
 // preflightPhase validates the Config and checks everything without
@@ -300,6 +324,8 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return r.awaitRollback(ctx, why, "ECS's deployment circuit breaker")
 	case verdictCancelled:
 		return r.cancelled(ctx)
+	case verdictPeerFailed:
+		return r.rollBackWithPeer(ctx, v)
 	case verdictAccessLost:
 		return r.accessLost(v)
 	case verdictServiceGone:

@@ -230,6 +230,9 @@ func (r *run) deregisterFailed(ctx context.Context) {
 // issued. It makes no call when the phase does not ask the post step to
 // act (Phase.PostStepMustAct).
 func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
+	if len(cp.Targets) > 0 {
+		return d.recoverMany(ctx, cp)
+	}
 	res := Result{Cluster: cp.Cluster, Service: cp.Service, DeploymentID: cp.DeploymentID,
 		TaskDefinitionARN: cp.TaskDefinition, PreviousTaskDefinitionARN: cp.RollbackTarget, StartedAt: d.now()}
 	if !cp.Phase.PostStepMustAct() {

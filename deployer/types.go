@@ -69,6 +69,13 @@ type Config struct {
 	Cluster string // cluster name or ARN; "default" when empty
 	Service string // service name or ARN
 
+	// Services, when it names more than one service, deploys the same
+	// images to each in one step (Cluster and Service are then not used):
+	// all are checked before any changes, and RollbackScope decides what
+	// a failure takes back.
+	Services      []Target
+	RollbackScope RollbackScope // RollbackScopeAll when empty
+
 	// Images to change. May be empty when TaskDefinition is set or when
 	// only forcing a new deployment of the same revision.
 	Images []ContainerImage
@@ -199,6 +206,14 @@ type Result struct {
 
 	StartedAt  time.Time
 	FinishedAt time.Time
+
+	// Services has one Result per service of a multi-service step
+	// (Config.Services), in the order given; the fields above are then
+	// the step's: the worst status and the reason of the service that
+	// decided it.
+	Services []Result
+
+	peer bool // rolled back because another service of the step failed
 }
 
 // EventKind classifies a progress event.
@@ -231,6 +246,7 @@ const (
 // Event is one progress report. The caller turns events into log lines.
 type Event struct {
 	Time         time.Time
+	Service      string // the service it is about, in a multi-service step ("" otherwise)
 	Kind         EventKind
 	Message      string
 	Counts       *Counts       // EventProgress
@@ -290,4 +306,7 @@ type Checkpoint struct {
 	// OriginalDesiredCount is the service's desired count before our
 	// update; set only when we changed it.
 	OriginalDesiredCount *int32 `json:",omitempty"`
+	// Targets holds each service's own Checkpoint in a multi-service
+	// step; Phase is then the most urgent of theirs.
+	Targets []Checkpoint `json:",omitempty"`
 }

@@ -35,6 +35,7 @@ const (
 	verdictAccessLost  // our credentials stopped working: the deployment's state is unknown
 	verdictServiceGone // the service was deleted under us
 	verdictAlarm       // a watched CloudWatch alarm went into ALARM
+	verdictPeerFailed  // another service of the step failed (rollback scope all)
 )
 
 // verdict is the judgement on one deployment after one snapshot.
@@ -126,6 +127,9 @@ type watcher struct {
 func (w *watcher) watch(ctx context.Context, timeout, interval time.Duration) verdict {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if w.d.batch != nil {
+		defer w.d.batch.release(w.cluster, w.service)
+	}
 	var v verdict
 	err := doPoll(wctx, w.d.poll(interval), func(ctx context.Context) (bool, error) {
 		var err error
@@ -183,7 +187,7 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 
 // read is the read step: the service and its new events.
 func (w *watcher) read(ctx context.Context) (snapshot, error) {
-	svc, err := w.d.describeService(ctx, w.cluster, w.service)
+	svc, err := w.d.readService(ctx, w.cluster, w.service)
 	if err != nil {
 		return snapshot{}, err
 	}

@@ -91,6 +91,9 @@ func (b Behavior) valid() bool {
 type ImageRule struct {
 	Image    string   `json:"image"`
 	Behavior Behavior `json:"behavior"`
+	// Family, when set, limits the rule to tasks of that task definition
+	// family (one image can then behave differently in two services).
+	Family string `json:"family,omitempty"`
 	// After is the crash-after delay (time RUNNING before the crash) or the
 	// slow behaviour's extra start time. Zero uses the Timings default.
 	After Duration `json:"after,omitempty"`

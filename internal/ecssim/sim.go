@@ -533,10 +533,15 @@ func (s *Sim) newID() string {
 	return fmt.Sprintf("%016x%016x", s.rnd.Uint64(), s.rnd.Uint64())
 }
 
-// ruleFor returns the behaviour (and rule) for an image.
-func (s *Sim) ruleFor(image string) (Behavior, *ruleState) {
+// ruleFor returns the behaviour (and rule) for an image, from the rules
+// that name no family.
+func (s *Sim) ruleFor(image string) (Behavior, *ruleState) { return s.ruleForFamily("", image) }
+
+// ruleForFamily returns the behaviour (and rule) for an image in a task of
+// the given task definition family.
+func (s *Sim) ruleForFamily(family, image string) (Behavior, *ruleState) {
 	for _, r := range s.rules {
-		if globMatch(r.Image, image) {
+		if (r.Family == "" || r.Family == family) && globMatch(r.Image, image) {
 			return r.Behavior, r
 		}
 	}
@@ -615,7 +620,7 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 	}
 	for _, cd := range d.td.td.ContainerDefinitions {
 		c := newContainer(cd, id)
-		b, r := s.ruleFor(c.image)
+		b, r := s.ruleForFamily(aws.ToString(d.td.td.Family), c.image)
 		if b == BehaviorFlaky {
 			n := 2
 			if r != nil && r.Failures > 0 {

@@ -1,0 +1,483 @@
+package deployer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// Several services in one step, all or nothing. Each service is one run
+// (the same phases as a single deploy); the step runs the phases that
+// change nothing, then those that change AWS, for every service before
+// the next, so a problem with any service stops the step before any
+// service changes. The watches then run side by side, reading every
+// service of a cluster with one DescribeServices per poll (ten services a
+// call), and the rollback scope decides what a failure takes back.
+
+// MaxServices is the most services one step deploys to.
+const MaxServices = 100
+
+// Target names one service of a multi-service step.
+type Target struct {
+	Cluster string // cluster name or ARN; Config.Cluster when empty
+	Service string // service name or ARN
+}
+
+func (t Target) String() string { return t.Cluster + "/" + t.Service }
+
+// RollbackScope says which services a failure rolls back.
+type RollbackScope string
+
+// The rollback scopes.
+const (
+	// RollbackScopeAll: when any service fails, times out or is
+	// cancelled, every service the step changed is rolled back.
+	RollbackScopeAll RollbackScope = "all"
+	// RollbackScopeFailed: only the services that failed roll back; the
+	// others keep the new revision.
+	RollbackScopeFailed RollbackScope = "failed"
+)
+
+// statusRank orders outcomes from best to worst: the step's status is the
+// worst of its services'.
+var statusRank = map[Status]int{
+	StatusDryRun:         0,
+	StatusSucceeded:      1,
+	StatusRolledBack:     2,
+	StatusCancelled:      3,
+	StatusFailed:         4,
+	StatusRollbackFailed: 5,
+}
+
+// Worse reports whether s is a worse outcome than t (rollback-failed >
+// failed > cancelled > rolled-back > succeeded > dry-run).
+func (s Status) Worse(t Status) bool { return statusRank[s] > statusRank[t] }
+
+// peerFailure is the cause of a watch stopped because another service of
+// the step failed (rollback scope all).
+type peerFailure struct {
+	service string
+	reason  string
+}
+
+func (p *peerFailure) Error() string {
+	return fmt.Sprintf("service %s failed (%s)", p.service, p.reason)
+}
+
+// fleet is one multi-service Deploy call.
+type fleet struct {
+	d    *Deployer // reports through the lock below
+	cfg  Config
+	runs []*run
+
+	mu  sync.Mutex
+	cps []*Checkpoint // each run's last checkpoint
+}
+
+// deployMany deploys cfg.Services in one step.
+func (d *Deployer) deployMany(ctx context.Context, cfg Config) (Result, error) {
+	f := &fleet{cfg: cfg}
+	// The runs report from several goroutines; the caller's reporter is
+	// called one event at a time, each naming its service.
+	var reportMu sync.Mutex
+	outer := d.report
+	shared := *d
+	shared.report = func(ev Event) {
+		reportMu.Lock()
+		defer reportMu.Unlock()
+		outer(ev)
+	}
+	shared.batch = newServiceBatcher(&shared, cfg.PollInterval/2)
+	f.d = &shared
+	start := d.now()
+	f.cps = make([]*Checkpoint, len(cfg.Services))
+	for i, t := range cfg.Services {
+		c := cfg
+		c.Services = nil
+		c.Cluster = cmp.Or(t.Cluster, cfg.Cluster)
+		c.Service = t.Service
+		rd := shared
+		label := t.Service
+		rd.report = func(ev Event) {
+			ev.Service = label
+			if ev.Kind == EventCheckpoint {
+				f.checkpoint(i, ev)
+				return
+			}
+			shared.report(ev)
+		}
+		f.runs = append(f.runs, newRun(&rd, c, start))
+	}
+	err := f.deploy(ctx)
+	res := f.result(start, d.now())
+	if err == nil && !res.Status.OK() {
+		err = errors.New(res.Reason)
+	}
+	return res, err
+}
+
+// checkpoint records run i's checkpoint and reports the step's: every
+// service's, in one Checkpoint, for the post step to finish them all.
+func (f *fleet) checkpoint(i int, ev Event) {
+	f.mu.Lock()
+	f.cps[i] = ev.State
+	cp := &Checkpoint{Cluster: f.cfg.Cluster, Phase: PhaseDone, Rollback: ev.State.Rollback}
+	for _, c := range f.cps {
+		if c == nil {
+			continue
+		}
+		cp.Targets = append(cp.Targets, *c)
+		if c.Phase.moreUrgent(cp.Phase) {
+			cp.Phase = c.Phase
+		}
+	}
+	f.mu.Unlock()
+	ev.Service = ""
+	ev.State = cp
+	f.d.report(ev)
+}
+
+// phaseUrgency orders checkpoint phases by what they owe the post step.
+var phaseUrgency = map[Phase]int{
+	"":                0,
+	PhaseDone:         0,
+	PhaseRegistered:   1,
+	PhaseUpdated:      2,
+	PhaseWatching:     3,
+	PhaseRollingBack:  4,
+	PhaseRollbackOwed: 5,
+}
+
+func (p Phase) moreUrgent(q Phase) bool { return phaseUrgency[p] > phaseUrgency[q] }
+
+// deploy runs the phases: preflight of every service, then register and
+// update every service, then the watches side by side, then each
+// service's conclusion under the rollback scope.
+func (f *fleet) deploy(ctx context.Context) error {
+	if err := f.cfg.Validate(); err != nil {
+		for _, r := range f.runs {
+			_ = r.preflightFailed(err)
+		}
+		return fmt.Errorf("%w: %w", ErrPreflight, err)
+	}
+	for _, r := range f.runs {
+		next, err := r.preflightPhase(ctx)
+		if next || r.res.Status == StatusDryRun {
+			continue
+		}
+		if err != nil {
+			r.res.Reason = fmt.Sprintf("service %s: %s", r.cfg.Service, r.res.Reason)
+			err = fmt.Errorf("service %s: %w", r.cfg.Service, err)
+		}
+		f.notDeployed(0, fmt.Sprintf("not deployed: service %s did not pass its preflight; no service was changed", r.cfg.Service))
+		return err
+	}
+	if f.runs[0].res.Status == StatusDryRun {
+		return nil
+	}
+	for _, r := range f.runs {
+		if !r.registerPhase(ctx) {
+			f.notDeployed(0, fmt.Sprintf("not deployed: registering the revision of service %s failed; no service was changed", r.cfg.Service))
+			return nil
+		}
+	}
+	changed := f.runs[:0:0]
+	var failure *peerFailure
+	for i, r := range f.runs {
+		if !r.updatePhase(ctx) {
+			failure = &peerFailure{service: r.cfg.Service, reason: r.res.Reason}
+			f.notDeployed(i, fmt.Sprintf("not deployed: updating service %s failed", r.cfg.Service))
+			break
+		}
+		changed = append(changed, r)
+	}
+	if !f.cfg.Wait && failure == nil {
+		for _, r := range changed {
+			r.notWatched()
+		}
+		return nil
+	}
+	verdicts := make([]verdict, len(changed))
+	if failure == nil || f.cfg.RollbackScope == RollbackScopeFailed {
+		failure = f.watch(ctx, changed, verdicts)
+	}
+	if failure != nil && f.cfg.RollbackScope != RollbackScopeFailed && ctx.Err() == nil {
+		for i, r := range changed {
+			if r.cfg.Service != failure.service && !verdicts[i].bad() {
+				verdicts[i] = verdict{kind: verdictPeerFailed, reason: failure.Error()}
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for i, r := range changed {
+		wg.Go(func() { _ = r.conclude(ctx, verdicts[i]) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// watch watches every changed service side by side until each has a
+// verdict. With rollback scope all, the first failure stops the other
+// watches; it is returned.
+func (f *fleet) watch(ctx context.Context, runs []*run, verdicts []verdict) *peerFailure {
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var (
+		mu    sync.Mutex
+		first *peerFailure
+		wg    sync.WaitGroup
+	)
+	for i, r := range runs {
+		wg.Go(func() {
+			v := r.watchPhase(wctx)
+			if v.kind == verdictCancelled && ctx.Err() == nil {
+				var pf *peerFailure
+				if errors.As(context.Cause(wctx), &pf) {
+					v = verdict{kind: verdictPeerFailed, reason: pf.Error()}
+				}
+			}
+			verdicts[i] = v
+			if !v.bad() || v.kind == verdictPeerFailed {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if first == nil {
+				first = &peerFailure{service: r.cfg.Service, reason: v.reason}
+				if f.cfg.RollbackScope != RollbackScopeFailed {
+					stop(first)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// bad reports whether a verdict fails the deployment it judged.
+func (v verdict) bad() bool {
+	return v.kind != verdictSucceeded && v.kind != verdictInProgress
+}
+
+// notDeployed ends the runs from the one at index from on that have no
+// outcome yet: the step stopped before it changed them.
+func (f *fleet) notDeployed(from int, reason string) {
+	for _, r := range f.runs[from:] {
+		if r.res.Status != "" {
+			continue
+		}
+		r.res.Status = StatusFailed
+		r.res.Reason = reason
+		r.res.peer = true
+	}
+}
+
+// result is the step's Result: the worst outcome, the reason of the
+// service that decided it, and one Result per service.
+func (f *fleet) result(start, end time.Time) Result {
+	res := Result{Cluster: f.cfg.Cluster, StartedAt: start, FinishedAt: end}
+	var names []string
+	var decider *Result
+	for _, r := range f.runs {
+		r.res.FinishedAt = end
+		if r.res.Status == "" {
+			r.res.Status = StatusFailed
+		}
+		if r.res.Reason == "" {
+			r.res.Reason = "the deployment " + string(r.res.Status)
+		}
+		names = append(names, r.cfg.Service)
+		res.Services = append(res.Services, *r.res)
+	}
+	for i := range res.Services {
+		s := &res.Services[i]
+		switch {
+		case decider == nil, s.Status.Worse(decider.Status),
+			s.Status == decider.Status && decider.peer && !s.peer:
+			decider = s
+		}
+	}
+	res.Service = strings.Join(names, ", ")
+	res.Status = decider.Status
+	res.Reason = decider.Reason
+	if len(res.Services) > 1 {
+		res.Reason = fmt.Sprintf("%s: %s", decider.Service, decider.Reason)
+	}
+	if decider.Status == StatusRollbackFailed {
+		var cmds []string
+		for _, s := range res.Services {
+			if s.ManualRollback != "" && s.Status == StatusRollbackFailed {
+				cmds = append(cmds, s.ManualRollback)
+			}
+		}
+		res.ManualRollback = strings.Join(cmds, "\n")
+	}
+	var plan []string
+	for _, s := range res.Services {
+		if len(s.Plan) > 0 {
+			plan = append(plan, fmt.Sprintf("service %s in %s:", s.Service, s.Cluster))
+			plan = append(plan, s.Plan...)
+		}
+	}
+	res.Plan = plan
+	return res
+}
+
+// rollBackWithPeer rolls a service back because another service of the
+// step failed (rollback scope all): its own deployment may have been
+// healthy, so there is nothing of its own to diagnose.
+func (r *run) rollBackWithPeer(ctx context.Context, v verdict) error {
+	r.res.peer = true
+	r.mark("rolled back with the step")
+	if !r.cfg.Rollback {
+		r.res.Status = StatusFailed
+		r.res.Reason = v.reason + "; rollback is off, so the service stays on " + taskdef.ShortRevision(r.newARN)
+		r.res.ManualRollback = r.manualRollback()
+		r.checkpoint(PhaseDone)
+		return nil
+	}
+	r.d.emit(EventPhase, "Roll back %s to %s: %s", r.cfg.Service, taskdef.ShortRevision(r.target), v.reason)
+	r.checkpoint(PhaseRollingBack)
+	if err := r.issueRollback(ctx); err != nil {
+		r.res.Status = StatusRollbackFailed
+		r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", v.reason, taskdef.ShortRevision(r.target), err)
+		r.res.ManualRollback = r.manualRollback()
+		r.checkpoint(PhaseRollbackOwed)
+		return nil
+	}
+	r.mark("rollback issued")
+	return r.awaitRollback(ctx, v.reason, "")
+}
+
+// serviceBatcher serves the watches of one step: the first watch that
+// asks for a service of a cluster reads every watched service of that
+// cluster (ten a DescribeServices call); the others are served from that
+// read while it is fresh, so watching ten services costs what watching
+// one does.
+type serviceBatcher struct {
+	d     *Deployer
+	fresh time.Duration
+
+	mu      sync.Mutex
+	members map[string][]string   // cluster → watched services, in order
+	reads   map[string]*batchRead // cluster → its latest read
+}
+
+type batchRead struct {
+	at      time.Time
+	found   map[string]types.Service
+	missing map[string]string
+	err     error
+	served  map[string]bool // services this read was handed to
+}
+
+func newServiceBatcher(d *Deployer, fresh time.Duration) *serviceBatcher {
+	return &serviceBatcher{d: d, fresh: fresh, members: map[string][]string{}, reads: map[string]*batchRead{}}
+}
+
+// describe returns one watched service as describeService does.
+func (b *serviceBatcher) describe(ctx context.Context, cluster, service string) (types.Service, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !slices.Contains(b.members[cluster], service) {
+		b.members[cluster] = append(b.members[cluster], service)
+	}
+	rd := b.reads[cluster]
+	if rd == nil || rd.served[service] || b.d.now().Sub(rd.at) >= b.fresh || !rd.has(service) {
+		rd = b.read(ctx, cluster)
+		b.reads[cluster] = rd
+	}
+	rd.served[service] = true
+	if rd.err != nil {
+		return types.Service{}, rd.err
+	}
+	if s, ok := rd.found[service]; ok {
+		return s, nil
+	}
+	return types.Service{}, &notFoundError{fmt.Sprintf("service: service %q not found in cluster %q (%s)", service, cluster, orDefault(rd.missing[service], "MISSING"))}
+}
+
+// release stops reading a service whose watch ended.
+func (b *serviceBatcher) release(cluster, service string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.members[cluster] = slices.DeleteFunc(b.members[cluster], func(s string) bool { return s == service })
+}
+
+func (rd *batchRead) has(service string) bool {
+	if rd.err != nil {
+		return true
+	}
+	_, found := rd.found[service]
+	_, missing := rd.missing[service]
+	return found || missing
+}
+
+// read reads every watched service of cluster, ten a call.
+func (b *serviceBatcher) read(ctx context.Context, cluster string) *batchRead {
+	rd := &batchRead{found: map[string]types.Service{}, missing: map[string]string{}, served: map[string]bool{}}
+	for chunk := range slices.Chunk(b.members[cluster], maxServicesPerDescribe) {
+		found, missing, err := b.d.describeServices(ctx, cluster, chunk)
+		if err != nil {
+			rd.err = err
+			break
+		}
+		for k, v := range found {
+			rd.found[k] = v
+		}
+		for k, v := range missing {
+			rd.missing[k] = v
+		}
+	}
+	rd.at = b.d.now()
+	return rd
+}
+
+// readService is the watch's read of its service: through the step's
+// batcher when several services are watched.
+func (d *Deployer) readService(ctx context.Context, cluster, service string) (types.Service, error) {
+	if d.batch != nil {
+		return d.batch.describe(ctx, cluster, service)
+	}
+	return d.describeService(ctx, cluster, service)
+}
+
+// recoverMany is Recover for a multi-service step's checkpoint: each
+// service's own checkpoint, and the worst outcome.
+func (d *Deployer) recoverMany(ctx context.Context, cp Checkpoint) (Result, error) {
+	res := Result{Cluster: cp.Cluster, StartedAt: d.now()}
+	var errs []error
+	var names, acted []string
+	for _, t := range cp.Targets {
+		r, err := d.Recover(ctx, t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", t.Service, err))
+		}
+		names = append(names, t.Service)
+		res.Services = append(res.Services, r)
+		if r.Status != "" {
+			acted = append(acted, fmt.Sprintf("%s: %s", t.Service, r.Reason))
+			if res.Status == "" || r.Status.Worse(res.Status) {
+				res.Status = r.Status
+			}
+		}
+		if r.ManualRollback != "" && r.Status == StatusRollbackFailed {
+			res.ManualRollback = strings.TrimPrefix(res.ManualRollback+"\n"+r.ManualRollback, "\n")
+		}
+	}
+	res.Service = strings.Join(names, ", ")
+	res.Reason = strings.Join(acted, "; ")
+	if res.Reason == "" {
+		res.Reason = "no service was left on an unfinished deployment of ours; nothing to do"
+	}
+	return res, errors.Join(errs...)
+}
