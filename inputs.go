@@ -32,6 +32,8 @@ const (
 const (
 	inCluster                 = "cluster"
 	inService                 = "service"
+	inServices                = "services"
+	inRollbackScope           = "rollback-scope"
 	inImage                   = "image"
 	inContainerName           = "container-name"
 	inImages                  = "images"
@@ -93,7 +95,9 @@ type inputSpec struct {
 func inputSpecs() []inputSpec {
 	return []inputSpec{
 		{Name: inCluster, Default: deployer.DefaultCluster, Usage: "cluster name or ARN"},
-		{Name: inService, Required: true, Usage: "service name or ARN"},
+		{Name: inService, Usage: "service name or ARN (or several in services)"},
+		{Name: inServices, Kind: kindList, Usage: "several services in one step, one per line: name, cluster/name or service ARN; exclusive with service"},
+		{Name: inRollbackScope, Default: string(deployer.RollbackScopeAll), Usage: "with services: all (a failure rolls back every service) or failed (only the failed ones)"},
 		{Name: inImage, Usage: "new image for the container named by container-name (or the only container)"},
 		{Name: inContainerName, Usage: "container to change with image; required when the task definition has several containers"},
 		{Name: inImages, Kind: kindList, Usage: "several containers at once: one container=image per line (the CLI flag may be repeated)"},
@@ -192,7 +196,15 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	cfg := &out.Config
 
 	cfg.Cluster = p.cluster()
-	cfg.Service = p.service(cfg)
+	if p.raw(inServices) != "" {
+		cfg.Services = p.services(cfg.Cluster)
+	} else {
+		cfg.Service = p.service(cfg)
+	}
+	scope := deployer.RollbackScope(p.enum(inRollbackScope, string(deployer.RollbackScopeAll), string(deployer.RollbackScopeAll), string(deployer.RollbackScopeFailed)))
+	if len(cfg.Services) > 0 {
+		cfg.RollbackScope = scope
+	}
 
 	cfg.Images = p.images()
 	var err error
@@ -369,6 +381,58 @@ func (p *inputParser) service(cfg *deployer.Config) string {
 		p.add(inService, fmt.Sprintf("%q is not a service name (up to 255 letters, numbers, hyphens and underscores) or ARN", s))
 	}
 	return s
+}
+
+// services parses the services input: one service per line (commas work
+// too), each a name (in the cluster input's cluster), cluster/name, or a
+// service ARN of the long form (which names its cluster).
+func (p *inputParser) services(cluster string) []deployer.Target {
+	if p.raw(inService) != "" {
+		p.add(inServices, "service and services are exclusive: name one service in service, or several in services")
+		return nil
+	}
+	var out []deployer.Target
+	seen := map[deployer.Target]bool{}
+	for _, line := range strings.FieldsFunc(p.raw(inServices), func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+		s := strings.TrimSpace(line)
+		if s == "" {
+			continue
+		}
+		t := deployer.Target{Cluster: cluster, Service: s}
+		switch {
+		case strings.HasPrefix(s, "arn:"):
+			m := serviceARNRE.FindStringSubmatch(s)
+			if m == nil || m[3] == "" || len(m[3]) > maxECSName || len(m[4]) > maxECSName {
+				p.add(inServices, fmt.Sprintf("%q is not a service ARN of the long form (arn:aws:ecs:<region>:<account>:service/<cluster>/<name>)", report.Truncate(s, 300)))
+				continue
+			}
+			t.Cluster = m[3]
+		case strings.Contains(s, "/"):
+			cl, name, _ := strings.Cut(s, "/")
+			if !validECSName(cl) || !validECSName(name) {
+				p.add(inServices, fmt.Sprintf("%q is not cluster/service (names of up to 255 letters, numbers, hyphens and underscores)", report.Truncate(s, 300)))
+				continue
+			}
+			t = deployer.Target{Cluster: cl, Service: name}
+		case !validECSName(s):
+			p.add(inServices, fmt.Sprintf("%q is not a service name (up to 255 letters, numbers, hyphens and underscores), cluster/name or ARN", report.Truncate(s, 300)))
+			continue
+		}
+		key := deployer.Target{Cluster: t.Cluster, Service: t.Service[strings.LastIndex(t.Service, "/")+1:]}
+		if seen[key] {
+			p.add(inServices, fmt.Sprintf("service %s is listed twice", key))
+			continue
+		}
+		seen[key] = true
+		out = append(out, t)
+	}
+	switch {
+	case len(out) == 0 && len(p.errs) == 0:
+		p.add(inServices, "names no service")
+	case len(out) > deployer.MaxServices:
+		p.add(inServices, fmt.Sprintf("at most %d services in one step, got %d", deployer.MaxServices, len(out)))
+	}
+	return out
 }
 
 func (p *inputParser) images() []deployer.ContainerImage {

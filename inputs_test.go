@@ -235,6 +235,12 @@ func TestParseInputsErrors(t *testing.T) {
 		want [][2]string
 	}{
 		{"empty service", map[string]string{"service": " "}, [][2]string{{"service", "required"}}},
+		{"services and service", map[string]string{"services": "web\nworker"}, [][2]string{{"services", "exclusive"}}},
+		{"services bad entries", map[string]string{"service": "", "services": "web\na/b/c\nweb app"}, [][2]string{{"services", `"a/b/c" is not cluster/service`}, {"services", `"web app" is not a service name`}}},
+		{"services duplicate", map[string]string{"service": "", "services": "web\nprod/web\ndefault/web"}, [][2]string{{"services", "service default/web is listed twice"}}},
+		{"services short ARN", map[string]string{"service": "", "services": "arn:aws:ecs:eu-west-1:123456789012:service/web"}, [][2]string{{"services", "long form"}}},
+		{"services blank", map[string]string{"service": "", "services": " ,\n "}, [][2]string{{"services", "names no service"}}},
+		{"rollback-scope unknown", map[string]string{"rollback-scope": "some"}, [][2]string{{"rollback-scope", `"some" is not one of all, failed`}}},
 		{"bad service name", map[string]string{"service": "web app"}, [][2]string{{"service", `"web app" is not a service name`}}},
 		{"malformed service ARN", map[string]string{"service": "arn:aws:ecs:eu-west-1:1234:service/web"}, [][2]string{{"service", "is not a service ARN"}}},
 		{"service ARN of another kind", map[string]string{"service": "arn:aws:ecs:eu-west-1:123456789012:cluster/web"}, [][2]string{{"service", "is not a service ARN"}}},
@@ -328,6 +334,27 @@ func TestParseInputsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseServices(t *testing.T) {
+	t.Parallel()
+	in := map[string]string{"cluster": "prod", "image": "nginx:1.27", "rollback-scope": "FAILED",
+		"services": "web\r\nstaging/worker, arn:aws:ecs:eu-west-1:123456789012:service/batch/cron\n\n"}
+	p, err := parseInputs(func(k string) string { return in[k] }, parseOptions{})
+	if err != nil {
+		t.Fatalf("parseInputs: %v", err)
+	}
+	want := []deployer.Target{
+		{Cluster: "prod", Service: "web"},
+		{Cluster: "staging", Service: "worker"},
+		{Cluster: "batch", Service: "arn:aws:ecs:eu-west-1:123456789012:service/batch/cron"},
+	}
+	if diff := cmp.Diff(want, p.Config.Services); diff != "" {
+		t.Errorf("services (-want +got):\n%s", diff)
+	}
+	if p.Config.Service != "" || p.Config.RollbackScope != deployer.RollbackScopeFailed {
+		t.Errorf("service %q, rollback scope %q; want none and failed", p.Config.Service, p.Config.RollbackScope)
 	}
 }
 

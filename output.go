@@ -25,6 +25,7 @@ const (
 	outDeploymentID              = "deployment-id"
 	outStatus                    = "status"
 	outReason                    = "reason"
+	outResults                   = "results"
 )
 
 // outputNames lists every output the code writes, in the order written.
@@ -36,7 +37,7 @@ const (
 // deployer.Result; report.OneLine for text); a row in the README's
 // outputs table. Values are masked like every other line.
 func outputNames() []string {
-	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outStatus, outReason}
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outStatus, outReason, outResults}
 }
 
 // The keys saved with GITHUB_STATE for the post step (read back as
@@ -231,6 +232,15 @@ func (c *console) stopCommands() (resume func()) {
 // service event as it arrives. Checkpoints are saved for the post step
 // (GitHub mode only).
 func (c *console) report(ev deployer.Event) {
+	if ev.Service != "" && ev.Message != "" {
+		// Several services in one step: each line names its service, and
+		// a service's phase is a line, not a group (the services' phases
+		// interleave).
+		ev.Message = "[" + ev.Service + "] " + ev.Message
+		if ev.Kind == deployer.EventPhase {
+			ev.Kind = deployer.EventInfo
+		}
+	}
 	switch ev.Kind {
 	case deployer.EventPhase:
 		c.group(ev.Message)
@@ -358,7 +368,38 @@ func resultOutputs(res deployer.Result) map[string]string {
 		outDeploymentID:              res.DeploymentID,
 		outStatus:                    string(res.Status),
 		outReason:                    report.OneLine(res.Reason),
+		outResults:                   resultsJSON(res),
 	}
+}
+
+// serviceResult is one entry of the results output.
+type serviceResult struct {
+	Cluster                   string `json:"cluster"`
+	Service                   string `json:"service"`
+	Status                    string `json:"status"`
+	Reason                    string `json:"reason"`
+	TaskDefinitionARN         string `json:"task-definition-arn"`
+	PreviousTaskDefinitionARN string `json:"previous-task-definition-arn"`
+	DeploymentID              string `json:"deployment-id"`
+}
+
+// resultsJSON is the results output: one object per service, in the
+// order given (one for a single service).
+func resultsJSON(res deployer.Result) string {
+	services := res.Services
+	if len(services) == 0 {
+		services = []deployer.Result{res}
+	}
+	out := make([]serviceResult, 0, len(services))
+	for _, s := range services {
+		out = append(out, serviceResult{Cluster: s.Cluster, Service: s.Service, Status: string(s.Status), Reason: report.OneLine(s.Reason),
+			TaskDefinitionARN: s.TaskDefinitionARN, PreviousTaskDefinitionARN: s.PreviousTaskDefinitionARN, DeploymentID: s.DeploymentID})
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "[]"
+	}
+	return string(b)
 }
 
 // finish reports a deployment's result: the causes in a log group,

@@ -178,6 +178,17 @@ func TestConsoleFinish(t *testing.T) {
 		"status":                       "rollback-failed",
 		"reason":                       `container "app" exited with code 1; rollback denied`,
 	}
+	var results []map[string]string
+	if err := json.Unmarshal([]byte(outputs["results"]), &results); err != nil {
+		t.Errorf("results output %q: %v", outputs["results"], err)
+	}
+	delete(outputs, "results")
+	wantResults := []map[string]string{{"cluster": res.Cluster, "service": res.Service, "status": "rollback-failed",
+		"reason": want["reason"], "task-definition-arn": res.TaskDefinitionARN,
+		"previous-task-definition-arn": res.PreviousTaskDefinitionARN, "deployment-id": "ecs-svc/1"}}
+	if diff := cmp.Diff(wantResults, results); diff != "" {
+		t.Errorf("results output (-want +got):\n%s", diff)
+	}
 	if diff := cmp.Diff(want, outputs); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}

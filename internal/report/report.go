@@ -45,6 +45,16 @@ func Headline(res deployer.Result) string {
 	if !res.Status.OK() {
 		return OneLine(res.Reason)
 	}
+	if many(res) {
+		if res.Status == deployer.StatusDryRun {
+			return fmt.Sprintf("Dry run for %d services (%s): nothing changed", len(res.Services), res.Service)
+		}
+		parts := make([]string, 0, len(res.Services))
+		for _, s := range res.Services {
+			parts = append(parts, fmt.Sprintf("%s (%s)", s.Service, taskdef.ShortRevision(s.TaskDefinitionARN)))
+		}
+		return fmt.Sprintf("Deployed to %d services: %s", len(res.Services), strings.Join(parts, ", "))
+	}
 	if res.Status == deployer.StatusDryRun {
 		return fmt.Sprintf("Dry run for service %s in cluster %s: nothing changed. %s", res.Service, res.Cluster, res.Reason)
 	}
@@ -73,6 +83,9 @@ func ManualRollback(res deployer.Result, finish bool) string {
 // CauseLines is the diagnosis in the log: one line per cause, then the
 // newest lines of each failing container's log, indented.
 func CauseLines(res deployer.Result) []string {
+	if many(res) {
+		return causeLinesMany(res)
+	}
 	var out []string
 	for _, c := range res.Causes {
 		out = append(out, "- "+CauseText(c))

@@ -26,7 +26,10 @@ const (
 // importance; any that would push the summary past maxSummaryBytes is
 // replaced by a note, so the summary is always complete Markdown.
 func Summary(res deployer.Result) string {
-	sections := []string{
+	if many(res) {
+		return join(summaryMany(res))
+	}
+	return join([]string{
 		summaryHeadline(res),
 		summaryFacts(res),
 		summaryImages(res),
@@ -37,7 +40,11 @@ func Summary(res deployer.Result) string {
 		summaryCauses(res),
 		summaryEvents(res),
 		summaryLogs(res),
-	}
+	})
+}
+
+// join puts the sections together within maxSummaryBytes.
+func join(sections []string) string {
 	var b strings.Builder
 	for _, s := range sections {
 		if s == "" {
