@@ -232,10 +232,10 @@ func (c *console) stopCommands() (resume func()) {
 // service event as it arrives. Checkpoints are saved for the post step
 // (GitHub mode only).
 func (c *console) report(ev deployer.Event) {
-	if ev.Service != "" && ev.Message != "" {
-		// Several services in one step: each line names its service, and
-		// a service's phase is a line, not a group (the services' phases
-		// interleave).
+	if ev.Service != "" && ev.Message != "" && ev.Kind != deployer.EventServiceEvent {
+		// Several services in one step: each line names its service (ECS's
+		// events name theirs), and a service's phase is a line, not a
+		// group (the services' phases interleave).
 		ev.Message = "[" + ev.Service + "] " + ev.Message
 		if ev.Kind == deployer.EventPhase {
 			ev.Kind = deployer.EventInfo

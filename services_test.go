@@ -86,7 +86,7 @@ func TestServicesStep(t *testing.T) {
 					t.Errorf("summary lacks %q:\n%s", w, summary)
 				}
 			}
-			for _, name := range []string{"[web] ", "[worker] ", "[cron] "} {
+			for _, name := range []string{"[web] Watch deployment", "[worker] Watch deployment", "[cron] Watch deployment"} {
 				if !strings.Contains(r.stdout.String(), name) {
 					t.Errorf("the log has no line of %s", name)
 				}

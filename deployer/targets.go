@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sethvargo/go-retry"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
@@ -97,6 +98,7 @@ func (d *Deployer) deployMany(ctx context.Context, cfg Config) (Result, error) {
 		outer(ev)
 	}
 	shared.batch = newServiceBatcher(&shared, cfg.PollInterval/2)
+	shared.poll = alignedPolling(d.now(), d.now)
 	f.d = &shared
 	start := d.now()
 	f.cps = make([]*Checkpoint, len(cfg.Services))
@@ -236,6 +238,9 @@ func (f *fleet) watch(ctx context.Context, runs []*run, verdicts []verdict) *pee
 		first *peerFailure
 		wg    sync.WaitGroup
 	)
+	for _, r := range runs {
+		f.d.batch.add(r.cfg.Cluster, r.cfg.Service) // the first read of a beat reads them all
+	}
 	for i, r := range runs {
 		wg.Go(func() {
 			v := r.watchPhase(wctx)
@@ -384,13 +389,24 @@ func newServiceBatcher(d *Deployer, fresh time.Duration) *serviceBatcher {
 	return &serviceBatcher{d: d, fresh: fresh, members: map[string][]string{}, reads: map[string]*batchRead{}}
 }
 
+// add makes a service one of those read together.
+func (b *serviceBatcher) add(cluster, service string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.addLocked(cluster, service)
+}
+
+func (b *serviceBatcher) addLocked(cluster, service string) {
+	if !slices.Contains(b.members[cluster], service) {
+		b.members[cluster] = append(b.members[cluster], service)
+	}
+}
+
 // describe returns one watched service as describeService does.
 func (b *serviceBatcher) describe(ctx context.Context, cluster, service string) (types.Service, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !slices.Contains(b.members[cluster], service) {
-		b.members[cluster] = append(b.members[cluster], service)
-	}
+	b.addLocked(cluster, service)
 	rd := b.reads[cluster]
 	if rd == nil || rd.served[service] || b.d.now().Sub(rd.at) >= b.fresh || !rd.has(service) {
 		rd = b.read(ctx, cluster)
@@ -440,6 +456,26 @@ func (b *serviceBatcher) read(ctx context.Context, cluster string) *batchRead {
 	}
 	rd.at = b.d.now()
 	return rd
+}
+
+// alignedPolling is the poll schedule of a multi-service step: every
+// watch polls on one shared beat (epoch + k·interval), so the first watch
+// of a beat reads every service of its cluster and the others are served
+// that read; independent, jittered schedules would drift apart and read
+// the cluster once per watch.
+func alignedPolling(epoch time.Time, now func() time.Time) func(time.Duration) backoffFactory {
+	return func(interval time.Duration) backoffFactory {
+		return func() retry.Backoff {
+			return retry.BackoffFunc(func() (time.Duration, bool) {
+				elapsed := now().Sub(epoch)
+				wait := (elapsed/interval+1)*interval - elapsed
+				if wait < interval/4 {
+					wait += interval // a late poll does not poll twice in one beat
+				}
+				return wait, false
+			})
+		}
+	}
 }
 
 // readService is the watch's read of its service: through the step's
