@@ -243,7 +243,7 @@ func (f *fleet) watch(ctx context.Context, runs []*run, verdicts []verdict) *pee
 	}
 	for i, r := range runs {
 		wg.Go(func() {
-			v := r.watchPhase(wctx)
+			v := r.bakePhase(wctx, r.watchPhase(wctx))
 			if v.kind == verdictCancelled && ctx.Err() == nil {
 				var pf *peerFailure
 				if errors.As(context.Cause(wctx), &pf) {
@@ -375,6 +375,31 @@ type serviceBatcher struct {
 	mu      sync.Mutex
 	members map[string][]string   // cluster → watched services, in order
 	reads   map[string]*batchRead // cluster → its latest read
+	alarm   *alarmRead            // the latest read of the step's alarms
+}
+
+// alarmRead is one DescribeAlarms read of the step's alarms (every
+// service of a step watches the same ones).
+type alarmRead struct {
+	at     time.Time
+	got    map[string]alarmSeen
+	err    error
+	served map[*alarmWatch]bool
+}
+
+// alarms serves the alarm reads of every service's watch from one
+// DescribeAlarms call per beat, as describe does for the services.
+func (b *serviceBatcher) alarms(ctx context.Context, a *alarmWatch) (map[string]alarmSeen, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rd := b.alarm
+	if rd == nil || rd.served[a] || b.d.now().Sub(rd.at) >= b.fresh {
+		got, err := describeAlarms(ctx, a.d.cw, a.names)
+		rd = &alarmRead{at: b.d.now(), got: got, err: err, served: map[*alarmWatch]bool{}}
+		b.alarm = rd
+	}
+	rd.served[a] = true
+	return rd.got, rd.err
 }
 
 type batchRead struct {

@@ -331,3 +331,38 @@ func TestDeployManyCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployManyAlarmInBake: an alarm that goes into ALARM during the bake
+// of a three-service step rolls every service back, and the step reads
+// the alarms once per poll for all services (on the fake clock).
+func TestDeployManyAlarmInBake(t *testing.T) {
+	t.Parallel()
+	sc := fleetScenario("prod/web", "prod/worker", "prod/cron")
+	withAlarms(alarmAt("app-5xx", ecssim.AnchorCompleted, 20*time.Second))(&sc)
+	cfg := fleetConfig("repo/app:2", "web", "worker", "cron")
+	cfg.PollInterval = deployer.DefaultPollInterval
+	cfg.Timeout, cfg.RollbackTimeout = 10*time.Minute, 10*time.Minute
+	cfg.BakeTime = time.Minute
+	cfg.Alarms = []string{"app-5xx"}
+	deployOnFakeClock(t, sc, cfg, func(t *testing.T, f fakeClockRun) {
+		if f.res.Status != deployer.StatusRolledBack || !strings.Contains(f.res.Reason, `alarm "app-5xx"`) {
+			t.Fatalf("status %s, reason %q; want rolled-back naming the alarm", f.res.Status, f.res.Reason)
+		}
+		for _, s := range f.res.Services {
+			if s.Status != deployer.StatusRolledBack {
+				t.Errorf("%s: %s (%s), want rolled-back", s.Service, s.Status, s.Reason)
+			}
+			svc, _ := f.sim.Service("prod", s.Service)
+			if got := aws.ToString(svc.TaskDefinition); !strings.HasSuffix(got, "/"+s.Service+":1") {
+				t.Errorf("%s runs %s, want revision 1", s.Service, got)
+			}
+		}
+		n := len(f.ops(func(c ecssim.Call) bool { return c.Op == "DescribeAlarms" }))
+		// One read per poll for all three services, plus one per service
+		// where its watch hands over to its bake; one read per service
+		// per poll would be three times the polls.
+		if beats := int(f.elapsed/cfg.PollInterval) + 1; n > beats+3 {
+			t.Errorf("%d DescribeAlarms calls in %s for three services; want one read per poll for all (≤ %d)", n, f.elapsed, beats+3)
+		}
+	})
+}
