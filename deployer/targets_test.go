@@ -366,3 +366,25 @@ func TestDeployManyAlarmInBake(t *testing.T) {
 		}
 	})
 }
+
+// TestDeployManyDryRun: a dry run of several services checks them all,
+// plans each, and changes nothing.
+func TestDeployManyDryRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fleetScenario("prod/web", "prod/worker", "staging/cron"))
+	cfg := fleetConfig("repo/app:2", "web", "worker", "staging/cron")
+	cfg.DryRun = true
+	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+	if err != nil || res.Status != deployer.StatusDryRun {
+		t.Fatalf("Deploy = %s, %v (%s); want dry-run", res.Status, err, res.Reason)
+	}
+	if got := e.mutating(); len(got) != 0 {
+		t.Errorf("mutating calls = %v, want none", got)
+	}
+	plan := strings.Join(res.Plan, "\n")
+	for _, w := range []string{"service web in prod:", "service worker in prod:", "service cron in staging:", "UpdateService: cron in staging"} {
+		if !strings.Contains(plan, w) {
+			t.Errorf("plan lacks %q:\n%s", w, plan)
+		}
+	}
+}
