@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -169,24 +170,223 @@ func TestReleaseActionRefuses(t *testing.T) {
 	}
 }
 
-// TestReleaseWorkflowRewrites checks that the release workflow runs the
-// tested script on action.yml with the digest the build pushed, and moves
-// the version tags to the commit it makes.
-func TestReleaseWorkflowRewrites(t *testing.T) {
-	t.Parallel()
-	wf := repoFile(t, ".github/workflows/release.yml")
-	for _, want := range []string{
-		`bash .ci/release-action.sh action.yml "${IMAGE}@${DIGEST}"`,
-		"DIGEST: ${{ steps.build.outputs.digest }}",
-		`git push --atomic --force origin "${tags[@]/#/refs/tags/}"`,
-	} {
-		if !strings.Contains(wf, want) {
-			t.Errorf("release.yml lacks %q", want)
+// releaseStep is one step of the release job, as far as the test runs it.
+type releaseStep struct {
+	Name string            `yaml:"name"`
+	ID   string            `yaml:"id"`
+	Env  map[string]string `yaml:"env"`
+	Run  string            `yaml:"run"`
+}
+
+// releaseSteps returns the release job's steps by name.
+func releaseSteps(t *testing.T) map[string]releaseStep {
+	t.Helper()
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []releaseStep `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(repoFile(t, ".github/workflows/release.yml")), &wf); err != nil {
+		t.Fatalf("release.yml is not valid YAML: %v", err)
+	}
+	steps := map[string]releaseStep{}
+	for _, st := range wf.Jobs["release"].Steps {
+		if st.Name != "" {
+			steps[st.Name] = st
 		}
 	}
-	var doc map[string]any
-	if err := yaml.Unmarshal([]byte(wf), &doc); err != nil {
-		t.Fatalf("release.yml is not valid YAML: %v", err)
+	return steps
+}
+
+// gitRepo is a scratch repository with a bare "origin", isolated from the
+// user's and the system's git configuration.
+type gitRepo struct {
+	t         *testing.T
+	dir, bare string
+	env       []string
+}
+
+func newGitRepo(t *testing.T) *gitRepo {
+	t.Helper()
+	root := t.TempDir()
+	r := &gitRepo{t: t, dir: filepath.Join(root, "work"), bare: filepath.Join(root, "origin.git"),
+		env: append(os.Environ(), "HOME="+root, "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")}
+	r.git(root, "init", "--quiet", "--bare", r.bare)
+	r.git(root, "init", "--quiet", r.dir)
+	r.git(r.dir, "remote", "add", "origin", r.bare)
+	return r
+}
+
+// git runs git in dir and returns its trimmed output.
+func (r *gitRepo) git(dir string, args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = r.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files into the work tree and commits them.
+func (r *gitRepo) commit(msg string, files map[string]string) string {
+	r.t.Helper()
+	for name, text := range files {
+		path := filepath.Join(r.dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.git(r.dir, "add", "-A")
+	r.git(r.dir, "commit", "--quiet", "-m", msg)
+	return r.git(r.dir, "rev-parse", "HEAD")
+}
+
+// runStep runs a release step's script as the runner would: bash in the
+// checkout, with GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, and env for
+// the step's own env keys (which must be exactly those the test gives).
+// It returns the step's outputs and whether it succeeded.
+func (r *gitRepo) runStep(st releaseStep, ghEnv, env map[string]string) (map[string]string, string, bool) {
+	r.t.Helper()
+	if st.Run == "" {
+		r.t.Fatalf("release.yml has no step %q with a run: script", st.Name)
+	}
+	var keys, want []string
+	for k := range st.Env {
+		keys = append(keys, k)
+	}
+	for k := range env {
+		want = append(want, k)
+	}
+	slices.Sort(keys)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, keys); diff != "" {
+		r.t.Fatalf("step %q: env keys (-the test's +release.yml's):\n%s", st.Name, diff)
+	}
+	dir := r.t.TempDir()
+	outFile, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
+	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", st.Run)
+	cmd.Dir = r.dir
+	cmd.Env = append(slices.Clone(r.env), "GITHUB_OUTPUT="+outFile, "GITHUB_STEP_SUMMARY="+summary)
+	for k, v := range ghEnv {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if _, exit := err.(*exec.ExitError); err != nil && !exit {
+		r.t.Fatalf("run step %q: %v", st.Name, err)
+	}
+	outputs := map[string]string{}
+	if b, rerr := os.ReadFile(outFile); rerr == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				outputs[k] = v
+			}
+		}
+	}
+	return outputs, string(out), err == nil
+}
+
+// TestReleaseWorkflow runs the release job's own shell steps (from
+// release.yml) in a scratch repository with a bare origin, after the image
+// build: the source check, the release commit and the tag move. It checks
+// that vX.Y.Z, vX.Y and vX end up on a child of the tagged commit whose
+// only change is action.yml's image line (the lowercased owner, the
+// digest), that a prerelease moves only its own tag, and that the workflow
+// stops at a release commit.
+func TestReleaseWorkflow(t *testing.T) {
+	t.Parallel()
+	steps := releaseSteps(t)
+	source := steps["Is this a source commit?"]
+	makeCommit := steps["Make the release commit (action.yml runs the image by digest)"]
+	moveTags := steps["Move the version tags to the release commit"]
+
+	r := newGitRepo(t)
+	files := map[string]string{
+		"action.yml":            repoFile(t, "action.yml"),
+		".ci/release-action.sh": repoFile(t, ".ci/release-action.sh"),
+		"README.md":             "old\n",
+	}
+	old := r.commit("old release", files)
+	r.git(r.dir, "tag", "v1.1.0", old)
+	r.git(r.dir, "tag", "v1.1", old)
+	r.git(r.dir, "tag", "v1", old)
+	files["README.md"] = "new\n"
+	src := r.commit("new work", files)
+	r.git(r.dir, "tag", "--annotate", "-m", "v1.2.0", "v1.2.0", src)
+	r.git(r.dir, "push", "--quiet", "origin", "HEAD:refs/heads/main", "--tags")
+	r.git(r.dir, "checkout", "--quiet", "--detach", "v1.2.0") // as actions/checkout does for a tag
+
+	release := func(tag, digest string) string {
+		t.Helper()
+		gh := map[string]string{"GITHUB_SHA": r.git(r.dir, "rev-parse", "HEAD"), "GITHUB_REF_NAME": tag}
+		outs, log, ok := r.runStep(source, gh, nil)
+		if !ok || outs["release"] != "true" {
+			t.Fatalf("source check on %s: ok=%v outputs %v\n%s", tag, ok, outs, log)
+		}
+		outs, log, ok = r.runStep(makeCommit, gh, map[string]string{"TAG": tag, "OWNER": "ECS-Rollout", "DIGEST": digest})
+		if !ok || outs["sha"] == "" {
+			t.Fatalf("release commit for %s: ok=%v outputs %v\n%s", tag, ok, outs, log)
+		}
+		sha := outs["sha"]
+		if _, log, ok := r.runStep(moveTags, gh, map[string]string{"TAG": tag, "SHA": sha}); !ok {
+			t.Fatalf("moving the tags for %s:\n%s", tag, log)
+		}
+		return sha
+	}
+	tagAt := func(tag string) string {
+		return r.git(r.bare, "rev-parse", tag+"^{commit}")
+	}
+
+	sha := release("v1.2.0", testDigest)
+	for _, tag := range []string{"v1.2.0", "v1.2", "v1"} {
+		if got := tagAt(tag); got != sha {
+			t.Errorf("origin's %s is at %s, want the release commit %s", tag, got, sha)
+		}
+	}
+	if got := tagAt("v1.1"); got != old {
+		t.Errorf("origin's v1.1 moved to %s, want it left at %s", got, old)
+	}
+	if parent := r.git(r.bare, "rev-parse", sha+"^"); parent != src {
+		t.Errorf("the release commit's parent is %s, want the tagged commit %s", parent, src)
+	}
+	if diff := r.git(r.bare, "diff", "--name-only", src, sha); diff != "action.yml" {
+		t.Errorf("the release commit changes %q, want action.yml only", diff)
+	}
+	if img := r.git(r.bare, "show", sha+":action.yml"); !strings.Contains(img, "\n  image: docker://ghcr.io/ecs-rollout/ecs-rollout@"+testDigest+"\n") {
+		t.Errorf("the released action.yml does not name ghcr.io/ecs-rollout/ecs-rollout@%s (owner lowercased):\n%s", testDigest, img)
+	}
+	if main := r.git(r.bare, "show", "main:action.yml"); !strings.Contains(main, "\n  image: Dockerfile\n") {
+		t.Error("main's action.yml no longer says image: Dockerfile")
+	}
+
+	// A tag push made with RELEASE_TAG_TOKEN starts the workflow again on
+	// the release commit: it must stop at the source check.
+	r.git(r.dir, "checkout", "--quiet", "--detach", sha)
+	if outs, log, ok := r.runStep(source, map[string]string{"GITHUB_SHA": sha, "GITHUB_REF_NAME": "v1.2.0"}, nil); !ok || outs["release"] != "false" {
+		t.Errorf("source check on the release commit: ok=%v outputs %v, want release=false\n%s", ok, outs, log)
+	}
+
+	// A prerelease moves only its own tag.
+	r.git(r.dir, "checkout", "--quiet", "--detach", src)
+	r.git(r.dir, "tag", "v1.3.0-rc.1", src)
+	r.git(r.dir, "push", "--quiet", "origin", "refs/tags/v1.3.0-rc.1")
+	rc := release("v1.3.0-rc.1", "sha256:"+strings.Repeat("e", 64))
+	if got := tagAt("v1.3.0-rc.1"); got != rc {
+		t.Errorf("origin's v1.3.0-rc.1 is at %s, want its release commit %s", got, rc)
+	}
+	for _, tag := range []string{"v1", "v1.2"} {
+		if got := tagAt(tag); got != sha {
+			t.Errorf("a prerelease moved %s to %s, want it left at %s", tag, got, sha)
+		}
 	}
 }
 
