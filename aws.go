@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -78,21 +79,33 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 }
 
 // separateEndpoint reports whether a client of another service may be
-// made next to ECS: not when ECS is an emulator at a custom endpoint and
-// the other service has none, since the real service cannot know the
-// emulator's resources and the emulator's credentials must not be sent
-// to AWS.
+// made next to ECS: not when ECS is an emulator (a custom endpoint that is
+// not an AWS host) and the other service has none, since the real service
+// cannot know the emulator's resources and the emulator's credentials
+// must not be sent to AWS. A custom ECS endpoint on an AWS host (a VPC
+// interface endpoint, FIPS) keeps the other services' standard endpoints.
 func separateEndpoint(ecsEndpoint, endpoint string) bool {
-	return ecsEndpoint == "" || endpoint != ""
+	return ecsEndpoint == "" || endpoint != "" || isAWSHost(ecsEndpoint)
 }
 
 // logsClient is the CloudWatch Logs client for log excerpts, or nil when
-// ECS is an emulator at a custom endpoint and no Logs endpoint is given:
-// the real CloudWatch Logs cannot hold an emulator's tasks' logs, and the
-// emulator's credentials must not be sent to AWS.
+// separateEndpoint says no; the deployer notes it when Logs turns out to
+// be unreachable.
 func logsClient(cfg aws.Config, ecsEndpoint, logsEndpoint string) *cloudwatchlogs.Client {
 	if !separateEndpoint(ecsEndpoint, logsEndpoint) {
 		return nil
 	}
 	return awsclient.NewLogs(cfg, logsEndpoint)
+}
+
+// isAWSHost reports whether an endpoint URL names an AWS host
+// (*.amazonaws.com, *.amazonaws.com.cn, *.api.aws), such as a VPC
+// interface endpoint, rather than an emulator.
+func isAWSHost(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	return strings.HasSuffix(h, ".amazonaws.com") || strings.HasSuffix(h, ".amazonaws.com.cn") || strings.HasSuffix(h, ".api.aws")
 }

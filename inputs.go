@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -232,9 +233,9 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 
 	cfg.FailedTasksThreshold = p.intIn(inFailedTasksThreshold, 1, 1, maxFailedThreshold)
 	cfg.Rollback = p.boolean(inRollback, true)
-	cfg.MinimumHealthyPercent = int32(p.intIn(inMinimumHealthyPercent, 100, 0, 100))
-	cfg.MaximumPercent = int32(p.intIn(inMaximumPercent, 200, 100, 200))
-	if cfg.MinimumHealthyPercent == 100 && cfg.MaximumPercent == 100 {
+	cfg.MinimumHealthyPercent = aws.Int32(int32(p.intIn(inMinimumHealthyPercent, 100, 0, 100)))
+	cfg.MaximumPercent = aws.Int32(int32(p.intIn(inMaximumPercent, 200, 100, 200)))
+	if *cfg.MinimumHealthyPercent == 100 && *cfg.MaximumPercent == 100 {
 		p.add(inMaximumPercent, "100 together with minimum-healthy-percent 100 leaves ECS no room to replace a task; raise maximum-percent or lower minimum-healthy-percent")
 	}
 	cfg.ForceNewDeployment = p.boolean(inForceNewDeployment, true)

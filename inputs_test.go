@@ -33,8 +33,8 @@ func feDefaultConfig() deployer.Config {
 		FailedTasksThreshold:  1,
 		Rollback:              true,
 		RollbackTimeout:       10 * time.Minute,
-		MinimumHealthyPercent: 100,
-		MaximumPercent:        200,
+		MinimumHealthyPercent: aws.Int32(100),
+		MaximumPercent:        aws.Int32(200),
 		ForceNewDeployment:    true,
 		Wait:                  true,
 		LogLines:              20,
@@ -116,8 +116,8 @@ func TestParseInputs(t *testing.T) {
 				c.FailedTasksThreshold = 3
 				c.Rollback = false
 				c.RollbackTimeout = 5 * time.Minute
-				c.MinimumHealthyPercent = 50
-				c.MaximumPercent = 150
+				c.MinimumHealthyPercent = aws.Int32(50)
+				c.MaximumPercent = aws.Int32(150)
 				c.ForceNewDeployment = false
 				c.DesiredCount = aws.Int32(4)
 				c.EnableECSManagedTags = aws.Bool(true)
@@ -596,8 +596,8 @@ func FuzzParseInputs(f *testing.F) {
 		}
 		c := got.Config
 		if c.Service == "" || c.Timeout <= 0 || c.PollInterval <= 0 || c.PollInterval >= c.Timeout ||
-			c.FailedTasksThreshold < 1 || c.MinimumHealthyPercent < 0 || c.MinimumHealthyPercent > 100 ||
-			c.MaximumPercent < 100 || c.MaximumPercent > 200 || (c.DesiredCount != nil && *c.DesiredCount < 0) {
+			c.FailedTasksThreshold < 1 || *c.MinimumHealthyPercent < 0 || *c.MinimumHealthyPercent > 100 ||
+			*c.MaximumPercent < 100 || *c.MaximumPercent > 200 || (c.DesiredCount != nil && *c.DesiredCount < 0) {
 			t.Errorf("accepted an invalid config: %+v", c)
 		}
 		if err := c.Validate(); err != nil {

@@ -95,11 +95,11 @@ func (c Config) Validate() error {
 	if c.FailedTasksThreshold < 0 {
 		bad("failed-tasks-threshold", "must be at least 1, got %d", c.FailedTasksThreshold)
 	}
-	if c.MinimumHealthyPercent < 0 || c.MinimumHealthyPercent > 100 {
-		bad("minimum-healthy-percent", "must be between 0 and 100, got %d", c.MinimumHealthyPercent)
+	if p := c.MinimumHealthyPercent; p != nil && (*p < 0 || *p > 100) {
+		bad("minimum-healthy-percent", "must be between 0 and 100, got %d", *p)
 	}
-	if c.MaximumPercent != 0 && c.MaximumPercent < 100 {
-		bad("maximum-percent", "must be at least 100 for a rolling update, got %d", c.MaximumPercent)
+	if p := c.MaximumPercent; p != nil && *p < 100 {
+		bad("maximum-percent", "must be at least 100 for a rolling update, got %d", *p)
 	}
 	if c.DesiredCount != nil && *c.DesiredCount < 0 {
 		bad("desired-count", "must not be negative, got %d", *c.DesiredCount)

@@ -199,6 +199,11 @@ func (r *run) logTails(ctx context.Context, tasks []types.Task) []LogExcerpt {
 			ex.Note = "no permission to read the log (logs:GetLogEvents)"
 		case errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException":
 			ex.Note = "the log stream does not exist (yet)"
+		case !errors.As(err, &ae):
+			// No answer from the endpoint at all: the other streams would
+			// wait for the same silence.
+			ex.Note = fmt.Sprintf("CloudWatch Logs is not reachable: %v", err)
+			return append(out, ex)
 		default:
 			ex.Note = fmt.Sprintf("could not read the log: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -100,7 +101,7 @@ func (f *scriptedECS) DescribeTasks(context.Context, *ecs.DescribeTasksInput, ..
 func quickConfig() Config {
 	return Config{Service: "web", Cluster: "prod", Images: []ContainerImage{{Image: "repo/app:2"}},
 		Timeout: 2 * time.Second, RollbackTimeout: 2 * time.Second, PollInterval: 5 * time.Millisecond,
-		FailedTasksThreshold: 1, Rollback: true, MinimumHealthyPercent: 100, MaximumPercent: 200, Wait: true}
+		FailedTasksThreshold: 1, Rollback: true, MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200), Wait: true}
 }
 
 var idle = func(int) types.Service {
@@ -118,10 +119,12 @@ func TestStaleReadAfterUpdate(t *testing.T) {
 			return svc(nil, dep("ecs-svc/ours", "PRIMARY", newTD, 2, 2, 0, types.DeploymentRolloutStateCompleted))
 		},
 	}}
-	res, err := New(f, nil).Deploy(context.Background(), quickConfig())
-	if err != nil || res.Status != StatusSucceeded {
-		t.Fatalf("got %v %q %q, want succeeded", err, res.Status, res.Reason)
-	}
+	synctest.Test(t, func(t *testing.T) { // the polls run on a fake clock
+		res, err := New(f, nil).Deploy(context.Background(), quickConfig())
+		if err != nil || res.Status != StatusSucceeded {
+			t.Fatalf("got %v %q %q, want succeeded", err, res.Status, res.Reason)
+		}
+	})
 }
 
 // TestCircuitBreakerFailedStillPrimary: ECS marks our deployment FAILED
@@ -149,7 +152,9 @@ func TestCircuitBreakerFailedStillPrimary(t *testing.T) {
 			return svc(cb, dep("ecs-svc/ecs-rollback", "PRIMARY", oldTD, 2, 2, 0, types.DeploymentRolloutStateCompleted))
 		},
 	}}
-	res, err := New(f, nil).Deploy(context.Background(), quickConfig())
+	var res Result
+	var err error
+	synctest.Test(t, func(t *testing.T) { res, err = New(f, nil).Deploy(context.Background(), quickConfig()) })
 	if err == nil || res.Status != StatusRolledBack {
 		t.Fatalf("got %v %q %q, want rolled-back", err, res.Status, res.Reason)
 	}

@@ -70,8 +70,8 @@ func motoConfig() deployer.Config {
 		RollbackTimeout:       time.Second,
 		FailedTasksThreshold:  1,
 		Rollback:              true,
-		MinimumHealthyPercent: 100,
-		MaximumPercent:        200,
+		MinimumHealthyPercent: aws.Int32(100),
+		MaximumPercent:        aws.Int32(200),
 		ForceNewDeployment:    true,
 		Wait:                  true,
 	}

@@ -87,8 +87,8 @@ func (r *run) preflight(ctx context.Context) error {
 	for _, line := range taskdef.PlanDiff(current, in) {
 		plan = append(plan, "  "+line)
 	}
-	plan = append(plan, fmt.Sprintf("UpdateService: %s in %s to the new revision (minimumHealthyPercent %d, maximumPercent %d%s)",
-		r.cfg.Service, r.cfg.Cluster, r.cfg.MinimumHealthyPercent, r.maximumPercent(), r.desiredNote()))
+	plan = append(plan, fmt.Sprintf("UpdateService: %s in %s to the new revision (%s%s)",
+		r.cfg.Service, r.cfg.Cluster, r.percentNote(), r.desiredNote()))
 	if r.cfg.Wait {
 		plan = append(plan, fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", r.cfg.Timeout, taskdef.ShortRevision(r.target)))
 		if r.cfg.BakeTime > 0 {

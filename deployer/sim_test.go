@@ -99,8 +99,8 @@ func config(image string) deployer.Config {
 		RollbackTimeout:       5 * time.Second,
 		FailedTasksThreshold:  1,
 		Rollback:              true,
-		MinimumHealthyPercent: 100,
-		MaximumPercent:        200,
+		MinimumHealthyPercent: aws.Int32(100),
+		MaximumPercent:        aws.Int32(200),
 		ForceNewDeployment:    true,
 		Wait:                  true,
 		LogLines:              20,
@@ -343,7 +343,7 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		{"ambiguous container", func(c *deployer.Config) { c.Images[0].Container = "" }, "container-name"},
 		{"duplicate images", func(c *deployer.Config) { c.Images = append(c.Images, c.Images[0]) }, "images:"},
 		{"negative timeout", func(c *deployer.Config) { c.Timeout = -time.Second }, "timeout:"},
-		{"absurd percent", func(c *deployer.Config) { c.MinimumHealthyPercent = 500 }, "minimum-healthy-percent:"},
+		{"absurd percent", func(c *deployer.Config) { c.MinimumHealthyPercent = aws.Int32(500) }, "minimum-healthy-percent:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

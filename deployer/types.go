@@ -89,8 +89,10 @@ type Config struct {
 	Rollback             bool          // roll back on failure or timeout
 	RollbackTimeout      time.Duration // how long the rollback may take to settle
 
-	MinimumHealthyPercent int32
-	MaximumPercent        int32
+	// MinimumHealthyPercent and MaximumPercent are the rolling update's
+	// floor and ceiling; nil keeps the service's own.
+	MinimumHealthyPercent *int32
+	MaximumPercent        *int32
 	ForceNewDeployment    bool
 	DesiredCount          *int32 // nil: unchanged
 	EnableECSManagedTags  *bool  // nil: unchanged

@@ -109,7 +109,7 @@ func TestEventsSince(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
-	good := Config{Service: "web", Timeout: time.Minute, PollInterval: time.Second, MinimumHealthyPercent: 100, MaximumPercent: 200}
+	good := Config{Service: "web", Timeout: time.Minute, PollInterval: time.Second, MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200)}
 	tests := []struct {
 		name   string
 		mutate func(*Config)
@@ -119,8 +119,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no service", func(c *Config) { c.Service = " " }, []string{"service:"}},
 		{"several problems at once", func(c *Config) {
 			c.Timeout = -time.Second
-			c.MinimumHealthyPercent = 101
-			c.MaximumPercent = 50
+			c.MinimumHealthyPercent = aws.Int32(101)
+			c.MaximumPercent = aws.Int32(50)
 			c.OnBusy = "maybe"
 		}, []string{"timeout:", "minimum-healthy-percent:", "maximum-percent:", "on-busy:"}},
 		{"negative poll interval", func(c *Config) { c.PollInterval = -time.Second }, []string{"poll-interval:"}},

@@ -31,11 +31,16 @@ func (r *run) registerRevision(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) maximumPercent() int32 {
-	if r.cfg.MaximumPercent == 0 {
-		return 200
+// percentNote describes the rolling percentages the update sends.
+func (r *run) percentNote() string {
+	c := r.deploymentConfig()
+	pct := func(p *int32) string {
+		if p == nil {
+			return "unchanged"
+		}
+		return fmt.Sprint(*p)
 	}
-	return r.cfg.MaximumPercent
+	return fmt.Sprintf("minimumHealthyPercent %s, maximumPercent %s", pct(c.MinimumHealthyPercent), pct(c.MaximumPercent))
 }
 
 func (r *run) desiredNote() string {
@@ -46,8 +51,8 @@ func (r *run) desiredNote() string {
 }
 
 // deploymentConfig is the service's configuration with our rolling
-// percentages: nothing else the service had (circuit breaker, alarms) is
-// lost.
+// percentages where the Config sets them (the service's own otherwise):
+// nothing else the service had (circuit breaker, alarms) is lost.
 func (r *run) deploymentConfig() *types.DeploymentConfiguration {
 	c := types.DeploymentConfiguration{}
 	if o := r.origDepl; o != nil {
@@ -55,8 +60,15 @@ func (r *run) deploymentConfig() *types.DeploymentConfiguration {
 		c.Alarms = alarmsToSend(o.Alarms)
 		c.Strategy = o.Strategy
 	}
-	c.MinimumHealthyPercent = aws.Int32(r.cfg.MinimumHealthyPercent)
-	c.MaximumPercent = aws.Int32(r.maximumPercent())
+	if o := r.origDepl; o != nil {
+		c.MinimumHealthyPercent, c.MaximumPercent = o.MinimumHealthyPercent, o.MaximumPercent
+	}
+	if p := r.cfg.MinimumHealthyPercent; p != nil {
+		c.MinimumHealthyPercent = p
+	}
+	if p := r.cfg.MaximumPercent; p != nil {
+		c.MaximumPercent = p
+	}
 	return &c
 }
 

@@ -449,6 +449,9 @@ func (s *Sim) launch(svc *service, prim *deployment, primWanted, live int, now t
 	if room <= 0 {
 		return false
 	}
+	if s.unplaceable(svc, prim, now) {
+		return false
+	}
 	var started []*task
 	for i := 0; i < room; i++ {
 		started = append(started, s.newTask(svc, prim, now))

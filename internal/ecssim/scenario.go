@@ -73,12 +73,16 @@ const (
 	BehaviorFlaky Behavior = "flaky"
 	// BehaviorPending: the task never leaves PENDING.
 	BehaviorPending Behavior = "pending"
+	// BehaviorUnplaceable: ECS cannot place the task at all (no container
+	// instance has the memory it needs): no task is created, and the
+	// service's events say why, as ECS's do.
+	BehaviorUnplaceable Behavior = "unplaceable"
 )
 
 func (b Behavior) valid() bool {
 	switch b {
 	case BehaviorHealthy, BehaviorCrash, BehaviorOOM, BehaviorPullError, BehaviorUnhealthy,
-		BehaviorCrashAfter, BehaviorSlow, BehaviorFlaky, BehaviorPending:
+		BehaviorCrashAfter, BehaviorSlow, BehaviorFlaky, BehaviorPending, BehaviorUnplaceable:
 		return true
 	}
 	return false

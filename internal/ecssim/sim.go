@@ -143,23 +143,24 @@ type service struct {
 }
 
 type deployment struct {
-	id          string
-	status      string // PRIMARY or ACTIVE
-	td          *taskDef
-	desired     int32
-	failed      int32
-	consec      int32 // consecutive failures, never reset by success evaluation
-	evaluating  bool
-	rollout     types.DeploymentRolloutState
-	reason      string
-	createdAt   time.Time
-	updatedAt   time.Time
-	nextLaunch  time.Time
-	live        []*task // tasks not yet STOPPED
-	unableSent  bool
-	bakeUntil   time.Time        // end of ECS's bake with deployment alarms
-	ecsRollback bool             // started by ECS's own rollback
-	rev         *serviceRevision // the service revision it deploys
+	id             string
+	status         string // PRIMARY or ACTIVE
+	td             *taskDef
+	desired        int32
+	failed         int32
+	consec         int32 // consecutive failures, never reset by success evaluation
+	evaluating     bool
+	rollout        types.DeploymentRolloutState
+	reason         string
+	createdAt      time.Time
+	updatedAt      time.Time
+	nextLaunch     time.Time
+	live           []*task // tasks not yet STOPPED
+	unableSent     bool
+	bakeUntil      time.Time        // end of ECS's bake with deployment alarms
+	ecsRollback    bool             // started by ECS's own rollback
+	rev            *serviceRevision // the service revision it deploys
+	placementEvent time.Time        // the last "unable to place a task" event
 }
 
 type container struct {
