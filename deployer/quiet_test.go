@@ -2,10 +2,13 @@ package deployer
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -57,6 +60,42 @@ func TestQuietProgressOnAHealthyTenMinuteDeploy(t *testing.T) {
 		}
 		if progress < 4 {
 			t.Errorf("progress events: got %d, want at least the 4 changes (0/2, 1/2, 2/2, COMPLETED)", progress)
+		}
+	})
+}
+
+// missingAfterUpdate answers DescribeServices as ECS does for a service
+// deleted after our update: a MISSING failure and no service.
+type missingAfterUpdate struct{ *scriptedECS }
+
+func (m missingAfterUpdate) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, opts ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	m.mu.Lock()
+	updated := len(m.updates) > 0
+	m.mu.Unlock()
+	if updated {
+		return &ecs.DescribeServicesOutput{Failures: []types.Failure{{Arn: aws.String("arn:aws:ecs:us-east-1:123456789012:service/prod/web"), Reason: aws.String("MISSING")}}}, nil
+	}
+	return m.scriptedECS.DescribeServices(ctx, in, opts...)
+}
+
+// TestServiceMissingMidWatch: a service DescribeServices reports MISSING
+// while we watch ends the watch at the first read, not at the timeout.
+func TestServiceMissingMidWatch(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := missingAfterUpdate{&scriptedECS{services: []func(int) types.Service{idle}}}
+		cfg := quickConfig()
+		cfg.Timeout = 10 * time.Minute
+		start := time.Now()
+		res, err := New(f, nil).Deploy(context.Background(), cfg)
+		if err == nil || res.Status != StatusFailed || !strings.Contains(res.Reason, "deleted") {
+			t.Fatalf("got %v %q %q, want failed: the service was deleted", err, res.Status, res.Reason)
+		}
+		if took := time.Since(start); took > time.Minute {
+			t.Errorf("the watch took %s of fake time, want it to end at the first read", took)
+		}
+		if len(f.updates) != 1 {
+			t.Errorf("UpdateService calls: got %d, want 1 (no rollback of a deleted service)", len(f.updates))
 		}
 	})
 }
