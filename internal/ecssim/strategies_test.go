@@ -274,3 +274,179 @@ func (s *Sim) stoppedTasksOf(taskDef string) []string {
 	}
 	return out
 }
+
+func TestLinearHealthy(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("LINEAR", 2, 20*time.Millisecond, func(sc *Scenario) {
+		sc.Services[0].DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(1)}
+	}))
+	c, _ := clients(srv, 1)
+	arn := deployImage(t, c, "app:v2")
+	final := waitSD(t, c, arn, "SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusSuccessful))
+	want := []string{
+		"PRE_SCALE_UP 0/0", "SCALE_UP 0/0", "POST_SCALE_UP 0/0", "TEST_TRAFFIC_SHIFT 0/100", "POST_TEST_TRAFFIC_SHIFT 0/100",
+		"PRODUCTION_TRAFFIC_SHIFT 25/100", "PRODUCTION_TRAFFIC_SHIFT 50/100", "PRODUCTION_TRAFFIC_SHIFT 75/100", "PRODUCTION_TRAFFIC_SHIFT 100/100",
+		"POST_PRODUCTION_TRAFFIC_SHIFT 100/100", "BAKE_TIME 100/100", "CLEAN_UP 100/100", "SUCCESSFUL",
+	}
+	if diff := cmp.Diff(want, srv.Sim.history(arn)); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+	if lc := final.DeploymentConfiguration.LinearConfiguration; final.DeploymentConfiguration.Strategy != types.DeploymentStrategyLinear || lc == nil || aws.ToFloat64(lc.StepPercent) != 25 {
+		t.Errorf("deploymentConfiguration of the service deployment: %+v", final.DeploymentConfiguration)
+	}
+}
+
+func TestStagedCircuitBreakerRollsBack(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("CANARY", 2, 20*time.Millisecond, func(sc *Scenario) {
+		sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &CircuitBreaker{Enable: true, Rollback: true}
+		sc.ImageRules = []ImageRule{{Image: "app:bad", Behavior: BehaviorCrash}}
+	}))
+	c, _ := clients(srv, 1)
+	arn := deployImage(t, c, "app:bad")
+	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", func(sd types.ServiceDeployment) {
+		if w := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); w > 0 {
+			t.Errorf("%s %s: production weight %v on the crashing revision", sd.Status, sd.LifecycleStage, w)
+		}
+	}, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+	if cb := final.DeploymentCircuitBreaker; cb.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || cb.FailureCount < 3 || cb.Threshold != 3 {
+		t.Errorf("deploymentCircuitBreaker: %+v, want TRIGGERED with >= 3 failures of threshold 3", cb)
+	}
+	if r := aws.ToString(final.StatusReason); !strings.Contains(r, "circuit breaker") || final.Rollback == nil || !strings.Contains(aws.ToString(final.Rollback.Reason), "circuit breaker") {
+		t.Errorf("statusReason %q, rollback %+v: want the circuit breaker named", r, final.Rollback)
+	}
+	if final.LifecycleStage != types.ServiceDeploymentLifecycleStageScaleUp {
+		t.Errorf("stage when rolled back: %s, want SCALE_UP", final.LifecycleStage)
+	}
+	if got := runningTaskArns(srv.Sim, "prod", "web:1"); len(got) != 2 {
+		t.Errorf("source tasks running: %d, want 2", len(got))
+	}
+}
+
+func hookDetail(sd types.ServiceDeployment) (types.DeploymentLifecycleHookDetail, bool) {
+	if len(sd.LifecycleHookDetails) == 0 {
+		return types.DeploymentLifecycleHookDetail{}, false
+	}
+	return sd.LifecycleHookDetails[0], true
+}
+
+func TestLambdaHooks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		stage      types.DeploymentLifecycleHookStage
+		results    []HookStatus
+		timeout    *types.DeploymentLifecycleHookTimeoutConfiguration
+		wantStatus types.ServiceDeploymentStatus
+		wantHook   types.DeploymentLifecycleHookStatus
+		wantReason string
+		wantSeen   types.DeploymentLifecycleHookStatus // a hook status seen while polling
+	}{
+		{"canary step passes, final shift fails", types.DeploymentLifecycleHookStageProductionTrafficShift, []HookStatus{HookSucceeded, HookFailed}, nil,
+			types.ServiceDeploymentStatusRollbackSuccessful, types.DeploymentLifecycleHookStatusFailed,
+			"lifecycle hook " + hookArn + " failed in the PRODUCTION_TRAFFIC_SHIFT stage", ""},
+		{"in progress, then succeeded", types.DeploymentLifecycleHookStagePostTestTrafficShift, []HookStatus{HookInProgress, HookInProgress, HookSucceeded}, nil,
+			types.ServiceDeploymentStatusSuccessful, types.DeploymentLifecycleHookStatusSucceeded, "", types.DeploymentLifecycleHookStatusInProgress},
+		{"in progress until the timeout", types.DeploymentLifecycleHookStagePreScaleUp, []HookStatus{HookInProgress},
+			&types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(5)},
+			types.ServiceDeploymentStatusRollbackSuccessful, types.DeploymentLifecycleHookStatusTimedOut,
+			"lifecycle hook " + hookArn + " timed out in the PRE_SCALE_UP stage", types.DeploymentLifecycleHookStatusInProgress},
+		{"timeout continues", types.DeploymentLifecycleHookStagePostScaleUp, []HookStatus{HookInProgress},
+			&types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(5), Action: types.DeploymentLifecycleHookActionContinue},
+			types.ServiceDeploymentStatusSuccessful, types.DeploymentLifecycleHookStatusTimedOut, "", types.DeploymentLifecycleHookStatusInProgress},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(t, stagedWorld("CANARY", 2, 40*time.Millisecond, func(sc *Scenario) {
+				dc := &sc.Services[0].DeploymentConfiguration
+				dc.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
+				dc.LifecycleHooks = []types.DeploymentLifecycleHook{{HookTargetArn: aws.String(hookArn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
+					LifecycleStages: []types.DeploymentLifecycleHookStage{tt.stage}, TimeoutConfiguration: tt.timeout}}
+				sc.LambdaHooks = []HookScript{{HookTargetArn: "arn:aws:lambda:*:function:smoke-*", Stage: string(tt.stage), Results: tt.results, CallBackDelay: Duration(20 * time.Millisecond)}}
+			}))
+			c, _ := clients(srv, 1)
+			arn := deployImage(t, c, "app:v2")
+			seen := map[types.DeploymentLifecycleHookStatus]bool{}
+			final := waitSD(t, c, arn, string(tt.wantStatus), func(sd types.ServiceDeployment) {
+				if h, ok := hookDetail(sd); ok {
+					seen[h.Status] = true
+				}
+			}, statusIs(tt.wantStatus))
+			h, ok := hookDetail(final)
+			if !ok || h.Status != tt.wantHook || aws.ToString(h.TargetArn) != hookArn || h.TargetType != types.DeploymentLifecycleHookTargetTypeAwsLambda || aws.ToString(h.HookId) == "" {
+				t.Errorf("lifecycleHookDetails: %+v, want one %s hook of %s", final.LifecycleHookDetails, tt.wantHook, hookArn)
+			}
+			if tt.wantSeen != "" && !seen[tt.wantSeen] {
+				t.Errorf("hook statuses seen: %v, want %s among them", seen, tt.wantSeen)
+			}
+			if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
+				t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
+			}
+			for _, call := range srv.Sim.MutatingCalls() {
+				if call.Op != "RegisterTaskDefinition" && call.Op != "UpdateService" {
+					t.Errorf("unexpected mutating call %s: ECS rolls back by itself", call.Op)
+				}
+			}
+		})
+	}
+}
+
+func TestPauseHook(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		action     types.DeploymentLifecycleHookAction // "" waits for the timeout
+		timeout    types.DeploymentLifecycleHookAction
+		wantStatus types.ServiceDeploymentStatus
+		wantHook   types.DeploymentLifecycleHookStatus
+		wantReason string
+	}{
+		{"continue", types.DeploymentLifecycleHookActionContinue, "", types.ServiceDeploymentStatusSuccessful, types.DeploymentLifecycleHookStatusSucceeded, ""},
+		{"rollback", types.DeploymentLifecycleHookActionRollback, "", types.ServiceDeploymentStatusRollbackSuccessful, types.DeploymentLifecycleHookStatusFailed, "ContinueServiceDeployment"},
+		{"timeout continues", "", types.DeploymentLifecycleHookActionContinue, types.ServiceDeploymentStatusSuccessful, types.DeploymentLifecycleHookStatusTimedOut, ""},
+		{"timeout rolls back", "", types.DeploymentLifecycleHookActionRollback, types.ServiceDeploymentStatusRollbackSuccessful, types.DeploymentLifecycleHookStatusTimedOut, "timed out in the POST_TEST_TRAFFIC_SHIFT stage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 30*time.Millisecond, func(sc *Scenario) {
+				tc := &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(1000)}
+				if tt.timeout != "" {
+					tc = &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(3), Action: tt.timeout}
+				}
+				sc.Services[0].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+					LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift}, TimeoutConfiguration: tc}}
+			}))
+			c, _ := clients(srv, 1)
+			ctx := context.Background()
+			arn := deployImage(t, c, "app:v2")
+			paused := waitSD(t, c, arn, "AWAITING_ACTION", nil, func(sd types.ServiceDeployment) bool {
+				h, ok := hookDetail(sd)
+				return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction
+			})
+			h, _ := hookDetail(paused)
+			if paused.Status != types.ServiceDeploymentStatusInProgress || paused.LifecycleStage != types.ServiceDeploymentLifecycleStagePostTestTrafficShift ||
+				h.TargetType != types.DeploymentLifecycleHookTargetTypePause || h.TargetArn != nil || h.ExpiresAt == nil ||
+				weight(paused.TargetServiceRevision.RequestedTestTrafficWeight) != 100 || weight(paused.TargetServiceRevision.RequestedProductionTrafficWeight) != 0 {
+				t.Errorf("paused: %s %s, hook %+v, target %+v", paused.Status, paused.LifecycleStage, h, paused.TargetServiceRevision)
+			}
+			if tt.action != "" {
+				if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action}); err != nil {
+					t.Fatalf("ContinueServiceDeployment: %v", err)
+				}
+				_, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action})
+				if apiErrorCode(err) != "ConflictException" {
+					t.Errorf("second ContinueServiceDeployment: %v, want ConflictException", err)
+				}
+			}
+			final := waitSD(t, c, arn, string(tt.wantStatus), nil, statusIs(tt.wantStatus))
+			if h, _ := hookDetail(final); h.Status != tt.wantHook {
+				t.Errorf("hook: %+v, want %s", h, tt.wantHook)
+			}
+			if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
+				t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
+			}
+		})
+	}
+}
