@@ -132,7 +132,9 @@ func runningTaskArns(s *Sim, cluster, taskDef string) map[string]bool {
 
 func TestBlueGreenHealthy(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 200*time.Millisecond, nil)) // a bake long enough to be seen polling under load
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 200*time.Millisecond, func(sc *Scenario) {
+		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(2) // long enough to be seen polling under load
+	}))
 	c, _ := clients(srv, 1)
 	blue := runningTaskArns(srv.Sim, "prod", "web:1")
 	arn := deployImage(t, c, "app:v2")
@@ -172,7 +174,7 @@ func TestBlueGreenHealthy(t *testing.T) {
 	if aws.ToString(svc.CurrentServiceDeployment) != arn || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:2") {
 		t.Errorf("service: currentServiceDeployment %s, taskDefinition %s", aws.ToString(svc.CurrentServiceDeployment), aws.ToString(svc.TaskDefinition))
 	}
-	if svc.DeploymentConfiguration.Strategy != types.DeploymentStrategyBlueGreen || aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes) != 1 ||
+	if svc.DeploymentConfiguration.Strategy != types.DeploymentStrategyBlueGreen || aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes) != 2 ||
 		len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].AdvancedConfiguration.AlternateTargetGroupArn) != greenTG {
 		t.Errorf("service settings not kept: %+v, load balancers %+v", svc.DeploymentConfiguration, svc.LoadBalancers)
 	}
@@ -358,12 +360,12 @@ func TestLambdaHooks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := NewServer(t, stagedWorld("CANARY", 2, 40*time.Millisecond, func(sc *Scenario) {
+			srv := NewServer(t, stagedWorld("CANARY", 2, 60*time.Millisecond, func(sc *Scenario) {
 				dc := &sc.Services[0].DeploymentConfiguration
 				dc.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
 				dc.LifecycleHooks = []types.DeploymentLifecycleHook{{HookTargetArn: aws.String(hookArn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
 					LifecycleStages: []types.DeploymentLifecycleHookStage{tt.stage}, TimeoutConfiguration: tt.timeout}}
-				sc.LambdaHooks = []HookScript{{HookTargetArn: "arn:aws:lambda:*:function:smoke-*", Stage: string(tt.stage), Results: tt.results, CallBackDelay: Duration(20 * time.Millisecond)}}
+				sc.LambdaHooks = []HookScript{{HookTargetArn: "arn:aws:lambda:*:function:smoke-*", Stage: string(tt.stage), Results: tt.results, CallBackDelay: Duration(100 * time.Millisecond)}}
 			}))
 			c, _ := clients(srv, 1)
 			arn := deployImage(t, c, "app:v2")
@@ -421,17 +423,17 @@ func TestPauseHook(t *testing.T) {
 			c, _ := clients(srv, 1)
 			ctx := context.Background()
 			arn := deployImage(t, c, "app:v2")
-			paused := waitSD(t, c, arn, "AWAITING_ACTION", nil, func(sd types.ServiceDeployment) bool {
-				h, ok := hookDetail(sd)
-				return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction
-			})
-			h, _ := hookDetail(paused)
-			if paused.Status != types.ServiceDeploymentStatusInProgress || paused.LifecycleStage != types.ServiceDeploymentLifecycleStagePostTestTrafficShift ||
-				h.TargetType != types.DeploymentLifecycleHookTargetTypePause || h.TargetArn != nil || h.ExpiresAt == nil ||
-				weight(paused.TargetServiceRevision.RequestedTestTrafficWeight) != 100 || weight(paused.TargetServiceRevision.RequestedProductionTrafficWeight) != 0 {
-				t.Errorf("paused: %s %s, hook %+v, target %+v", paused.Status, paused.LifecycleStage, h, paused.TargetServiceRevision)
-			}
 			if tt.action != "" {
+				paused := waitSD(t, c, arn, "AWAITING_ACTION", nil, func(sd types.ServiceDeployment) bool {
+					h, ok := hookDetail(sd)
+					return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction
+				})
+				h, _ := hookDetail(paused)
+				if paused.Status != types.ServiceDeploymentStatusInProgress || paused.LifecycleStage != types.ServiceDeploymentLifecycleStagePostTestTrafficShift ||
+					h.TargetType != types.DeploymentLifecycleHookTargetTypePause || h.TargetArn != nil || h.ExpiresAt == nil ||
+					weight(paused.TargetServiceRevision.RequestedTestTrafficWeight) != 100 || weight(paused.TargetServiceRevision.RequestedProductionTrafficWeight) != 0 {
+					t.Errorf("paused: %s %s, hook %+v, target %+v", paused.Status, paused.LifecycleStage, h, paused.TargetServiceRevision)
+				}
 				if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action}); err != nil {
 					t.Fatalf("ContinueServiceDeployment: %v", err)
 				}
@@ -441,8 +443,12 @@ func TestPauseHook(t *testing.T) {
 				}
 			}
 			final := waitSD(t, c, arn, string(tt.wantStatus), nil, statusIs(tt.wantStatus))
-			if h, _ := hookDetail(final); h.Status != tt.wantHook {
+			h, _ := hookDetail(final)
+			if h.Status != tt.wantHook {
 				t.Errorf("hook: %+v, want %s", h, tt.wantHook)
+			}
+			if tt.action == "" && h.ExpiresAt != nil && final.FinishedAt.Before(*h.ExpiresAt) {
+				t.Errorf("finished at %v, before the hook expired at %v", final.FinishedAt, h.ExpiresAt)
 			}
 			if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
 				t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
