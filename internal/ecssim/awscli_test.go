@@ -1,9 +1,11 @@
 package ecssim
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,11 +19,101 @@ import (
 
 // awsCLI runs `aws <args>` against the simulator with dummy credentials
 // and returns its decoded JSON output, or its stderr when it fails.
+//
+// Starting awscli costs a Python interpreter and botocore's imports, a
+// second or more per command on a busy machine, and the wire tests run
+// dozens. So when python3 on PATH can import awscli (as in .ci/run's
+// environment) one long-lived interpreter runs every command through
+// awscli's own entry point (awscli.clidriver, what the `aws` script calls);
+// otherwise each command is an `aws` process.
 type awsCLI struct {
 	t   *testing.T
 	bin string
 	url string
 	env []string
+
+	mu  sync.Mutex // one command at a time through drv
+	drv *cliDriver
+}
+
+// cliDriverSrc reads one JSON argv per line and answers each with one JSON
+// line: the exit code, stdout and stderr of `aws argv...`.
+const cliDriverSrc = `
+import sys, json, io, contextlib
+from awscli.clidriver import create_clidriver
+driver = create_clidriver()
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    argv = json.loads(line)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = driver.main(argv)
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else 1
+    sys.__stdout__.write(json.dumps({"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}) + "\n")
+    sys.__stdout__.flush()
+`
+
+// cliDriver is the long-lived interpreter of cliDriverSrc.
+type cliDriver struct {
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startCLIDriver starts the interpreter, or returns nil when python3
+// cannot run awscli in process. It is stopped when the test ends.
+func startCLIDriver(t *testing.T, env []string) *cliDriver {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return nil
+	}
+	cmd := exec.Command(py, "-c", cliDriverSrc)
+	cmd.Env = env
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil
+	}
+	if err := cmd.Start(); err != nil {
+		return nil
+	}
+	t.Cleanup(func() {
+		in.Close()
+		_ = cmd.Wait()
+	})
+	d := &cliDriver{in: in, out: bufio.NewReader(stdout)}
+	var ready struct{ Ready bool }
+	if line, err := d.out.ReadBytes('\n'); err != nil || json.Unmarshal(line, &ready) != nil || !ready.Ready {
+		return nil // no awscli for this python3: one process per command
+	}
+	return d
+}
+
+// call runs one command through the driver.
+func (d *cliDriver) call(argv []string) (stdout, stderr string, err error) {
+	b, _ := json.Marshal(argv)
+	if _, err := d.in.Write(append(b, '\n')); err != nil {
+		return "", "", fmt.Errorf("awscli driver: %w", err)
+	}
+	line, err := d.out.ReadBytes('\n')
+	if err != nil {
+		return "", "", fmt.Errorf("awscli driver: %w", err)
+	}
+	var res struct {
+		RC             int
+		Stdout, Stderr string
+	}
+	if err := json.Unmarshal(line, &res); err != nil {
+		return "", "", fmt.Errorf("awscli driver answered %q: %w", line, err)
+	}
+	if res.RC != 0 {
+		return res.Stdout, res.Stderr, fmt.Errorf("exit status %d", res.RC)
+	}
+	return res.Stdout, res.Stderr, nil
 }
 
 func newAWSCLI(t *testing.T, url string) *awsCLI {
@@ -46,26 +138,38 @@ func newAWSCLI(t *testing.T, url string) *awsCLI {
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
 		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard",
 	)
-	return &awsCLI{t: t, bin: bin, url: url, env: env}
+	return &awsCLI{t: t, bin: bin, url: url, env: env, drv: startCLIDriver(t, env)}
 }
 
 func (a *awsCLI) run(args ...string) (map[string]any, string, error) {
 	a.t.Helper()
 	full := append([]string{"--endpoint-url", a.url, "--region", "us-east-1", "--output", "json"}, args...)
-	cmd := exec.Command(a.bin, full...)
-	cmd.Env = a.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, stderr.String(), err
+	var stdout, stderr string
+	if a.drv != nil {
+		a.mu.Lock()
+		var err error
+		stdout, stderr, err = a.drv.call(full)
+		a.mu.Unlock()
+		if err != nil {
+			return nil, stderr, err
+		}
+	} else {
+		cmd := exec.Command(a.bin, full...)
+		cmd.Env = a.env
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Run(); err != nil {
+			return nil, e.String(), err
+		}
+		stdout, stderr = o.String(), e.String()
 	}
 	var m map[string]any
-	if stdout.Len() > 0 {
-		if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
-			return nil, stdout.String(), fmt.Errorf("output is not JSON: %w", err)
+	if stdout != "" {
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			return nil, stdout, fmt.Errorf("output is not JSON: %w", err)
 		}
 	}
-	return m, stderr.String(), nil
+	return m, stderr, nil
 }
 
 type cliResult struct {

@@ -107,13 +107,23 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 	return next
 }
 
-// stepTask performs the transition scheduled at t.next.
-func (s *Sim) stepTask(t *task, now time.Time) {
-	at := t.next
+// beginStep takes the transition scheduled at t.next off t and returns
+// its time; a task being stopped becomes STOPPED then (done is true).
+func (s *Sim) beginStep(t *task) (at time.Time, done bool) {
+	at = t.next
 	t.next = time.Time{}
 	t.version++
 	if t.desired == "STOPPED" { // stopping -> STOPPED
 		s.finishStop(t, at)
+		return at, true
+	}
+	return at, false
+}
+
+// stepTask performs the transition scheduled at t.next.
+func (s *Sim) stepTask(t *task, now time.Time) {
+	at, done := s.beginStep(t)
+	if done {
 		return
 	}
 	switch t.last {

@@ -419,11 +419,8 @@ func nextSoloLocked(cl *cluster) time.Time {
 // stepSolo performs the transition of a standalone task scheduled at
 // t.next: PROVISIONING → PENDING → RUNNING → containers exit → STOPPED.
 func (s *Sim) stepSolo(t *task, now time.Time) {
-	at := t.next
-	t.next = time.Time{}
-	t.version++
-	if t.desired == "STOPPED" {
-		s.finishStop(t, at)
+	at, done := s.beginStep(t)
+	if done {
 		return
 	}
 	switch t.last {
