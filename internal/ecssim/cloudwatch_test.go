@@ -19,10 +19,9 @@ import (
 
 func cloudWatchClient(srv *Server) *cloudwatch.Client {
 	return cloudwatch.New(cloudwatch.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      testCreds,
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  testCreds,
 	})
 }
 
