@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -197,6 +198,12 @@ func waitAlarm(t testing.TB, c *cloudwatch.Client, name string, state string, ti
 
 func TestScriptedAlarmStates(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testScriptedAlarmStates)
+}
+
+// testScriptedAlarmStates runs on the fake clock of a synctest bubble, so
+// "nothing moves before the update" and the scripted delays are exact.
+func testScriptedAlarmStates(t *testing.T) {
 	sc := demoScenario(t)
 	v := 12.0
 	sc.Alarms = []ScenarioAlarm{
@@ -207,12 +214,16 @@ func TestScriptedAlarmStates(t *testing.T) {
 		}},
 		{Name: "never", Changes: []AlarmChange{{State: AlarmAlarm, Service: "other"}}},
 	}
-	srv := NewServer(t, sc)
-	c := cloudWatchClient(srv)
-	e, _ := clients(srv, 0)
+	sim, e := fakeClockSim(t, sc)
+	c := cloudwatch.New(cloudwatch.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(inProcessURL),
+		Credentials:  testCreds,
+		HTTPClient:   inProcessHTTP(sim),
+	})
 
 	// Nothing moves before the update.
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(time.Minute)
 	if got := alarmStates(describeAlarms(t, c, "on-update", "after-completion")); got["on-update"] != "OK" || got["after-completion"] != "OK" {
 		t.Fatalf("before the update: %v", got)
 	}
@@ -240,7 +251,7 @@ func TestScriptedAlarmStates(t *testing.T) {
 		t.Errorf("StateReason: got %q, want the scripted one", got)
 	}
 	var got []AlarmChanged
-	for _, h := range srv.Sim.AlarmHistory("after-completion")[1:] {
+	for _, h := range sim.AlarmHistory("after-completion")[1:] {
 		got = append(got, AlarmChanged{At: h.At, State: h.State})
 	}
 	want := []AlarmChanged{{At: completed.Add(10 * time.Millisecond), State: AlarmAlarm}, {At: completed.Add(40 * time.Millisecond), State: AlarmOK}}

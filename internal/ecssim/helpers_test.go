@@ -65,12 +65,20 @@ func fakeClockSim(t *testing.T, sc Scenario) (*Sim, *ecs.Client) {
 	t.Cleanup(sim.Close)
 	c := ecs.New(ecs.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://ecssim.invalid"),
+		BaseEndpoint: aws.String(inProcessURL),
 		Credentials:  testCreds,
-		HTTPClient:   &http.Client{Transport: inProcess{sim}},
+		HTTPClient:   inProcessHTTP(sim),
 	})
 	return sim, c
 }
+
+// inProcessURL is the BaseEndpoint of clients using inProcessHTTP: any URL
+// does, none is dialled.
+const inProcessURL = "http://ecssim.invalid"
+
+// inProcessHTTP is an SDK HTTPClient that serves every request with sim in
+// process (see inProcess).
+func inProcessHTTP(sim *Sim) *http.Client { return &http.Client{Transport: inProcess{sim}} }
 
 // clients returns SDK clients pointed at srv, retrying at most maxAttempts
 // times (0: SDK default).
