@@ -190,6 +190,9 @@ type ScenarioService struct {
 	// LoadBalancers, with advancedConfiguration for blue/green, are kept
 	// as given and shown by DescribeServices and DescribeServiceRevisions.
 	LoadBalancers []types.LoadBalancer `json:"loadBalancers,omitempty"`
+	// RollbackFails makes every rollback of the service's service
+	// deployments end ROLLBACK_FAILED, leaving the service as it was.
+	RollbackFails bool `json:"rollbackFails,omitempty"`
 }
 
 // ScenarioTaskDefinition is a task definition in the shape

@@ -34,6 +34,8 @@ type svcDeploys struct {
 	revs []*serviceRevision
 	sds  []*serviceDeployment // oldest first
 	good *serviceRevision     // the last revision deployed successfully
+
+	rollbackFails bool // scripted: rollbacks end ROLLBACK_FAILED
 }
 
 // serviceRevision is the workload configuration one deployment deployed.
@@ -676,6 +678,24 @@ func (s *Sim) continueServiceDeployment(in *ecs.ContinueServiceDeploymentInput, 
 	sd.next = now
 	s.wake()
 	return &ecs.ContinueServiceDeploymentOutput{ServiceDeploymentArn: aws.String(sd.arn)}, nil
+}
+
+// SetRollbackFails makes the rollbacks of a service's service deployments
+// from now on end ROLLBACK_FAILED (or succeed again with fail false). It
+// reports whether the service exists.
+func (s *Sim) SetRollbackFails(cluster, service string, fail bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl, ok := s.clusters[cluster]
+	if !ok {
+		return false
+	}
+	svc, ok := cl.service(service)
+	if !ok || svc.sdx == nil {
+		return false
+	}
+	svc.sdx.rollbackFails = fail
+	return true
 }
 
 // ServiceDeployments returns a service's service deployments as

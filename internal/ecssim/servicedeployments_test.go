@@ -42,16 +42,24 @@ func TestRollingServiceDeployments(t *testing.T) {
 		wantReason string
 		wantTD     string
 		wantCB     types.ServiceDeploymentRollbackMonitorsStatus
+		alarm      bool // a deployment alarm goes into ALARM 10ms after the update
 	}{
-		{"healthy", nil, "app:v2", false, types.ServiceDeploymentStatusSuccessful, "", "web:2", types.ServiceDeploymentRollbackMonitorsStatusDisabled},
-		{"breaker rolls back", &CircuitBreaker{Enable: true, Rollback: true}, "app:bad", false, types.ServiceDeploymentStatusRollbackSuccessful, "circuit breaker", "web:1", types.ServiceDeploymentRollbackMonitorsStatusTriggered},
-		{"breaker without rollback", &CircuitBreaker{Enable: true}, "app:bad", false, types.ServiceDeploymentStatusStopped, "circuit breaker", "web:2", types.ServiceDeploymentRollbackMonitorsStatusTriggered},
-		{"stopped with rollback", nil, "app:bad", true, types.ServiceDeploymentStatusRollbackSuccessful, "StopServiceDeployment", "web:1", types.ServiceDeploymentRollbackMonitorsStatusDisabled},
+		{"healthy", nil, "app:v2", false, types.ServiceDeploymentStatusSuccessful, "", "web:2", types.ServiceDeploymentRollbackMonitorsStatusDisabled, false},
+		{"breaker rolls back", &CircuitBreaker{Enable: true, Rollback: true}, "app:bad", false, types.ServiceDeploymentStatusRollbackSuccessful, "circuit breaker", "web:1", types.ServiceDeploymentRollbackMonitorsStatusTriggered, false},
+		{"breaker without rollback", &CircuitBreaker{Enable: true}, "app:bad", false, types.ServiceDeploymentStatusStopped, "circuit breaker", "web:2", types.ServiceDeploymentRollbackMonitorsStatusTriggered, false},
+		{"stopped with rollback", nil, "app:bad", true, types.ServiceDeploymentStatusRollbackSuccessful, "StopServiceDeployment", "web:1", types.ServiceDeploymentRollbackMonitorsStatusDisabled, false},
+		{"alarm rolls back", nil, "app:v2", false, types.ServiceDeploymentStatusRollbackSuccessful, "web-5xx", "web:1", types.ServiceDeploymentRollbackMonitorsStatusDisabled, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := NewServer(t, rollingWorld(tt.cb))
+			sc := rollingWorld(tt.cb)
+			if tt.alarm {
+				sc.Services[0].DeploymentConfiguration.Alarms = &DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}
+				sc.Alarms = []ScenarioAlarm{{Name: "web-5xx", Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_5XX_Count", Statistic: "Sum",
+					ComparisonOperator: "GreaterThanThreshold", Threshold: 5, Changes: []AlarmChange{{State: AlarmAlarm, After: Duration(10 * time.Millisecond)}}}}
+			}
+			srv := NewServer(t, sc)
 			c, _ := clients(srv, 1)
 			arn := deployImage(t, c, tt.image)
 			if tt.stop {
@@ -70,6 +78,9 @@ func TestRollingServiceDeployments(t *testing.T) {
 			}
 			if final.DeploymentCircuitBreaker.Status != tt.wantCB {
 				t.Errorf("deploymentCircuitBreaker: %+v, want status %s", final.DeploymentCircuitBreaker, tt.wantCB)
+			}
+			if tt.alarm && (final.Alarms.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || !cmp.Equal(final.Alarms.TriggeredAlarmNames, []string{"web-5xx"})) {
+				t.Errorf("alarms: %+v, want web-5xx TRIGGERED", final.Alarms)
 			}
 			if tt.wantCB == types.ServiceDeploymentRollbackMonitorsStatusTriggered && final.DeploymentCircuitBreaker.FailureCount < 3 {
 				t.Errorf("deploymentCircuitBreaker.failureCount %d, want >= 3", final.DeploymentCircuitBreaker.FailureCount)

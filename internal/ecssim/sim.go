@@ -470,6 +470,7 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 		return fmt.Errorf("%s", strings.Join(problems, " "))
 	}
 	staged.applyTo(svc.sdx)
+	svc.sdx.rollbackFails = ss.RollbackFails
 	svc.tags = append([]types.Tag(nil), ss.Tags...)
 	if svc.launchType == types.LaunchTypeFargate {
 		svc.platformVersion = aws.String("LATEST")

@@ -465,7 +465,12 @@ func (s *Sim) requestRollback(sd *serviceDeployment, statusReason, rollbackReaso
 func (s *Sim) performRollback(sd *serviceDeployment, now time.Time) {
 	svc := sd.svc
 	if sd.rbRev == nil {
-		s.finish(sd, types.ServiceDeploymentStatusRollbackFailed, sd.reason+" No previous service revision to roll back to.", now)
+		s.finish(sd, types.ServiceDeploymentStatusRollbackFailed, sd.reason+" The rollback failed: there is no previous service revision to roll back to.", now)
+		return
+	}
+	if svc.sdx.rollbackFails {
+		s.finish(sd, types.ServiceDeploymentStatusRollbackFailed, sd.reason+" The rollback failed: the previous service revision could not be restored.", now)
+		s.event(svc, now, fmt.Sprintf("(service %s) (service-deployment %s) rollback failed.", svc.name, sdID(sd)))
 		return
 	}
 	var rb *deployment

@@ -456,3 +456,57 @@ func TestPauseHook(t *testing.T) {
 		})
 	}
 }
+
+func TestStagedRollbackFails(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000)
+		sc.Services[0].RollbackFails = true
+	}))
+	c, _ := clients(srv, 1)
+	arn := deployImage(t, c, "app:v2")
+	waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	})
+	if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
+		t.Fatalf("StopServiceDeployment: %v", err)
+	}
+	final := waitSD(t, c, arn, "ROLLBACK_FAILED", nil, statusIs(types.ServiceDeploymentStatusRollbackFailed))
+	if r := aws.ToString(final.StatusReason); !strings.Contains(r, "StopServiceDeployment") || !strings.Contains(r, "rollback failed") {
+		t.Errorf("statusReason %q, want the trigger and the failure", r)
+	}
+	if final.FinishedAt == nil {
+		t.Error("finishedAt not set")
+	}
+	if !srv.Sim.SetRollbackFails("prod", "web", false) || srv.Sim.SetRollbackFails("prod", "nope", false) {
+		t.Error("SetRollbackFails: wrong answer about which services exist")
+	}
+}
+
+func TestStagedAlarmRollsBack(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000)
+		sc.Services[0].DeploymentConfiguration.Alarms = &DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}
+		sc.Alarms = []ScenarioAlarm{{Name: "web-5xx", Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_5XX_Count", Statistic: "Sum", ComparisonOperator: "GreaterThanThreshold", Threshold: 5}}
+	}))
+	c, _ := clients(srv, 1)
+	arn := deployImage(t, c, "app:v2")
+	sd := waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	})
+	if a := sd.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusMonitoring || !cmp.Equal(a.AlarmNames, []string{"web-5xx"}) {
+		t.Errorf("alarms while baking: %+v", a)
+	}
+	srv.Sim.SetAlarmState("web-5xx", AlarmAlarm, "")
+	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+	if a := final.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || !cmp.Equal(a.TriggeredAlarmNames, []string{"web-5xx"}) {
+		t.Errorf("alarms after the rollback: %+v", a)
+	}
+	if r := aws.ToString(final.StatusReason); !strings.Contains(r, "web-5xx") || final.Rollback == nil || !strings.Contains(aws.ToString(final.Rollback.Reason), "alarm") {
+		t.Errorf("statusReason %q, rollback %+v: want the alarm named", r, final.Rollback)
+	}
+	if got := runningTaskArns(srv.Sim, "prod", "web:1"); len(got) != 2 {
+		t.Errorf("source tasks running: %d, want 2", len(got))
+	}
+}
