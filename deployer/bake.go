@@ -43,7 +43,7 @@ func (r *run) bakePhase(ctx context.Context, v verdict) verdict {
 		ecsCompleted := orTime(r.ours.completedAt, completed)
 		j = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return ecsCompleted }, sinceWhat: "the rollout completed"}
 	}
-	w := r.watcher(j, watchDeployment)
+	w := r.watcher(j)
 	bv := w.watch(ctx, r.cfg.BakeTime, r.cfg.PollInterval)
 	if bv.kind == verdictTimedOut {
 		// The bake time is over: one last look, so that its end is

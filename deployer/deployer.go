@@ -260,7 +260,7 @@ func (r *run) watchPhase(ctx context.Context) verdict {
 	if r.alarms != nil {
 		jd = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return orTime(j.createdAt, r.updatedAt) }, sinceWhat: "the update"}
 	}
-	w := r.watcher(jd, watchDeployment)
+	w := r.watcher(jd)
 	v := w.watch(ctx, r.cfg.Timeout, r.cfg.PollInterval)
 	r.res.Last = w.last
 	return v
@@ -271,11 +271,11 @@ func (r *run) watchPhase(ctx context.Context) verdict {
 func (r *run) watchRollback(ctx context.Context) verdict {
 	j := r.rollingJudge(r.res.RollbackDeploymentID, r.target, watchRollback)
 	j.before[r.res.DeploymentID] = true // a stale read may still show ours as PRIMARY
-	return r.watcher(j, watchRollback).watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+	return r.watcher(j).watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
 }
 
-func (r *run) watcher(j judge, what watchKind) *watcher {
-	return &watcher{d: r.d, cluster: r.cfg.Cluster, service: r.cfg.Service, what: what, judge: j, events: r.events}
+func (r *run) watcher(j judge) *watcher {
+	return &watcher{d: r.d, cluster: r.cfg.Cluster, service: r.cfg.Service, judge: j, events: r.events}
 }
 
 func (r *run) rollingJudge(id, taskDef string, what watchKind) *rollingJudge {

@@ -113,7 +113,6 @@ type watcher struct {
 	d       *Deployer
 	cluster string
 	service string
-	what    watchKind
 	judge   judge
 	events  *eventLog // shared by the watches of one run
 
