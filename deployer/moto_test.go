@@ -2,12 +2,15 @@ package deployer_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -154,4 +157,77 @@ func TestMotoContract(t *testing.T) {
 			t.Errorf("manual rollback %q does not name %q", res.ManualRollback, prev)
 		}
 	})
+}
+
+// TestMotoCloudWatchAlarms checks the alarm watch against moto_server's
+// CloudWatch, an independent implementation of DescribeAlarms (reached
+// through motoserver.CloudWatch, which carries the SDK's Smithy RPC v2
+// CBOR over to the query protocol moto speaks): metric and composite
+// alarms created through the SDK are read at preflight and watched
+// through a short bake; an alarm set to ALARM stops the deploy before any
+// change, naming it and its reason; an unknown one is named.
+func TestMotoCloudWatchAlarms(t *testing.T) {
+	t.Parallel()
+	url := motoserver.Start(t, "MOTO_ECS_SERVICE_RUNNING=2")
+	client := motoClient(url)
+	prev := seedMoto(t, client)
+	cw := cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String(motoserver.CloudWatch(t, url)), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDMOTO", "moto-secret", "")})
+	ctx := context.Background()
+	for _, name := range []string{"web-5xx", "web-p99"} {
+		if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+			AlarmName: aws.String(name), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
+			Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(5),
+			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		}); err != nil {
+			t.Fatalf("put metric alarm %s: %v", name, err)
+		}
+		if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(name), StateValue: cwtypes.StateValueOk, StateReason: aws.String("seeded OK")}); err != nil {
+			t.Fatalf("set alarm state %s: %v", name, err)
+		}
+	}
+	if _, err := cw.PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{
+		AlarmName: aws.String("web-health"), AlarmRule: aws.String(`ALARM("web-5xx") OR ALARM("web-p99")`),
+	}); err != nil {
+		t.Fatalf("put composite alarm: %v", err)
+	}
+
+	cfg := motoConfig()
+	cfg.Alarms = []string{"web-5xx", "web-p99"}
+	cfg.BakeTime = 300 * time.Millisecond
+	res, err := deployer.New(client, nil, deployer.WithCloudWatch(cw)).Deploy(ctx, cfg)
+	if err != nil || res.Status != deployer.StatusSucceeded {
+		t.Fatalf("Deploy: %v (%s: %s)", err, res.Status, res.Reason)
+	}
+	if len(res.Alarms) != 2 || res.Alarms[0].Start != deployer.AlarmOK || res.Alarms[1].Name != "web-p99" {
+		t.Errorf("alarms: %+v", res.Alarms)
+	}
+	if !strings.Contains(res.Reason, "baked for 300ms with no failure") {
+		t.Errorf("reason: %s", res.Reason)
+	}
+
+	t.Run("an alarm in ALARM stops the deploy", func(t *testing.T) {
+		if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-p99"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("p99 latency 2.3s > 1.5s")}); err != nil {
+			t.Fatalf("set alarm state: %v", err)
+		}
+		before := serviceTaskDef(t, client)
+		_, err := deployer.New(client, nil, deployer.WithCloudWatch(cw)).Deploy(ctx, cfg)
+		if !errors.Is(err, deployer.ErrPreflight) || !strings.Contains(err.Error(), `"web-p99" (p99 latency 2.3s > 1.5s)`) {
+			t.Fatalf("got %v; want a preflight error naming web-p99 and its reason", err)
+		}
+		if got := serviceTaskDef(t, client); got != before {
+			t.Errorf("service changed from %s to %s", before, got)
+		}
+	})
+	t.Run("composite and unknown alarms", func(t *testing.T) {
+		cfg := cfg
+		cfg.Alarms = []string{"web-health", "web-missing"}
+		_, err := deployer.New(client, nil, deployer.WithCloudWatch(cw)).Deploy(ctx, cfg)
+		if !errors.Is(err, deployer.ErrPreflight) || !strings.Contains(err.Error(), `no CloudWatch alarm named "web-missing"`) || strings.Contains(err.Error(), "web-health") {
+			t.Fatalf("got %v; want the unknown alarm named, the composite one found", err)
+		}
+	})
+	if got := serviceTaskDef(t, client); got == prev {
+		t.Errorf("the service still runs %s after the deploy that succeeded", prev)
+	}
 }
