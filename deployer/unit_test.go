@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func stoppedTask(id string, code types.TaskStopCode, reason, container string, exit *int32, creason string) types.Task {
@@ -256,5 +258,30 @@ func TestStartedSinceCountsOurTasks(t *testing.T) {
 	})})
 	if j.started != 3 {
 		t.Errorf("started: got %d, want 3 (a, b, then c; none counted twice, none from before our deployment)", j.started)
+	}
+}
+
+// TestCheckpointJSONRoundTrip: the post step reads the checkpoint back
+// from JSON with everything the rollback restores.
+func TestCheckpointJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	cp := Checkpoint{Cluster: "prod", Service: "web", DeploymentID: "ecs-svc/1", TaskDefinition: "web:2", RollbackTarget: "web:1",
+		Phase: PhaseRollbackOwed, Rollback: true, OriginalDesiredCount: aws.Int32(2),
+		OriginalConfiguration: &types.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(50), MaximumPercent: aws.Int32(150),
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+			Alarms:                   &types.DeploymentAlarms{AlarmNames: []string{"p99"}, Enable: true}, Strategy: types.DeploymentStrategyRolling}}
+	b, err := json.Marshal(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Checkpoint
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("unmarshal %s: %v", b, err)
+	}
+	if diff := cmp.Diff(cp, got, cmpopts.IgnoreUnexported(types.DeploymentConfiguration{}, types.DeploymentCircuitBreaker{}, types.DeploymentAlarms{})); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if !got.Phase.PostStepMustAct() || PhaseDone.PostStepMustAct() || Phase("").PostStepMustAct() {
+		t.Errorf("PostStepMustAct: rollback-owed must act, done and empty must not")
 	}
 }
