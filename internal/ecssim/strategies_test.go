@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -132,139 +133,145 @@ func runningTaskArns(s *Sim, cluster, taskDef string) map[string]bool {
 
 func TestBlueGreenHealthy(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 200*time.Millisecond, func(sc *Scenario) {
-		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(2) // long enough to be seen polling under load
-	}))
-	c, _ := clients(srv, 1)
-	blue := runningTaskArns(srv.Sim, "prod", "web:1")
-	arn := deployImage(t, c, "app:v2")
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(2)
+		}))
 
-	inBake := false
-	final := waitSD(t, c, arn, "SUCCESSFUL", func(sd types.ServiceDeployment) {
-		if sd.LifecycleStage != types.ServiceDeploymentLifecycleStageBakeTime || sd.Status != types.ServiceDeploymentStatusInProgress {
-			return
+		blue := runningTaskArns(sim, "prod", "web:1")
+		arn := deployImage(t, c, "app:v2")
+
+		inBake := false
+		final := waitSD(t, c, arn, "SUCCESSFUL", func(sd types.ServiceDeployment) {
+			if sd.LifecycleStage != types.ServiceDeploymentLifecycleStageBakeTime || sd.Status != types.ServiceDeploymentStatusInProgress {
+				return
+			}
+			inBake = true
+			if got := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); got != 100 {
+				t.Errorf("in BAKE_TIME: production weight on the target %v, want 100", got)
+			}
+			if len(sd.SourceServiceRevisions) != 1 || sd.SourceServiceRevisions[0].RunningTaskCount != 2 {
+				t.Errorf("in BAKE_TIME: source revisions %+v, want one running 2 tasks", sd.SourceServiceRevisions)
+			}
+		}, statusIs(types.ServiceDeploymentStatusSuccessful))
+		if !inBake {
+			t.Error("never saw the deployment in BAKE_TIME")
 		}
-		inBake = true
-		if got := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); got != 100 {
-			t.Errorf("in BAKE_TIME: production weight on the target %v, want 100", got)
+		want := []string{
+			"PRE_SCALE_UP 0/0", "SCALE_UP 0/0", "POST_SCALE_UP 0/0", "TEST_TRAFFIC_SHIFT 0/100", "POST_TEST_TRAFFIC_SHIFT 0/100",
+			"PRODUCTION_TRAFFIC_SHIFT 100/100", "POST_PRODUCTION_TRAFFIC_SHIFT 100/100", "BAKE_TIME 100/100", "CLEAN_UP 100/100", "SUCCESSFUL",
 		}
-		if len(sd.SourceServiceRevisions) != 1 || sd.SourceServiceRevisions[0].RunningTaskCount != 2 {
-			t.Errorf("in BAKE_TIME: source revisions %+v, want one running 2 tasks", sd.SourceServiceRevisions)
+		if diff := cmp.Diff(want, sim.history(arn)); diff != "" {
+			t.Errorf("stages (-want +got):\n%s", diff)
 		}
-	}, statusIs(types.ServiceDeploymentStatusSuccessful))
-	if !inBake {
-		t.Error("never saw the deployment in BAKE_TIME")
-	}
-	want := []string{
-		"PRE_SCALE_UP 0/0", "SCALE_UP 0/0", "POST_SCALE_UP 0/0", "TEST_TRAFFIC_SHIFT 0/100", "POST_TEST_TRAFFIC_SHIFT 0/100",
-		"PRODUCTION_TRAFFIC_SHIFT 100/100", "POST_PRODUCTION_TRAFFIC_SHIFT 100/100", "BAKE_TIME 100/100", "CLEAN_UP 100/100", "SUCCESSFUL",
-	}
-	if diff := cmp.Diff(want, srv.Sim.history(arn)); diff != "" {
-		t.Errorf("stages (-want +got):\n%s", diff)
-	}
-	if final.FinishedAt == nil || final.StartedAt == nil || final.TargetServiceRevision.RunningTaskCount != 2 {
-		t.Errorf("final view: %+v", final)
-	}
-	for a := range blue {
-		if runningTaskArns(srv.Sim, "prod", "web:1")[a] {
-			t.Errorf("blue task %s still running after CLEAN_UP", a)
+		if final.FinishedAt == nil || final.StartedAt == nil || final.TargetServiceRevision.RunningTaskCount != 2 {
+			t.Errorf("final view: %+v", final)
 		}
-	}
-	svc := describeService(t, c, "prod", "web")
-	if aws.ToString(svc.CurrentServiceDeployment) != arn || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:2") {
-		t.Errorf("service: currentServiceDeployment %s, taskDefinition %s", aws.ToString(svc.CurrentServiceDeployment), aws.ToString(svc.TaskDefinition))
-	}
-	if svc.DeploymentConfiguration.Strategy != types.DeploymentStrategyBlueGreen || aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes) != 2 ||
-		len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].AdvancedConfiguration.AlternateTargetGroupArn) != greenTG {
-		t.Errorf("service settings not kept: %+v, load balancers %+v", svc.DeploymentConfiguration, svc.LoadBalancers)
-	}
-	revs, err := c.DescribeServiceRevisions(context.Background(), &ecs.DescribeServiceRevisionsInput{
-		ServiceRevisionArns: []string{aws.ToString(final.TargetServiceRevision.Arn), aws.ToString(final.SourceServiceRevisions[0].Arn)},
+		for a := range blue {
+			if runningTaskArns(sim, "prod", "web:1")[a] {
+				t.Errorf("blue task %s still running after CLEAN_UP", a)
+			}
+		}
+		svc := describeService(t, c, "prod", "web")
+		if aws.ToString(svc.CurrentServiceDeployment) != arn || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:2") {
+			t.Errorf("service: currentServiceDeployment %s, taskDefinition %s", aws.ToString(svc.CurrentServiceDeployment), aws.ToString(svc.TaskDefinition))
+		}
+		if svc.DeploymentConfiguration.Strategy != types.DeploymentStrategyBlueGreen || aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes) != 2 ||
+			len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].AdvancedConfiguration.AlternateTargetGroupArn) != greenTG {
+			t.Errorf("service settings not kept: %+v, load balancers %+v", svc.DeploymentConfiguration, svc.LoadBalancers)
+		}
+		revs, err := c.DescribeServiceRevisions(context.Background(), &ecs.DescribeServiceRevisionsInput{
+			ServiceRevisionArns: []string{aws.ToString(final.TargetServiceRevision.Arn), aws.ToString(final.SourceServiceRevisions[0].Arn)},
+		})
+		if err != nil || len(revs.ServiceRevisions) != 2 {
+			t.Fatalf("DescribeServiceRevisions: %v %+v", err, revs)
+		}
+		green, src := revs.ServiceRevisions[0], revs.ServiceRevisions[1]
+		if !strings.HasSuffix(aws.ToString(green.TaskDefinition), "web:2") || aws.ToString(green.ContainerImages[0].Image) != "app:v2" ||
+			aws.ToString(green.ResolvedConfiguration.LoadBalancers[0].TargetGroupArn) != greenTG {
+			t.Errorf("target revision: %+v", green)
+		}
+		if !strings.HasSuffix(aws.ToString(src.TaskDefinition), "web:1") || aws.ToString(src.ResolvedConfiguration.LoadBalancers[0].TargetGroupArn) != blueTG {
+			t.Errorf("source revision: %+v", src)
+		}
 	})
-	if err != nil || len(revs.ServiceRevisions) != 2 {
-		t.Fatalf("DescribeServiceRevisions: %v %+v", err, revs)
-	}
-	green, src := revs.ServiceRevisions[0], revs.ServiceRevisions[1]
-	if !strings.HasSuffix(aws.ToString(green.TaskDefinition), "web:2") || aws.ToString(green.ContainerImages[0].Image) != "app:v2" ||
-		aws.ToString(green.ResolvedConfiguration.LoadBalancers[0].TargetGroupArn) != greenTG {
-		t.Errorf("target revision: %+v", green)
-	}
-	if !strings.HasSuffix(aws.ToString(src.TaskDefinition), "web:1") || aws.ToString(src.ResolvedConfiguration.LoadBalancers[0].TargetGroupArn) != blueTG {
-		t.Errorf("source revision: %+v", src)
-	}
 }
 
 func TestBlueGreenStopDuringBake(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 3, 20*time.Millisecond, func(sc *Scenario) {
-		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000) // 20 s: stopped long before
-	}))
-	c, _ := clients(srv, 1)
-	ctx := context.Background()
-	blue := runningTaskArns(srv.Sim, "prod", "web:1")
-	arn := deployImage(t, c, "app:v2")
-	waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
-		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
-	})
-	if _, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeRollback}); err != nil {
-		t.Fatalf("StopServiceDeployment: %v", err)
-	}
-	if sd := describeSD(t, c, arn); sd.Status != types.ServiceDeploymentStatusRollbackRequested && sd.Status != types.ServiceDeploymentStatusRollbackInProgress && sd.Status != types.ServiceDeploymentStatusRollbackSuccessful {
-		t.Errorf("right after StopServiceDeployment: status %s", sd.Status)
-	}
-	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", func(sd types.ServiceDeployment) {
-		if sd.Status == types.ServiceDeploymentStatusRollbackInProgress || sd.Status == types.ServiceDeploymentStatusRollbackSuccessful {
-			if got := weight(sd.SourceServiceRevisions[0].RequestedProductionTrafficWeight); got != 100 {
-				t.Errorf("%s: production weight on the source %v, want 100", sd.Status, got)
-			}
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 3, 20*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000) // 20 s: stopped long before
+		}))
+
+		ctx := context.Background()
+		blue := runningTaskArns(sim, "prod", "web:1")
+		arn := deployImage(t, c, "app:v2")
+		waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+			return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+		})
+		if _, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeRollback}); err != nil {
+			t.Fatalf("StopServiceDeployment: %v", err)
 		}
-	}, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
-	if !strings.Contains(aws.ToString(final.StatusReason), "StopServiceDeployment") || final.Rollback == nil ||
-		aws.ToString(final.Rollback.ServiceRevisionArn) != aws.ToString(final.SourceServiceRevisions[0].Arn) {
-		t.Errorf("rollback: reason %q, rollback %+v", aws.ToString(final.StatusReason), final.Rollback)
-	}
-	if got := runningTaskArns(srv.Sim, "prod", "web:1"); !cmp.Equal(blue, got) {
-		t.Errorf("blue tasks: before %v, after rollback %v; want the same tasks, never replaced", blue, got)
-	}
-	if got := runningTaskArns(srv.Sim, "prod", "web:2"); len(got) != 0 {
-		t.Errorf("green tasks still running after the rollback: %v", got)
-	}
-	svc := describeService(t, c, "prod", "web")
-	if !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:1") || len(svc.Deployments) != 1 {
-		t.Errorf("service after rollback: %s, deployments %s", aws.ToString(svc.TaskDefinition), fmtDeployments(svc.Deployments))
-	}
-	_, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)})
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ConflictException" {
-		t.Errorf("stopping a finished deployment: got %v, want ConflictException", err)
-	}
+		if sd := describeSD(t, c, arn); sd.Status != types.ServiceDeploymentStatusRollbackRequested && sd.Status != types.ServiceDeploymentStatusRollbackInProgress && sd.Status != types.ServiceDeploymentStatusRollbackSuccessful {
+			t.Errorf("right after StopServiceDeployment: status %s", sd.Status)
+		}
+		final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", func(sd types.ServiceDeployment) {
+			if sd.Status == types.ServiceDeploymentStatusRollbackInProgress || sd.Status == types.ServiceDeploymentStatusRollbackSuccessful {
+				if got := weight(sd.SourceServiceRevisions[0].RequestedProductionTrafficWeight); got != 100 {
+					t.Errorf("%s: production weight on the source %v, want 100", sd.Status, got)
+				}
+			}
+		}, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+		if !strings.Contains(aws.ToString(final.StatusReason), "StopServiceDeployment") || final.Rollback == nil ||
+			aws.ToString(final.Rollback.ServiceRevisionArn) != aws.ToString(final.SourceServiceRevisions[0].Arn) {
+			t.Errorf("rollback: reason %q, rollback %+v", aws.ToString(final.StatusReason), final.Rollback)
+		}
+		if got := runningTaskArns(sim, "prod", "web:1"); !cmp.Equal(blue, got) {
+			t.Errorf("blue tasks: before %v, after rollback %v; want the same tasks, never replaced", blue, got)
+		}
+		if got := runningTaskArns(sim, "prod", "web:2"); len(got) != 0 {
+			t.Errorf("green tasks still running after the rollback: %v", got)
+		}
+		svc := describeService(t, c, "prod", "web")
+		if !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:1") || len(svc.Deployments) != 1 {
+			t.Errorf("service after rollback: %s, deployments %s", aws.ToString(svc.TaskDefinition), fmtDeployments(svc.Deployments))
+		}
+		_, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)})
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ConflictException" {
+			t.Errorf("stopping a finished deployment: got %v, want ConflictException", err)
+		}
+	})
 }
 
 func TestBlueGreenCrashDuringScaleUp(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
-		sc.ImageRules = []ImageRule{{Image: "app:bad", Behavior: BehaviorCrash}}
-	}))
-	c, _ := clients(srv, 1)
-	arn := deployImage(t, c, "app:bad")
-	noShift := func(sd types.ServiceDeployment) {
-		if w := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); w > 0 {
-			t.Errorf("%s %s: production weight %v on the crashing revision", sd.Status, sd.LifecycleStage, w)
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+			sc.ImageRules = []ImageRule{{Image: "app:bad", Behavior: BehaviorCrash}}
+		}))
+
+		arn := deployImage(t, c, "app:bad")
+		noShift := func(sd types.ServiceDeployment) {
+			if w := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); w > 0 {
+				t.Errorf("%s %s: production weight %v on the crashing revision", sd.Status, sd.LifecycleStage, w)
+			}
 		}
-	}
-	waitSD(t, c, arn, "failed tasks in SCALE_UP", noShift, func(sd types.ServiceDeployment) bool {
-		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageScaleUp && len(srv.Sim.stoppedTasksOf("web:2")) >= 3
+		waitSD(t, c, arn, "failed tasks in SCALE_UP", noShift, func(sd types.ServiceDeployment) bool {
+			return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageScaleUp && len(sim.stoppedTasksOf("web:2")) >= 3
+		})
+		if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
+			t.Fatalf("StopServiceDeployment: %v", err)
+		}
+		final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", noShift, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+		if final.DeploymentCircuitBreaker.Status != types.ServiceDeploymentRollbackMonitorsStatusDisabled {
+			t.Errorf("circuit breaker: %+v, want DISABLED", final.DeploymentCircuitBreaker)
+		}
+		if got := runningTaskArns(sim, "prod", "web:1"); len(got) != 2 {
+			t.Errorf("blue tasks running after rollback: %d, want 2", len(got))
+		}
 	})
-	if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
-		t.Fatalf("StopServiceDeployment: %v", err)
-	}
-	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", noShift, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
-	if final.DeploymentCircuitBreaker.Status != types.ServiceDeploymentRollbackMonitorsStatusDisabled {
-		t.Errorf("circuit breaker: %+v, want DISABLED", final.DeploymentCircuitBreaker)
-	}
-	if got := runningTaskArns(srv.Sim, "prod", "web:1"); len(got) != 2 {
-		t.Errorf("blue tasks running after rollback: %d, want 2", len(got))
-	}
 }
 
 func (s *Sim) stoppedTasksOf(taskDef string) []string {
@@ -279,50 +286,54 @@ func (s *Sim) stoppedTasksOf(taskDef string) []string {
 
 func TestLinearHealthy(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("LINEAR", 2, 20*time.Millisecond, func(sc *Scenario) {
-		sc.Services[0].DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(1)}
-	}))
-	c, _ := clients(srv, 1)
-	arn := deployImage(t, c, "app:v2")
-	final := waitSD(t, c, arn, "SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusSuccessful))
-	want := []string{
-		"PRE_SCALE_UP 0/0", "SCALE_UP 0/0", "POST_SCALE_UP 0/0", "TEST_TRAFFIC_SHIFT 0/100", "POST_TEST_TRAFFIC_SHIFT 0/100",
-		"PRODUCTION_TRAFFIC_SHIFT 25/100", "PRODUCTION_TRAFFIC_SHIFT 50/100", "PRODUCTION_TRAFFIC_SHIFT 75/100", "PRODUCTION_TRAFFIC_SHIFT 100/100",
-		"POST_PRODUCTION_TRAFFIC_SHIFT 100/100", "BAKE_TIME 100/100", "CLEAN_UP 100/100", "SUCCESSFUL",
-	}
-	if diff := cmp.Diff(want, srv.Sim.history(arn)); diff != "" {
-		t.Errorf("stages (-want +got):\n%s", diff)
-	}
-	if lc := final.DeploymentConfiguration.LinearConfiguration; final.DeploymentConfiguration.Strategy != types.DeploymentStrategyLinear || lc == nil || aws.ToFloat64(lc.StepPercent) != 25 {
-		t.Errorf("deploymentConfiguration of the service deployment: %+v", final.DeploymentConfiguration)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("LINEAR", 2, 20*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(1)}
+		}))
+
+		arn := deployImage(t, c, "app:v2")
+		final := waitSD(t, c, arn, "SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusSuccessful))
+		want := []string{
+			"PRE_SCALE_UP 0/0", "SCALE_UP 0/0", "POST_SCALE_UP 0/0", "TEST_TRAFFIC_SHIFT 0/100", "POST_TEST_TRAFFIC_SHIFT 0/100",
+			"PRODUCTION_TRAFFIC_SHIFT 25/100", "PRODUCTION_TRAFFIC_SHIFT 50/100", "PRODUCTION_TRAFFIC_SHIFT 75/100", "PRODUCTION_TRAFFIC_SHIFT 100/100",
+			"POST_PRODUCTION_TRAFFIC_SHIFT 100/100", "BAKE_TIME 100/100", "CLEAN_UP 100/100", "SUCCESSFUL",
+		}
+		if diff := cmp.Diff(want, sim.history(arn)); diff != "" {
+			t.Errorf("stages (-want +got):\n%s", diff)
+		}
+		if lc := final.DeploymentConfiguration.LinearConfiguration; final.DeploymentConfiguration.Strategy != types.DeploymentStrategyLinear || lc == nil || aws.ToFloat64(lc.StepPercent) != 25 {
+			t.Errorf("deploymentConfiguration of the service deployment: %+v", final.DeploymentConfiguration)
+		}
+	})
 }
 
 func TestStagedCircuitBreakerRollsBack(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("CANARY", 2, 20*time.Millisecond, func(sc *Scenario) {
-		sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &CircuitBreaker{Enable: true, Rollback: true}
-		sc.ImageRules = []ImageRule{{Image: "app:bad", Behavior: BehaviorCrash}}
-	}))
-	c, _ := clients(srv, 1)
-	arn := deployImage(t, c, "app:bad")
-	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", func(sd types.ServiceDeployment) {
-		if w := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); w > 0 {
-			t.Errorf("%s %s: production weight %v on the crashing revision", sd.Status, sd.LifecycleStage, w)
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("CANARY", 2, 20*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &CircuitBreaker{Enable: true, Rollback: true}
+			sc.ImageRules = []ImageRule{{Image: "app:bad", Behavior: BehaviorCrash}}
+		}))
+
+		arn := deployImage(t, c, "app:bad")
+		final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", func(sd types.ServiceDeployment) {
+			if w := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight); w > 0 {
+				t.Errorf("%s %s: production weight %v on the crashing revision", sd.Status, sd.LifecycleStage, w)
+			}
+		}, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+		if cb := final.DeploymentCircuitBreaker; cb.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || cb.FailureCount < 3 || cb.Threshold != 3 {
+			t.Errorf("deploymentCircuitBreaker: %+v, want TRIGGERED with >= 3 failures of threshold 3", cb)
 		}
-	}, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
-	if cb := final.DeploymentCircuitBreaker; cb.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || cb.FailureCount < 3 || cb.Threshold != 3 {
-		t.Errorf("deploymentCircuitBreaker: %+v, want TRIGGERED with >= 3 failures of threshold 3", cb)
-	}
-	if r := aws.ToString(final.StatusReason); !strings.Contains(r, "circuit breaker") || final.Rollback == nil || !strings.Contains(aws.ToString(final.Rollback.Reason), "circuit breaker") {
-		t.Errorf("statusReason %q, rollback %+v: want the circuit breaker named", r, final.Rollback)
-	}
-	if final.LifecycleStage != types.ServiceDeploymentLifecycleStageScaleUp {
-		t.Errorf("stage when rolled back: %s, want SCALE_UP", final.LifecycleStage)
-	}
-	if got := runningTaskArns(srv.Sim, "prod", "web:1"); len(got) != 2 {
-		t.Errorf("source tasks running: %d, want 2", len(got))
-	}
+		if r := aws.ToString(final.StatusReason); !strings.Contains(r, "circuit breaker") || final.Rollback == nil || !strings.Contains(aws.ToString(final.Rollback.Reason), "circuit breaker") {
+			t.Errorf("statusReason %q, rollback %+v: want the circuit breaker named", r, final.Rollback)
+		}
+		if final.LifecycleStage != types.ServiceDeploymentLifecycleStageScaleUp {
+			t.Errorf("stage when rolled back: %s, want SCALE_UP", final.LifecycleStage)
+		}
+		if got := runningTaskArns(sim, "prod", "web:1"); len(got) != 2 {
+			t.Errorf("source tasks running: %d, want 2", len(got))
+		}
+	})
 }
 
 func hookDetail(sd types.ServiceDeployment) (types.DeploymentLifecycleHookDetail, bool) {
@@ -360,36 +371,38 @@ func TestLambdaHooks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := NewServer(t, stagedWorld("CANARY", 2, 60*time.Millisecond, func(sc *Scenario) {
-				dc := &sc.Services[0].DeploymentConfiguration
-				dc.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
-				dc.LifecycleHooks = []types.DeploymentLifecycleHook{{HookTargetArn: aws.String(hookArn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
-					LifecycleStages: []types.DeploymentLifecycleHookStage{tt.stage}, TimeoutConfiguration: tt.timeout}}
-				sc.LambdaHooks = []HookScript{{HookTargetArn: "arn:aws:lambda:*:function:smoke-*", Stage: string(tt.stage), Results: tt.results, CallBackDelay: Duration(100 * time.Millisecond)}}
-			}))
-			c, _ := clients(srv, 1)
-			arn := deployImage(t, c, "app:v2")
-			seen := map[types.DeploymentLifecycleHookStatus]bool{}
-			final := waitSD(t, c, arn, string(tt.wantStatus), func(sd types.ServiceDeployment) {
-				if h, ok := hookDetail(sd); ok {
-					seen[h.Status] = true
+			synctest.Test(t, func(t *testing.T) {
+				sim, c := fakeClockSim(t, stagedWorld("CANARY", 2, 20*time.Millisecond, func(sc *Scenario) {
+					dc := &sc.Services[0].DeploymentConfiguration
+					dc.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
+					dc.LifecycleHooks = []types.DeploymentLifecycleHook{{HookTargetArn: aws.String(hookArn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
+						LifecycleStages: []types.DeploymentLifecycleHookStage{tt.stage}, TimeoutConfiguration: tt.timeout}}
+					sc.LambdaHooks = []HookScript{{HookTargetArn: "arn:aws:lambda:*:function:smoke-*", Stage: string(tt.stage), Results: tt.results, CallBackDelay: Duration(20 * time.Millisecond)}}
+				}))
+
+				arn := deployImage(t, c, "app:v2")
+				seen := map[types.DeploymentLifecycleHookStatus]bool{}
+				final := waitSD(t, c, arn, string(tt.wantStatus), func(sd types.ServiceDeployment) {
+					if h, ok := hookDetail(sd); ok {
+						seen[h.Status] = true
+					}
+				}, statusIs(tt.wantStatus))
+				h, ok := hookDetail(final)
+				if !ok || h.Status != tt.wantHook || aws.ToString(h.TargetArn) != hookArn || h.TargetType != types.DeploymentLifecycleHookTargetTypeAwsLambda || aws.ToString(h.HookId) == "" {
+					t.Errorf("lifecycleHookDetails: %+v, want one %s hook of %s", final.LifecycleHookDetails, tt.wantHook, hookArn)
 				}
-			}, statusIs(tt.wantStatus))
-			h, ok := hookDetail(final)
-			if !ok || h.Status != tt.wantHook || aws.ToString(h.TargetArn) != hookArn || h.TargetType != types.DeploymentLifecycleHookTargetTypeAwsLambda || aws.ToString(h.HookId) == "" {
-				t.Errorf("lifecycleHookDetails: %+v, want one %s hook of %s", final.LifecycleHookDetails, tt.wantHook, hookArn)
-			}
-			if tt.wantSeen != "" && !seen[tt.wantSeen] {
-				t.Errorf("hook statuses seen: %v, want %s among them", seen, tt.wantSeen)
-			}
-			if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
-				t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
-			}
-			for _, call := range srv.Sim.MutatingCalls() {
-				if call.Op != "RegisterTaskDefinition" && call.Op != "UpdateService" {
-					t.Errorf("unexpected mutating call %s: ECS rolls back by itself", call.Op)
+				if tt.wantSeen != "" && !seen[tt.wantSeen] {
+					t.Errorf("hook statuses seen: %v, want %s among them", seen, tt.wantSeen)
 				}
-			}
+				if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
+					t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
+				}
+				for _, call := range sim.MutatingCalls() {
+					if call.Op != "RegisterTaskDefinition" && call.Op != "UpdateService" {
+						t.Errorf("unexpected mutating call %s: ECS rolls back by itself", call.Op)
+					}
+				}
+			})
 		})
 	}
 }
@@ -412,101 +425,107 @@ func TestPauseHook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 30*time.Millisecond, func(sc *Scenario) {
-				tc := &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(1000)}
-				if tt.timeout != "" {
-					tc = &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(3), Action: tt.timeout}
+			synctest.Test(t, func(t *testing.T) {
+				_, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 10*time.Millisecond, func(sc *Scenario) {
+					tc := &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(1000)}
+					if tt.timeout != "" {
+						tc = &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(3), Action: tt.timeout}
+					}
+					sc.Services[0].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+						LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift}, TimeoutConfiguration: tc}}
+				}))
+
+				ctx := context.Background()
+				arn := deployImage(t, c, "app:v2")
+				if tt.action != "" {
+					paused := waitSD(t, c, arn, "AWAITING_ACTION", nil, func(sd types.ServiceDeployment) bool {
+						h, ok := hookDetail(sd)
+						return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction
+					})
+					h, _ := hookDetail(paused)
+					if paused.Status != types.ServiceDeploymentStatusInProgress || paused.LifecycleStage != types.ServiceDeploymentLifecycleStagePostTestTrafficShift ||
+						h.TargetType != types.DeploymentLifecycleHookTargetTypePause || h.TargetArn != nil || h.ExpiresAt == nil ||
+						weight(paused.TargetServiceRevision.RequestedTestTrafficWeight) != 100 || weight(paused.TargetServiceRevision.RequestedProductionTrafficWeight) != 0 {
+						t.Errorf("paused: %s %s, hook %+v, target %+v", paused.Status, paused.LifecycleStage, h, paused.TargetServiceRevision)
+					}
+					if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action}); err != nil {
+						t.Fatalf("ContinueServiceDeployment: %v", err)
+					}
+					_, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action})
+					if apiErrorCode(err) != "ConflictException" {
+						t.Errorf("second ContinueServiceDeployment: %v, want ConflictException", err)
+					}
 				}
-				sc.Services[0].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
-					LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift}, TimeoutConfiguration: tc}}
-			}))
-			c, _ := clients(srv, 1)
-			ctx := context.Background()
-			arn := deployImage(t, c, "app:v2")
-			if tt.action != "" {
-				paused := waitSD(t, c, arn, "AWAITING_ACTION", nil, func(sd types.ServiceDeployment) bool {
-					h, ok := hookDetail(sd)
-					return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction
-				})
-				h, _ := hookDetail(paused)
-				if paused.Status != types.ServiceDeploymentStatusInProgress || paused.LifecycleStage != types.ServiceDeploymentLifecycleStagePostTestTrafficShift ||
-					h.TargetType != types.DeploymentLifecycleHookTargetTypePause || h.TargetArn != nil || h.ExpiresAt == nil ||
-					weight(paused.TargetServiceRevision.RequestedTestTrafficWeight) != 100 || weight(paused.TargetServiceRevision.RequestedProductionTrafficWeight) != 0 {
-					t.Errorf("paused: %s %s, hook %+v, target %+v", paused.Status, paused.LifecycleStage, h, paused.TargetServiceRevision)
+				final := waitSD(t, c, arn, string(tt.wantStatus), nil, statusIs(tt.wantStatus))
+				h, _ := hookDetail(final)
+				if h.Status != tt.wantHook {
+					t.Errorf("hook: %+v, want %s", h, tt.wantHook)
 				}
-				if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action}); err != nil {
-					t.Fatalf("ContinueServiceDeployment: %v", err)
+				if tt.action == "" && h.ExpiresAt != nil && final.FinishedAt.Before(*h.ExpiresAt) {
+					t.Errorf("finished at %v, before the hook expired at %v", final.FinishedAt, h.ExpiresAt)
 				}
-				_, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action})
-				if apiErrorCode(err) != "ConflictException" {
-					t.Errorf("second ContinueServiceDeployment: %v, want ConflictException", err)
+				if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
+					t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
 				}
-			}
-			final := waitSD(t, c, arn, string(tt.wantStatus), nil, statusIs(tt.wantStatus))
-			h, _ := hookDetail(final)
-			if h.Status != tt.wantHook {
-				t.Errorf("hook: %+v, want %s", h, tt.wantHook)
-			}
-			if tt.action == "" && h.ExpiresAt != nil && final.FinishedAt.Before(*h.ExpiresAt) {
-				t.Errorf("finished at %v, before the hook expired at %v", final.FinishedAt, h.ExpiresAt)
-			}
-			if !strings.Contains(aws.ToString(final.StatusReason), tt.wantReason) {
-				t.Errorf("statusReason %q, want it to contain %q", aws.ToString(final.StatusReason), tt.wantReason)
-			}
+			})
 		})
 	}
 }
 
 func TestStagedRollbackFails(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
-		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000)
-		sc.Services[0].RollbackFails = true
-	}))
-	c, _ := clients(srv, 1)
-	arn := deployImage(t, c, "app:v2")
-	waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
-		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000)
+			sc.Services[0].RollbackFails = true
+		}))
+
+		arn := deployImage(t, c, "app:v2")
+		waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+			return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+		})
+		if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
+			t.Fatalf("StopServiceDeployment: %v", err)
+		}
+		final := waitSD(t, c, arn, "ROLLBACK_FAILED", nil, statusIs(types.ServiceDeploymentStatusRollbackFailed))
+		if r := aws.ToString(final.StatusReason); !strings.Contains(r, "StopServiceDeployment") || !strings.Contains(r, "rollback failed") {
+			t.Errorf("statusReason %q, want the trigger and the failure", r)
+		}
+		if final.FinishedAt == nil {
+			t.Error("finishedAt not set")
+		}
+		if !sim.SetRollbackFails("prod", "web", false) || sim.SetRollbackFails("prod", "nope", false) {
+			t.Error("SetRollbackFails: wrong answer about which services exist")
+		}
 	})
-	if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
-		t.Fatalf("StopServiceDeployment: %v", err)
-	}
-	final := waitSD(t, c, arn, "ROLLBACK_FAILED", nil, statusIs(types.ServiceDeploymentStatusRollbackFailed))
-	if r := aws.ToString(final.StatusReason); !strings.Contains(r, "StopServiceDeployment") || !strings.Contains(r, "rollback failed") {
-		t.Errorf("statusReason %q, want the trigger and the failure", r)
-	}
-	if final.FinishedAt == nil {
-		t.Error("finishedAt not set")
-	}
-	if !srv.Sim.SetRollbackFails("prod", "web", false) || srv.Sim.SetRollbackFails("prod", "nope", false) {
-		t.Error("SetRollbackFails: wrong answer about which services exist")
-	}
 }
 
 func TestStagedAlarmRollsBack(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
-		sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000)
-		sc.Services[0].DeploymentConfiguration.Alarms = &DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}
-		sc.Alarms = []ScenarioAlarm{{Name: "web-5xx", Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_5XX_Count", Statistic: "Sum", ComparisonOperator: "GreaterThanThreshold", Threshold: 5}}
-	}))
-	c, _ := clients(srv, 1)
-	arn := deployImage(t, c, "app:v2")
-	sd := waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
-		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 20*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1000)
+			sc.Services[0].DeploymentConfiguration.Alarms = &DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}
+			sc.Alarms = []ScenarioAlarm{{Name: "web-5xx", Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_5XX_Count", Statistic: "Sum", ComparisonOperator: "GreaterThanThreshold", Threshold: 5}}
+		}))
+
+		arn := deployImage(t, c, "app:v2")
+		sd := waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+			return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+		})
+		if a := sd.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusMonitoring || !cmp.Equal(a.AlarmNames, []string{"web-5xx"}) {
+			t.Errorf("alarms while baking: %+v", a)
+		}
+		sim.SetAlarmState("web-5xx", AlarmAlarm, "")
+		final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+		if a := final.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || !cmp.Equal(a.TriggeredAlarmNames, []string{"web-5xx"}) {
+			t.Errorf("alarms after the rollback: %+v", a)
+		}
+		if r := aws.ToString(final.StatusReason); !strings.Contains(r, "web-5xx") || final.Rollback == nil || !strings.Contains(aws.ToString(final.Rollback.Reason), "alarm") {
+			t.Errorf("statusReason %q, rollback %+v: want the alarm named", r, final.Rollback)
+		}
+		if got := runningTaskArns(sim, "prod", "web:1"); len(got) != 2 {
+			t.Errorf("source tasks running: %d, want 2", len(got))
+		}
 	})
-	if a := sd.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusMonitoring || !cmp.Equal(a.AlarmNames, []string{"web-5xx"}) {
-		t.Errorf("alarms while baking: %+v", a)
-	}
-	srv.Sim.SetAlarmState("web-5xx", AlarmAlarm, "")
-	final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
-	if a := final.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || !cmp.Equal(a.TriggeredAlarmNames, []string{"web-5xx"}) {
-		t.Errorf("alarms after the rollback: %+v", a)
-	}
-	if r := aws.ToString(final.StatusReason); !strings.Contains(r, "web-5xx") || final.Rollback == nil || !strings.Contains(aws.ToString(final.Rollback.Reason), "alarm") {
-		t.Errorf("statusReason %q, rollback %+v: want the alarm named", r, final.Rollback)
-	}
-	if got := runningTaskArns(srv.Sim, "prod", "web:1"); len(got) != 2 {
-		t.Errorf("source tasks running: %d, want 2", len(got))
-	}
 }
