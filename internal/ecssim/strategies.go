@@ -430,11 +430,8 @@ func (s *Sim) finish(sd *serviceDeployment, status types.ServiceDeploymentStatus
 	if status == types.ServiceDeploymentStatusStopped {
 		sd.stoppedAt = now
 	}
-	for _, h := range sd.hookRuns {
-		if h.status == types.DeploymentLifecycleHookStatusAwaitingAction || h.status == types.DeploymentLifecycleHookStatusInProgress {
-			h.status = types.DeploymentLifecycleHookStatusFailed
-		}
-	}
+	// Hooks still running keep their status: ECS stops waiting for them,
+	// they did not fail.
 	sd.next = time.Time{}
 	sd.final = s.summaries(sd)
 }

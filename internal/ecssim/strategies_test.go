@@ -529,3 +529,34 @@ func TestStagedAlarmRollsBack(t *testing.T) {
 		}
 	})
 }
+
+func TestCanaryStoppedDuringStep(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("CANARY", 4, time.Minute, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(12.5), CanaryBakeTimeInMinutes: aws.Int32(10)}
+		}))
+		blue := runningTaskArns(sim, "prod", "web:1")
+		arn := deployImage(t, c, "app:v2")
+		sd := waitSD(t, c, arn, "the canary step", nil, func(sd types.ServiceDeployment) bool {
+			return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageProductionTrafficShift
+		})
+		if w, src := weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight), weight(sd.SourceServiceRevisions[0].RequestedProductionTrafficWeight); w != 12.5 || src != 87.5 {
+			t.Errorf("canary step: production %v on the target, %v on the source; want 12.5 and 87.5", w, src)
+		}
+		time.Sleep(5 * time.Minute) // half the canary bake, on the fake clock
+		if sd := describeSD(t, c, arn); sd.LifecycleStage != types.ServiceDeploymentLifecycleStageProductionTrafficShift || sd.Status != types.ServiceDeploymentStatusInProgress {
+			t.Fatalf("5 minutes into a 10-minute canary bake: %s %s", sd.Status, sd.LifecycleStage)
+		}
+		if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeRollback}); err != nil {
+			t.Fatalf("StopServiceDeployment: %v", err)
+		}
+		final := waitSD(t, c, arn, "ROLLBACK_SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusRollbackSuccessful))
+		if w := weight(final.SourceServiceRevisions[0].RequestedProductionTrafficWeight); w != 100 {
+			t.Errorf("production weight on the source after the rollback: %v, want 100", w)
+		}
+		if got := runningTaskArns(sim, "prod", "web:1"); !cmp.Equal(blue, got) {
+			t.Errorf("source tasks replaced by the rollback: before %v, after %v", blue, got)
+		}
+	})
+}
