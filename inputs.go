@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -111,8 +110,8 @@ func inputSpecs() []inputSpec {
 		{Name: inRollbackTimeout, Default: durationText(deployer.DefaultRollbackTimeout), Kind: kindDuration, Usage: "how long to wait for the rollback to settle"},
 		{Name: inBakeTime, Default: "0s", Kind: kindDuration, Usage: "after the deployment completes, keep watching its tasks and the alarms this long (at most 6h); 0s: the verdict is final at COMPLETED"},
 		{Name: inAlarms, Kind: kindList, Usage: "CloudWatch alarm names (metric or composite), one per line or comma-separated, at most 100; one in ALARM from the update to the end of the bake rolls back"},
-		{Name: inMinimumHealthyPercent, Default: "100", Kind: kindInt, Usage: "rolling update floor, 0 to 100"},
-		{Name: inMaximumPercent, Default: "200", Kind: kindInt, Usage: "rolling update ceiling, 100 to 200"},
+		{Name: inMinimumHealthyPercent, Kind: kindInt, Usage: "tasks kept running during the deployment, 0 to 100 % of the desired count (ROLLING services: 100 when none; others: the service's own)"},
+		{Name: inMaximumPercent, Kind: kindInt, Usage: "tasks allowed during the deployment, 100 to 200 % of the desired count (ROLLING services: 200 when none; others: the service's own)"},
 		{Name: inForceNewDeployment, Default: "true", Kind: kindBool, Usage: "force a new deployment even when the revision is unchanged"},
 		{Name: inDesiredCount, Kind: kindInt, Usage: "new desired count; none leaves it unchanged"},
 		{Name: inEnableECSManagedTags, Kind: kindBool, Usage: "turn Amazon ECS managed tags on or off; none leaves it unchanged"},
@@ -124,6 +123,8 @@ func inputSpecs() []inputSpec {
 		{Name: inOnBusy, Default: string(deployer.OnBusyWait), Usage: "when another deployment is in progress: wait or fail"},
 		{Name: inDeregisterFailed, Default: "false", Kind: kindBool, Usage: "after a verified rollback, deregister the failed revision"},
 		{Name: inDryRun, Default: "false", Kind: kindBool, Usage: "run the preflight and print the plan; change nothing"},
+		{Name: inOnPause, Default: string(deployer.OnPauseReturn), Usage: "when our deployment waits at a PAUSE hook: return (status paused), continue or rollback"},
+		{Name: inResume, Usage: "continue or rollback the service's deployment waiting at a PAUSE hook (with service, no image)"},
 	}
 }
 
@@ -233,9 +234,11 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 
 	cfg.FailedTasksThreshold = p.intIn(inFailedTasksThreshold, 1, 1, maxFailedThreshold)
 	cfg.Rollback = p.boolean(inRollback, true)
-	cfg.MinimumHealthyPercent = aws.Int32(int32(p.intIn(inMinimumHealthyPercent, 100, 0, 100)))
-	cfg.MaximumPercent = aws.Int32(int32(p.intIn(inMaximumPercent, 200, 100, 200)))
-	if *cfg.MinimumHealthyPercent == 100 && *cfg.MaximumPercent == 100 {
+	cfg.MinimumHealthyPercent = p.percent(inMinimumHealthyPercent, 0, 100)
+	cfg.MaximumPercent = p.percent(inMaximumPercent, 100, 200)
+	cfg.RollingDefaults = true // empty inputs: 100 and 200 for a ROLLING service
+	// A ROLLING service takes 100 for a minimum-healthy-percent not given.
+	if lo, hi := cfg.MinimumHealthyPercent, cfg.MaximumPercent; hi != nil && *hi == 100 && (lo == nil || *lo == 100) {
 		p.add(inMaximumPercent, "100 together with minimum-healthy-percent 100 leaves ECS no room to replace a task; raise maximum-percent or lower minimum-healthy-percent")
 	}
 	cfg.ForceNewDeployment = p.boolean(inForceNewDeployment, true)
@@ -273,10 +276,11 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 			p.add(inAlarms, "needs wait: true (with wait: false nothing is watched)")
 		}
 	}
+	p.pauseInputs(cfg)
 
 	// Something must be deployed. force-new-deployment alone (the default)
 	// redeploys the running revision, which restarts the tasks.
-	if len(cfg.Images) == 0 && cfg.TaskDefinition == nil && !cfg.ForceNewDeployment &&
+	if cfg.Resume == "" && len(cfg.Images) == 0 && cfg.TaskDefinition == nil && !cfg.ForceNewDeployment &&
 		p.raw(inImage) == "" && p.raw(inImages) == "" && p.raw(inTaskDefinition) == "" {
 		p.add(inImage, "nothing to deploy: set image, images or task-definition, or force-new-deployment: true to restart the running revision")
 	}
@@ -686,20 +690,41 @@ func (p *inputParser) parseInt(name, s string) (int64, bool) {
 	return n, true
 }
 
-func (p *inputParser) intIn(name string, def, lo, hi int) int {
-	s := p.raw(name)
-	if s == "" {
-		return def
+// percent parses an optional percentage input: nil when not given (or
+// invalid, with the problem recorded).
+func (p *inputParser) percent(name string, lo, hi int) *int32 {
+	n, ok := p.optionalIntIn(name, lo, hi)
+	if !ok {
+		return nil
 	}
-	n, ok := p.parseInt(name, s)
+	v := int32(n)
+	return &v
+}
+
+func (p *inputParser) intIn(name string, def, lo, hi int) int {
+	n, ok := p.optionalIntIn(name, lo, hi)
 	if !ok {
 		return def
 	}
+	return n
+}
+
+// optionalIntIn parses a whole-number input within [lo, hi]; ok is false
+// when it is not given or invalid (the problem recorded).
+func (p *inputParser) optionalIntIn(name string, lo, hi int) (int, bool) {
+	s := p.raw(name)
+	if s == "" {
+		return 0, false
+	}
+	n, ok := p.parseInt(name, s)
+	if !ok {
+		return 0, false
+	}
 	if n < int64(lo) || n > int64(hi) {
 		p.add(name, fmt.Sprintf("%d is out of range (%d to %d)", n, lo, hi))
-		return def
+		return 0, false
 	}
-	return int(n)
+	return int(n), true
 }
 
 // duration parses a Go duration (10m, 90s, 1h30m). lo is exclusive when 0

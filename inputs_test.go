@@ -25,21 +25,21 @@ func noFiles(name string) ([]byte, error) { return nil, fs.ErrNotExist }
 // with every other input left at its default.
 func feDefaultConfig() deployer.Config {
 	return deployer.Config{
-		Cluster:               "default",
-		Service:               "web",
-		Images:                []deployer.ContainerImage{{Image: "nginx:1.27", Input: "image"}},
-		Timeout:               10 * time.Minute,
-		PollInterval:          deployer.DefaultPollInterval,
-		FailedTasksThreshold:  1,
-		Rollback:              true,
-		RollbackTimeout:       10 * time.Minute,
-		MinimumHealthyPercent: aws.Int32(100),
-		MaximumPercent:        aws.Int32(200),
-		ForceNewDeployment:    true,
-		Wait:                  true,
-		LogLines:              20,
-		OnBusy:                deployer.OnBusyWait,
-		OnCancel:              deployer.OnCancelRollback,
+		Cluster:              "default",
+		Service:              "web",
+		Images:               []deployer.ContainerImage{{Image: "nginx:1.27", Input: "image"}},
+		Timeout:              10 * time.Minute,
+		PollInterval:         deployer.DefaultPollInterval,
+		FailedTasksThreshold: 1,
+		Rollback:             true,
+		RollbackTimeout:      10 * time.Minute,
+		ForceNewDeployment:   true,
+		Wait:                 true,
+		LogLines:             20,
+		OnBusy:               deployer.OnBusyWait,
+		OnCancel:             deployer.OnCancelRollback,
+		OnPause:              deployer.OnPauseReturn,
+		RollingDefaults:      true,
 	}
 }
 
@@ -60,7 +60,7 @@ func TestParseInputs(t *testing.T) {
 			name: "defaults as the runner passes them",
 			in: map[string]string{
 				"cluster": "default", "timeout": "10m", "poll-interval": "5s", "failed-tasks-threshold": "1",
-				"rollback": "true", "rollback-timeout": "10m", "minimum-healthy-percent": "100", "maximum-percent": "200",
+				"rollback": "true", "rollback-timeout": "10m", "minimum-healthy-percent": "", "maximum-percent": "",
 				"force-new-deployment": "true", "wait": "true", "log-lines": "20", "on-cancel": "rollback",
 				"on-busy": "wait", "deregister-failed": "false", "dry-run": "false", "bake-time": "0s", "alarms": "",
 			},
@@ -596,8 +596,8 @@ func FuzzParseInputs(f *testing.F) {
 		}
 		c := got.Config
 		if c.Service == "" || c.Timeout <= 0 || c.PollInterval <= 0 || c.PollInterval >= c.Timeout ||
-			c.FailedTasksThreshold < 1 || *c.MinimumHealthyPercent < 0 || *c.MinimumHealthyPercent > 100 ||
-			*c.MaximumPercent < 100 || *c.MaximumPercent > 200 || (c.DesiredCount != nil && *c.DesiredCount < 0) {
+			c.FailedTasksThreshold < 1 || (c.MinimumHealthyPercent != nil && (*c.MinimumHealthyPercent < 0 || *c.MinimumHealthyPercent > 100)) ||
+			(c.MaximumPercent != nil && (*c.MaximumPercent < 100 || *c.MaximumPercent > 200)) || (c.DesiredCount != nil && *c.DesiredCount < 0) {
 			t.Errorf("accepted an invalid config: %+v", c)
 		}
 		if err := c.Validate(); err != nil {

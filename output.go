@@ -23,6 +23,7 @@ const (
 	outTaskDefinitionARN         = "task-definition-arn"
 	outPreviousTaskDefinitionARN = "previous-task-definition-arn"
 	outDeploymentID              = "deployment-id"
+	outServiceDeploymentARN      = "service-deployment-arn"
 	outStatus                    = "status"
 	outReason                    = "reason"
 	outResults                   = "results"
@@ -37,7 +38,7 @@ const (
 // deployer.Result; report.OneLine for text); a row in the README's
 // outputs table. Values are masked like every other line.
 func outputNames() []string {
-	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outStatus, outReason, outResults}
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outServiceDeploymentARN, outStatus, outReason, outResults}
 }
 
 // The keys saved with GITHUB_STATE for the post step (read back as
@@ -366,6 +367,7 @@ func resultOutputs(res deployer.Result) map[string]string {
 		outTaskDefinitionARN:         res.TaskDefinitionARN,
 		outPreviousTaskDefinitionARN: res.PreviousTaskDefinitionARN,
 		outDeploymentID:              res.DeploymentID,
+		outServiceDeploymentARN:      res.ServiceDeploymentARN,
 		outStatus:                    string(res.Status),
 		outReason:                    report.OneLine(res.Reason),
 		outResults:                   resultsJSON(res),

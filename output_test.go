@@ -175,6 +175,7 @@ func TestConsoleFinish(t *testing.T) {
 		"task-definition-arn":          res.TaskDefinitionARN,
 		"previous-task-definition-arn": res.PreviousTaskDefinitionARN,
 		"deployment-id":                "ecs-svc/1",
+		"service-deployment-arn":       "",
 		"status":                       "rollback-failed",
 		"reason":                       `container "app" exited with code 1; rollback denied`,
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
@@ -50,7 +49,7 @@ func deployFleet(tb testing.TB, f fleet, t ecssim.Timings, interval time.Duratio
 	cfg := deployer.Config{
 		Images: []deployer.ContainerImage{{Container: "app", Image: "repo/app:2"}}, PollInterval: interval,
 		Timeout: 5 * time.Minute, RollbackTimeout: 5 * time.Minute, FailedTasksThreshold: 1, Rollback: true,
-		MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200), ForceNewDeployment: true, Wait: true, LogLines: 20,
+		ForceNewDeployment: true, Wait: true, LogLines: 20,
 	}
 	for i := range f.services {
 		cfg.Services = append(cfg.Services, deployer.Target{Cluster: fmt.Sprintf("c%d", i%f.clusters), Service: fmt.Sprintf("s%d", i)})

@@ -163,19 +163,18 @@ func newEnv(tb testing.TB, sc ecssim.Scenario) env {
 
 func (r rollout) config(i int) deployer.Config {
 	return deployer.Config{
-		Cluster:               fmt.Sprintf("c%d", i),
-		Service:               "web",
-		Images:                []deployer.ContainerImage{{Container: "app", Image: r.image}},
-		Timeout:               r.timeout,
-		RollbackTimeout:       r.timeout,
-		PollInterval:          r.interval,
-		FailedTasksThreshold:  1,
-		Rollback:              true,
-		MinimumHealthyPercent: aws.Int32(100),
-		MaximumPercent:        aws.Int32(r.maxPct),
-		ForceNewDeployment:    true,
-		Wait:                  true,
-		LogLines:              20,
+		Cluster:              fmt.Sprintf("c%d", i),
+		Service:              "web",
+		Images:               []deployer.ContainerImage{{Container: "app", Image: r.image}},
+		Timeout:              r.timeout,
+		RollbackTimeout:      r.timeout,
+		PollInterval:         r.interval,
+		FailedTasksThreshold: 1,
+		Rollback:             true,
+		MaximumPercent:       aws.Int32(r.maxPct),
+		ForceNewDeployment:   true,
+		Wait:                 true,
+		LogLines:             20,
 	}
 }
 

@@ -23,9 +23,12 @@ import (
 const MaxBakeTime = 6 * time.Hour
 
 // bakePhase turns a succeeded verdict on our deployment into the bake's
-// verdict. Any other verdict, or no bake time, passes through.
+// verdict. Any other verdict, or no bake time, passes through, and so
+// does a BLUE_GREEN, LINEAR or CANARY deployment: those bake inside the
+// deployment (ECS's bakeTimeInMinutes, while the old revision still
+// runs), and SUCCESSFUL comes after it.
 func (r *run) bakePhase(ctx context.Context, v verdict) verdict {
-	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || r.ours == nil {
+	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || r.ours == nil || r.staged != nil {
 		return v
 	}
 	r.mark("deployment completed")

@@ -47,6 +47,9 @@ func (c Config) withDefaults() Config {
 	if c.RollbackScope == "" {
 		c.RollbackScope = RollbackScopeAll
 	}
+	if c.OnPause == "" {
+		c.OnPause = OnPauseReturn
+	}
 	return c
 }
 
@@ -99,7 +102,7 @@ func (c Config) Validate() error {
 		bad("minimum-healthy-percent", "must be between 0 and 100, got %d", *p)
 	}
 	if p := c.MaximumPercent; p != nil && *p < 100 {
-		bad("maximum-percent", "must be at least 100 for a rolling update, got %d", *p)
+		bad("maximum-percent", "must be at least 100, got %d", *p)
 	}
 	if c.DesiredCount != nil && *c.DesiredCount < 0 {
 		bad("desired-count", "must not be negative, got %d", *c.DesiredCount)
@@ -127,6 +130,20 @@ func (c Config) Validate() error {
 	case "", OnCancelRollback, OnCancelLeave:
 	default:
 		bad("on-cancel", "must be %q or %q, got %q", OnCancelRollback, OnCancelLeave, c.OnCancel)
+	}
+	switch c.OnPause {
+	case "", OnPauseReturn, OnPauseContinue, OnPauseRollback:
+	default:
+		bad("on-pause", "must be %q, %q or %q, got %q", OnPauseReturn, OnPauseContinue, OnPauseRollback, c.OnPause)
+	}
+	switch c.Resume {
+	case "":
+	case ResumeContinue, ResumeRollback:
+		if len(c.Images) > 0 || c.TaskDefinition != nil {
+			bad("resume", "acts on the deployment already waiting at a PAUSE hook and deploys nothing: give no image, images or task-definition")
+		}
+	default:
+		bad("resume", "must be %q or %q, got %q", ResumeContinue, ResumeRollback, c.Resume)
 	}
 	seen := map[string]bool{}
 	for _, ci := range c.Images {

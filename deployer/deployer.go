@@ -88,8 +88,12 @@ type run struct {
 	newARN   string
 	register *ecs.RegisterTaskDefinitionInput
 	origDepl *types.DeploymentConfiguration
-	ours     *rollingJudge // the judge of our deployment (reused for diagnosis)
+	ours     *rollingJudge // the judge of our deployment's tasks (reused for diagnosis)
 	events   *eventLog     // the service's events, as the run's reads saw them
+	updated  types.Service // the service as our UpdateService returned it
+	// staged is the judge of our service deployment when the service
+	// uses BLUE_GREEN, LINEAR or CANARY (staged_run.go); nil for ROLLING.
+	staged *stagedWatch
 
 	alarms    *alarmWatch // Config.Alarms, nil when none
 	updatedAt time.Time   // our clock, when the update was accepted
@@ -154,6 +158,9 @@ func newRun(d *Deployer, cfg Config, start time.Time) *run {
 // deploy runs the phases in order. Each phase either hands over to the
 // next or ends the run with r.res filled.
 func (r *run) deploy(ctx context.Context) error {
+	if r.cfg.Resume != "" {
+		return r.resume(ctx)
+	}
 	if next, err := r.preflightPhase(ctx); !next {
 		return err
 	}
@@ -245,11 +252,32 @@ func (r *run) updatePhase(ctx context.Context) bool {
 	}
 	r.mark("deploy started")
 	r.updatedAt = r.d.now()
+	r.res.ServiceDeploymentARN = r.updatedServiceDeployment(r.updated)
+	if isStaged(strategyOf(r.svc)) {
+		r.staged = r.newStagedWatch(r.res.ServiceDeploymentARN)
+		r.ours = r.staged.tasks
+		if r.res.ServiceDeploymentARN != "" {
+			r.d.emit(EventInfo, "Service deployment %s (%s)", r.res.ServiceDeploymentARN, strategyOf(r.svc))
+		}
+	}
 	return true
 }
 
 // watchPhase watches our deployment until a verdict or the timeout.
 func (r *run) watchPhase(ctx context.Context) verdict {
+	if s := r.staged; s != nil {
+		timeout := stagedTimeout(r.cfg.Timeout, r.origDepl)
+		r.d.emit(EventPhase, "Watch deployment %s (%s, up to %s)", orDefault(s.j.id, r.res.DeploymentID), strategyOf(r.svc), timeout)
+		r.checkpoint(PhaseWatching)
+		var jd judge = s
+		if r.alarms != nil {
+			jd = &alarmJudge{inner: s, alarms: r.alarms, since: func() time.Time { return r.updatedAt }, sinceWhat: "the update"}
+		}
+		w := r.watcher(jd, watchDeployment)
+		v := w.watch(ctx, timeout, r.cfg.PollInterval)
+		r.res.Last = w.last
+		return v
+	}
 	r.d.emit(EventPhase, "Watch deployment %s", r.res.DeploymentID)
 	r.checkpoint(PhaseWatching)
 	j := r.rollingJudge(r.res.DeploymentID, r.newARN, watchDeployment)
@@ -269,6 +297,12 @@ func (r *run) watchPhase(ctx context.Context) verdict {
 // watchRollback watches the rollback deployment until it settles or the
 // rollback timeout passes.
 func (r *run) watchRollback(ctx context.Context) verdict {
+	if s := r.staged; s != nil {
+		s.what = watchRollback
+		w := r.watcher(s, watchRollback)
+		w.line, w.beat = s.j.lastLine, r.d.now() // the same deployment: its last line is not news
+		return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+	}
 	j := r.rollingJudge(r.res.RollbackDeploymentID, r.target, watchRollback)
 	j.before[r.res.DeploymentID] = true // a stale read may still show ours as PRIMARY
 	return r.watcher(j).watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
@@ -328,6 +362,25 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return r.rollBackWithPeer(ctx, v)
 	case verdictAccessLost:
 		return r.accessLost(v)
+	case verdictPaused:
+		return r.paused(ctx, v)
+	case verdictECSRollback:
+		r.mark("deployment failed")
+		r.mark("rollback by ECS")
+		r.checkpoint(PhaseRollingBack)
+		why := v.reason
+		if h := r.diagnose(ctx); h != "" {
+			why += " (" + h + ")"
+		}
+		return r.awaitRollback(ctx, why, "ECS")
+	case verdictStopped:
+		r.mark("deployment failed")
+		r.res.Status = StatusFailed
+		r.res.Reason = v.reason
+		r.res.ManualRollback = r.manualRollback()
+		r.diagnose(ctx)
+		r.checkpoint(PhaseDone)
+		return nil
 	case verdictServiceGone:
 		r.res.Status = StatusFailed
 		r.res.Reason = v.reason + "; nothing to roll back"
@@ -409,6 +462,8 @@ func (r *run) checkpoint(phase Phase) {
 		Cluster:               r.cfg.Cluster,
 		Service:               r.cfg.Service,
 		DeploymentID:          r.res.DeploymentID,
+		ServiceDeploymentARN:  r.res.ServiceDeploymentARN,
+		Strategy:              r.res.Strategy,
 		TaskDefinition:        r.newARN,
 		RollbackTarget:        r.target,
 		Phase:                 phase,

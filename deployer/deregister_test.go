@@ -106,7 +106,6 @@ func TestDeregisterFailed(t *testing.T) {
 				PollInterval:    20 * time.Millisecond,
 				RollbackTimeout: 4 * time.Second,
 				Rollback:        true, Wait: true, ForceNewDeployment: true,
-				MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200),
 				DeregisterFailed: true,
 			}
 			if tt.cfg != nil {

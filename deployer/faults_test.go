@@ -239,17 +239,15 @@ func runUnderFault(t *testing.T, fr faultRun) {
 	}))
 	c := deployer.Config{
 		Cluster: "prod", Service: "web",
-		Images:                []deployer.ContainerImage{{Container: "app", Image: fr.image}},
-		Timeout:               4 * time.Second,
-		PollInterval:          20 * time.Millisecond,
-		RollbackTimeout:       4 * time.Second,
-		FailedTasksThreshold:  1,
-		Rollback:              fr.rollback,
-		MinimumHealthyPercent: aws.Int32(100),
-		MaximumPercent:        aws.Int32(200),
-		ForceNewDeployment:    true,
-		Wait:                  true,
-		LogLines:              5,
+		Images:               []deployer.ContainerImage{{Container: "app", Image: fr.image}},
+		Timeout:              4 * time.Second,
+		PollInterval:         20 * time.Millisecond,
+		RollbackTimeout:      4 * time.Second,
+		FailedTasksThreshold: 1,
+		Rollback:             fr.rollback,
+		ForceNewDeployment:   true,
+		Wait:                 true,
+		LogLines:             5,
 	}
 	if fr.forGood && (fr.phase == phaseWatch || fr.phase == phaseRollback) {
 		// A fault that never ends must end the run by a timeout.

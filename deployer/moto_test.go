@@ -67,16 +67,14 @@ func serviceTaskDef(t *testing.T, client *ecs.Client) string {
 func motoConfig() deployer.Config {
 	return deployer.Config{
 		Cluster: "prod", Service: "web",
-		Images:                []deployer.ContainerImage{{Container: "app", Image: "registry.example.com/app:2"}},
-		Timeout:               5 * time.Second,
-		PollInterval:          20 * time.Millisecond,
-		RollbackTimeout:       time.Second,
-		FailedTasksThreshold:  1,
-		Rollback:              true,
-		MinimumHealthyPercent: aws.Int32(100),
-		MaximumPercent:        aws.Int32(200),
-		ForceNewDeployment:    true,
-		Wait:                  true,
+		Images:               []deployer.ContainerImage{{Container: "app", Image: "registry.example.com/app:2"}},
+		Timeout:              5 * time.Second,
+		PollInterval:         20 * time.Millisecond,
+		RollbackTimeout:      time.Second,
+		FailedTasksThreshold: 1,
+		Rollback:             true,
+		ForceNewDeployment:   true,
+		Wait:                 true,
 	}
 }
 

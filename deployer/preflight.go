@@ -3,6 +3,7 @@ package deployer
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -34,6 +35,11 @@ func (r *run) preflight(ctx context.Context) error {
 		}
 	}
 	r.svc = svc
+	r.res.Strategy = string(strategyOf(svc))
+	if isStaged(strategyOf(svc)) && r.cfg.BakeTime > 0 {
+		r.d.emit(EventWarning, "bake-time is for ROLLING services: %s service %s bakes inside its deployment (ECS's bakeTimeInMinutes, %d min), which is watched until ECS reports it SUCCESSFUL",
+			strategyOf(svc), r.cfg.Service, aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes))
+	}
 	r.target = aws.ToString(svc.TaskDefinition)
 	r.res.PreviousTaskDefinitionARN = r.target
 	r.origDepl = svc.DeploymentConfiguration
@@ -87,11 +93,9 @@ func (r *run) preflight(ctx context.Context) error {
 	for _, line := range taskdef.PlanDiff(current, in) {
 		plan = append(plan, "  "+line)
 	}
-	plan = append(plan, fmt.Sprintf("UpdateService: %s in %s to the new revision (%s%s)",
-		r.cfg.Service, r.cfg.Cluster, r.percentNote(), r.desiredNote()))
+	plan = append(plan, r.updatePlan()...)
 	if r.cfg.Wait {
-		plan = append(plan, fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", r.cfg.Timeout, taskdef.ShortRevision(r.target)))
-		if r.cfg.BakeTime > 0 {
+		if r.cfg.BakeTime > 0 && !isStaged(strategyOf(r.svc)) {
 			plan = append(plan, fmt.Sprintf("after it completes, bake for %s: a failed task of the new revision rolls back", r.cfg.BakeTime))
 		}
 		if len(r.cfg.Alarms) > 0 {
@@ -109,9 +113,6 @@ func checkService(svc types.Service, name string) error {
 	}
 	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs {
 		return fmt.Errorf("service: service %q uses the %s deployment controller; ecs-rollout performs ECS rolling updates", name, dc.Type)
-	}
-	if c := svc.DeploymentConfiguration; c != nil && c.Strategy != "" && c.Strategy != types.DeploymentStrategyRolling {
-		return fmt.Errorf("service: service %q uses the %s deployment strategy; ecs-rollout performs rolling updates", name, c.Strategy)
 	}
 	if aws.ToString(svc.TaskDefinition) == "" {
 		return fmt.Errorf("service: service %q has no task definition", name)
@@ -162,4 +163,37 @@ func imageDiffs(old, cur *ecs.RegisterTaskDefinitionInput) []taskdef.Diff {
 		}
 	}
 	return out
+}
+
+// updatePlan is the dry run's account of the update and the watch: the
+// strategy with its steps, bake time and hooks, what is sent, what is
+// watched and how a failure is rolled back.
+func (r *run) updatePlan() []string {
+	minHealthy, maxPercent := r.percentages()
+	var sent []string
+	if minHealthy != nil {
+		sent = append(sent, fmt.Sprintf("minimumHealthyPercent %d", *minHealthy))
+	}
+	if maxPercent != nil {
+		sent = append(sent, fmt.Sprintf("maximumPercent %d", *maxPercent))
+	}
+	strategy := strategyOf(r.svc)
+	if isStaged(strategy) && len(sent) == 0 {
+		sent = append(sent, fmt.Sprintf("the service's %s settings unchanged", strategy))
+	}
+	if d := r.desiredNote(); d != "" {
+		sent = append(sent, strings.TrimPrefix(d, ", "))
+	}
+	plan := []string{fmt.Sprintf("UpdateService: %s in %s to the new revision (%s)", r.cfg.Service, r.cfg.Cluster, strings.Join(sent, ", "))}
+	for _, line := range strategyPlan(r.svc.DeploymentConfiguration) {
+		plan = append(plan, "  "+line)
+	}
+	if !r.cfg.Wait {
+		return plan
+	}
+	if isStaged(strategy) {
+		return append(plan, fmt.Sprintf("watch the service deployment stage by stage for up to %s (timeout plus ECS's own waits); on failure StopServiceDeployment ROLLBACK back to %s",
+			stagedTimeout(r.cfg.Timeout, r.svc.DeploymentConfiguration), taskdef.ShortRevision(r.target)))
+	}
+	return append(plan, fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", r.cfg.Timeout, taskdef.ShortRevision(r.target)))
 }

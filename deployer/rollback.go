@@ -16,6 +16,9 @@ import (
 // changed it). It works on a fresh, short context when ctx is already
 // cancelled, so a cancelled run still rolls back.
 func (r *run) issueRollback(ctx context.Context) error {
+	if r.staged != nil {
+		return r.rollbackStaged(ctx)
+	}
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
 	var desired *int32
@@ -37,7 +40,7 @@ func (r *run) issueRollback(ctx context.Context) error {
 // already started its rollback, ours would be a second one. It returns v
 // unchanged otherwise.
 func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
-	if !ecsRollsBack(r.svc) || ctx.Err() != nil {
+	if r.staged != nil || !ecsRollsBack(r.svc) || ctx.Err() != nil {
 		return v
 	}
 	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
@@ -60,10 +63,14 @@ func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
 // awaitRollback watches the rollback deployment (ours, or the one ECS's
 // circuit breaker started) until it settles or RollbackTimeout passes.
 func (r *run) awaitRollback(ctx context.Context, why, by string) error {
+	id := r.res.RollbackDeploymentID
+	if r.staged != nil {
+		id = "of deployment " + r.staged.j.id
+	}
 	if by != "" {
-		r.d.emit(EventPhase, "Watch rollback by %s (%s)", by, r.res.RollbackDeploymentID)
+		r.d.emit(EventPhase, "Watch rollback by %s (%s)", by, id)
 	} else {
-		r.d.emit(EventPhase, "Watch rollback %s", r.res.RollbackDeploymentID)
+		r.d.emit(EventPhase, "Watch rollback %s", id)
 	}
 	rv := r.watchRollback(ctx)
 	switch rv.kind {
@@ -153,16 +160,13 @@ func rollbackInput(cluster, service, target string, orig *types.DeploymentConfig
 // there is nothing to restore).
 func (r *run) originalConfig() *types.DeploymentConfiguration {
 	o := r.origDepl
-	if o == nil || (o.MinimumHealthyPercent == nil && o.MaximumPercent == nil && o.DeploymentCircuitBreaker == nil && o.Alarms == nil) {
+	if o == nil || (o.MinimumHealthyPercent == nil && o.MaximumPercent == nil && o.DeploymentCircuitBreaker == nil && o.Alarms == nil &&
+		o.BakeTimeInMinutes == nil && o.LinearConfiguration == nil && o.CanaryConfiguration == nil && o.LifecycleHooks == nil && o.EarlySuccessCriteria == nil) {
 		return nil
 	}
-	return &types.DeploymentConfiguration{
-		DeploymentCircuitBreaker: o.DeploymentCircuitBreaker,
-		Alarms:                   alarmsToSend(o.Alarms),
-		Strategy:                 o.Strategy,
-		MinimumHealthyPercent:    o.MinimumHealthyPercent,
-		MaximumPercent:           o.MaximumPercent,
-	}
+	c := *o // every setting the service had
+	c.Alarms = alarmsToSend(o.Alarms)
+	return &c
 }
 
 // rollbackTo sends the rollback UpdateService and returns the rollback
@@ -245,6 +249,9 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 	}
 	if cp.Cluster == "" {
 		cp.Cluster = DefaultCluster
+	}
+	if cp.ServiceDeploymentARN != "" && isStaged(types.DeploymentStrategy(cp.Strategy)) {
+		return d.recoverStaged(ctx, cp, res)
 	}
 	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
 	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)

@@ -93,17 +93,15 @@ func (e env) mutating() []string {
 func config(image string) deployer.Config {
 	return deployer.Config{
 		Cluster: "prod", Service: "web",
-		Images:                []deployer.ContainerImage{{Container: "app", Image: image}},
-		Timeout:               5 * time.Second,
-		PollInterval:          25 * time.Millisecond,
-		RollbackTimeout:       5 * time.Second,
-		FailedTasksThreshold:  1,
-		Rollback:              true,
-		MinimumHealthyPercent: aws.Int32(100),
-		MaximumPercent:        aws.Int32(200),
-		ForceNewDeployment:    true,
-		Wait:                  true,
-		LogLines:              20,
+		Images:               []deployer.ContainerImage{{Container: "app", Image: image}},
+		Timeout:              5 * time.Second,
+		PollInterval:         25 * time.Millisecond,
+		RollbackTimeout:      5 * time.Second,
+		FailedTasksThreshold: 1,
+		Rollback:             true,
+		ForceNewDeployment:   true,
+		Wait:                 true,
+		LogLines:             20,
 	}
 }
 

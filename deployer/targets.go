@@ -53,6 +53,7 @@ const (
 var statusRank = map[Status]int{
 	StatusDryRun:         0,
 	StatusSucceeded:      1,
+	StatusPaused:         1, // waits at a PAUSE hook, as asked: not a failure
 	StatusRolledBack:     2,
 	StatusCancelled:      3,
 	StatusFailed:         4,
@@ -268,9 +269,10 @@ func (f *fleet) watch(ctx context.Context, runs []*run, verdicts []verdict) *pee
 	return first
 }
 
-// bad reports whether a verdict fails the deployment it judged.
+// bad reports whether a verdict fails the deployment it judged (a
+// deployment waiting at a PAUSE hook, as asked, does not).
 func (v verdict) bad() bool {
-	return v.kind != verdictSucceeded && v.kind != verdictInProgress
+	return v.kind != verdictSucceeded && v.kind != verdictInProgress && v.kind != verdictPaused
 }
 
 // notDeployed ends the runs from the one at index from on that have no

@@ -32,7 +32,7 @@ const (
 )
 
 // OK reports whether the status lets the step pass.
-func (s Status) OK() bool { return s == StatusSucceeded || s == StatusDryRun }
+func (s Status) OK() bool { return s == StatusSucceeded || s == StatusDryRun || s == StatusPaused }
 
 // OnBusy says what to do when the service already has a deployment in
 // progress that is not ours.
@@ -89,20 +89,27 @@ type Config struct {
 	Rollback             bool          // roll back on failure or timeout
 	RollbackTimeout      time.Duration // how long the rollback may take to settle
 
-	// MinimumHealthyPercent and MaximumPercent are the rolling update's
-	// floor and ceiling; nil keeps the service's own.
+	// MinimumHealthyPercent and MaximumPercent bound the number of tasks
+	// during the deployment; nil keeps the service's own (but see
+	// RollingDefaults). BLUE_GREEN, LINEAR and CANARY services get them
+	// only when set.
 	MinimumHealthyPercent *int32
 	MaximumPercent        *int32
-	ForceNewDeployment    bool
-	DesiredCount          *int32 // nil: unchanged
-	EnableECSManagedTags  *bool  // nil: unchanged
-	PropagateTags         types.PropagateTags
+	// RollingDefaults gives a ROLLING service 100 and 200 (a zero-downtime
+	// roll) for the percentages left nil, as the action and the CLI do.
+	RollingDefaults      bool
+	ForceNewDeployment   bool
+	DesiredCount         *int32 // nil: unchanged
+	EnableECSManagedTags *bool  // nil: unchanged
+	PropagateTags        types.PropagateTags
 
 	Wait             bool // false: register, update, return without watching
 	LogLines         int  // log lines per failing container in the diagnosis; 0 off
 	OnBusy           OnBusy
 	OnCancel         OnCancel
-	DeregisterFailed bool // after a verified rollback, deregister the failed revision
+	OnPause          OnPause // BLUE_GREEN, LINEAR, CANARY: at a PAUSE hook; OnPauseReturn when empty
+	Resume           Resume  // non-empty: act on the deployment waiting at a PAUSE hook; deploy nothing
+	DeregisterFailed bool    // after a verified rollback, deregister the failed revision
 	DryRun           bool
 
 	// BakeTime is how long to keep watching our deployment after it
@@ -187,7 +194,13 @@ type Result struct {
 	TaskDefinitionARN         string // the revision we registered (or deployed)
 	PreviousTaskDefinitionARN string // the rollback target
 	DeploymentID              string // our deployment
-	RollbackDeploymentID      string // the rollback's deployment, if any
+	// ServiceDeploymentARN is our service deployment (ECS's
+	// service-deployment API), where the endpoint reports one.
+	ServiceDeploymentARN string
+	// Strategy is the service's deployment strategy (ROLLING, BLUE_GREEN,
+	// LINEAR, CANARY), as found at preflight.
+	Strategy             string
+	RollbackDeploymentID string // the rollback's deployment, if any
 
 	Images   []ImageChange
 	Timeline []Milestone
@@ -294,13 +307,17 @@ func (p Phase) PostStepMustAct() bool { return p != "" && p != PhaseDone }
 // run: which service, which revisions, where the run was, and everything
 // the rollback restores. It is saved as JSON between the steps.
 type Checkpoint struct {
-	Cluster        string
-	Service        string
-	DeploymentID   string
-	TaskDefinition string // the revision we deployed
-	RollbackTarget string // the revision to go back to
-	Phase          Phase
-	Rollback       bool // roll back an unfinished deployment (false: on-cancel leave, or rollback off)
+	Cluster      string
+	Service      string
+	DeploymentID string
+	// ServiceDeploymentARN is our service deployment, where known: the
+	// post step rolls a BLUE_GREEN, LINEAR or CANARY service back with it.
+	ServiceDeploymentARN string `json:",omitempty"`
+	Strategy             string `json:",omitempty"`
+	TaskDefinition       string // the revision we deployed
+	RollbackTarget       string // the revision to go back to
+	Phase                Phase
+	Rollback             bool // roll back an unfinished deployment (false: on-cancel leave, or rollback off)
 	// OriginalConfiguration is the service's deployment configuration
 	// before our update, as the rollback puts it back (nil when the
 	// service had none to restore).

@@ -111,7 +111,7 @@ func TestEventsSince(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
-	good := Config{Service: "web", Timeout: time.Minute, PollInterval: time.Second, MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200)}
+	good := Config{Service: "web", Timeout: time.Minute, PollInterval: time.Second}
 	tests := []struct {
 		name   string
 		mutate func(*Config)

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,16 +32,16 @@ func (r *run) registerRevision(ctx context.Context) error {
 	return nil
 }
 
-// percentNote describes the rolling percentages the update sends.
-func (r *run) percentNote() string {
-	c := r.deploymentConfig()
-	pct := func(p *int32) string {
-		if p == nil {
-			return "unchanged"
-		}
-		return fmt.Sprint(*p)
+// percentages are the minimumHealthyPercent and maximumPercent our update
+// sends: the Config's, and with RollingDefaults 100 and 200 for a ROLLING
+// service where they were not given; nil where nothing is sent.
+func (r *run) percentages() (minHealthy, maxPercent *int32) {
+	minHealthy, maxPercent = r.cfg.MinimumHealthyPercent, r.cfg.MaximumPercent
+	if r.cfg.RollingDefaults && !isStaged(strategyOf(r.svc)) {
+		minHealthy = cmp.Or(minHealthy, aws.Int32(100))
+		maxPercent = cmp.Or(maxPercent, aws.Int32(200))
 	}
-	return fmt.Sprintf("minimumHealthyPercent %s, maximumPercent %s", pct(c.MinimumHealthyPercent), pct(c.MaximumPercent))
+	return minHealthy, maxPercent
 }
 
 func (r *run) desiredNote() string {
@@ -54,20 +55,22 @@ func (r *run) desiredNote() string {
 // percentages where the Config sets them (the service's own otherwise):
 // nothing else the service had (circuit breaker, alarms) is lost.
 func (r *run) deploymentConfig() *types.DeploymentConfiguration {
+	minHealthy, maxPercent := r.percentages()
+	if minHealthy == nil && maxPercent == nil {
+		// No percentages to send: send no configuration, so the service
+		// keeps all of its own (strategy, bake time, hooks, ...).
+		return nil
+	}
 	c := types.DeploymentConfiguration{}
 	if o := r.origDepl; o != nil {
-		c.DeploymentCircuitBreaker = o.DeploymentCircuitBreaker
+		c = *o // strategy, bake time, steps, hooks, breaker, alarms: as they are
 		c.Alarms = alarmsToSend(o.Alarms)
-		c.Strategy = o.Strategy
 	}
-	if o := r.origDepl; o != nil {
-		c.MinimumHealthyPercent, c.MaximumPercent = o.MinimumHealthyPercent, o.MaximumPercent
+	if minHealthy != nil {
+		c.MinimumHealthyPercent = minHealthy
 	}
-	if p := r.cfg.MinimumHealthyPercent; p != nil {
-		c.MinimumHealthyPercent = p
-	}
-	if p := r.cfg.MaximumPercent; p != nil {
-		c.MaximumPercent = p
+	if maxPercent != nil {
+		c.MaximumPercent = maxPercent
 	}
 	return &c
 }
@@ -115,6 +118,7 @@ func (r *run) updateService(ctx context.Context) (accepted bool, err error) {
 	} else if out.Service != nil {
 		svc = *out.Service
 	}
+	r.updated = svc
 	before := deploymentIDs(r.svc)
 	id := primaryFor(svc, r.newARN, before)
 	if id == "" {

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ const (
 	verdictServiceGone // the service was deleted under us
 	verdictAlarm       // a watched CloudWatch alarm went into ALARM
 	verdictPeerFailed  // another service of the step failed (rollback scope all)
+	verdictPaused      // our staged deployment waits at a PAUSE hook
+	verdictECSRollback // ECS rolls our staged deployment back by itself (hook, alarm, breaker)
+	verdictStopped     // ECS stopped our staged deployment on a failure, without a rollback
 )
 
 // verdict is the judgement on one deployment after one snapshot.
@@ -47,6 +51,9 @@ type verdict struct {
 	// standalone: the reason says it all (an alarm, a failure during the
 	// bake); the diagnosis's headline does not replace it.
 	standalone bool
+	// line is the progress line for people when the judge writes its own
+	// ("": the subject and the counts).
+	line string
 }
 
 func (v verdict) markName() string {
@@ -69,6 +76,16 @@ type snapshot struct {
 	// first is set on the watch's first read: newEvents is then the
 	// backlog since the run began, not what happened since the last read.
 	first bool
+	// skipped is set when the judge did not need the service at this
+	// poll (serviceReader): service is the last one read, newEvents empty.
+	skipped bool
+}
+
+// serviceReader is a judge that reads what it judges itself and needs
+// the service only at some polls (a staged deployment: its service
+// deployment says everything, the service adds events).
+type serviceReader interface {
+	readsService(poll int) bool
 }
 
 // judge decides on one deployment from one snapshot. rollingJudge
@@ -116,10 +133,12 @@ type watcher struct {
 	judge   judge
 	events  *eventLog // shared by the watches of one run
 
-	polls    int
-	last     Counts    // the latest counts the judge reported
-	reported *Counts   // the counts of the last progress event
-	beat     time.Time // when the last progress event was emitted
+	polls       int
+	lastService types.Service // the latest read of the service
+	line        string        // the progress line last reported
+	last        Counts        // the latest counts the judge reported
+	reported    *Counts       // the counts of the last progress event
+	beat        time.Time     // when the last progress event was emitted
 }
 
 // watch polls until a verdict, the timeout, or ctx's cancellation.
@@ -179,18 +198,23 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 		return verdict{}, err
 	}
 	if v.counts != nil {
-		w.progress(*v.counts)
+		w.progress(*v.counts, v.line)
 	}
 	return v, nil
 }
 
 // read is the read step: the service and its new events.
 func (w *watcher) read(ctx context.Context) (snapshot, error) {
+	if sr, ok := w.judge.(serviceReader); ok && w.polls > 0 && !sr.readsService(w.polls+1) {
+		w.polls++
+		return snapshot{at: w.d.now(), service: w.lastService, skipped: true}, nil
+	}
 	svc, err := w.d.readService(ctx, w.cluster, w.service)
 	if err != nil {
 		return snapshot{}, err
 	}
 	w.polls++
+	w.lastService = svc
 	s := snapshot{at: w.d.now(), service: svc, first: w.polls == 1}
 	s.newEvents = w.events.add(svc.Events)
 	for _, e := range s.newEvents {
@@ -202,14 +226,18 @@ func (w *watcher) read(ctx context.Context) (snapshot, error) {
 
 // progress reports the judged deployment's counts when they changed, and
 // otherwise at most once per heartbeat.
-func (w *watcher) progress(c Counts) {
+func (w *watcher) progress(c Counts, line string) {
 	w.last = c
 	now := w.d.now()
-	if w.reported != nil && *w.reported == c && now.Sub(w.beat) < heartbeat {
+	same := w.reported != nil && *w.reported == c
+	if line != "" {
+		same = line == w.line // the judge's own line says everything people see
+	}
+	if same && now.Sub(w.beat) < heartbeat {
 		return
 	}
-	w.reported, w.beat = &c, now
-	w.d.report(Event{Time: now, Kind: EventProgress, Counts: &c, Message: w.judge.subject() + ": " + c.String()})
+	w.reported, w.beat, w.line = &c, now, line
+	w.d.report(Event{Time: now, Kind: EventProgress, Counts: &c, Message: cmp.Or(line, w.judge.subject()+": "+c.String())})
 }
 
 func (w *watcher) progressText() string {

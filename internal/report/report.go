@@ -45,6 +45,9 @@ func Headline(res deployer.Result) string {
 	if !res.Status.OK() {
 		return OneLine(res.Reason)
 	}
+	if res.Status == deployer.StatusPaused {
+		return "Paused: " + OneLine(res.Reason)
+	}
 	if many(res) {
 		if res.Status == deployer.StatusDryRun {
 			return fmt.Sprintf("Dry run for %d services (%s): nothing changed", len(res.Services), res.Service)

@@ -76,6 +76,8 @@ func StatusTitle(s deployer.Status) string {
 		return "⏹️ Cancelled"
 	case deployer.StatusDryRun:
 		return "📝 Dry run"
+	case deployer.StatusPaused:
+		return "⏸️ Paused"
 	case "":
 		return "❔ Unknown outcome"
 	}
@@ -103,7 +105,9 @@ func summaryFacts(res deployer.Result) string {
 	add("Service", code(res.Service))
 	add("Cluster", code(res.Cluster))
 	add("Status", code(string(res.Status)))
+	add("Strategy", code(res.Strategy))
 	add("Deployment", code(res.DeploymentID))
+	add("Service deployment", code(res.ServiceDeploymentARN))
 	add("Rollback deployment", code(res.RollbackDeploymentID))
 	add("New revision", code(taskdef.ShortRevision(res.TaskDefinitionARN)))
 	add("Previous revision", code(taskdef.ShortRevision(res.PreviousTaskDefinitionARN)))

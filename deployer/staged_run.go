@@ -1,0 +1,615 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// The run of a BLUE_GREEN, LINEAR or CANARY deployment: finding the
+// service deployment our update started, watching it stage by stage
+// (stagedWatch, the judge the watch loop asks), rolling it back in one
+// call, pausing at and resuming from PAUSE hooks, and the post step's
+// recovery. The judging itself is pure, in staged.go.
+
+// serviceReadEvery: while a staged deployment is watched, the service
+// itself (its events, the ECS deployment whose tasks we check) is read at
+// the first poll and then every this many polls; the service deployment
+// is read at every poll. Six keeps a healthy watch at 5 s under 0.25 ECS
+// calls per second (BENCHMARKS.md).
+const serviceReadEvery = 6
+
+// stagedWatch judges one staged service deployment for the watch loop:
+// ours, or its rollback (the same service deployment).
+type stagedWatch struct {
+	r    *run
+	arn  string // "" until found (the update's response did not name it)
+	what watchKind
+	j    *stagedJudge
+	// tasks judges the stopped tasks of our revision's ECS deployment
+	// (ListTasks startedBy its ID), and feeds the diagnosis.
+	tasks *rollingJudge
+
+	polls  int
+	finds  int                      // reads that did not find our service deployment yet
+	last   *types.ServiceDeployment // the latest read
+	paused *types.DeploymentLifecycleHookDetail
+}
+
+var _ judge = (*stagedWatch)(nil)
+
+func (s *stagedWatch) subject() string {
+	return s.what.String() + " " + orDefault(s.j.id, "(not found yet)")
+}
+
+// readsService tells the watch loop whether this poll needs the service
+// itself: the service deployment says everything the verdict needs.
+func (s *stagedWatch) readsService(poll int) bool {
+	return poll == 1 || poll%serviceReadEvery == 1 || s.tasks.id == ""
+}
+
+// newStagedWatch returns the judge of our service deployment arn ("" when
+// it is still to be found).
+func (r *run) newStagedWatch(arn string) *stagedWatch {
+	var hooks []types.DeploymentLifecycleHook
+	if r.origDepl != nil {
+		hooks = r.origDepl.LifecycleHooks
+	}
+	s := &stagedWatch{r: r, arn: arn, what: watchDeployment,
+		j:     newStagedJudge(arn, taskdef.ShortRevision(r.newARN), taskdef.ShortRevision(r.target), hooks, r.cfg.FailedTasksThreshold),
+		tasks: r.rollingJudge("", r.newARN, watchDeployment)}
+	s.tasks.onFailure = func() { r.mark("first failure") }
+	return s
+}
+
+// judge reads our service deployment once and judges it.
+func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
+	s.polls++
+	if !snap.skipped && s.tasks.id == "" {
+		s.tasks.id = primaryFor(snap.service, s.r.newARN, deploymentIDs(s.r.svc))
+	}
+	if s.arn == "" {
+		arn, err := s.r.findServiceDeployment(ctx)
+		if err != nil {
+			return verdict{}, err
+		}
+		if arn == "" {
+			s.finds++
+			if s.finds <= maxStaleReads {
+				return verdict{kind: verdictInProgress}, nil
+			}
+			return verdict{kind: verdictFailed, reason: fmt.Sprintf("could not find the service deployment of %s: ECS lists none since the update", taskdef.ShortRevision(s.r.newARN))}, nil
+		}
+		s.setARN(arn)
+	}
+	sd, err := s.r.d.describeServiceDeployment(ctx, s.arn)
+	if err != nil {
+		return verdict{}, err
+	}
+	s.last = &sd
+	d := s.j.judge(sd)
+	c := stagedCounts(sd)
+	v := verdict{kind: verdictInProgress, counts: &c, line: s.j.lastLine}
+	if c.Running > 0 {
+		s.r.mark("first task running")
+	}
+	for _, st := range d.stages {
+		s.r.mark(st)
+	}
+
+	switch d.outcome {
+	case stagedInProgress:
+		if s.what == watchDeployment && !s.j.ourRollback {
+			periodic := c.Running < c.Desired && s.polls%periodicStoppedCheck == 0
+			if (d.signal || s.tasks.recheck || periodic) && s.tasks.id != "" {
+				if fv, failed, err := s.tasks.stoppedVerdict(ctx, c); err != nil || failed {
+					fv.line = v.line
+					return fv, err
+				}
+			}
+		}
+		return v, nil
+	case stagedSucceeded:
+		if s.what == watchRollback {
+			v.kind, v.reason = verdictFailed, fmt.Sprintf("deployment %s completed instead of rolling back", s.j.id)
+			return v, nil
+		}
+		v.kind, v.reason = verdictSucceeded, d.reason
+		return v, nil
+	case stagedPaused:
+		if s.what == watchRollback {
+			return v, nil
+		}
+		if s.r.cfg.OnPause == OnPauseContinue {
+			if err := s.r.continueAt(ctx, s, d.hook, types.DeploymentLifecycleHookActionContinue); err != nil {
+				return verdict{}, err
+			}
+			return v, nil
+		}
+		s.paused = d.hook
+		v.kind, v.reason = verdictPaused, d.reason
+		return v, nil
+	case stagedFailed:
+		v.kind, v.reason = verdictFailed, d.reason
+		s.tasks.failureSeen()
+		return v, nil
+	case stagedECSRollback, stagedRolledBack, stagedRollbackFailed:
+		if s.what == watchRollback {
+			switch d.outcome {
+			case stagedRolledBack:
+				v.kind, v.reason = verdictSucceeded, d.reason
+			case stagedRollbackFailed:
+				v.kind, v.reason = verdictFailed, d.reason
+			}
+			return v, nil
+		}
+		// ECS rolls back by itself (its rollback may even be over
+		// already): the rollback watch follows it to its end.
+		v.kind, v.reason = verdictECSRollback, d.reason
+		if d.outcome != stagedECSRollback {
+			v.reason = fmt.Sprintf("deployment %s failed: %s", s.j.id, s.j.trigger(sd))
+		}
+		return v, nil
+	case stagedStopped:
+		if s.what == watchRollback {
+			v.kind, v.reason = verdictFailed, d.reason
+			return v, nil
+		}
+		if s.j.detected(sd) != "" {
+			v.kind, v.reason = verdictStopped, d.reason
+			return v, nil
+		}
+		return s.r.takenOver(ctx, s, d.reason), nil
+	}
+	return v, nil
+}
+
+func (s *stagedWatch) setARN(arn string) {
+	s.arn = arn
+	s.j.id = serviceDeploymentID(arn)
+	s.r.res.ServiceDeploymentARN = arn
+	s.r.d.emit(EventInfo, "Watching service deployment %s", arn)
+}
+
+// stagedCounts are the target revision's task counts, as Counts.
+func stagedCounts(sd types.ServiceDeployment) Counts {
+	t := targetOf(sd)
+	c := Counts{Desired: t.RequestedTaskCount, Running: t.RunningTaskCount, Pending: t.PendingTaskCount, RolloutState: string(sd.Status)}
+	if cb := sd.DeploymentCircuitBreaker; cb != nil {
+		c.Failed = cb.FailureCount
+	}
+	return c
+}
+
+// takenOver names the deployment that replaced ours, when the service
+// says; ours was stopped without a rollback.
+func (r *run) takenOver(ctx context.Context, s *stagedWatch, why string) verdict {
+	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
+	if err == nil {
+		if cur := aws.ToString(svc.CurrentServiceDeployment); cur != "" && cur != s.arn {
+			return verdict{kind: verdictTakenOver, other: serviceDeploymentID(cur),
+				reason: fmt.Sprintf("another deployment (%s of %s) took over from %s; not undoing someone else's deploy", serviceDeploymentID(cur), taskdef.ShortRevision(aws.ToString(svc.TaskDefinition)), s.subject())}
+		}
+	}
+	return verdict{kind: verdictTakenOver, reason: why + "; not undoing what stopped it"}
+}
+
+// describeServiceDeployment reads one service deployment.
+func (d *Deployer) describeServiceDeployment(ctx context.Context, arn string) (types.ServiceDeployment, error) {
+	out, err := d.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		return types.ServiceDeployment{}, fmt.Errorf("describe service deployment %s: %w", serviceDeploymentID(arn), err)
+	}
+	for _, sd := range out.ServiceDeployments {
+		if aws.ToString(sd.ServiceDeploymentArn) == arn || len(out.ServiceDeployments) == 1 {
+			return sd, nil
+		}
+	}
+	why := "not found"
+	for _, f := range out.Failures {
+		why = orDefault(aws.ToString(f.Reason), why)
+	}
+	return types.ServiceDeployment{}, fmt.Errorf("describe service deployment %s: %s", serviceDeploymentID(arn), why)
+}
+
+// updatedServiceDeployment is the service deployment our UpdateService
+// started, as its response names it: the service's current one, when it
+// is not the one from before the update. "" when the response does not
+// say (the watch then looks it up by listing).
+func (r *run) updatedServiceDeployment(updated types.Service) string {
+	cur := aws.ToString(updated.CurrentServiceDeployment)
+	if cur == "" || cur == aws.ToString(r.svc.CurrentServiceDeployment) {
+		return ""
+	}
+	return cur
+}
+
+// findServiceDeployment looks for the service deployment our update
+// started when its response did not name it: the newest one ECS lists
+// for the service since the run began, not the one from before, whose
+// target revision runs our task definition. Never someone else's: a
+// deployment of another task definition is not ours.
+func (r *run) findServiceDeployment(ctx context.Context) (string, error) {
+	out, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster:   aws.String(r.cfg.Cluster),
+		Service:   aws.String(r.cfg.Service),
+		CreatedAt: &types.CreatedAt{After: aws.Time(r.res.StartedAt.Add(-time.Minute))},
+	})
+	if err != nil {
+		return "", fmt.Errorf("list service deployments: %w", err)
+	}
+	before := aws.ToString(r.svc.CurrentServiceDeployment)
+	var cands []types.ServiceDeploymentBrief
+	var revs []string
+	for _, b := range out.ServiceDeployments {
+		if arn := aws.ToString(b.ServiceDeploymentArn); arn != "" && arn != before && aws.ToString(b.TargetServiceRevisionArn) != "" {
+			cands = append(cands, b)
+			revs = append(revs, aws.ToString(b.TargetServiceRevisionArn))
+		}
+	}
+	if len(cands) == 0 {
+		return "", nil
+	}
+	taskDefs, err := r.d.revisionTaskDefinitions(ctx, revs)
+	if err != nil {
+		return "", err
+	}
+	slices.SortFunc(cands, func(a, b types.ServiceDeploymentBrief) int {
+		return aws.ToTime(b.CreatedAt).Compare(aws.ToTime(a.CreatedAt))
+	})
+	for _, b := range cands {
+		if taskDefs[aws.ToString(b.TargetServiceRevisionArn)] == r.newARN {
+			return aws.ToString(b.ServiceDeploymentArn), nil
+		}
+	}
+	return "", nil
+}
+
+// revisionTaskDefinitions maps service revision ARNs to their task
+// definitions (DescribeServiceRevisions takes up to 20 at a time).
+func (d *Deployer) revisionTaskDefinitions(ctx context.Context, arns []string) (map[string]string, error) {
+	m := map[string]string{}
+	for len(arns) > 0 {
+		n := min(len(arns), 20)
+		out, err := d.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: arns[:n]})
+		if err != nil {
+			return nil, fmt.Errorf("describe service revisions: %w", err)
+		}
+		for _, rev := range out.ServiceRevisions {
+			m[aws.ToString(rev.ServiceRevisionArn)] = aws.ToString(rev.TaskDefinition)
+		}
+		arns = arns[n:]
+	}
+	return m, nil
+}
+
+// continueAt answers a PAUSE hook of our deployment: CONTINUE goes on,
+// ROLLBACK rolls back (ours).
+func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.DeploymentLifecycleHookDetail, action types.DeploymentLifecycleHookAction) error {
+	_, err := r.d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
+		ServiceDeploymentArn: aws.String(s.arn),
+		HookId:               h.HookId,
+		Action:               action,
+	})
+	if err != nil {
+		return fmt.Errorf("continue service deployment %s at %s (%s): %w", s.j.id, hookName(*h), action, err)
+	}
+	s.j.noteContinued(aws.ToString(h.HookId))
+	stage := ""
+	if s.last != nil {
+		stage = string(s.last.LifecycleStage)
+	}
+	if action == types.DeploymentLifecycleHookActionRollback {
+		s.j.noteRollback()
+		r.d.emit(EventInfo, "Rollback requested at %s (%s): ContinueServiceDeployment ROLLBACK", orDash(stage), hookName(*h))
+		return nil
+	}
+	r.d.emit(EventInfo, "Continued deployment %s at %s (%s)", s.j.id, orDash(stage), hookName(*h))
+	r.mark("continued at " + orDefault(stage, "a PAUSE hook"))
+	return nil
+}
+
+// rollbackStaged rolls our staged deployment back in one call:
+// ContinueServiceDeployment ROLLBACK when it waits at a PAUSE hook,
+// StopServiceDeployment ROLLBACK otherwise. ECS still runs the previous
+// revision until the clean-up, so this puts production traffic straight
+// back on it. It works on a fresh, short context when ctx is cancelled.
+func (r *run) rollbackStaged(ctx context.Context) error {
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	s := r.staged
+	if s.arn == "" {
+		return errors.New("the service deployment of our update was never found, so it cannot be stopped")
+	}
+	if s.last != nil {
+		if h := s.j.awaiting(*s.last); h != nil {
+			err := r.continueAt(ctx, s, h, types.DeploymentLifecycleHookActionRollback)
+			if err == nil || !r.alreadyRollingBack(ctx, s) {
+				return err
+			}
+			return nil
+		}
+	}
+	_, err := r.d.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+		ServiceDeploymentArn: aws.String(s.arn),
+		StopType:             types.StopServiceDeploymentStopTypeRollback,
+	})
+	if err != nil && !r.alreadyRollingBack(ctx, s) {
+		return fmt.Errorf("stop service deployment %s: %w", s.j.id, err)
+	}
+	s.j.noteRollback()
+	r.d.emit(EventInfo, "Rollback requested: StopServiceDeployment ROLLBACK of deployment %s (back to %s)", s.j.id, taskdef.ShortRevision(r.target))
+	return nil
+}
+
+// alreadyRollingBack reports whether our service deployment is rolling
+// back already (a retried call that was applied, or ECS's own rollback):
+// a failed rollback call is then no failure.
+func (r *run) alreadyRollingBack(ctx context.Context, s *stagedWatch) bool {
+	sd, err := r.d.describeServiceDeployment(ctx, s.arn)
+	if err != nil {
+		return false
+	}
+	s.last = &sd
+	switch sd.Status {
+	case types.ServiceDeploymentStatusRollbackRequested, types.ServiceDeploymentStatusRollbackInProgress, types.ServiceDeploymentStatusRollbackSuccessful:
+		return true
+	}
+	return false
+}
+
+// stagedTimeout is how long our staged deployment may take: the timeout
+// input plus the time ECS is configured to wait on its own (bake time,
+// the waits between linear steps, the canary's bake), which is not our
+// deployment being slow.
+func stagedTimeout(timeout time.Duration, c *types.DeploymentConfiguration) time.Duration {
+	return timeout + plannedWaits(c, time.Minute)
+}
+
+// plannedWaits is the time ECS waits on purpose during a deployment of
+// configuration c, with minute as the length of a minute.
+func plannedWaits(c *types.DeploymentConfiguration, minute time.Duration) time.Duration {
+	if c == nil {
+		return 0
+	}
+	var m int32
+	if c.BakeTimeInMinutes != nil {
+		m += *c.BakeTimeInMinutes
+	}
+	switch c.Strategy {
+	case types.DeploymentStrategyLinear:
+		if l := c.LinearConfiguration; l != nil && l.StepBakeTimeInMinutes != nil && l.StepPercent != nil && *l.StepPercent > 0 {
+			steps := int32(100 / *l.StepPercent)
+			if float64(steps)**l.StepPercent < 100 {
+				steps++
+			}
+			m += max(steps-1, 0) * *l.StepBakeTimeInMinutes
+		}
+	case types.DeploymentStrategyCanary:
+		if k := c.CanaryConfiguration; k != nil && k.CanaryBakeTimeInMinutes != nil {
+			m += *k.CanaryBakeTimeInMinutes
+		}
+	}
+	return time.Duration(m) * minute
+}
+
+// paused ends a run whose deployment waits at a PAUSE hook: with
+// on-pause return the run ends here (status paused, the notice says
+// what to run next); with on-pause rollback we roll back at the hook.
+func (r *run) paused(ctx context.Context, v verdict) error {
+	s := r.staged
+	stage := types.ServiceDeploymentLifecycleStage("")
+	if s.last != nil {
+		stage = s.last.LifecycleStage
+	}
+	r.mark("paused at " + orDefault(string(stage), "a PAUSE hook"))
+	if r.cfg.OnPause == OnPauseRollback {
+		r.d.emit(EventPhase, "Roll back at the PAUSE hook (on-pause: rollback)")
+		r.checkpoint(PhaseRollingBack)
+		why := v.reason + "; on-pause: rollback"
+		if err := r.rollbackStaged(ctx); err != nil {
+			r.res.Status = StatusRollbackFailed
+			r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
+			r.res.ManualRollback = r.manualRollback()
+			r.checkpoint(PhaseRollbackOwed)
+			return nil
+		}
+		r.mark("rollback issued")
+		return r.awaitRollback(ctx, why, "")
+	}
+	r.res.Status = StatusPaused
+	r.res.Reason = pausedNotice(r.cfg.Service, s.j.id, taskdef.ShortRevision(r.newARN), stage, *s.paused)
+	r.checkpoint(PhaseDone)
+	return nil
+}
+
+// resume acts on the service's deployment that waits at a PAUSE hook
+// (Config.Resume): ContinueServiceDeployment with CONTINUE or ROLLBACK,
+// then the watch to its end, with every verdict of a deploy. Finding no
+// deployment waiting is a preflight error: nothing changed.
+func (r *run) resume(ctx context.Context) error {
+	if err := r.cfg.Validate(); err != nil {
+		return r.preflightFailed(err)
+	}
+	r.d.emit(EventPhase, "Resume (%s): %s in cluster %s", r.cfg.Resume, r.cfg.Service, r.cfg.Cluster)
+	sd, hook, err := r.findPaused(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return r.cancelledBeforeChange(ctx)
+		}
+		return r.preflightFailed(err)
+	}
+	if r.cfg.DryRun {
+		r.res.Status = StatusDryRun
+		r.res.Reason = fmt.Sprintf("dry run: would %s deployment %s of %s at %s (%s); nothing changed",
+			r.cfg.Resume, serviceDeploymentID(aws.ToString(sd.ServiceDeploymentArn)), taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)), hookName(*hook))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return r.cancelledBeforeChange(ctx)
+	}
+	s := r.newStagedWatch("")
+	s.setARN(aws.ToString(sd.ServiceDeploymentArn))
+	s.last = &sd
+	r.staged, r.ours = s, s.tasks
+	r.res.DeploymentID = s.j.id
+	r.mark("resumed at " + orDefault(string(sd.LifecycleStage), "a PAUSE hook"))
+	if r.cfg.Resume == ResumeRollback {
+		r.d.emit(EventPhase, "Roll back deployment %s at %s (resume: rollback)", s.j.id, orDash(string(sd.LifecycleStage)))
+		r.checkpoint(PhaseRollingBack)
+		if err := r.continueAt(ctx, s, hook, types.DeploymentLifecycleHookActionRollback); err != nil {
+			r.res.Status = StatusFailed
+			r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits at %s", err, hookName(*hook))
+			r.checkpoint(PhaseDone)
+			return nil
+		}
+		r.mark("rollback issued")
+		why := fmt.Sprintf("deployment %s of %s was paused at %s; resume: rollback", s.j.id, taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)))
+		return r.awaitRollback(ctx, why, "")
+	}
+	if err := r.continueAt(ctx, s, hook, types.DeploymentLifecycleHookActionContinue); err != nil {
+		r.res.Status = StatusFailed
+		r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits at %s", err, hookName(*hook))
+		r.checkpoint(PhaseDone)
+		return nil
+	}
+	v := r.watchPhase(ctx)
+	return r.conclude(ctx, v)
+}
+
+// findPaused finds the service's deployment that waits at a PAUSE hook
+// and reads the revisions it moves between: the service's current
+// deployment first, then the in-progress ones ECS lists.
+func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.DeploymentLifecycleHookDetail, error) {
+	none := types.ServiceDeployment{}
+	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
+	if err != nil {
+		return none, nil, err
+	}
+	if err := checkService(svc, r.cfg.Service); err != nil {
+		return none, nil, err
+	}
+	r.svc, r.origDepl = svc, svc.DeploymentConfiguration
+	r.res.Strategy = string(strategyOf(svc))
+	if !isStaged(strategyOf(svc)) {
+		return none, nil, fmt.Errorf("resume: service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", r.cfg.Service, strategyOf(svc))
+	}
+	var arns []string
+	if cur := aws.ToString(svc.CurrentServiceDeployment); cur != "" {
+		arns = append(arns, cur)
+	}
+	list, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service),
+		Status: []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusInProgress},
+	})
+	if err != nil {
+		return none, nil, fmt.Errorf("resume: list service deployments of %s: %w", r.cfg.Service, err)
+	}
+	for _, b := range list.ServiceDeployments {
+		if arn := aws.ToString(b.ServiceDeploymentArn); arn != "" && !slices.Contains(arns, arn) {
+			arns = append(arns, arn)
+		}
+	}
+	var sd types.ServiceDeployment
+	var hook *types.DeploymentLifecycleHookDetail
+	for len(arns) > 0 && hook == nil {
+		n := min(len(arns), 20)
+		out, err := r.d.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[:n]})
+		if err != nil {
+			return none, nil, fmt.Errorf("resume: describe service deployments of %s: %w", r.cfg.Service, err)
+		}
+		for _, d := range out.ServiceDeployments {
+			if h := pausedHook(d); h != nil {
+				sd, hook = d, h
+				break
+			}
+		}
+		arns = arns[n:]
+	}
+	if hook == nil {
+		return none, nil, fmt.Errorf("resume: service %s has no deployment waiting at a PAUSE hook; nothing to %s, nothing changed", r.cfg.Service, r.cfg.Resume)
+	}
+	revs := []string{aws.ToString(targetOf(sd).Arn)}
+	for _, src := range sd.SourceServiceRevisions {
+		revs = append(revs, aws.ToString(src.Arn))
+	}
+	tds, err := r.d.revisionTaskDefinitions(ctx, revs)
+	if err != nil {
+		return none, nil, fmt.Errorf("resume: %w", err)
+	}
+	r.newARN = tds[revs[0]]
+	r.res.TaskDefinitionARN = r.newARN
+	if len(revs) > 1 {
+		r.target = tds[revs[1]]
+	} else if sd.Rollback != nil {
+		r.target = tds[aws.ToString(sd.Rollback.ServiceRevisionArn)]
+	}
+	r.res.PreviousTaskDefinitionARN = r.target
+	return sd, hook, nil
+}
+
+// recoverStaged is Recover for a BLUE_GREEN, LINEAR or CANARY service:
+// when our service deployment is still on its way (or owed a rollback),
+// one StopServiceDeployment ROLLBACK (ContinueServiceDeployment ROLLBACK
+// at a PAUSE hook), not awaited.
+func (d *Deployer) recoverStaged(ctx context.Context, cp Checkpoint, res Result) (Result, error) {
+	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+	id := serviceDeploymentID(cp.ServiceDeploymentARN)
+	res.ServiceDeploymentARN = cp.ServiceDeploymentARN
+	sd, err := d.describeServiceDeployment(ctx, cp.ServiceDeploymentARN)
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("post: could not check deployment %s: %v", id, err)
+		res.ManualRollback = manual
+		return res, fmt.Errorf("post: %w", err)
+	}
+	owed := cp.Phase == PhaseRollbackOwed
+	switch {
+	case isRollbackStatus(sd.Status):
+		res.Reason = fmt.Sprintf("deployment %s is %s; nothing to do", id, sd.Status)
+		return res, nil
+	case sd.Status == types.ServiceDeploymentStatusStopped:
+		res.Reason = fmt.Sprintf("deployment %s was stopped; nothing to do", id)
+		return res, nil
+	case sd.Status == types.ServiceDeploymentStatusSuccessful:
+		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", id, taskdef.ShortRevision(cp.TaskDefinition))
+		if owed {
+			res.Status = StatusRollbackFailed
+			res.Reason = fmt.Sprintf("the main step could not roll back deployment %s of %s, and it has completed since", id, taskdef.ShortRevision(cp.TaskDefinition))
+			res.ManualRollback = manual
+			return res, errors.New(res.Reason)
+		}
+		return res, nil
+	}
+	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s at %s", id, taskdef.ShortRevision(cp.TaskDefinition), sd.Status, orDash(string(sd.LifecycleStage)))
+	if !cp.Rollback {
+		res.Status = StatusFailed
+		res.Reason = what + "; leaving it (on-cancel: leave)"
+		res.ManualRollback = manual
+		return res, nil
+	}
+	if h := pausedHook(sd); h != nil {
+		_, err = d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
+			ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), HookId: h.HookId, Action: types.DeploymentLifecycleHookActionRollback})
+	} else {
+		_, err = d.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+			ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), StopType: types.StopServiceDeploymentStopTypeRollback})
+	}
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("%s; the rollback could not be requested: %v", what, err)
+		res.ManualRollback = manual
+		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
+	}
+	res.Status = StatusRolledBack
+	res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopServiceDeployment ROLLBACK)", what, taskdef.ShortRevision(cp.RollbackTarget))
+	return res, nil
+}
