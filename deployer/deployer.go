@@ -273,7 +273,7 @@ func (r *run) watchPhase(ctx context.Context) verdict {
 		if r.alarms != nil {
 			jd = &alarmJudge{inner: s, alarms: r.alarms, since: func() time.Time { return r.updatedAt }, sinceWhat: "the update"}
 		}
-		w := r.watcher(jd, watchDeployment)
+		w := r.watcher(jd)
 		v := w.watch(ctx, timeout, r.cfg.PollInterval)
 		r.res.Last = w.last
 		return v
@@ -299,7 +299,7 @@ func (r *run) watchPhase(ctx context.Context) verdict {
 func (r *run) watchRollback(ctx context.Context) verdict {
 	if s := r.staged; s != nil {
 		s.what = watchRollback
-		w := r.watcher(s, watchRollback)
+		w := r.watcher(s)
 		w.line, w.beat = s.j.lastLine, r.d.now() // the same deployment: its last line is not news
 		return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
 	}
