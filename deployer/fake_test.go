@@ -101,7 +101,7 @@ func (f *scriptedECS) DescribeTasks(context.Context, *ecs.DescribeTasksInput, ..
 func quickConfig() Config {
 	return Config{Service: "web", Cluster: "prod", Images: []ContainerImage{{Image: "repo/app:2"}},
 		Timeout: 2 * time.Second, RollbackTimeout: 2 * time.Second, PollInterval: 5 * time.Millisecond,
-		FailedTasksThreshold: 1, Rollback: true, Wait: true}
+		FailedTasksThreshold: 1, Rollback: true, Wait: true, RollingDefaults: true}
 }
 
 var idle = func(int) types.Service {
