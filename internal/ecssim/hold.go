@@ -58,19 +58,24 @@ func (h *Hold) Wait(ctx context.Context) error {
 // called more than once.
 func (h *Hold) Release() { h.once.Do(func() { close(h.released) }) }
 
-// holdsForLocked returns the holds on op not yet released.
+// holdsForLocked returns the holds on op not yet released, and forgets
+// the released ones.
 func (s *Sim) holdsForLocked(op string) []*Hold {
 	var out []*Hold
+	kept := s.holds[:0]
 	for _, h := range s.holds {
 		select {
 		case <-h.released:
 			continue
 		default:
 		}
+		kept = append(kept, h)
 		if h.op == op {
 			out = append(out, h)
 		}
 	}
+	clear(s.holds[len(kept):])
+	s.holds = kept
 	return out
 }
 
