@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -309,8 +310,9 @@ func (r *run) ecsAlarmRollback(ctx context.Context, reason string) (names []stri
 		return nil, byAlarm
 	}
 	configured := c.Alarms.AlarmNames
+	names = r.triggeredAlarmNames(ctx)
 	for _, n := range configured {
-		if strings.Contains(reason, n) {
+		if len(names) == 0 && strings.Contains(reason, n) {
 			names = append(names, n)
 		}
 	}
@@ -330,6 +332,55 @@ func (r *run) ecsAlarmRollback(ctx context.Context, reason string) (names []stri
 		names = configured // ECS did not say which: all could have
 	}
 	return names, true
+}
+
+// serviceDeploymentsAPI is the part of ECS that reports which alarms
+// failed a service deployment. ECSClient does not require it (an *ecs.Client
+// has it): the names are read when the client can, and are only a better
+// account of an ECS rollback already recognised.
+type serviceDeploymentsAPI interface {
+	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
+	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+}
+
+var _ serviceDeploymentsAPI = (*ecs.Client)(nil)
+
+// triggeredAlarmNames returns the alarms ECS says failed a service
+// deployment of the service started since our update
+// (alarms.triggeredAlarmNames), or nil when it says none or cannot be
+// asked (two calls at most).
+func (r *run) triggeredAlarmNames(ctx context.Context) []string {
+	sd, ok := r.d.ecs.(serviceDeploymentsAPI)
+	if !ok || r.updatedAt.IsZero() {
+		return nil
+	}
+	list, err := sd.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service),
+		CreatedAt: &types.CreatedAt{After: aws.Time(r.updatedAt.Add(-time.Minute))}, MaxResults: aws.Int32(20),
+	})
+	if err != nil || len(list.ServiceDeployments) == 0 {
+		return nil
+	}
+	var arns []string
+	for _, b := range list.ServiceDeployments {
+		arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
+	}
+	out, err := sd.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns})
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, d := range out.ServiceDeployments {
+		if d.Alarms == nil {
+			continue
+		}
+		for _, n := range d.Alarms.TriggeredAlarmNames {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // alarmsReport is the Result's alarms: the watched ones in the order

@@ -245,8 +245,8 @@ func TestBakeAndAlarms(t *testing.T) {
 		},
 		{
 			name: "ECS's own alarm rollback",
-			sc: scenario(withAlarms(alarmAt("svc-5xx", ecssim.AnchorUpdate, 30*time.Second)), func(sc *ecssim.Scenario) {
-				sc.Services[0].DeploymentConfiguration.Alarms = &ecssim.DeploymentAlarms{AlarmNames: []string{"svc-5xx"}, Enable: true, Rollback: true}
+			sc: scenario(withAlarms(alarmAt("svc-5xx", ecssim.AnchorUpdate, 30*time.Second), ecssim.ScenarioAlarm{Name: "svc-p99"}), func(sc *ecssim.Scenario) {
+				sc.Services[0].DeploymentConfiguration.Alarms = &ecssim.DeploymentAlarms{AlarmNames: []string{"svc-5xx", "svc-p99"}, Enable: true, Rollback: true}
 				sc.Timings.AlarmBake = ecssim.Duration(3 * time.Minute)
 			}),
 			cfg:      bakeConfig("repo/app:2", 0),
@@ -256,6 +256,20 @@ func TestBakeAndAlarms(t *testing.T) {
 			check: func(t *testing.T, f fakeClockRun) {
 				if a := f.res.Alarms; len(a) != 1 || a[0].Name != "svc-5xx" || !a[0].Triggered || !a[0].ByECS {
 					t.Errorf("alarms: %+v", a)
+				}
+				// ECS's word on which alarms failed it: the service
+				// deployment's alarms.triggeredAlarmNames.
+				if got := f.ops(func(c ecssim.Call) bool { return c.Op == "DescribeServiceDeployments" }); !cmp.Equal(got, []string{"DescribeServiceDeployments"}) {
+					t.Errorf("DescribeServiceDeployments calls: %v", got)
+				}
+				var triggered []string
+				for _, sd := range f.sim.ServiceDeployments("prod", "web") {
+					if sd.Alarms != nil {
+						triggered = append(triggered, sd.Alarms.TriggeredAlarmNames...)
+					}
+				}
+				if !cmp.Equal(triggered, []string{"svc-5xx"}) {
+					t.Errorf("the service deployments' triggered alarms: %v", triggered)
 				}
 			},
 		},
