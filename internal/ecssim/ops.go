@@ -65,8 +65,16 @@ func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 		return handle(s, req, onCopy(v.RunTask), s.runTask)
 	case "StopTask":
 		return handle(s, req, v.StopTask, s.stopTask)
-	case "ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions", "StopServiceDeployment", "ContinueServiceDeployment":
-		return s.dispatchServiceDeployments(req)
+	case "ListServiceDeployments":
+		return handle(s, req, v.ListServiceDeployments, s.listServiceDeployments)
+	case "DescribeServiceDeployments":
+		return handle(s, req, v.DescribeServiceDeployments, s.describeServiceDeployments)
+	case "DescribeServiceRevisions":
+		return handle(s, req, v.DescribeServiceRevisions, s.describeServiceRevisions)
+	case "StopServiceDeployment":
+		return handle(s, req, v.StopServiceDeployment, s.stopServiceDeployment)
+	case "ContinueServiceDeployment":
+		return handle(s, req, v.ContinueServiceDeployment, s.continueServiceDeployment)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }

@@ -718,20 +718,3 @@ func (s *Sim) ServiceDeployments(cluster, service string) []types.ServiceDeploym
 	}
 	return out
 }
-
-func (s *Sim) dispatchServiceDeployments(req *request) (any, *apiError) {
-	v := s.val.client
-	switch req.op {
-	case "ListServiceDeployments":
-		return handle(s, req, v.ListServiceDeployments, s.listServiceDeployments)
-	case "DescribeServiceDeployments":
-		return handle(s, req, v.DescribeServiceDeployments, s.describeServiceDeployments)
-	case "DescribeServiceRevisions":
-		return handle(s, req, v.DescribeServiceRevisions, s.describeServiceRevisions)
-	case "StopServiceDeployment":
-		return handle(s, req, v.StopServiceDeployment, s.stopServiceDeployment)
-	case "ContinueServiceDeployment":
-		return handle(s, req, v.ContinueServiceDeployment, s.continueServiceDeployment)
-	}
-	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
-}

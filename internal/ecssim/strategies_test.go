@@ -560,3 +560,30 @@ func TestCanaryStoppedDuringStep(t *testing.T) {
 		}
 	})
 }
+
+func TestStopAbort(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, time.Minute, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(30)
+		}))
+		arn := deployImage(t, c, "app:v2")
+		waitSD(t, c, arn, "BAKE_TIME", nil, func(sd types.ServiceDeployment) bool {
+			return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+		})
+		if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeAbort}); err != nil {
+			t.Fatalf("StopServiceDeployment ABORT: %v", err)
+		}
+		final := waitSD(t, c, arn, "STOPPED", nil, statusIs(types.ServiceDeploymentStatusStopped))
+		if final.StoppedAt == nil || !strings.Contains(aws.ToString(final.StatusReason), "StopServiceDeployment") || final.Rollback != nil {
+			t.Errorf("stopped: %+v", final)
+		}
+		time.Sleep(time.Hour) // nothing moves any more: no clean-up, no rollback
+		if got := describeSD(t, c, arn); got.Status != types.ServiceDeploymentStatusStopped || got.LifecycleStage != types.ServiceDeploymentLifecycleStageBakeTime {
+			t.Errorf("an hour later: %s %s", got.Status, got.LifecycleStage)
+		}
+		if blue, green := runningTaskArns(sim, "prod", "web:1"), runningTaskArns(sim, "prod", "web:2"); len(blue) != 2 || len(green) != 2 {
+			t.Errorf("after ABORT: %d blue and %d green tasks running, want both revisions left as they were", len(blue), len(green))
+		}
+	})
+}
