@@ -78,6 +78,7 @@ func Serve(ctx context.Context, addr, scenarioPath string, w io.Writer) error {
 	for _, cl := range s.Sim.cOrder {
 		for _, svc := range cl.sOrder {
 			fmt.Fprintf(w, "  aws --endpoint-url %s --region %s ecs describe-services --cluster %s --services %s\n", s.URL, s.Sim.region, cl.name, svc.name)
+			fmt.Fprintf(w, "  aws --endpoint-url %s --region %s ecs list-service-deployments --cluster %s --service %s\n", s.URL, s.Sim.region, cl.name, svc.name)
 		}
 	}
 	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
