@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
@@ -156,6 +157,54 @@ func iamScenarios() []iamScenario {
 		{name: "task-definition file", inputs: map[string]string{"image": "repo/app:2", "task-definition": "taskdef.json"}, wantStatus: "succeeded"},
 		{name: "cancelled: rolled back", inputs: map[string]string{"image": "repo/app:slow"}, cancelWhileWatching: true, wantStatus: "cancelled"},
 		{name: "killed: post step rolled back", inputs: map[string]string{"image": "repo/app:slow"}, killThenPost: true},
+		{name: "blue/green: succeeded", inputs: map[string]string{"image": "repo/app:2"}, sc: blueGreen(false), wantStatus: "succeeded",
+			wantOps: []string{"DescribeServiceDeployments"}},
+		{name: "blue/green: crash, StopServiceDeployment", inputs: map[string]string{"image": "repo/app:crash"}, sc: blueGreen(false), wantStatus: "rolled-back",
+			wantOps: []string{"StopServiceDeployment"}},
+		{name: "blue/green: paused at a PAUSE hook", inputs: map[string]string{"image": "repo/app:2"}, sc: blueGreen(true), wantStatus: "paused"},
+		{name: "blue/green: resume continue", inputs: map[string]string{"resume": "continue", "container-name": ""}, sc: blueGreen(true), wantStatus: "succeeded",
+			before: pausedDeployment, wantOps: []string{"ListServiceDeployments", "DescribeServiceRevisions", "ContinueServiceDeployment"}},
+	}
+}
+
+// blueGreen makes the service BLUE_GREEN (with a blue/green load
+// balancer, a short bake on a fast scenario clock and, with pause, a
+// PAUSE hook after the test traffic shift).
+func blueGreen(pause bool) func(*ecssim.Scenario) {
+	return func(sc *ecssim.Scenario) {
+		svc := &sc.Services[0]
+		svc.DeploymentConfiguration.Strategy = "BLUE_GREEN"
+		svc.DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1)
+		svc.LoadBalancers = []types.LoadBalancer{{
+			TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1"),
+			ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
+			AdvancedConfiguration: &types.AdvancedConfiguration{
+				AlternateTargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2"),
+				ProductionListenerRule:  aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"),
+				RoleArn:                 aws.String("arn:aws:iam::123456789012:role/ecs-elb"),
+			},
+		}}
+		if pause {
+			svc.DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{
+				TargetType:      types.DeploymentLifecycleHookTargetTypePause,
+				LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift},
+			}}
+		}
+		sc.Timings.Minute = ecssim.Duration(100 * time.Millisecond)
+	}
+}
+
+// pausedDeployment deploys repo/app:2 to the BLUE_GREEN service until it
+// waits at its PAUSE hook, as a first workflow step would.
+func pausedDeployment(t *testing.T, srv *ecssim.Server) {
+	t.Helper()
+	creds := credentials.NewStaticCredentialsProvider("AKIDPAUSE", "pause", "")
+	c := ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: creds})
+	res, err := deployer.New(c, nil).Deploy(context.Background(), deployer.Config{Cluster: "prod", Service: "web",
+		Images: []deployer.ContainerImage{{Container: "app", Image: "repo/app:2"}}, Timeout: 30 * time.Second,
+		RollbackTimeout: 30 * time.Second, PollInterval: 50 * time.Millisecond, Rollback: true, Wait: true})
+	if err != nil || res.Status != deployer.StatusPaused {
+		t.Fatalf("first step: %s %q %v", res.Status, res.Reason, err)
 	}
 }
 

@@ -207,7 +207,7 @@ func TestStagedBlueGreenFailsInBake(t *testing.T) {
 func TestStagedLinearHealthy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, stagedScenario("LINEAR", func(sc *ecssim.Scenario) {
-		sc.Services[0].DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(1)}
+		sc.Services[0].DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(4)} // 400ms a step: read under load too
 	}))
 	rec := &recorder{}
 	res, err := deployer.New(e.ecs, e.logs, deployer.WithReporter(rec.report)).Deploy(context.Background(), config("repo/app:2"))
