@@ -174,6 +174,40 @@ type DeploymentConfiguration struct {
 	LifecycleHooks      []types.DeploymentLifecycleHook `json:"lifecycleHooks,omitempty"`
 }
 
+// UnmarshalJSON reads a deploymentConfiguration strictly (unknown members
+// are errors), lifecycleHooks in ECS's wire shape so that hookDetails (a
+// document) is kept as given.
+func (dc *DeploymentConfiguration) UnmarshalJSON(b []byte) error {
+	type plain DeploymentConfiguration
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	hooks, hasHooks := m["lifecycleHooks"]
+	delete(m, "lifecycleHooks")
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(rest))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	if hasHooks {
+		var w struct {
+			LifecycleHooks []types.DeploymentLifecycleHook
+		}
+		if err := decodeStrict([]byte(`{"lifecycleHooks":`+string(hooks)+`}`), &w); err != nil {
+			return fmt.Errorf("lifecycleHooks: %w", err)
+		}
+		p.LifecycleHooks = w.LifecycleHooks
+	}
+	*dc = DeploymentConfiguration(p)
+	return nil
+}
+
 // ScenarioService is one service, created with one COMPLETED deployment
 // whose tasks are already RUNNING (and HEALTHY) when the simulator starts.
 type ScenarioService struct {

@@ -3,12 +3,14 @@ package ecssim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/document"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -216,5 +218,56 @@ func TestUpdateServiceStrategySettings(t *testing.T) {
 	if dc.Strategy != types.DeploymentStrategyCanary || aws.ToFloat64(dc.CanaryConfiguration.CanaryPercent) != 20 || aws.ToInt32(dc.BakeTimeInMinutes) != 3 ||
 		len(dc.LifecycleHooks) != 1 || aws.ToInt32(dc.MinimumHealthyPercent) != 50 {
 		t.Errorf("settings after two updates: %+v", dc)
+	}
+}
+
+// hookDetails (a document) is kept as given, from UpdateService and from a
+// scenario file, and returned by DescribeServices.
+func TestHookDetailsKept(t *testing.T) {
+	t.Parallel()
+	sc, err := ParseScenario([]byte(`{
+		"clusters": [{"name": "prod"}],
+		"taskDefinitions": [{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+			"containerDefinitions": [{"name": "app", "image": "app:v1", "essential": true}]}],
+		"services": [{"cluster": "prod", "name": "web", "taskDefinition": "web:1", "desiredCount": 1,
+			"deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [{
+				"hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke", "roleArn": "arn:aws:iam::123456789012:role/hooks",
+				"lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"], "hookDetails": {"S3_BUCKET_NAME": "approvals", "retries": 3}}]}}]
+	}`))
+	if err != nil {
+		t.Fatalf("ParseScenario: %v", err)
+	}
+	if _, err := ParseScenario([]byte(`{"clusters": [], "services": [], "taskDefinitions": [], "x": 1}`)); err == nil {
+		t.Error("unknown top-level member accepted")
+	}
+	if _, err := ParseScenario([]byte(`{"clusters": [{"name": "prod"}], "taskDefinitions": [], "services": [{"cluster": "prod", "name": "web", "taskDefinition": "web:1", "deploymentConfiguration": {"strategi": "LINEAR"}}]}`)); err == nil || !strings.Contains(err.Error(), "strategi") {
+		t.Errorf("unknown deploymentConfiguration member: got %v", err)
+	}
+	srv := NewServer(t, sc)
+	c, _ := clients(srv, 1)
+	details := func() map[string]any {
+		t.Helper()
+		var got map[string]any
+		hooks := describeService(t, c, "prod", "web").DeploymentConfiguration.LifecycleHooks
+		if len(hooks) != 1 || hooks[0].HookDetails == nil {
+			t.Fatalf("lifecycleHooks: %+v", hooks)
+		}
+		if err := hooks[0].HookDetails.UnmarshalSmithyDocument(&got); err != nil {
+			t.Fatalf("hookDetails: %v", err)
+		}
+		return got
+	}
+	if got := details(); got["S3_BUCKET_NAME"] != "approvals" || fmt.Sprint(got["retries"]) != "3" {
+		t.Errorf("hookDetails from the scenario: %v", got)
+	}
+	hook := types.DeploymentLifecycleHook{HookTargetArn: aws.String(hookArn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
+		LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePreScaleUp},
+		HookDetails:     document.NewLazyDocument(map[string]any{"env": "prod", "checks": []any{"a", "b"}})}
+	if _, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		DeploymentConfiguration: &types.DeploymentConfiguration{LifecycleHooks: []types.DeploymentLifecycleHook{hook}}}); err != nil {
+		t.Fatalf("UpdateService with hookDetails: %v", err)
+	}
+	if got := details(); got["env"] != "prod" || fmt.Sprint(got["checks"]) != "[a b]" {
+		t.Errorf("hookDetails from UpdateService: %v", got)
 	}
 }

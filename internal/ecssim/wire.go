@@ -17,7 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecsdocument "github.com/aws/aws-sdk-go-v2/service/ecs/document"
 	"github.com/aws/smithy-go"
+	smithydocument "github.com/aws/smithy-go/document"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/sdkcheck"
 )
@@ -239,9 +241,41 @@ func assign(dst reflect.Value, raw any, path string) error {
 		dst.SetFloat(f)
 		return nil
 	case reflect.Interface:
-		return fmt.Errorf("%s: unions and documents are not supported by the simulator", pathOr(path))
+		if dst.Type() == documentType { // e.g. lifecycleHooks[].hookDetails: kept as given
+			dst.Set(reflect.ValueOf(ecsdocument.NewLazyDocument(plainJSON(raw))))
+			return nil
+		}
+		return fmt.Errorf("%s: unions are not supported by the simulator", pathOr(path))
 	}
 	return fmt.Errorf("%s: unsupported type %s", pathOr(path), dst.Type())
+}
+
+var documentType = reflect.TypeOf((*ecsdocument.Interface)(nil)).Elem()
+
+// plainJSON turns the json.Numbers of a decoded document into int64 or
+// float64, which the SDK's document encoder writes as numbers.
+func plainJSON(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainJSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 func structName(t reflect.Type, path string) string {
@@ -287,6 +321,14 @@ func encodeValue(b *bytes.Buffer, v reflect.Value) error {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			b.WriteString("null")
+			return nil
+		}
+		if m, ok := v.Interface().(smithydocument.Marshaler); ok && v.Kind() == reflect.Interface { // a document, as given
+			raw, err := m.MarshalSmithyDocument()
+			if err != nil {
+				return fmt.Errorf("encode document: %w", err)
+			}
+			b.Write(raw)
 			return nil
 		}
 		return encodeValue(b, v.Elem())
