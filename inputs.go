@@ -124,7 +124,7 @@ func inputSpecs() []inputSpec {
 		{Name: inDeregisterFailed, Default: "false", Kind: kindBool, Usage: "after a verified rollback, deregister the failed revision"},
 		{Name: inDryRun, Default: "false", Kind: kindBool, Usage: "run the preflight and print the plan; change nothing"},
 		{Name: inOnPause, Default: string(deployer.OnPauseReturn), Usage: "when our deployment waits at a PAUSE hook: return (status paused), continue or rollback"},
-		{Name: inResume, Usage: "continue or rollback the service's deployment waiting at a PAUSE hook (with service, no image)"},
+		{Name: inResume, Usage: "continue or rollback the deployment waiting at a PAUSE hook (with service or services, no image)"},
 	}
 }
 

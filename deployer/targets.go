@@ -172,6 +172,9 @@ func (f *fleet) deploy(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
+	if f.cfg.Resume != "" {
+		return f.resume(ctx)
+	}
 	for _, r := range f.runs {
 		next, err := r.preflightPhase(ctx)
 		if next || r.res.Status == StatusDryRun {
@@ -223,6 +226,31 @@ func (f *fleet) deploy(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, r := range changed {
 		wg.Go(func() { _ = r.conclude(ctx, verdicts[i]) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// resume acts on every service's deployment that waits at a PAUSE hook
+// (Config.Resume): all must have one before any is resumed; then each is
+// resumed and watched to its end, side by side.
+func (f *fleet) resume(ctx context.Context) error {
+	for _, r := range f.runs {
+		if _, _, err := r.findPaused(ctx); err != nil {
+			if ctx.Err() != nil {
+				for _, r := range f.runs {
+					_ = r.cancelledBeforeChange(ctx)
+				}
+				return nil
+			}
+			err = r.preflightFailed(fmt.Errorf("service %s: %w", r.cfg.Service, err))
+			f.notDeployed(0, fmt.Sprintf("not resumed: service %s has no deployment to %s; no service was changed", r.cfg.Service, f.cfg.Resume))
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	for _, r := range f.runs {
+		wg.Go(func() { _ = r.resume(ctx) })
 	}
 	wg.Wait()
 	return nil

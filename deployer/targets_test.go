@@ -388,3 +388,53 @@ func TestDeployManyDryRun(t *testing.T) {
 		}
 	}
 }
+
+// pausedFleet is web and worker on blue/green with a PAUSE hook after the
+// test traffic shift (as pauseScenario, for two services).
+func pausedFleet() ecssim.Scenario {
+	sc := fleetScenario("prod/web", "prod/worker")
+	one := pauseScenario("BLUE_GREEN", 600)
+	sc.Timings = one.Timings
+	for i := range sc.Services {
+		svc := &sc.Services[i]
+		svc.DeploymentConfiguration = one.Services[0].DeploymentConfiguration
+		svc.LoadBalancers = one.Services[0].LoadBalancers
+	}
+	return sc
+}
+
+// TestDeployManyPauseThenResume: two blue/green services pause at their
+// hooks (status paused), then one resume step continues both; a resume
+// with a service that has nothing waiting changes nothing.
+func TestDeployManyPauseThenResume(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, pausedFleet())
+	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), fleetConfig("repo/app:2", "web", "worker"))
+	if err != nil || res.Status != deployer.StatusPaused {
+		t.Fatalf("deploy: %s, %v (%s); want paused", res.Status, err, res.Reason)
+	}
+	for _, s := range res.Services {
+		if s.Status != deployer.StatusPaused {
+			t.Errorf("%s: %s (%s), want paused", s.Service, s.Status, s.Reason)
+		}
+	}
+	before := len(e.mutating())
+	cfg := fleetConfig("", "web", "worker", "cron")
+	cfg.Images, cfg.Resume = nil, deployer.ResumeContinue
+	if res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg); !errors.Is(err, deployer.ErrPreflight) || !strings.Contains(res.Reason, "service cron") {
+		t.Errorf("resume with cron (nothing waiting): %s, %v (%s); want a preflight error naming cron", res.Status, err, res.Reason)
+	}
+	if got := e.mutating()[before:]; len(got) != 0 {
+		t.Errorf("a refused resume made calls: %v", got)
+	}
+	cfg.Services = cfg.Services[:2]
+	res, err = deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+	if err != nil || res.Status != deployer.StatusSucceeded {
+		t.Fatalf("resume: %s, %v (%s); want succeeded", res.Status, err, res.Reason)
+	}
+	for _, name := range []string{"web", "worker"} {
+		if got := revisionOf(t, e, "prod", name); got != name+":2" {
+			t.Errorf("%s runs %s after the resume, want %s:2", name, got, name)
+		}
+	}
+}
