@@ -89,12 +89,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if code != exitFail {
 				t.Errorf("exit code: got %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFail, stdout.String(), stderr.String())
 			}
-			var errs []string
-			for _, line := range strings.Split(stdout.String(), "\n") {
-				if strings.HasPrefix(line, "::error") {
-					errs = append(errs, line)
-				}
-			}
+			errs := errorAnnotations(stdout.String())
 			if len(errs) == 0 {
 				t.Fatalf("no ::error:: annotation\nstdout:\n%s", stdout.String())
 			}

@@ -82,6 +82,17 @@ func slowScenario() ecssim.Scenario {
 	return sc
 }
 
+// errorAnnotations returns the ::error lines of a workflow-command log, in order.
+func errorAnnotations(out string) []string {
+	var errs []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "::error") {
+			errs = append(errs, line)
+		}
+	}
+	return errs
+}
+
 // lockedBuffer is a bytes.Buffer safe for a child's output and a reader.
 type lockedBuffer struct {
 	mu sync.Mutex

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,9 +209,7 @@ func TestParseInputs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := map[string]string{"service": "web", "image": "nginx:1.27"}
-			for k, v := range tc.in {
-				in[k] = v
-			}
+			maps.Copy(in, tc.in)
 			got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
 			if err != nil {
 				t.Fatalf("parseInputs: %v", err)
@@ -221,6 +220,30 @@ func TestParseInputs(t *testing.T) {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// checkInputErrors checks that err holds exactly the input errors in want,
+// in order: each names its input (want[i][0]), starts with that name and
+// holds the fragment want[i][1]; and that the joined error names every input.
+func checkInputErrors(t *testing.T, err error, want [][2]string) {
+	t.Helper()
+	ies := inputErrors(err)
+	if len(ies) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(ies), len(want), err)
+	}
+	for i, w := range want {
+		if ies[i].Input != w[0] || !strings.Contains(ies[i].Msg, w[1]) {
+			t.Errorf("error %d: got %q, want input %q with %q", i, ies[i].Error(), w[0], w[1])
+		}
+		if !strings.HasPrefix(ies[i].Error(), w[0]+": ") {
+			t.Errorf("error %d: got %q, want it to start with the input's name", i, ies[i].Error())
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w[0]+": ") {
+			t.Errorf("got error %q, want it to name %s", err, w[0])
+		}
 	}
 }
 
@@ -308,31 +331,12 @@ func TestParseInputsErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := map[string]string{"service": "web", "image": "nginx:1.27"}
-			for k, v := range tc.in {
-				in[k] = v
-			}
+			maps.Copy(in, tc.in)
 			got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
 			if err == nil {
 				t.Fatalf("parseInputs: got config %+v, want an error", got.Config)
 			}
-			ies := inputErrors(err)
-			if len(ies) != len(tc.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(ies), len(tc.want), err)
-			}
-			for i, w := range tc.want {
-				if ies[i].Input != w[0] || !strings.Contains(ies[i].Msg, w[1]) {
-					t.Errorf("error %d: got %q, want input %q with %q", i, ies[i].Error(), w[0], w[1])
-				}
-				if !strings.HasPrefix(ies[i].Error(), w[0]+": ") {
-					t.Errorf("error %d: got %q, want it to start with the input's name", i, ies[i].Error())
-				}
-			}
-			// The joined error names every input too.
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w[0]+": ") {
-					t.Errorf("got error %q, want it to name %s", err, w[0])
-				}
-			}
+			checkInputErrors(t, err, tc.want)
 		})
 	}
 }
@@ -482,19 +486,9 @@ func TestParseInputsTaskDefinitionFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := map[string]string{"service": "web"}
-			for k, v := range tc.in {
-				in[k] = v
-			}
+			maps.Copy(in, tc.in)
 			_, err := parseInputs(mapGetter(in), parseOptions{Workspace: dir, ReadFile: os.ReadFile})
-			ies := inputErrors(err)
-			if len(ies) != len(tc.want) {
-				t.Fatalf("got errors %v, want %d", err, len(tc.want))
-			}
-			for i, w := range tc.want {
-				if ies[i].Input != w[0] || !strings.Contains(ies[i].Msg, w[1]) {
-					t.Errorf("error %d: got %q, want input %q with %q", i, ies[i].Error(), w[0], w[1])
-				}
-			}
+			checkInputErrors(t, err, tc.want)
 			if err != nil && strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error %q prints a secret value", err)
 			}

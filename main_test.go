@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -59,19 +60,12 @@ func TestGitHubBadInputs(t *testing.T) {
 			}
 			srv := demoSim(t)
 			env := feGitHubEnv(t, srv.URL, tc.inputs)
-			for k, v := range tc.env {
-				env[k] = v
-			}
+			maps.Copy(env, tc.env)
 			r := feRunMain(t.Context(), nil, env)
 			if r.code != exitFail {
 				t.Errorf("exit code: got %d, want %d\nstdout:\n%s", r.code, exitFail, r.stdout)
 			}
-			var errs []string
-			for _, line := range strings.Split(r.stdout.String(), "\n") {
-				if strings.HasPrefix(line, "::error") {
-					errs = append(errs, line)
-				}
-			}
+			errs := errorAnnotations(r.stdout.String())
 			if len(errs) != len(tc.want) {
 				t.Fatalf("got error lines %q, want %d", errs, len(tc.want))
 			}
@@ -622,20 +616,13 @@ func TestGitHubPreflightErrors(t *testing.T) {
 			t.Parallel()
 			srv := demoSim(t)
 			inputs := map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "poll-interval": "100ms"}
-			for k, v := range tc.inputs {
-				inputs[k] = v
-			}
+			maps.Copy(inputs, tc.inputs)
 			env := feGitHubEnv(t, srv.URL, inputs)
 			r := feRunMain(t.Context(), nil, env)
 			if r.code != exitFail {
 				t.Errorf("exit code: got %d, want %d\n%s", r.code, exitFail, r.stdout)
 			}
-			var errs []string
-			for _, line := range strings.Split(r.stdout.String(), "\n") {
-				if strings.HasPrefix(line, "::error") {
-					errs = append(errs, line)
-				}
-			}
+			errs := errorAnnotations(r.stdout.String())
 			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
 				t.Errorf("got error lines %q, want one naming %q", errs, tc.want)
 			}

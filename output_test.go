@@ -158,12 +158,7 @@ func TestConsoleFinish(t *testing.T) {
 	if to < 0 || injected < from || injected > to {
 		t.Errorf("the app's log lines are not between stop-commands and its resume token:\n%s", out)
 	}
-	var errs []string
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "::error") {
-			errs = append(errs, line)
-		}
-	}
+	errs := errorAnnotations(out)
 	if want := []string{`::error::container "app" exited with code 1; rollback denied`}; !cmp.Equal(want, errs) {
 		t.Errorf("error annotations: got %q, want %q", errs, want)
 	}

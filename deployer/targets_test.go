@@ -36,6 +36,16 @@ func fleetScenario(services ...string) ecssim.Scenario {
 	return sc
 }
 
+// newFleetEnv starts a simulator with the three-service fleet (web, worker
+// and cron in cluster prod), changed by mutate when it is not nil.
+func newFleetEnv(t *testing.T, mutate func(*ecssim.Scenario)) env {
+	sc := fleetScenario("prod/web", "prod/worker", "prod/cron")
+	if mutate != nil {
+		mutate(&sc)
+	}
+	return newEnv(t, sc)
+}
+
 func fleetConfig(image string, services ...string) deployer.Config {
 	cfg := config(image)
 	cfg.Cluster, cfg.Service = "prod", ""
@@ -113,11 +123,7 @@ func TestDeployManyServices(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sc := fleetScenario("prod/web", "prod/worker", "prod/cron")
-			if tt.sc != nil {
-				tt.sc(&sc)
-			}
-			e := newEnv(t, sc)
+			e := newFleetEnv(t, tt.sc)
 			cfg := fleetConfig("repo/app:2", "web", "worker", "cron")
 			cfg.RollbackScope = tt.scope
 			var mu sync.Mutex
@@ -186,11 +192,7 @@ func TestDeployManyPreflight(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sc := fleetScenario("prod/web", "prod/worker", "prod/cron")
-			if tt.sc != nil {
-				tt.sc(&sc)
-			}
-			e := newEnv(t, sc)
+			e := newFleetEnv(t, tt.sc)
 			res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), fleetConfig("repo/app:2", tt.services...))
 			if !errors.Is(err, deployer.ErrPreflight) {
 				t.Fatalf("error = %v, want a preflight error", err)
@@ -274,9 +276,9 @@ func TestDeployManyCancel(t *testing.T) {
 	for _, kill := range []bool{false, true} {
 		t.Run(map[bool]string{false: "cancel", true: "post step after a kill"}[kill], func(t *testing.T) {
 			t.Parallel()
-			sc := fleetScenario("prod/web", "prod/worker", "prod/cron")
-			sc.ImageRules = []ecssim.ImageRule{{Image: "repo/app:2", Behavior: ecssim.BehaviorPending}}
-			e := newEnv(t, sc)
+			e := newFleetEnv(t, func(sc *ecssim.Scenario) {
+				sc.ImageRules = []ecssim.ImageRule{{Image: "repo/app:2", Behavior: ecssim.BehaviorPending}}
+			})
 			cfg := fleetConfig("repo/app:2", "web", "worker", "cron")
 			cfg.Timeout = time.Minute
 			if kill {

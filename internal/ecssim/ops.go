@@ -129,22 +129,13 @@ func (s *Sim) describeClusters(in *ecs.DescribeClustersInput, now time.Time) (*e
 			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
 			continue
 		}
-		var running, pending, services int32
+		var services int32
 		for _, svc := range cl.sOrder {
 			if svc.status == "ACTIVE" {
 				services++
 			}
 		}
-		for _, t := range cl.tOrder {
-			if t.desired != "RUNNING" {
-				continue
-			}
-			if t.last == "RUNNING" {
-				running++
-			} else if t.pending() {
-				pending++
-			}
-		}
+		running, pending := countRunningPending(cl.tOrder)
 		out.Clusters = append(out.Clusters, types.Cluster{
 			ClusterArn:                        aws.String(cl.arn),
 			ClusterName:                       aws.String(cl.name),
@@ -253,17 +244,7 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 }
 
 func (s *Sim) deploymentView(svc *service, d *deployment) types.Deployment {
-	var running, pending int32
-	for _, t := range d.live {
-		if t.desired != "RUNNING" {
-			continue
-		}
-		if t.last == "RUNNING" {
-			running++
-		} else if t.pending() {
-			pending++
-		}
-	}
+	running, pending := countRunningPending(d.live)
 	dv := types.Deployment{
 		Id:                   aws.String(d.id),
 		Status:               aws.String(d.status),

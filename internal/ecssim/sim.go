@@ -707,6 +707,22 @@ func (t *task) healthyForDeployment() bool {
 	return !t.hasHC() || t.health == types.HealthStatusHealthy
 }
 
+// countRunningPending counts the tasks that ECS wants RUNNING among tasks:
+// those already RUNNING and those still on their way (pending).
+func countRunningPending(tasks []*task) (running, pending int32) {
+	for _, t := range tasks {
+		if t.desired != "RUNNING" {
+			continue
+		}
+		if t.last == "RUNNING" {
+			running++
+		} else if t.pending() {
+			pending++
+		}
+	}
+	return running, pending
+}
+
 func (t *task) pending() bool {
 	if t.desired != "RUNNING" {
 		return false

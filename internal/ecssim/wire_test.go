@@ -83,30 +83,39 @@ var exportedOnly = cmp.Options{
 	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
 }
 
+// wireOp is one API operation whose input the simulator decodes and whose
+// output it encodes, checked against the SDK's own protocol code.
+type wireOp struct {
+	name  string
+	in    smithy.Serializable
+	out   smithy.Deserializable
+	proto *awsjson.Protocol
+	reg   *smithy.TypeRegistry
+}
+
+// wireOps lists the operations the simulator serves over JSON 1.1.
+func wireOps() []wireOp {
+	ecsProto := awsjson.New11(ecsschemas.AmazonEC2ContainerServiceV20141113)
+	logsProto := awsjson.New11(logsschemas.Logs_20140328)
+	return []wireOp{
+		{"DescribeServices", &ecs.DescribeServicesInput{}, &ecs.DescribeServicesOutput{}, ecsProto, ecs.TypeRegistry},
+		{"DescribeTasks", &ecs.DescribeTasksInput{}, &ecs.DescribeTasksOutput{}, ecsProto, ecs.TypeRegistry},
+		{"ListTasks", &ecs.ListTasksInput{}, &ecs.ListTasksOutput{}, ecsProto, ecs.TypeRegistry},
+		{"DescribeTaskDefinition", &ecs.DescribeTaskDefinitionInput{}, &ecs.DescribeTaskDefinitionOutput{}, ecsProto, ecs.TypeRegistry},
+		{"RegisterTaskDefinition", &ecs.RegisterTaskDefinitionInput{}, &ecs.RegisterTaskDefinitionOutput{}, ecsProto, ecs.TypeRegistry},
+		{"DeregisterTaskDefinition", &ecs.DeregisterTaskDefinitionInput{}, &ecs.DeregisterTaskDefinitionOutput{}, ecsProto, ecs.TypeRegistry},
+		{"UpdateService", &ecs.UpdateServiceInput{}, &ecs.UpdateServiceOutput{}, ecsProto, ecs.TypeRegistry},
+		{"DescribeClusters", &ecs.DescribeClustersInput{}, &ecs.DescribeClustersOutput{}, ecsProto, ecs.TypeRegistry},
+		{"GetLogEvents", &cloudwatchlogs.GetLogEventsInput{}, &cloudwatchlogs.GetLogEventsOutput{}, logsProto, cloudwatchlogs.TypeRegistry},
+	}
+}
+
 // TestEncodeMatchesSDKDecoder encodes fully populated outputs with the
 // simulator's encoder and decodes them with the SDK's own protocol code.
 func TestEncodeMatchesSDKDecoder(t *testing.T) {
 	t.Parallel()
-	ecsProto := awsjson.New11(ecsschemas.AmazonEC2ContainerServiceV20141113)
-	logsProto := awsjson.New11(logsschemas.Logs_20140328)
 	op := smithy.NewOperationSchema(ecsschemas.DescribeServices, ecsschemas.DescribeServicesRequest, ecsschemas.DescribeServicesResponse)
-	tests := []struct {
-		name  string
-		out   smithy.Deserializable
-		proto *awsjson.Protocol
-		reg   *smithy.TypeRegistry
-	}{
-		{"DescribeServices", &ecs.DescribeServicesOutput{}, ecsProto, ecs.TypeRegistry},
-		{"DescribeTasks", &ecs.DescribeTasksOutput{}, ecsProto, ecs.TypeRegistry},
-		{"ListTasks", &ecs.ListTasksOutput{}, ecsProto, ecs.TypeRegistry},
-		{"DescribeTaskDefinition", &ecs.DescribeTaskDefinitionOutput{}, ecsProto, ecs.TypeRegistry},
-		{"RegisterTaskDefinition", &ecs.RegisterTaskDefinitionOutput{}, ecsProto, ecs.TypeRegistry},
-		{"DeregisterTaskDefinition", &ecs.DeregisterTaskDefinitionOutput{}, ecsProto, ecs.TypeRegistry},
-		{"UpdateService", &ecs.UpdateServiceOutput{}, ecsProto, ecs.TypeRegistry},
-		{"DescribeClusters", &ecs.DescribeClustersOutput{}, ecsProto, ecs.TypeRegistry},
-		{"GetLogEvents", &cloudwatchlogs.GetLogEventsOutput{}, logsProto, cloudwatchlogs.TypeRegistry},
-	}
-	for _, tt := range tests {
+	for _, tt := range wireOps() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			want := reflect.New(reflect.TypeOf(tt.out).Elem())
@@ -131,25 +140,8 @@ func TestEncodeMatchesSDKDecoder(t *testing.T) {
 // own protocol code and decodes them with the simulator's strict decoder.
 func TestDecodeMatchesSDKEncoder(t *testing.T) {
 	t.Parallel()
-	ecsProto := awsjson.New11(ecsschemas.AmazonEC2ContainerServiceV20141113)
-	logsProto := awsjson.New11(logsschemas.Logs_20140328)
 	op := smithy.NewOperationSchema(ecsschemas.DescribeServices, ecsschemas.DescribeServicesRequest, ecsschemas.DescribeServicesResponse)
-	tests := []struct {
-		name  string
-		in    smithy.Serializable
-		proto *awsjson.Protocol
-	}{
-		{"DescribeServices", &ecs.DescribeServicesInput{}, ecsProto},
-		{"DescribeTasks", &ecs.DescribeTasksInput{}, ecsProto},
-		{"ListTasks", &ecs.ListTasksInput{}, ecsProto},
-		{"DescribeTaskDefinition", &ecs.DescribeTaskDefinitionInput{}, ecsProto},
-		{"RegisterTaskDefinition", &ecs.RegisterTaskDefinitionInput{}, ecsProto},
-		{"DeregisterTaskDefinition", &ecs.DeregisterTaskDefinitionInput{}, ecsProto},
-		{"UpdateService", &ecs.UpdateServiceInput{}, ecsProto},
-		{"DescribeClusters", &ecs.DescribeClustersInput{}, ecsProto},
-		{"GetLogEvents", &cloudwatchlogs.GetLogEventsInput{}, logsProto},
-	}
-	for _, tt := range tests {
+	for _, tt := range wireOps() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			want := reflect.New(reflect.TypeOf(tt.in).Elem())

@@ -99,10 +99,7 @@ func CauseLines(res deployer.Result) []string {
 			head = fmt.Sprintf("logs of container %s in task %s: %s", l.Container, l.TaskID, l.Note)
 		}
 		out = append(out, head)
-		lines := l.Lines
-		if len(lines) > maxLogLinesShown {
-			lines = lines[len(lines)-maxLogLinesShown:]
-		}
+		lines, _ := last(l.Lines, maxLogLinesShown)
 		for _, line := range lines {
 			out = append(out, "    "+line)
 		}

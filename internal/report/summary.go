@@ -234,10 +234,7 @@ func summaryCauses(res deployer.Result) string {
 	}
 	var b strings.Builder
 	b.WriteString("### Why tasks stopped\n\n| Tasks | Container | Exit code | Stop code | Reason | Example task |\n|---|---|---|---|---|---|\n")
-	causes := res.Causes
-	if len(causes) > maxCauseRows {
-		causes = causes[:maxCauseRows]
-	}
+	causes, hidden := first(res.Causes, maxCauseRows)
 	for _, c := range causes {
 		exit := "–"
 		if c.ExitCode != nil {
@@ -252,8 +249,8 @@ func summaryCauses(res deployer.Result) string {
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", c.Count, orDashCell(cell(c.Container)), exit,
 			orDashCell(cell(c.StopCode)), orDashCell(cell(strings.Join(reasons, " — "))), orDashCell(code(c.ExampleTaskID)))
 	}
-	if n := len(res.Causes) - len(causes); n > 0 {
-		fmt.Fprintf(&b, "\n_%d more causes not shown._\n", n)
+	if hidden > 0 {
+		fmt.Fprintf(&b, "\n_%d more causes not shown._\n", hidden)
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -263,12 +260,11 @@ func summaryEvents(res deployer.Result) string {
 	if len(res.Events) == 0 {
 		return ""
 	}
-	events := res.Events
+	events, hidden := last(res.Events, maxEventRows)
 	var b strings.Builder
 	b.WriteString("### Service events\n\n")
-	if len(events) > maxEventRows {
-		fmt.Fprintf(&b, "_%d earlier events not shown._\n\n", len(events)-maxEventRows)
-		events = events[len(events)-maxEventRows:]
+	if hidden > 0 {
+		fmt.Fprintf(&b, "_%d earlier events not shown._\n\n", hidden)
 	}
 	b.WriteString("| Time (UTC) | Message |\n|---|---|\n")
 	for _, ev := range events {
@@ -284,21 +280,13 @@ func summaryLogs(res deployer.Result) string {
 	}
 	var b strings.Builder
 	b.WriteString("### Logs of failing containers\n\n")
-	logs := res.Logs
-	if len(logs) > maxLogExcerpts {
-		logs = logs[:maxLogExcerpts]
-	}
+	logs, hidden := first(res.Logs, maxLogExcerpts)
 	for _, l := range logs {
 		title := "container " + l.Container
 		if l.TaskID != "" {
 			title += " in task " + l.TaskID
 		}
-		lines := l.Lines
-		skipped := 0
-		if len(lines) > maxLogLinesShown {
-			skipped = len(lines) - maxLogLinesShown
-			lines = lines[skipped:]
-		}
+		lines, _ := last(l.Lines, maxLogLinesShown)
 		if len(lines) > 0 {
 			title += fmt.Sprintf(" (last %d lines)", len(lines))
 		}
@@ -319,10 +307,26 @@ func summaryLogs(res deployer.Result) string {
 		}
 		b.WriteString("</details>\n\n")
 	}
-	if n := len(res.Logs) - len(logs); n > 0 {
-		fmt.Fprintf(&b, "_%d more log excerpts in the step log._\n\n", n)
+	if hidden > 0 {
+		fmt.Fprintf(&b, "_%d more log excerpts in the step log._\n\n", hidden)
 	}
 	return b.String()
+}
+
+// first returns at most the first n items and how many it left out.
+func first[T any](items []T, n int) ([]T, int) {
+	if len(items) > n {
+		return items[:n], len(items) - n
+	}
+	return items, 0
+}
+
+// last returns at most the last n items and how many it left out.
+func last[T any](items []T, n int) ([]T, int) {
+	if len(items) > n {
+		return items[len(items)-n:], len(items) - n
+	}
+	return items, 0
 }
 
 // cell makes text safe inside a Markdown table cell: one line, pipes
