@@ -12,11 +12,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
@@ -73,10 +68,7 @@ func runBake(t *testing.T, alarms int, bake, alarmAfter time.Duration) bakeRun {
 			t.Fatal(err)
 		}
 		defer sim.Close()
-		creds := credentials.NewStaticCredentialsProvider("AKIDBENCH", "bench", "")
-		httpc := ecssimtest.Client{Sim: sim}
-		e := ecs.New(ecs.Options{BaseEndpoint: aws.String("http://sim"), Region: "us-east-1", Credentials: creds, HTTPClient: httpc})
-		cw := cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String("http://sim"), Region: "us-east-1", Credentials: creds, HTTPClient: httpc})
+		e, cw := ecssimtest.InMemoryClients(sim)
 		cfg := r.config(0)
 		cfg.BakeTime = bake
 		cfg.Alarms = names

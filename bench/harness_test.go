@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -153,12 +152,9 @@ type env struct {
 func newEnv(tb testing.TB, sc ecssim.Scenario) env {
 	tb.Helper()
 	srv := ecssimtest.NewServer(tb, sc)
-	creds := credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")
-	return env{
-		srv:  srv,
-		ecs:  ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: creds}),
-		logs: cloudwatchlogs.New(cloudwatchlogs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: creds}),
-	}
+	e := env{srv: srv}
+	e.ecs, e.logs = ecssimtest.Clients(srv)
+	return e
 }
 
 func (r rollout) config(i int) deployer.Config {

@@ -8,10 +8,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
@@ -69,10 +65,7 @@ func deployOnFakeClock(t *testing.T, sc ecssim.Scenario, cfg deployer.Config, ch
 			t.Fatal(err)
 		}
 		defer sim.Close()
-		creds := credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")
-		httpc := ecssimtest.Client{Sim: sim}
-		e := ecs.New(ecs.Options{BaseEndpoint: aws.String("http://sim"), Region: "us-east-1", Credentials: creds, HTTPClient: httpc})
-		cw := cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String("http://sim"), Region: "us-east-1", Credentials: creds, HTTPClient: httpc})
+		e, cw := ecssimtest.InMemoryClients(sim)
 		var f fakeClockRun
 		d := deployer.New(e, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(func(ev deployer.Event) { f.events = append(f.events, ev) }))
 		start := time.Now()

@@ -8,14 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
-	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
@@ -85,11 +80,7 @@ func TestDeregisterFailed(t *testing.T) {
 			if tt.faults != nil {
 				tt.faults(srv.Sim)
 			}
-			creds := credentials.NewStaticCredentialsProvider("AKIDDEREG", "dereg-secret", "")
-			awsCfg := aws.Config{Region: "us-east-1", Credentials: creds}
-			fast := func(o *retry.StandardOptions) { o.Backoff = awsclient.FastBackoff() }
-			ecsClient := awsclient.NewECS(awsCfg, srv.URL, func(o *ecs.Options) { o.Retryer = awsclient.Retryer(fast) })
-			logsClient := awsclient.NewLogs(awsCfg, srv.URL, func(o *cloudwatchlogs.Options) { o.Retryer = awsclient.Retryer(fast) })
+			ecsClient, logsClient := fastClients(srv.URL)
 			var mu sync.Mutex
 			var warnings []string
 			d := deployer.New(ecsClient, logsClient, deployer.WithReporter(func(ev deployer.Event) {

@@ -14,9 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
@@ -190,25 +187,15 @@ func (c *lossyClient) Do(req *http.Request) (*http.Response, error) {
 	return nil, errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer")
 }
 
-func fastRetryer() aws.Retryer {
-	return awsclient.Retryer(func(o *retry.StandardOptions) { o.Backoff = awsclient.FastBackoff() })
-}
-
 func runUnderFault(t *testing.T, fr faultRun) {
 	srv := ecssimtest.NewServer(t, faultScenario())
-	creds := credentials.NewStaticCredentialsProvider("AKIDFAULTS", "fault-secret", "")
-	cfg := aws.Config{Region: "us-east-1", Credentials: creds}
 	var httpClient ecs.HTTPClient = http.DefaultClient
 	lc := &lossyClient{next: &http.Client{}, op: fr.op}
 	if fr.lose > 0 {
 		lc.n.Store(int64(fr.lose))
 		httpClient = lc
 	}
-	ecsClient := awsclient.NewECS(cfg, srv.URL, func(o *ecs.Options) {
-		o.Retryer = fastRetryer()
-		o.HTTPClient = httpClient
-	})
-	logsClient := awsclient.NewLogs(cfg, srv.URL, func(o *cloudwatchlogs.Options) { o.Retryer = fastRetryer() })
+	ecsClient, logsClient := fastClients(srv.URL, func(o *ecs.Options) { o.HTTPClient = httpClient })
 
 	before, _ := srv.Sim.Service("prod", "web")
 	oldARN := aws.ToString(before.TaskDefinition)

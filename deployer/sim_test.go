@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
@@ -61,12 +63,20 @@ type env struct {
 func newEnv(t *testing.T, sc ecssim.Scenario) env {
 	t.Helper()
 	srv := ecssimtest.NewServer(t, sc)
-	creds := credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")
-	return env{
-		srv:  srv,
-		ecs:  ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: creds}),
-		logs: cloudwatchlogs.New(cloudwatchlogs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: creds}),
-	}
+	e := env{srv: srv}
+	e.ecs, e.logs = ecssimtest.Clients(srv)
+	return e
+}
+
+// fastClients returns ECS and CloudWatch Logs clients for the simulator at
+// url, built as the action builds them (awsclient) but with retries that
+// back off in milliseconds; ecsOpts change the ECS client further.
+func fastClients(url string, ecsOpts ...func(*ecs.Options)) (*ecs.Client, *cloudwatchlogs.Client) {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")}
+	fast := func(o *retry.StandardOptions) { o.Backoff = awsclient.FastBackoff() }
+	ecsOpts = append([]func(*ecs.Options){func(o *ecs.Options) { o.Retryer = awsclient.Retryer(fast) }}, ecsOpts...)
+	return awsclient.NewECS(cfg, url, ecsOpts...),
+		awsclient.NewLogs(cfg, url, func(o *cloudwatchlogs.Options) { o.Retryer = awsclient.Retryer(fast) })
 }
 
 func (e env) service(t *testing.T) types.Service {

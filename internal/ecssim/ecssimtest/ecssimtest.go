@@ -9,8 +9,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
+
+// Region is the AWS region of the clients made here.
+const Region = "us-east-1"
+
+// testCredentials are static credentials: the simulator checks none.
+func testCredentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", "")
+}
 
 // NewServer starts a simulator of sc on a random port of 127.0.0.1 and
 // closes it when the test ends. It fails the test if the scenario is
@@ -23,6 +36,14 @@ func NewServer(t testing.TB, sc ecssim.Scenario) *ecssim.Server {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Clients returns ECS and CloudWatch Logs clients of the AWS SDK pointed at
+// srv, with static test credentials and the SDK's default retries.
+func Clients(srv *ecssim.Server) (*ecs.Client, *cloudwatchlogs.Client) {
+	creds := testCredentials()
+	return ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: Region, Credentials: creds}),
+		cloudwatchlogs.New(cloudwatchlogs.Options{BaseEndpoint: aws.String(srv.URL), Region: Region, Credentials: creds})
 }
 
 // Hold holds every call to op on srv from now on (see ecssim.Sim.Hold) and

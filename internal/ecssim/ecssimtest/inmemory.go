@@ -4,6 +4,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 )
 
@@ -20,4 +24,13 @@ func (c Client) Do(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	c.Sim.ServeHTTP(rec, r)
 	return rec.Result(), nil
+}
+
+// InMemoryClients returns ECS and CloudWatch clients of the AWS SDK that
+// reach sim in memory through Client (so they run on a synctest bubble's
+// fake clock), with static test credentials.
+func InMemoryClients(sim *ecssim.Sim) (*ecs.Client, *cloudwatch.Client) {
+	creds, httpc := testCredentials(), Client{Sim: sim}
+	return ecs.New(ecs.Options{BaseEndpoint: aws.String("http://sim"), Region: Region, Credentials: creds, HTTPClient: httpc}),
+		cloudwatch.New(cloudwatch.Options{BaseEndpoint: aws.String("http://sim"), Region: Region, Credentials: creds, HTTPClient: httpc})
 }
