@@ -109,17 +109,17 @@ func TestActionInputs(t *testing.T) {
 func TestActionDefaultsParse(t *testing.T) {
 	t.Parallel()
 	a := readAction(t)
-	withDefaults := map[string]string{"service": "web", "image": "nginx:1.27"}
+	defaults := map[string]string{}
 	for name, in := range a.Inputs {
 		if in.Default != nil && *in.Default != "" {
-			withDefaults[name] = *in.Default
+			defaults[name] = *in.Default
 		}
 	}
-	got, err := parseInputs(mapGetter(withDefaults), parseOptions{ReadFile: noFiles})
+	got, err := parseWeb(defaults)
 	if err != nil {
 		t.Fatalf("parse action.yml's defaults: %v", err)
 	}
-	want, err := parseInputs(mapGetter(map[string]string{"service": "web", "image": "nginx:1.27"}), parseOptions{ReadFile: noFiles})
+	want, err := parseWeb(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

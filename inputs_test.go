@@ -22,6 +22,14 @@ import (
 
 func noFiles(name string) ([]byte, error) { return nil, fs.ErrNotExist }
 
+// parseWeb parses the inputs service "web" and image "nginx:1.27", changed
+// by over, with no file to read.
+func parseWeb(over map[string]string) (*parsed, error) {
+	in := map[string]string{"service": "web", "image": "nginx:1.27"}
+	maps.Copy(in, over)
+	return parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
+}
+
 // feDefaultConfig is the Config for service "web" and image "nginx:1.27"
 // with every other input left at its default.
 func feDefaultConfig() deployer.Config {
@@ -208,9 +216,7 @@ func TestParseInputs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			in := map[string]string{"service": "web", "image": "nginx:1.27"}
-			maps.Copy(in, tc.in)
-			got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
+			got, err := parseWeb(tc.in)
 			if err != nil {
 				t.Fatalf("parseInputs: %v", err)
 			}
@@ -330,9 +336,7 @@ func TestParseInputsErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			in := map[string]string{"service": "web", "image": "nginx:1.27"}
-			maps.Copy(in, tc.in)
-			got, err := parseInputs(mapGetter(in), parseOptions{ReadFile: noFiles})
+			got, err := parseWeb(tc.in)
 			if err == nil {
 				t.Fatalf("parseInputs: got config %+v, want an error", got.Config)
 			}

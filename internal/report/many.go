@@ -33,13 +33,13 @@ func summaryMany(res deployer.Result) []string {
 // service.
 func summaryServices(res deployer.Result) string {
 	var b strings.Builder
-	b.WriteString("| Service | Cluster | Status | New revision | Previous revision | Duration |\n|---|---|---|---|---|---|\n")
+	tableHeader(&b, "Service", "Cluster", "Status", "New revision", "Previous revision", "Duration")
 	for _, s := range res.Services {
 		dur := "-"
 		if !s.StartedAt.IsZero() && !s.FinishedAt.IsZero() {
 			dur = formatDuration(s.FinishedAt.Sub(s.StartedAt))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", code(s.Service), code(s.Cluster), StatusTitle(s.Status),
+		tableRow(&b, code(s.Service), code(s.Cluster), StatusTitle(s.Status),
 			orDashCell(code(taskdef.ShortRevision(s.TaskDefinitionARN))), orDashCell(code(taskdef.ShortRevision(s.PreviousTaskDefinitionARN))), dur)
 	}
 	b.WriteString("\n")

@@ -123,7 +123,7 @@ func summaryFacts(res deployer.Result) string {
 	var b strings.Builder
 	b.WriteString("| | |\n|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+		tableRow(&b, r[0], r[1])
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -134,13 +134,14 @@ func summaryImages(res deployer.Result) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("### Images\n\n| Container | Old image | New image |\n|---|---|---|\n")
+	b.WriteString("### Images\n\n")
+	tableHeader(&b, "Container", "Old image", "New image")
 	for _, im := range res.Images {
 		newImage := code(im.New)
 		if im.New == im.Old {
 			newImage = "unchanged"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(im.Container), orDashCell(code(im.Old)), orDashCell(newImage))
+		tableRow(&b, cell(im.Container), orDashCell(code(im.Old)), orDashCell(newImage))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -179,11 +180,11 @@ func summaryTimeline(res deployer.Result) string {
 		start = res.Timeline[0].At
 	}
 	var b strings.Builder
-	b.WriteString("### Timeline\n\n| Milestone | Time (UTC) | Since start | Since previous |\n|---|---|---|---|\n")
+	b.WriteString("### Timeline\n\n")
+	tableHeader(&b, "Milestone", "Time (UTC)", "Since start", "Since previous")
 	prev := start
 	for _, m := range res.Timeline {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(m.Name), m.At.UTC().Format("15:04:05"),
-			formatDuration(m.At.Sub(start)), formatDuration(m.At.Sub(prev)))
+		tableRow(&b, cell(m.Name), clock(m.At), formatDuration(m.At.Sub(start)), formatDuration(m.At.Sub(prev)))
 		prev = m.At
 	}
 	b.WriteString("\n")
@@ -198,7 +199,8 @@ func summaryAlarms(res deployer.Result) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("### Alarms\n\n| Alarm | At start | Changes during the run (UTC) |\n|---|---|---|\n")
+	b.WriteString("### Alarms\n\n")
+	tableHeader(&b, "Alarm", "At start", "Changes during the run (UTC)")
 	for _, a := range res.Alarms {
 		name := code(a.Name)
 		if a.Composite {
@@ -216,13 +218,13 @@ func summaryAlarms(res deployer.Result) string {
 		}
 		changes := make([]string, 0, len(a.Changes))
 		for _, c := range a.Changes {
-			changes = append(changes, fmt.Sprintf("%s → **%s**: %s", c.At.UTC().Format("15:04:05"), cell(string(c.State)), cell(c.Reason)))
+			changes = append(changes, fmt.Sprintf("%s → **%s**: %s", clock(c.At), cell(string(c.State)), cell(c.Reason)))
 		}
 		ch := strings.Join(changes, "<br>")
 		if ch == "" && !a.ByECS {
 			ch = "no change"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, start, orDashCell(ch))
+		tableRow(&b, name, start, orDashCell(ch))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -233,7 +235,8 @@ func summaryCauses(res deployer.Result) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("### Why tasks stopped\n\n| Tasks | Container | Exit code | Stop code | Reason | Example task |\n|---|---|---|---|---|---|\n")
+	b.WriteString("### Why tasks stopped\n\n")
+	tableHeader(&b, "Tasks", "Container", "Exit code", "Stop code", "Reason", "Example task")
 	causes, hidden := first(res.Causes, maxCauseRows)
 	for _, c := range causes {
 		exit := "–"
@@ -246,7 +249,7 @@ func summaryCauses(res deployer.Result) string {
 				reasons = append(reasons, r)
 			}
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", c.Count, orDashCell(cell(c.Container)), exit,
+		tableRow(&b, fmt.Sprint(c.Count), orDashCell(cell(c.Container)), exit,
 			orDashCell(cell(c.StopCode)), orDashCell(cell(strings.Join(reasons, " — "))), orDashCell(code(c.ExampleTaskID)))
 	}
 	if hidden > 0 {
@@ -266,9 +269,9 @@ func summaryEvents(res deployer.Result) string {
 	if hidden > 0 {
 		fmt.Fprintf(&b, "_%d earlier events not shown._\n\n", hidden)
 	}
-	b.WriteString("| Time (UTC) | Message |\n|---|---|\n")
+	tableHeader(&b, "Time (UTC)", "Message")
 	for _, ev := range events {
-		fmt.Fprintf(&b, "| %s | %s |\n", ev.At.UTC().Format("15:04:05"), cell(ev.Message))
+		tableRow(&b, clock(ev.At), cell(ev.Message))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -327,6 +330,23 @@ func last[T any](items []T, n int) ([]T, int) {
 		return items[len(items)-n:], len(items) - n
 	}
 	return items, 0
+}
+
+// tableHeader writes the header of a Markdown table with the columns cols.
+func tableHeader(b *strings.Builder, cols ...string) {
+	tableRow(b, cols...)
+	b.WriteString("|" + strings.Repeat("---|", len(cols)) + "\n")
+}
+
+// tableRow writes one row of a Markdown table; the cells are already safe
+// (cell, code, orDashCell).
+func tableRow(b *strings.Builder, cells ...string) {
+	b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+}
+
+// clock is the time of day of t in UTC, as the summary's tables show it.
+func clock(t time.Time) string {
+	return t.UTC().Format("15:04:05")
 }
 
 // cell makes text safe inside a Markdown table cell: one line, pipes

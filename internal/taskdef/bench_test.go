@@ -90,27 +90,20 @@ func describeOutput(data []byte) (*types.TaskDefinition, []types.Tag, error) {
 // read-only members really were there to drop.
 func TestDescribePathMatchesFilePath(t *testing.T) {
 	t.Parallel()
-	for _, file := range taskdefFiles(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			td, tags, err := describeOutput(data)
-			if err != nil {
-				t.Fatalf("decode as DescribeTaskDefinition output: %v", err)
-			}
-			if td.TaskDefinitionArn == nil || td.Revision == 0 || td.Status == "" {
-				t.Fatalf("testdata lacks read-only members: arn %v, revision %d, status %q", td.TaskDefinitionArn, td.Revision, td.Status)
-			}
-			want, err := ParseFile(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, RegisterInput(td, tags), sdkOpts); diff != "" {
-				t.Errorf("RegisterInput(describe) differs from ParseFile (-file +describe):\n%s", diff)
-			}
-		})
-	}
+	eachTaskdefFile(t, func(t *testing.T, _ string, data []byte) {
+		td, tags, err := describeOutput(data)
+		if err != nil {
+			t.Fatalf("decode as DescribeTaskDefinition output: %v", err)
+		}
+		if td.TaskDefinitionArn == nil || td.Revision == 0 || td.Status == "" {
+			t.Fatalf("testdata lacks read-only members: arn %v, revision %d, status %q", td.TaskDefinitionArn, td.Revision, td.Status)
+		}
+		want, err := ParseFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, RegisterInput(td, tags), sdkOpts); diff != "" {
+			t.Errorf("RegisterInput(describe) differs from ParseFile (-file +describe):\n%s", diff)
+		}
+	})
 }

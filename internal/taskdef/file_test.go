@@ -102,49 +102,59 @@ func taskdefFiles(t testing.TB) []string {
 	return files
 }
 
+// eachTaskdefFile runs test in a parallel subtest, named after the file,
+// for each real-world task definition in testdata, with its name and bytes.
+func eachTaskdefFile(t *testing.T, test func(t *testing.T, name string, data []byte)) {
+	t.Helper()
+	for _, file := range taskdefFiles(t) {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			test(t, name, data)
+		})
+	}
+}
+
 // TestRealWorldRoundTrip: each real-world task definition goes through
 // ParseFile, and the RegisterTaskDefinition request the SDK would send is
 // exactly the file minus the read-only members; then one container's image
 // changes and nothing else does.
 func TestRealWorldRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, file := range taskdefFiles(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := ParseFile(data)
-			if err != nil {
-				t.Fatalf("ParseFile: %v", err)
-			}
-			want := fileWant(t, data)
-			if diff := cmp.Diff(want, requestJSON(t, in)); diff != "" {
-				t.Fatalf("register request differs from the file (-file +request):\n%s", diff)
-			}
+	eachTaskdefFile(t, func(t *testing.T, _ string, data []byte) {
+		in, err := ParseFile(data)
+		if err != nil {
+			t.Fatalf("ParseFile: %v", err)
+		}
+		want := fileWant(t, data)
+		if diff := cmp.Diff(want, requestJSON(t, in)); diff != "" {
+			t.Fatalf("register request differs from the file (-file +request):\n%s", diff)
+		}
 
-			// Same through the DescribeTaskDefinition path: RegisterInput
-			// of the parsed definition changes nothing.
-			again := Clone(in)
-			names := ContainerNames(again)
-			target := names[len(names)-1]
-			const newImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/rolled:out-42"
-			diffs, err := SetImages(again, []Change{{Container: target, Image: newImage}})
-			if err != nil {
-				t.Fatalf("SetImages: %v", err)
-			}
-			if len(diffs) != 1 || diffs[0].Container != target || diffs[0].New != newImage {
-				t.Errorf("SetImages diffs = %+v, want one for %s -> %s", diffs, target, newImage)
-			}
-			got := requestJSON(t, again)
-			containers := want["containerDefinitions"].([]any)
-			containers[len(containers)-1].(map[string]any)["image"] = newImage
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("after SetImages, more than %s's image changed (-want +got):\n%s", target, diff)
-			}
-		})
-	}
+		// Same through the DescribeTaskDefinition path: RegisterInput
+		// of the parsed definition changes nothing.
+		again := Clone(in)
+		names := ContainerNames(again)
+		target := names[len(names)-1]
+		const newImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/rolled:out-42"
+		diffs, err := SetImages(again, []Change{{Container: target, Image: newImage}})
+		if err != nil {
+			t.Fatalf("SetImages: %v", err)
+		}
+		if len(diffs) != 1 || diffs[0].Container != target || diffs[0].New != newImage {
+			t.Errorf("SetImages diffs = %+v, want one for %s -> %s", diffs, target, newImage)
+		}
+		got := requestJSON(t, again)
+		containers := want["containerDefinitions"].([]any)
+		containers[len(containers)-1].(map[string]any)["image"] = newImage
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("after SetImages, more than %s's image changed (-want +got):\n%s", target, diff)
+		}
+	})
 }
 
 // TestEveryFieldFileCoversTheSDK checks that every-field.json sets every

@@ -121,49 +121,46 @@ func plant(in *ecs.RegisterTaskDefinitionInput, which string) []string {
 // reported.
 func TestPlanDiffNeverShowsSecrets(t *testing.T) {
 	t.Parallel()
-	for _, file := range taskdefFiles(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			t.Parallel()
-			old := parseTestdata(t, filepath.Base(file))
-			new := Clone(old)
-			planted := plant(old, "OLD")
-			planted = append(planted, plant(new, "NEW")...)
+	eachTaskdefFile(t, func(t *testing.T, name string, _ []byte) {
+		old := parseTestdata(t, name)
+		new := Clone(old)
+		planted := plant(old, "OLD")
+		planted = append(planted, plant(new, "NEW")...)
 
-			for _, v := range planted {
-				if strings.Contains(v, "command") || strings.Contains(v, "entrypoint") {
-					continue // hidden by PlanDiff, not masked values
-				}
-				if !contains(SecretValues(old), v) && !contains(SecretValues(new), v) {
-					t.Errorf("SecretValues misses planted %q", v)
-				}
+		for _, v := range planted {
+			if strings.Contains(v, "command") || strings.Contains(v, "entrypoint") {
+				continue // hidden by PlanDiff, not masked values
 			}
-			lines := PlanDiff(old, new)
-			if len(lines) == 0 {
-				t.Fatalf("PlanDiff = nothing, want the planted changes")
+			if !contains(SecretValues(old), v) && !contains(SecretValues(new), v) {
+				t.Errorf("SecretValues misses planted %q", v)
 			}
-			all := strings.Join(lines, "\n")
-			for _, v := range planted {
-				if strings.Contains(all, v) {
-					t.Errorf("PlanDiff shows planted secret %q:\n%s", v, all)
-				}
-				if strings.Contains(all, strings.TrimPrefix(v, "PLANTED-")) {
-					t.Errorf("PlanDiff shows part of planted secret %q", v)
-				}
+		}
+		lines := PlanDiff(old, new)
+		if len(lines) == 0 {
+			t.Fatalf("PlanDiff = nothing, want the planted changes")
+		}
+		all := strings.Join(lines, "\n")
+		for _, v := range planted {
+			if strings.Contains(all, v) {
+				t.Errorf("PlanDiff shows planted secret %q:\n%s", v, all)
 			}
-			for _, want := range []string{
-				"environment DB_PASSWORD changed (value hidden)",
-				"environment ONLY_NEW added (value hidden)",
-				"environment ONLY_OLD removed",
-				"secret API_TOKEN changed (valueFrom hidden)",
-				"repositoryCredentials.credentialsParameter changed (value hidden)",
-				"command[1] changed (value hidden)",
-			} {
-				if !strings.Contains(all, want) {
-					t.Errorf("PlanDiff lacks %q:\n%s", want, all)
-				}
+			if strings.Contains(all, strings.TrimPrefix(v, "PLANTED-")) {
+				t.Errorf("PlanDiff shows part of planted secret %q", v)
 			}
-		})
-	}
+		}
+		for _, want := range []string{
+			"environment DB_PASSWORD changed (value hidden)",
+			"environment ONLY_NEW added (value hidden)",
+			"environment ONLY_OLD removed",
+			"secret API_TOKEN changed (valueFrom hidden)",
+			"repositoryCredentials.credentialsParameter changed (value hidden)",
+			"command[1] changed (value hidden)",
+		} {
+			if !strings.Contains(all, want) {
+				t.Errorf("PlanDiff lacks %q:\n%s", want, all)
+			}
+		}
+	})
 }
 
 func contains(list []string, v string) bool {
