@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -19,8 +20,18 @@ import (
 //go:embed testdata/scenarios/demo.json
 var demoScenario []byte
 
+// demoBlueGreenScenario is the demo's third world: service
+// "web-bluegreen" on ECS's BLUE_GREEN strategy with a ten-minute bake (a
+// "minute" lasts half a second), where images tagged :bake-crash pass
+// their start and crash in the bake.
+//
+//go:embed testdata/scenarios/demo-blue-green.json
+var demoBlueGreenScenario []byte
+
 // runDemo starts the ECS simulator in-process, deploys a good image (which
-// succeeds) and then a crashing one (which is rolled back), with the
+// succeeds), then a crashing one (which is rolled back), then, to a
+// BLUE_GREEN service, one that crashes in the bake (rolled back by one
+// StopServiceDeployment), with the
 // action's own log lines, and writes both job summaries to a file it names.
 // It exits 0 when both outcomes are the expected ones.
 func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
@@ -78,33 +89,19 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 		return exitFail
 	}
 
-	region := sc.Region
-	if region == "" {
-		region = "us-east-1"
+	bgSc, err := ecssim.ParseScenario(demoBlueGreenScenario)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: %v\n", err)
+		return exitFail
 	}
-	// The deployment talks to the simulator exactly as the action talks to
-	// ECS: through the SDK, pointed at it by the standard variables.
-	overlay := map[string]string{
-		"AWS_REGION":                       region,
-		"AWS_ENDPOINT_URL_ECS":             srv.URL,
-		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": srv.URL,
-		"AWS_ACCESS_KEY_ID":                "demo",
-		"AWS_SECRET_ACCESS_KEY":            "demo",
-		"AWS_SESSION_TOKEN":                "",
-		"GITHUB_ACTIONS":                   "",
-		"GITHUB_WORKSPACE":                 "",
+	bgSrv, err := ecssim.Start("127.0.0.1:0", bgSc)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: start the simulator: %v\n", err)
+		return exitFail
 	}
-	demo := &cmdEnv{
-		getenv: func(k string) string {
-			if v, ok := overlay[k]; ok {
-				return v
-			}
-			return e.getenv(k)
-		},
-		stdout:   e.stdout,
-		stderr:   e.stderr,
-		readFile: e.readFile,
-	}
+	defer bgSrv.Close()
+	bgSvc := bgSc.Services[0]
+
 	fmt.Fprintf(e.stdout, "ecs-rollout demo: ECS simulator at %s; service %s in cluster %s runs %s.\n",
 		srv.URL, svc.Name, svc.Cluster, svc.TaskDefinition)
 
@@ -112,20 +109,25 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 		title string
 		image string
 		want  deployer.Status
+		env   *cmdEnv
+		svc   ecssim.ScenarioService
 	}{
-		{"Step 1 of 2: deploy a good image", *good, deployer.StatusSucceeded},
-		{"Step 2 of 2: deploy an image that crashes", *bad, deployer.StatusRolledBack},
+		{"Step 1 of 3: deploy a good image", *good, deployer.StatusSucceeded, e.demoEnv(srv.URL, sc.Region), svc},
+		{"Step 2 of 3: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoEnv(srv.URL, sc.Region), svc},
+		{"Step 3 of 3: a BLUE_GREEN service, an image that crashes in the bake (rolled back by one StopServiceDeployment)",
+			"public.ecr.aws/ecs-rollout/web:bake-crash", deployer.StatusRolledBack, e.demoEnv(bgSrv.URL, bgSc.Region), bgSvc},
 	}
 	ok := true
 	var outcomes []string
 	for _, st := range steps {
 		fmt.Fprintf(e.stdout, "\n### %s: %s\n", st.title, st.image)
+		demo := st.env
 		con := newConsole(false, demo.getenv, e.stdout, e.stdout)
 		con.summaryFile = *summaryPath
 		con.summaryAppend = true
 		inputs := map[string]string{
-			inCluster:         svc.Cluster,
-			inService:         svc.Name,
+			inCluster:         st.svc.Cluster,
+			inService:         st.svc.Name,
 			inImage:           st.image,
 			inPollInterval:    "200ms",
 			inTimeout:         "1m",
@@ -152,6 +154,33 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// demoEnv is the environment of a demo step: the deployment talks to the
+// simulator at url exactly as the action talks to ECS, through the SDK,
+// pointed at it by the standard variables.
+func (e *cmdEnv) demoEnv(url, region string) *cmdEnv {
+	overlay := map[string]string{
+		"AWS_REGION":                       cmp.Or(region, "us-east-1"),
+		"AWS_ENDPOINT_URL_ECS":             url,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
+		"AWS_ACCESS_KEY_ID":                "demo",
+		"AWS_SECRET_ACCESS_KEY":            "demo",
+		"AWS_SESSION_TOKEN":                "",
+		"GITHUB_ACTIONS":                   "",
+		"GITHUB_WORKSPACE":                 "",
+	}
+	return &cmdEnv{
+		getenv: func(k string) string {
+			if v, ok := overlay[k]; ok {
+				return v
+			}
+			return e.getenv(k)
+		},
+		stdout:   e.stdout,
+		stderr:   e.stderr,
+		readFile: e.readFile,
+	}
 }
 
 // runSim serves the ECS simulator over HTTP until ctx is cancelled.

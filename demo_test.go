@@ -21,6 +21,10 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"web:good: succeeded (as expected)",
 		"web:crash: rolled-back (as expected)",
+		"web:bake-crash: rolled-back (as expected)",
+		"BAKE_TIME, production 100 % → web-bluegreen:2",
+		"Rollback requested: StopServiceDeployment ROLLBACK of deployment",
+		"ROLLBACK_SUCCESSFUL",
 		"== Roll back to web:2 ==",
 		"Job summaries written to " + summary,
 	} {

@@ -23,9 +23,9 @@ import (
 // serviceReadEvery: while a staged deployment is watched, the service
 // itself (its events, the ECS deployment whose tasks we check) is read at
 // the first poll and then every this many polls; the service deployment
-// is read at every poll. Six keeps a healthy watch at 5 s under 0.25 ECS
-// calls per second (BENCHMARKS.md).
-const serviceReadEvery = 6
+// is read at every poll. Twelve (once a minute at 5 s) keeps a healthy
+// watch under 0.25 ECS calls per second (BENCHMARKS.md).
+const serviceReadEvery = 12
 
 // stagedWatch judges one staged service deployment for the watch loop:
 // ours, or its rollback (the same service deployment).

@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+)
+
+// Issue 11's two numbers for BLUE_GREEN services, at the default poll
+// interval: the time from the first failure visible in the API to
+// production traffic back on the previous revision, and the ECS calls
+// per second while watching a one-minute blue/green deployment.
+
+// blueGreenWorld is service "web" (3 tasks) in cluster "prod" on
+// BLUE_GREEN with a blue/green load balancer, a bake of bakeMinutes, and
+// realistic task timings (scaled by the profile): 5 s provisioning, 15 s
+// (+ up to 2 s) image pull and start, 10 s health checks.
+func blueGreenWorld(p profile, rng interface{ Int64N(int64) int64 }, minute time.Duration, bakeMinutes int32, rules []ecssim.ImageRule) ecssim.Scenario {
+	td := ecssim.FargateApp("web", "repo/app:1")
+	td.ContainerDefinitions[0].HealthCheck = &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}}
+	sc := ecssim.OneService("prod", "web", td, 3)
+	svc := &sc.Services[0]
+	svc.DeploymentConfiguration = ecssim.DeploymentConfiguration{Strategy: "BLUE_GREEN", BakeTimeInMinutes: aws.Int32(bakeMinutes)}
+	svc.LoadBalancers = []types.LoadBalancer{{
+		TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1"),
+		ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
+		AdvancedConfiguration: &types.AdvancedConfiguration{
+			AlternateTargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2"),
+			ProductionListenerRule:  aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"),
+			RoleArn:                 aws.String("arn:aws:iam::123456789012:role/ecs-elb"),
+		},
+	}}
+	sc.ImageRules = rules
+	sc.Timings = ecssim.Timings{
+		Provisioning: ecssim.Duration(p.d(5 * time.Second)),
+		Pending:      ecssim.Duration(p.d(15*time.Second) + time.Duration(rng.Int64N(int64(p.d(2*time.Second))))),
+		HealthCheck:  ecssim.Duration(p.d(10 * time.Second)),
+		Stopping:     ecssim.Duration(p.d(time.Second)),
+		RetryBackoff: ecssim.Duration(p.d(time.Second)),
+		Minute:       ecssim.Duration(minute),
+		Stage:        ecssim.Duration(p.d(200 * time.Millisecond)), // ECS's own reaction: a rollback starts this long after it is asked for
+	}
+	return sc
+}
+
+func blueGreenConfig(p profile, image string) deployer.Config {
+	interval := deployer.DefaultPollInterval
+	if p.short {
+		interval = p.d(interval)
+	}
+	return deployer.Config{Cluster: "prod", Service: "web", Images: []deployer.ContainerImage{{Container: "app", Image: image}},
+		Timeout: 10 * time.Minute, RollbackTimeout: 10 * time.Minute, PollInterval: interval, FailedTasksThreshold: 1,
+		Rollback: true, Wait: true, RollingDefaults: true}
+}
+
+// BenchmarkBlueGreenRollback: the new revision runs through scale-up and
+// the traffic shift, then crashes in the bake (after a random 0–10 s, so
+// the crash lands at a random phase of the poll cycle). Measured: from
+// the first failed task of the new revision visible in the API (its
+// stoppingAt) to ECS putting production traffic back on the previous
+// revision (the simulator's "rolling back to deployment" event, written
+// when it switches the listener back), after our StopServiceDeployment.
+func BenchmarkBlueGreenRollback(b *testing.B) {
+	p := profileOf(b)
+	type run struct {
+		latency, detect time.Duration
+		status          deployer.Status
+		stops           int
+	}
+	var (
+		mu   sync.Mutex
+		runs []run
+	)
+	b.Run("bake-crash", func(b *testing.B) {
+		for range b.N {
+			var wg sync.WaitGroup
+			for i := range p.reps {
+				wg.Go(func() {
+					rng := newRNG(i)
+					// ~40 s from the update to the bake; crash 0–10 s into it.
+					after := p.d(45*time.Second) + time.Duration(rng.Int64N(int64(p.d(10*time.Second))))
+					sc := blueGreenWorld(p, rng, p.d(30*time.Second), 10, []ecssim.ImageRule{
+						{Image: "*:bake-crash", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(after)},
+					})
+					e := newEnv(b, sc)
+					res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:bake-crash"))
+					r := run{status: res.Status}
+					first := time.Time{}
+					for _, t := range e.srv.Sim.Tasks("prod") {
+						if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), "web:2") && t.StopCode == types.TaskStopCodeEssentialContainerExited {
+							if at := aws.ToTime(t.StoppingAt); !at.IsZero() && (first.IsZero() || at.Before(first)) {
+								first = at
+							}
+						}
+					}
+					var back, stop time.Time
+					for _, ev := range e.srv.Sim.Events("prod", "web") {
+						if strings.Contains(aws.ToString(ev.Message), "rolling back to deployment") {
+							back = aws.ToTime(ev.CreatedAt)
+						}
+					}
+					for _, c := range e.srv.Sim.Calls() {
+						if c.Op == "StopServiceDeployment" {
+							r.stops++
+							if stop.IsZero() {
+								stop = c.At
+							}
+						}
+					}
+					if !first.IsZero() && !back.IsZero() {
+						r.latency = back.Sub(first)
+					}
+					if !first.IsZero() && !stop.IsZero() {
+						r.detect = stop.Sub(first)
+					}
+					mu.Lock()
+					runs = append(runs, r)
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+		}
+	})
+	var lat, det []time.Duration
+	bad := 0
+	for _, r := range runs {
+		if r.status != deployer.StatusRolledBack || r.stops != 1 || r.latency <= 0 {
+			bad++
+			continue
+		}
+		lat = append(lat, r.latency)
+		det = append(det, r.detect)
+	}
+	if bad > 0 {
+		b.Errorf("%d of %d runs did not end rolled back by one StopServiceDeployment with the traffic switched back", bad, len(runs))
+	}
+	ls, ds := durStats(lat), durStats(det)
+	tbl := &table{title: "Blue/green: first failed task in the bake → production traffic back on the previous revision",
+		header: []string{"poll interval", "runs", "→ StopServiceDeployment median", "→ traffic back median", "mean", "max"}}
+	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(len(lat)), fmt.Sprintf("%.2f s", ds.median.Seconds()),
+		fmt.Sprintf("%.2f s", ls.median.Seconds()), fmt.Sprintf("%.2f s", ls.mean.Seconds()), fmt.Sprintf("%.2f s", ls.max.Seconds()))
+	tbl.print(os.Stdout)
+	b.ReportMetric(ls.median.Seconds(), "traffic-back-median-s")
+	b.ReportMetric(ds.median.Seconds(), "stop-median-s")
+}
+
+// BenchmarkBlueGreenWatchRate: a healthy blue/green deployment of about a
+// minute (scale-up ~30 s, test and production shift, a 30 s bake): ECS
+// calls per second from our UpdateService to the end of the watch.
+func BenchmarkBlueGreenWatchRate(b *testing.B) {
+	p := profileOf(b)
+	type run struct {
+		watch time.Duration
+		calls map[string]int
+		ok    bool
+	}
+	var (
+		mu   sync.Mutex
+		runs []run
+	)
+	b.Run("healthy", func(b *testing.B) {
+		for range b.N {
+			var wg sync.WaitGroup
+			for i := range p.reps {
+				wg.Go(func() {
+					e := newEnv(b, blueGreenWorld(p, newRNG(i), p.d(30*time.Second), 1, nil))
+					res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:2"))
+					end := time.Now()
+					r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
+					var start time.Time
+					for _, c := range e.srv.Sim.Calls() {
+						if c.Op == "UpdateService" && start.IsZero() {
+							start = c.At
+							continue
+						}
+						if !start.IsZero() {
+							r.calls[c.Op]++
+						}
+					}
+					r.watch = end.Sub(start)
+					mu.Lock()
+					runs = append(runs, r)
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+		}
+	})
+	var rate, secs float64
+	total := map[string]int{}
+	n := 0
+	for _, r := range runs {
+		if !r.ok {
+			b.Errorf("a healthy blue/green deployment did not succeed")
+			continue
+		}
+		sum := 0
+		for op, k := range r.calls {
+			sum += k
+			total[op] += k
+		}
+		rate += float64(sum) / r.watch.Seconds()
+		secs += r.watch.Seconds()
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	rate, secs = rate/float64(n), secs/float64(n)
+	var ops []string
+	for op, k := range total {
+		ops = append(ops, fmt.Sprintf("%s %.1f", op, float64(k)/float64(n)))
+	}
+	tbl := &table{title: "Blue/green: ECS calls while watching a healthy ~1 minute deployment",
+		header: []string{"poll interval", "runs", "watch s (mean)", "calls/s (mean)", "calls (mean, by operation)"}}
+	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(n), f2(secs), f2(rate), strings.Join(sortedStrings(ops), ", "))
+	tbl.print(os.Stdout)
+	b.ReportMetric(rate, "watch-calls/s")
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
