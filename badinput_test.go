@@ -77,6 +77,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"missing task-definition file", map[string]string{"task-definition": "does-not-exist.json"}, "task-definition", false},
 		{"unknown cluster", map[string]string{"cluster": "staging"}, "cluster", true},
 		{"unknown service", map[string]string{"service": "api"}, "service", true},
+		{"pre-deploy-command not a JSON array", map[string]string{"pre-deploy-command": `["bin/rails", "db:migrate"`}, "pre-deploy-command: is not a JSON array of strings", false},
+		{"pre-deploy-command an empty array", map[string]string{"pre-deploy-command": `[]`}, "pre-deploy-command", false},
+		{"pre-deploy-container without a command", map[string]string{"pre-deploy-container": "app"}, "pre-deploy-container", false},
+		{"pre-deploy-timeout not a duration", map[string]string{"pre-deploy-command": "bin/migrate", "pre-deploy-timeout": "soon"}, "pre-deploy-timeout", false},
+		{"unknown pre-deploy-container", map[string]string{"pre-deploy-command": "bin/migrate", "pre-deploy-container": "worker"}, `pre-deploy-container: task definition web has no container "worker"`, true},
+		{"revision with image", map[string]string{"revision": "web:1"}, "revision: cannot be combined with image", false},
+		{"revision as a bare family", map[string]string{"revision": "web", "image": "", "container-name": ""}, "revision", false},
+		{"revision that does not exist", map[string]string{"revision": "web:9", "image": "", "container-name": ""}, "revision: task definition web:9 does not exist", true},
 		{"several problems at once", map[string]string{"service": "", "timeout": "-1s", "image": "bad image"}, "service,timeout,image", false},
 	}
 	for _, tt := range tests {

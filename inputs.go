@@ -38,6 +38,10 @@ const (
 	inContainerName           = "container-name"
 	inImages                  = "images"
 	inTaskDefinition          = "task-definition"
+	inRevision                = "revision"
+	inPreDeployCommand        = "pre-deploy-command"
+	inPreDeployContainer      = "pre-deploy-container"
+	inPreDeployTimeout        = "pre-deploy-timeout"
 	inTimeout                 = "timeout"
 	inWaitForMinutes          = "wait-for-minutes"
 	inPollInterval            = "poll-interval"
@@ -102,6 +106,10 @@ func inputSpecs() []inputSpec {
 		{Name: inContainerName, Usage: "container to change with image; required when the task definition has several containers"},
 		{Name: inImages, Kind: kindList, Usage: "several containers at once: one container=image per line (the CLI flag may be repeated)"},
 		{Name: inTaskDefinition, Usage: "path to a task definition JSON file to register instead of a copy of the running revision"},
+		{Name: inRevision, Usage: "promote an existing ACTIVE revision (family:revision or ARN) instead of registering one"},
+		{Name: inPreDeployCommand, Usage: `one-off task run from the new revision before the service changes: JSON array or plain string (no shell)`},
+		{Name: inPreDeployContainer, Usage: "container that runs pre-deploy-command (default: the one whose image changes, or the only one)"},
+		{Name: inPreDeployTimeout, Default: durationText(deployer.DefaultPreDeployTimeout), Kind: kindDuration, Usage: "how long the pre-deploy task may take; it is stopped when this passes"},
 		{Name: inTimeout, Default: durationText(deployer.DefaultTimeout), Kind: kindDuration, Usage: "how long the deployment may take before it counts as failed"},
 		{Name: inWaitForMinutes, Kind: kindInt, Usage: "alias of timeout in minutes (aws-actions compatibility)"},
 		{Name: inPollInterval, Default: durationText(deployer.DefaultPollInterval), Kind: kindDuration, Usage: "time between status checks"},
@@ -215,6 +223,8 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 		p.add(inTaskDefinition, err.Error())
 	}
 	p.checkContainersInFile(cfg)
+	cfg.Revision = p.revision()
+	cfg.PreDeploy = p.preDeploy()
 
 	cfg.Timeout = p.timeout()
 	cfg.PollInterval = p.duration(inPollInterval, deployer.DefaultPollInterval, minPollInterval, maxPollInterval)
@@ -280,8 +290,8 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 
 	// Something must be deployed. force-new-deployment alone (the default)
 	// redeploys the running revision, which restarts the tasks.
-	if cfg.Resume == "" && len(cfg.Images) == 0 && cfg.TaskDefinition == nil && !cfg.ForceNewDeployment &&
-		p.raw(inImage) == "" && p.raw(inImages) == "" && p.raw(inTaskDefinition) == "" {
+	if cfg.Resume == "" && len(cfg.Images) == 0 && cfg.TaskDefinition == nil && cfg.Revision == "" && !cfg.ForceNewDeployment &&
+		p.raw(inImage) == "" && p.raw(inImages) == "" && p.raw(inTaskDefinition) == "" && p.raw(inRevision) == "" {
 		p.add(inImage, "nothing to deploy: set image, images or task-definition, or force-new-deployment: true to restart the running revision")
 	}
 
@@ -816,4 +826,51 @@ func durationText(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// revision parses the revision input: an existing task definition to
+// promote, as family:revision or ARN (not a bare family, which would
+// deploy whatever revision is the latest at the time).
+func (p *inputParser) revision() string {
+	s := p.raw(inRevision)
+	if s == "" {
+		return ""
+	}
+	var others []string
+	for _, name := range []string{inImage, inImages, inTaskDefinition} {
+		if p.raw(name) != "" {
+			others = append(others, name)
+		}
+	}
+	if len(others) > 0 {
+		p.add(inRevision, fmt.Sprintf("cannot be combined with %s: a promoted revision is deployed as it is", strings.Join(others, " or ")))
+	}
+	fam := taskdef.Family(s)
+	if _, ok := taskdef.Revision(s); !ok || !validECSName(fam) ||
+		(strings.HasPrefix(s, "arn:") && !strings.Contains(s, ":task-definition/")) {
+		p.add(inRevision, fmt.Sprintf("%q is not a task definition revision: give family:revision (web:41) or its ARN", report.Truncate(s, 120)))
+		return ""
+	}
+	return s
+}
+
+// preDeploy parses pre-deploy-command, pre-deploy-container and
+// pre-deploy-timeout; nil when there is no pre-deploy task.
+func (p *inputParser) preDeploy() *deployer.PreDeploy {
+	s, container := p.raw(inPreDeployCommand), p.raw(inPreDeployContainer)
+	timeout := p.duration(inPreDeployTimeout, deployer.DefaultPreDeployTimeout, time.Second, maxDuration)
+	if s == "" {
+		if container != "" {
+			p.add(inPreDeployContainer, "is set but pre-deploy-command is not: give the command to run")
+		}
+		return nil
+	}
+	cmd, err := deployer.ParseCommand(s)
+	if err != nil {
+		p.add(inPreDeployCommand, err.Error())
+	}
+	if container != "" && !validECSName(container) {
+		p.add(inPreDeployContainer, fmt.Sprintf("%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", report.Truncate(container, 80)))
+	}
+	return &deployer.PreDeploy{Command: cmd, Container: container, Timeout: timeout}
 }

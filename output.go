@@ -24,6 +24,7 @@ const (
 	outPreviousTaskDefinitionARN = "previous-task-definition-arn"
 	outDeploymentID              = "deployment-id"
 	outServiceDeploymentARN      = "service-deployment-arn"
+	outPreDeployTaskARN          = "pre-deploy-task-arn"
 	outStatus                    = "status"
 	outReason                    = "reason"
 	outResults                   = "results"
@@ -38,7 +39,7 @@ const (
 // deployer.Result; report.OneLine for text); a row in the README's
 // outputs table. Values are masked like every other line.
 func outputNames() []string {
-	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outServiceDeploymentARN, outStatus, outReason, outResults}
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outStatus, outReason, outResults}
 }
 
 // The keys saved with GITHUB_STATE for the post step (read back as
@@ -368,6 +369,7 @@ func resultOutputs(res deployer.Result) map[string]string {
 		outPreviousTaskDefinitionARN: res.PreviousTaskDefinitionARN,
 		outDeploymentID:              res.DeploymentID,
 		outServiceDeploymentARN:      res.ServiceDeploymentARN,
+		outPreDeployTaskARN:          res.PreDeployTaskARN,
 		outStatus:                    string(res.Status),
 		outReason:                    report.OneLine(res.Reason),
 		outResults:                   resultsJSON(res),

@@ -50,6 +50,11 @@ func (c Config) withDefaults() Config {
 	if c.OnPause == "" {
 		c.OnPause = OnPauseReturn
 	}
+	if c.PreDeploy != nil && c.PreDeploy.Timeout == 0 {
+		pd := *c.PreDeploy
+		pd.Timeout = DefaultPreDeployTimeout
+		c.PreDeploy = &pd
+	}
 	return c
 }
 
@@ -154,6 +159,22 @@ func (c Config) Validate() error {
 			bad("images", "container %q is listed twice", ci.Container)
 		}
 		seen[ci.Container] = true
+	}
+	if c.Revision != "" {
+		if len(c.Images) > 0 {
+			bad("revision", "cannot be combined with image or images: a promoted revision is deployed as it is")
+		}
+		if c.TaskDefinition != nil {
+			bad("revision", "cannot be combined with task-definition: give one revision to deploy")
+		}
+	}
+	if pd := c.PreDeploy; pd != nil {
+		if len(pd.Command) == 0 || strings.TrimSpace(strings.Join(pd.Command, "")) == "" {
+			bad("pre-deploy-command", "is empty")
+		}
+		if pd.Timeout < 0 {
+			bad("pre-deploy-timeout", "must be positive, got %s", pd.Timeout)
+		}
 	}
 	if len(c.Images) > 1 && seen[""] {
 		bad("container-name", "is required for every image when several images are given")

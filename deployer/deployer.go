@@ -89,8 +89,10 @@ type run struct {
 	register *ecs.RegisterTaskDefinitionInput
 	origDepl *types.DeploymentConfiguration
 	ours     *rollingJudge // the judge of our deployment's tasks (reused for diagnosis)
-	events   *eventLog     // the service's events, as the run's reads saw them
-	updated  types.Service // the service as our UpdateService returned it
+	// preContainer is the container the pre-deploy task runs its command in.
+	preContainer string
+	events       *eventLog     // the service's events, as the run's reads saw them
+	updated      types.Service // the service as our UpdateService returned it
 	// staged is the judge of our service deployment when the service
 	// uses BLUE_GREEN, LINEAR or CANARY (staged_run.go); nil for ROLLING.
 	staged *stagedWatch
@@ -164,9 +166,9 @@ func (r *run) deploy(ctx context.Context) error {
 	if next, err := r.preflightPhase(ctx); !next {
 		return err
 	}
-	// A pre-deploy task (issue 14) runs here, as one call: after the
-	// preflight, before anything changes the service.
-	if !r.registerPhase(ctx) || !r.updatePhase(ctx) {
+	// The pre-deploy task runs from the new revision, before anything
+	// changes the service.
+	if !r.registerPhase(ctx) || !r.preDeployPhase(ctx) || !r.updatePhase(ctx) {
 		return nil
 	}
 	if !r.cfg.Wait {
@@ -201,6 +203,9 @@ func (r *run) preflightPhase(ctx context.Context) (next bool, err error) {
 	if r.cfg.DryRun {
 		r.res.Status = StatusDryRun
 		r.res.Reason = fmt.Sprintf("dry run: would register a new revision of %s and deploy it to service %s; nothing changed", taskdef.Family(r.target), r.cfg.Service)
+		if r.res.Promoted {
+			r.res.Reason = fmt.Sprintf("dry run: would deploy the existing revision %s to service %s; nothing changed", taskdef.ShortRevision(r.newARN), r.cfg.Service)
+		}
 		for _, line := range r.res.Plan {
 			r.d.emit(EventInfo, "%s", line)
 		}
@@ -215,6 +220,14 @@ func (r *run) preflightPhase(ctx context.Context) (next bool, err error) {
 // registerPhase registers the new revision; false ends the run.
 func (r *run) registerPhase(ctx context.Context) bool {
 	r.d.emit(EventPhase, "Deploy")
+	if r.res.Promoted {
+		r.d.emit(EventInfo, "Promoting %s: nothing is registered", r.newARN)
+		if ctx.Err() != nil {
+			_ = r.cancelledBeforeChange(ctx)
+			return false
+		}
+		return true
+	}
 	if err := r.registerRevision(ctx); err != nil {
 		if ctx.Err() != nil {
 			_ = r.cancelledBeforeChange(ctx)

@@ -159,7 +159,6 @@ func eventsSince(events []types.ServiceEvent, since time.Time) []ServiceEvent {
 func (r *run) logTails(ctx context.Context, tasks []types.Task) []LogExcerpt {
 	var out []LogExcerpt
 	done := map[string]bool{}
-	secrets := taskdef.SecretValues(r.register)
 	for _, t := range tasks {
 		c, ok := failingContainer(t)
 		if !ok {
@@ -170,46 +169,62 @@ func (r *run) logTails(ctx context.Context, tasks []types.Task) []LogExcerpt {
 			continue
 		}
 		done[name] = true
-		group, stream, region, ok := awslogsStream(r.register, name, taskID(aws.ToString(t.TaskArn)))
+		ex, ok, unreachable := r.logTail(ctx, name, taskID(aws.ToString(t.TaskArn)))
 		if !ok {
 			continue
 		}
-		ex := LogExcerpt{Container: name, TaskID: taskID(aws.ToString(t.TaskArn)), Stream: group + " " + stream}
-		opt := func(o *cloudwatchlogs.Options) {
-			if region != "" {
-				o.Region = region
-			}
-		}
-		outp, err := r.d.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
-			LogGroupName:  aws.String(group),
-			LogStreamName: aws.String(stream),
-			Limit:         aws.Int32(int32(min(r.cfg.LogLines, 10000))),
-			StartFromHead: aws.Bool(false),
-		}, opt)
-		var ae smithy.APIError
-		switch {
-		case err == nil:
-			for _, e := range outp.Events {
-				ex.Lines = append(ex.Lines, scrub(strings.TrimRight(aws.ToString(e.Message), "\n"), secrets))
-			}
-			if len(ex.Lines) == 0 {
-				ex.Note = "the log stream is empty"
-			}
-		case errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "AccessDenied"):
-			ex.Note = "no permission to read the log (logs:GetLogEvents)"
-		case errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException":
-			ex.Note = "the log stream does not exist (yet)"
-		case !errors.As(err, &ae):
+		out = append(out, ex)
+		if unreachable {
 			// No answer from the endpoint at all: the other streams would
 			// wait for the same silence.
-			ex.Note = fmt.Sprintf("CloudWatch Logs is not reachable: %v", err)
-			return append(out, ex)
-		default:
-			ex.Note = fmt.Sprintf("could not read the log: %v", err)
+			return out
 		}
-		out = append(out, ex)
 	}
 	return out
+}
+
+// logTail reads the last lines of one container's awslogs stream in one
+// task, scrubbed of the task definition's secret values; ok is false when
+// the container does not log to awslogs, unreachable is true when the
+// Logs endpoint did not answer at all.
+func (r *run) logTail(ctx context.Context, container, task string) (ex LogExcerpt, ok, unreachable bool) {
+	group, stream, region, ok := awslogsStream(r.register, container, task)
+	if !ok {
+		return LogExcerpt{}, false, false
+	}
+	ex = LogExcerpt{Container: container, TaskID: task, Stream: group + " " + stream}
+	opt := func(o *cloudwatchlogs.Options) {
+		if region != "" {
+			o.Region = region
+		}
+	}
+	outp, err := r.d.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+		LogGroupName:  aws.String(group),
+		LogStreamName: aws.String(stream),
+		Limit:         aws.Int32(int32(min(r.cfg.LogLines, 10000))),
+		StartFromHead: aws.Bool(false),
+	}, opt)
+	var ae smithy.APIError
+	switch {
+	case err == nil:
+		secrets := taskdef.SecretValues(r.register)
+		for _, e := range outp.Events {
+			ex.Lines = append(ex.Lines, scrub(strings.TrimRight(aws.ToString(e.Message), "\n"), secrets))
+		}
+		if len(ex.Lines) == 0 {
+			ex.Note = "the log stream is empty"
+		}
+	case errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "AccessDenied"):
+		ex.Note = "no permission to read the log (logs:GetLogEvents)"
+	case errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException":
+		ex.Note = "the log stream does not exist (yet)"
+	case !errors.As(err, &ae):
+		ex.Note = fmt.Sprintf("CloudWatch Logs is not reachable: %v", err)
+		return ex, true, true
+	default:
+		ex.Note = fmt.Sprintf("could not read the log: %v", err)
+	}
+	return ex, true, false
 }
 
 // awslogsStream finds where a container of the task definition logs.

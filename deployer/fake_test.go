@@ -92,6 +92,14 @@ func (f *scriptedECS) ListTasks(context.Context, *ecs.ListTasksInput, ...func(*e
 	return &ecs.ListTasksOutput{TaskArns: arns}, nil
 }
 
+func (f *scriptedECS) RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error) {
+	panic("scriptedECS: RunTask is not scripted")
+}
+
+func (f *scriptedECS) StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
+	panic("scriptedECS: StopTask is not scripted")
+}
+
 func (f *scriptedECS) DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -2,12 +2,14 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
@@ -58,20 +60,28 @@ func (r *run) preflight(ctx context.Context) error {
 		return fmt.Errorf("service: the running task definition %s is %s, so it could not be rolled back to; register and deploy an ACTIVE revision first", taskdef.ShortRevision(r.target), st)
 	}
 	current := taskdef.RegisterInput(td.TaskDefinition, td.Tags)
-	in := taskdef.Clone(current) // current stays as it runs, for the plan's diff
-	if r.cfg.TaskDefinition != nil {
-		in = taskdef.Clone(r.cfg.TaskDefinition)
-	}
-	changes := make([]taskdef.Change, 0, len(r.cfg.Images))
-	for _, ci := range r.cfg.Images {
-		changes = append(changes, taskdef.Change{Container: ci.Container, Image: ci.Image, Input: ci.Input})
-	}
-	diffs, err := taskdef.SetImages(in, changes)
-	if err != nil {
-		return err
-	}
-	if r.cfg.TaskDefinition != nil {
+	var in *ecs.RegisterTaskDefinitionInput
+	var diffs []taskdef.Diff
+	if r.cfg.Revision != "" {
+		if in, err = r.promoted(ctx); err != nil {
+			return err
+		}
 		diffs = imageDiffs(current, in)
+	} else {
+		in = taskdef.Clone(current) // current stays as it runs, for the plan's diff
+		if r.cfg.TaskDefinition != nil {
+			in = taskdef.Clone(r.cfg.TaskDefinition)
+		}
+		changes := make([]taskdef.Change, 0, len(r.cfg.Images))
+		for _, ci := range r.cfg.Images {
+			changes = append(changes, taskdef.Change{Container: ci.Container, Image: ci.Image, Input: ci.Input})
+		}
+		if diffs, err = taskdef.SetImages(in, changes); err != nil {
+			return err
+		}
+		if r.cfg.TaskDefinition != nil {
+			diffs = imageDiffs(current, in)
+		}
 	}
 	for _, df := range diffs {
 		r.res.Images = append(r.res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})
@@ -86,12 +96,23 @@ func (r *run) preflight(ctx context.Context) error {
 	if secrets := append(taskdef.MaskValues(current), taskdef.MaskValues(in)...); len(secrets) > 0 {
 		r.d.report(Event{Time: r.d.now(), Kind: EventSecrets, Secrets: secrets})
 	}
+	if pd := r.cfg.PreDeploy; pd != nil {
+		if r.preContainer, err = preDeployContainer(in, pd.Container, r.res.Images); err != nil {
+			return err
+		}
+	}
 
-	plan := []string{
-		fmt.Sprintf("RegisterTaskDefinition: a new revision of %s", aws.ToString(in.Family)),
+	var plan []string
+	if r.res.Promoted {
+		plan = append(plan, fmt.Sprintf("no RegisterTaskDefinition: promote the existing revision %s", taskdef.ShortRevision(r.newARN)))
+	} else {
+		plan = append(plan, fmt.Sprintf("RegisterTaskDefinition: a new revision of %s", aws.ToString(in.Family)))
 	}
 	for _, line := range taskdef.PlanDiff(current, in) {
 		plan = append(plan, "  "+line)
+	}
+	if r.cfg.PreDeploy != nil {
+		plan = append(plan, r.preDeployPlan())
 	}
 	plan = append(plan, r.updatePlan()...)
 	if r.cfg.Wait {
@@ -184,7 +205,11 @@ func (r *run) updatePlan() []string {
 	if d := r.desiredNote(); d != "" {
 		sent = append(sent, strings.TrimPrefix(d, ", "))
 	}
-	plan := []string{fmt.Sprintf("UpdateService: %s in %s to the new revision (%s)", r.cfg.Service, r.cfg.Cluster, strings.Join(sent, ", "))}
+	which := "new"
+	if r.res.Promoted {
+		which = "promoted"
+	}
+	plan := []string{fmt.Sprintf("UpdateService: %s in %s to the %s revision (%s)", r.cfg.Service, r.cfg.Cluster, which, strings.Join(sent, ", "))}
 	for _, line := range strategyPlan(r.svc.DeploymentConfiguration) {
 		plan = append(plan, "  "+line)
 	}
@@ -196,4 +221,40 @@ func (r *run) updatePlan() []string {
 			stagedTimeout(r.cfg.Timeout, r.svc.DeploymentConfiguration), taskdef.ShortRevision(r.target)))
 	}
 	return append(plan, fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", r.cfg.Timeout, taskdef.ShortRevision(r.target)))
+}
+
+// promoted looks up the revision to promote (Config.Revision): it must
+// exist and be ACTIVE. It becomes the revision the run deploys; nothing
+// will be registered.
+func (r *run) promoted(ctx context.Context) (*ecs.RegisterTaskDefinitionInput, error) {
+	out, err := r.d.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(r.cfg.Revision),
+		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	var ae smithy.APIError
+	switch {
+	case errors.As(err, &ae) && ae.ErrorCode() == "ClientException":
+		return nil, fmt.Errorf("revision: task definition %s does not exist (%s)", r.cfg.Revision, ae.ErrorMessage())
+	case err != nil:
+		return nil, fmt.Errorf("revision: describe task definition %s: %w", r.cfg.Revision, err)
+	case out.TaskDefinition == nil:
+		return nil, fmt.Errorf("revision: describe task definition %s: empty response", r.cfg.Revision)
+	}
+	td := out.TaskDefinition
+	arn := aws.ToString(td.TaskDefinitionArn)
+	if td.Status != types.TaskDefinitionStatusActive {
+		return nil, fmt.Errorf("revision: %s is %s; only an ACTIVE revision can be deployed", taskdef.ShortRevision(arn), td.Status)
+	}
+	r.newARN = arn
+	r.res.TaskDefinitionARN = arn
+	r.res.Promoted = true
+	switch fam, was := aws.ToString(td.Family), taskdef.Family(r.target); {
+	case arn == r.target:
+		r.d.emit(EventInfo, "Promoting %s, the revision the service already runs", taskdef.ShortRevision(arn))
+	case fam != was:
+		r.d.emit(EventInfo, "Promoting %s: its family %s differs from the service's current family %s (%s)", taskdef.ShortRevision(arn), fam, was, taskdef.ShortRevision(r.target))
+	default:
+		r.d.emit(EventInfo, "Promoting %s (the service runs %s)", taskdef.ShortRevision(arn), taskdef.ShortRevision(r.target))
+	}
+	return taskdef.RegisterInput(td, out.Tags), nil
 }

@@ -196,6 +196,10 @@ func (r *run) deregisterFailed(ctx context.Context) {
 	if !r.cfg.DeregisterFailed || r.newARN == "" || r.newARN == r.target {
 		return
 	}
+	if r.res.Promoted {
+		r.d.emit(EventInfo, "deregister-failed: %s was promoted, not registered by this run; leaving it registered", taskdef.ShortRevision(r.newARN))
+		return
+	}
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
 	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)

@@ -82,6 +82,14 @@ type Config struct {
 	// TaskDefinition, when set, is registered instead of a clone of the
 	// running revision (the `task-definition` file input); Images still apply.
 	TaskDefinition *ecs.RegisterTaskDefinitionInput
+	// Revision, when set, promotes an existing ACTIVE task definition
+	// (family:revision or ARN): nothing is registered and the service is
+	// updated to exactly that revision. Exclusive with Images and
+	// TaskDefinition.
+	Revision string
+	// PreDeploy, when set, runs a one-off task from the new revision after
+	// it is registered and before the service changes.
+	PreDeploy *PreDeploy
 
 	Timeout              time.Duration // how long our deployment may take
 	PollInterval         time.Duration // time between status checks
@@ -191,7 +199,7 @@ type Result struct {
 	Cluster string
 	Service string
 
-	TaskDefinitionARN         string // the revision we registered (or deployed)
+	TaskDefinitionARN         string // the revision we registered (or promoted) and deployed
 	PreviousTaskDefinitionARN string // the rollback target
 	DeploymentID              string // our deployment
 	// ServiceDeploymentARN is our service deployment (ECS's
@@ -201,6 +209,11 @@ type Result struct {
 	// LINEAR, CANARY), as found at preflight.
 	Strategy             string
 	RollbackDeploymentID string // the rollback's deployment, if any
+	// Promoted is set when TaskDefinitionARN is an existing revision
+	// (Config.Revision), not one this run registered.
+	Promoted bool
+	// PreDeployTaskARN is the pre-deploy task, when one was started.
+	PreDeployTaskARN string
 
 	Images   []ImageChange
 	Timeline []Milestone

@@ -109,8 +109,13 @@ func summaryFacts(res deployer.Result) string {
 	add("Deployment", code(res.DeploymentID))
 	add("Service deployment", code(res.ServiceDeploymentARN))
 	add("Rollback deployment", code(res.RollbackDeploymentID))
-	add("New revision", code(taskdef.ShortRevision(res.TaskDefinitionARN)))
+	if res.Promoted {
+		add("Promoted revision", promotedCell(res))
+	} else {
+		add("New revision", code(taskdef.ShortRevision(res.TaskDefinitionARN)))
+	}
 	add("Previous revision", code(taskdef.ShortRevision(res.PreviousTaskDefinitionARN)))
+	add("Pre-deploy task", code(res.PreDeployTaskARN))
 	if res.Last != (deployer.Counts{}) {
 		add("Last seen", cell(res.Last.String()))
 	}
@@ -127,6 +132,16 @@ func summaryFacts(res deployer.Result) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// promotedCell names a promoted revision, and says so when its family is
+// not the one the service ran.
+func promotedCell(res deployer.Result) string {
+	c := code(taskdef.ShortRevision(res.TaskDefinitionARN)) + " (existing revision, not registered by this run"
+	if fam, was := taskdef.Family(res.TaskDefinitionARN), taskdef.Family(res.PreviousTaskDefinitionARN); was != "" && fam != was {
+		c += "; family " + code(fam) + ", the service ran " + code(was)
+	}
+	return c + ")"
 }
 
 func summaryImages(res deployer.Result) string {

@@ -198,6 +198,32 @@ func summaryCases() map[string]deployer.Result {
 	r.Alarms = []deployer.AlarmReport{{Name: "svc-5xx", Triggered: true, ByECS: true}}
 	r.RollbackDeploymentID = "ecs-svc/7216009876543210987"
 	cases["ecs-alarm-rollback"] = r
+
+	r = baseResult(deployer.StatusFailed, "pre-deploy task exited with code 1 (EssentialContainerExited: Essential container in task exited); the service was not changed (still on web:41)")
+	r.DeploymentID = ""
+	r.PreDeployTaskARN = "arn:aws:ecs:eu-west-1:123456789012:task/prod/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	r.Timeline = []deployer.Milestone{
+		{Name: "pre-deploy task started", At: sumAt(2 * time.Second)},
+		{Name: "pre-deploy task failed", At: sumAt(41 * time.Second)},
+	}
+	r.Causes = []deployer.Cause{{Count: 1, StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited",
+		Container: "app", ExitCode: aws.Int32(1), ExampleTaskID: "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}}
+	r.Logs = []deployer.LogExcerpt{{Container: "app", TaskID: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", Stream: "/ecs/web ecs/app/0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+		Lines: []string{"== 20261130 AddIndex: migrating", `PG::UndefinedTable: ERROR: relation "users" does not exist`}}}
+	r.FinishedAt = sumAt(42 * time.Second)
+	cases["pre-deploy-failed"] = r
+
+	r = baseResult(deployer.StatusSucceeded, "deployment ecs-svc/4820337411356958311 completed: 3/3 tasks of web-canary:7 running")
+	r.TaskDefinitionARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-canary:7"
+	r.Promoted = true
+	r.Images = r.Images[:1]
+	r.Timeline = []deployer.Milestone{
+		{Name: "deploy started", At: sumAt(0)},
+		{Name: "deployment completed", At: sumAt(2 * time.Minute)},
+	}
+	r.Last = deployer.Counts{Desired: 3, Running: 3, RolloutState: "COMPLETED"}
+	r.FinishedAt = sumAt(2 * time.Minute)
+	cases["promoted"] = r
 	return cases
 }
 

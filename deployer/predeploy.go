@@ -1,0 +1,451 @@
+package deployer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// DefaultPreDeployTimeout is how long the pre-deploy task may take when
+// PreDeploy.Timeout is zero.
+const DefaultPreDeployTimeout = 10 * time.Minute
+
+// PreDeploy is the one-off task Deploy runs from the new revision after it
+// is registered and before the service changes (database migrations): in
+// the service's cluster, with the service's network configuration, launch
+// type or capacity provider strategy and platform version. Only exit code
+// 0 of Container lets the deployment go on; anything else leaves the
+// service untouched.
+type PreDeploy struct {
+	// Command replaces the container's command (no shell).
+	Command []string
+	// Container is the container whose command is replaced; "" means the
+	// container whose image changes, or the task definition's only one.
+	Container string
+	// Timeout bounds the task from RunTask to STOPPED; zero means
+	// DefaultPreDeployTimeout. The task is stopped when it passes.
+	Timeout time.Duration
+}
+
+// ParseCommand reads the pre-deploy-command input: a JSON array of
+// strings (`["bin/rails", "db:migrate"]`) or a plain string split on
+// spaces. No shell is involved, so quotes in a plain string are not
+// special: use the JSON form for arguments with spaces.
+func ParseCommand(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("is empty")
+	}
+	if !strings.HasPrefix(s, "[") {
+		return strings.Fields(s), nil
+	}
+	var cmd []string
+	if err := json.Unmarshal([]byte(s), &cmd); err != nil {
+		return nil, fmt.Errorf("is not a JSON array of strings (%v); write it as [\"bin/rails\", \"db:migrate\"] or as a plain string", err)
+	}
+	if len(cmd) == 0 {
+		return nil, errors.New("is an empty JSON array")
+	}
+	return cmd, nil
+}
+
+// preDeployContainer picks the container whose command the pre-deploy
+// task replaces: the one asked for, else the one whose image changes,
+// else the only one. The error names the input to set.
+func preDeployContainer(in *ecs.RegisterTaskDefinitionInput, want string, images []ImageChange) (string, error) {
+	var names []string
+	for _, cd := range in.ContainerDefinitions {
+		names = append(names, aws.ToString(cd.Name))
+	}
+	switch {
+	case want != "":
+		if !slices.Contains(names, want) {
+			return "", fmt.Errorf("pre-deploy-container: task definition %s has no container %q (it has %s)", aws.ToString(in.Family), want, strings.Join(names, ", "))
+		}
+		return want, nil
+	case len(images) == 1:
+		return images[0].Container, nil
+	case len(names) == 1:
+		return names[0], nil
+	case len(images) > 1:
+		changed := make([]string, len(images))
+		for i, c := range images {
+			changed[i] = c.Container
+		}
+		return "", fmt.Errorf("pre-deploy-container: the images of %s change; say which container runs pre-deploy-command", strings.Join(changed, ", "))
+	default:
+		return "", fmt.Errorf("pre-deploy-container: task definition %s has %d containers (%s) and none changes its image; say which one runs pre-deploy-command", aws.ToString(in.Family), len(names), strings.Join(names, ", "))
+	}
+}
+
+// preDeployStartedBy is the startedBy of one run's pre-deploy task:
+// unique, so a task started by a RunTask whose answer was lost can be
+// found (ListTasks startedBy), and within ECS's characters and length.
+func preDeployStartedBy() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "ecs-rollout/pre-deploy/" + hex.EncodeToString(b)
+}
+
+// preDeployTaskInput is the RunTask request of the pre-deploy task: the
+// new revision, in the service's cluster, placed and networked as the
+// service's own tasks are.
+func preDeployTaskInput(svc types.Service, cluster, taskDef, container string, command []string, startedBy string) *ecs.RunTaskInput {
+	in := &ecs.RunTaskInput{
+		Cluster:              aws.String(cluster),
+		TaskDefinition:       aws.String(taskDef),
+		Count:                aws.Int32(1),
+		StartedBy:            aws.String(startedBy),
+		NetworkConfiguration: svc.NetworkConfiguration,
+		PlatformVersion:      svc.PlatformVersion,
+		Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{
+			{Name: aws.String(container), Command: command},
+		}},
+	}
+	if len(svc.CapacityProviderStrategy) > 0 {
+		in.CapacityProviderStrategy = svc.CapacityProviderStrategy
+	} else {
+		in.LaunchType = svc.LaunchType
+	}
+	if in.LaunchType == types.LaunchTypeEc2 || in.LaunchType == types.LaunchTypeExternal {
+		in.PlatformVersion = nil // only Fargate takes one
+	}
+	return in
+}
+
+// taskAPI is the part of ECS the pre-deploy task needs.
+type taskAPI interface {
+	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+}
+
+var _ taskAPI = (*ecs.Client)(nil)
+
+// oneOffEnd is how a one-off task ended.
+type oneOffEnd int
+
+const (
+	oneOffSucceeded     oneOffEnd = iota // the container exited 0
+	oneOffExited                         // the container exited non-zero
+	oneOffFailedToStart                  // RunTask refused, or the task never started
+	oneOffStopped                        // stopped without the container's exit code
+	oneOffTimedOut                       // the timeout passed; we stopped it
+	oneOffCancelled                      // the run was cancelled; we stopped it
+	oneOffBlind                          // it could not be watched; we stopped it
+)
+
+// oneOff is the outcome of a one-off task.
+type oneOff struct {
+	end    oneOffEnd
+	arn    string     // "" when no task was started
+	task   types.Task // the last view of it
+	exit   *int32     // the container's exit code
+	reason string     // why it failed, one sentence without the service part
+}
+
+// oneOffRun runs one task and watches it to STOPPED.
+type oneOffRun struct {
+	api       taskAPI
+	emit      func(kind EventKind, format string, args ...any)
+	poll      backoffFactory
+	in        *ecs.RunTaskInput
+	container string
+	timeout   time.Duration
+	onStarted func(arn string) // called once RunTask started the task
+}
+
+// run starts the task and watches it until it stops, the timeout passes
+// or ctx is cancelled; in the last two cases (and when it cannot be
+// watched) it stops the task before returning.
+func (o *oneOffRun) run(ctx context.Context) oneOff {
+	out, err := o.api.RunTask(ctx, o.in)
+	if err != nil {
+		res := oneOff{end: oneOffFailedToStart, reason: fmt.Sprintf("pre-deploy task could not be started: %v", err)}
+		if ctx.Err() != nil {
+			res.end, res.reason = oneOffCancelled, "cancelled while starting the pre-deploy task"
+		}
+		// The call may have started a task before it failed: find and stop it.
+		if arn := o.findLost(ctx); arn != "" {
+			res.arn = arn
+			if _, ok := o.stop(ctx, arn, "ecs-rollout: the RunTask call that started this task failed"); ok {
+				res.reason += "; a task it started anyway (" + taskID(arn) + ") was stopped"
+			} else {
+				res.reason += "; a task it started anyway (" + taskID(arn) + ") could not be stopped, see the warning"
+			}
+		}
+		return res
+	}
+	if len(out.Tasks) == 0 {
+		why := "ECS started no task"
+		for _, f := range out.Failures {
+			why = strings.TrimSuffix(strings.Join(nonEmpty(aws.ToString(f.Reason), aws.ToString(f.Detail), aws.ToString(f.Arn)), ": "), ".")
+			break
+		}
+		return oneOff{end: oneOffFailedToStart, reason: "pre-deploy task could not be started: " + why}
+	}
+	t := out.Tasks[0]
+	res := oneOff{arn: aws.ToString(t.TaskArn), task: t}
+	if o.onStarted != nil {
+		o.onStarted(res.arn)
+	}
+	o.emit(EventInfo, "Started pre-deploy task %s from %s: %s in container %s (timeout %s)",
+		taskID(res.arn), taskdef.ShortRevision(aws.ToString(o.in.TaskDefinition)), strings.Join(o.command(), " "), o.container, o.timeout)
+
+	wctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	last := aws.ToString(t.LastStatus)
+	stopAsked := false
+	var watchErr error
+	err = doPoll(wctx, o.poll, func(ctx context.Context) (bool, error) {
+		d, err := o.api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: o.in.Cluster, Tasks: []string{res.arn}})
+		if err != nil {
+			watchErr = err
+			return false, err
+		}
+		if len(d.Tasks) == 0 {
+			watchErr = fmt.Errorf("ECS does not describe it (%s)", failureReasons(d.Failures))
+			return false, watchErr
+		}
+		watchErr = nil
+		res.task = d.Tasks[0]
+		if st := aws.ToString(res.task.LastStatus); st != last {
+			last = st
+			o.emit(EventInfo, "Pre-deploy task %s: %s", taskID(res.arn), st)
+		}
+		if last == "STOPPED" {
+			return true, nil
+		}
+		// A non-essential container that finished leaves the rest running
+		// (ECS is not stopping the task on its own).
+		if c, ok := containerNamed(res.task, o.container); ok && c.ExitCode != nil && !stopAsked && aws.ToString(res.task.DesiredStatus) == "RUNNING" {
+			stopAsked = true
+			_, _ = o.stop(ctx, res.arn, fmt.Sprintf("ecs-rollout: pre-deploy container %s exited with code %d", o.container, *c.ExitCode))
+		}
+		return false, nil
+	})
+	if c, ok := containerNamed(res.task, o.container); ok {
+		res.exit = c.ExitCode
+	}
+	switch {
+	case err == nil || (stopAsked && res.exit != nil):
+		return o.judge(res)
+	case ctx.Err() != nil:
+		o.stopAndSay(ctx, &res, oneOffCancelled, "ecs-rollout: the deploy was cancelled",
+			fmt.Sprintf("cancelled while pre-deploy task %s was %s; stopped it", taskID(res.arn), strings.ToLower(last)))
+	case wctx.Err() != nil:
+		why := fmt.Sprintf("pre-deploy task %s did not finish within pre-deploy-timeout (%s); stopped it", taskID(res.arn), o.timeout)
+		if watchErr != nil {
+			why += fmt.Sprintf(" (the last status check failed: %v)", watchErr)
+		}
+		o.stopAndSay(ctx, &res, oneOffTimedOut, fmt.Sprintf("ecs-rollout: pre-deploy-timeout (%s) passed", o.timeout), why)
+	default:
+		o.stopAndSay(ctx, &res, oneOffBlind, "ecs-rollout: the pre-deploy task could not be watched",
+			fmt.Sprintf("could not watch pre-deploy task %s: %v; stopped it", taskID(res.arn), err))
+	}
+	return res
+}
+
+// judge reads the stopped task's outcome.
+func (o *oneOffRun) judge(res oneOff) oneOff {
+	t := res.task
+	stop := strings.TrimSuffix(strings.Join(nonEmpty(string(t.StopCode), aws.ToString(t.StoppedReason)), ": "), ".")
+	c, _ := containerNamed(t, o.container)
+	switch {
+	case res.exit != nil && *res.exit == 0:
+		res.end = oneOffSucceeded
+	case res.exit != nil:
+		res.end = oneOffExited
+		res.reason = fmt.Sprintf("pre-deploy task exited with code %d (%s)", *res.exit, stop)
+		if r := aws.ToString(c.Reason); r != "" {
+			res.reason = fmt.Sprintf("pre-deploy task exited with code %d: %s (%s)", *res.exit, r, stop)
+		}
+	case t.StopCode == types.TaskStopCodeTaskFailedToStart || t.StartedAt == nil:
+		res.end = oneOffFailedToStart
+		res.reason = "pre-deploy task failed to start: " + firstNonEmpty(aws.ToString(c.Reason), aws.ToString(t.StoppedReason), string(t.StopCode))
+	default:
+		res.end = oneOffStopped
+		res.reason = fmt.Sprintf("pre-deploy task stopped before container %s exited (%s)", o.container, stop)
+	}
+	return res
+}
+
+// stop asks ECS to stop the task, on a fresh context when ctx is done,
+// and returns the task as StopTask describes it (ok false when it failed:
+// the warning then gives the command to stop it by hand).
+func (o *oneOffRun) stop(ctx context.Context, arn, reason string) (t types.Task, ok bool) {
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	out, err := o.api.StopTask(ctx, &ecs.StopTaskInput{Cluster: o.in.Cluster, Task: aws.String(arn), Reason: aws.String(reason)})
+	if err != nil {
+		o.emit(EventWarning, "could not stop pre-deploy task %s: %v; stop it by hand: aws ecs stop-task --cluster %s --task %s",
+			taskID(arn), err, shellQuote(aws.ToString(o.in.Cluster)), arn)
+		return types.Task{}, false
+	}
+	o.emit(EventInfo, "Stopped pre-deploy task %s (%s)", taskID(arn), strings.TrimPrefix(reason, "ecs-rollout: "))
+	if out.Task == nil {
+		return types.Task{}, false
+	}
+	return *out.Task, true
+}
+
+// stopAndSay stops the task and records why the run gave up on it.
+func (o *oneOffRun) stopAndSay(ctx context.Context, res *oneOff, end oneOffEnd, stopReason, why string) {
+	res.end, res.reason = end, why
+	t, ok := o.stop(ctx, res.arn, stopReason)
+	if !ok {
+		res.reason += "; it could not be stopped, see the warning"
+		return
+	}
+	res.task = t
+}
+
+// findLost looks for a task of ours that a failed RunTask started anyway.
+func (o *oneOffRun) findLost(ctx context.Context) string {
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusPending} {
+		out, err := o.api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: o.in.Cluster, StartedBy: o.in.StartedBy, DesiredStatus: status})
+		if err == nil && len(out.TaskArns) > 0 {
+			return out.TaskArns[0]
+		}
+	}
+	return ""
+}
+
+func (o *oneOffRun) command() []string {
+	if o.in.Overrides != nil {
+		for _, co := range o.in.Overrides.ContainerOverrides {
+			if aws.ToString(co.Name) == o.container {
+				return co.Command
+			}
+		}
+	}
+	return nil
+}
+
+func containerNamed(t types.Task, name string) (types.Container, bool) {
+	for _, c := range t.Containers {
+		if aws.ToString(c.Name) == name {
+			return c, true
+		}
+	}
+	return types.Container{}, false
+}
+
+func failureReasons(fs []types.Failure) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, aws.ToString(f.Reason))
+	}
+	if len(out) == 0 {
+		return "no failure given"
+	}
+	return strings.Join(out, ", ")
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// preDeployPhase runs the pre-deploy task, when there is one, between the
+// registration and the update. false ends the run: the task did not exit
+// 0, and the service was not changed.
+func (r *run) preDeployPhase(ctx context.Context) bool {
+	pd := r.cfg.PreDeploy
+	if pd == nil {
+		return true
+	}
+	r.d.emit(EventPhase, "Pre-deploy task: %s", strings.Join(pd.Command, " "))
+	o := &oneOffRun{
+		api:       r.d.ecs,
+		emit:      r.d.emit,
+		poll:      r.d.poll(r.cfg.PollInterval),
+		in:        preDeployTaskInput(r.svc, r.cfg.Cluster, r.newARN, r.preContainer, pd.Command, preDeployStartedBy()),
+		container: r.preContainer,
+		timeout:   pd.Timeout,
+		onStarted: func(arn string) {
+			r.res.PreDeployTaskARN = arn
+			r.mark("pre-deploy task started")
+		},
+	}
+	out := o.run(ctx)
+	r.res.PreDeployTaskARN = out.arn
+	if out.end == oneOffSucceeded {
+		r.mark("pre-deploy task succeeded")
+		r.d.emit(EventInfo, "Pre-deploy task %s exited with code 0", taskID(out.arn))
+		r.d.emit(EventPhase, "Update service %s", r.cfg.Service)
+		return true
+	}
+	r.mark("pre-deploy task failed")
+	r.res.Status = StatusFailed
+	r.res.Reason = fmt.Sprintf("%s; the service was not changed (still on %s)", out.reason, taskdef.ShortRevision(r.target))
+	if out.arn != "" {
+		r.explainPreDeploy(ctx, out)
+	}
+	r.checkpoint(PhaseDone)
+	return false
+}
+
+// explainPreDeploy puts the failed pre-deploy task's cause and log tail
+// in the Result, as the diagnosis does for a failed deployment.
+func (r *run) explainPreDeploy(ctx context.Context, out oneOff) {
+	if aws.ToString(out.task.LastStatus) == "STOPPED" {
+		r.res.Causes = groupCauses([]types.Task{out.task})
+	}
+	if r.cfg.LogLines <= 0 || r.d.logs == nil {
+		return
+	}
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	lctx, cancel2 := context.WithTimeout(ctx, logsTimeout)
+	defer cancel2()
+	if ex, ok, _ := r.logTail(lctx, r.preContainer, taskID(out.arn)); ok {
+		r.res.Logs = append(r.res.Logs, ex)
+	}
+}
+
+// preDeployPlan is the dry run's line for the pre-deploy task.
+func (r *run) preDeployPlan() string {
+	pd := r.cfg.PreDeploy
+	in := preDeployTaskInput(r.svc, r.cfg.Cluster, r.newARN, r.preContainer, pd.Command, "ecs-rollout/pre-deploy/…")
+	var where []string
+	if in.LaunchType != "" {
+		where = append(where, "launch type "+string(in.LaunchType))
+	}
+	for _, cp := range in.CapacityProviderStrategy {
+		where = append(where, fmt.Sprintf("capacity provider %s (base %d, weight %d)", aws.ToString(cp.CapacityProvider), cp.Base, cp.Weight))
+	}
+	if p := aws.ToString(in.PlatformVersion); p != "" {
+		where = append(where, "platform "+p)
+	}
+	if nc := in.NetworkConfiguration; nc != nil && nc.AwsvpcConfiguration != nil {
+		where = append(where, fmt.Sprintf("subnets %s, security groups %s", strings.Join(nc.AwsvpcConfiguration.Subnets, ","), orDash(strings.Join(nc.AwsvpcConfiguration.SecurityGroups, ","))))
+	}
+	from := "the new revision"
+	if r.res.Promoted {
+		from = taskdef.ShortRevision(r.newARN)
+	}
+	cmd, _ := json.Marshal(pd.Command)
+	return fmt.Sprintf("RunTask: pre-deploy task from %s in cluster %s, container %s runs %s (%s); the service is updated only if it exits 0 within %s",
+		from, r.cfg.Cluster, r.preContainer, cmd, strings.Join(where, "; "), pd.Timeout)
+}

@@ -1,0 +1,138 @@
+package deployer
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestParseCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{`["bin/rails", "db:migrate"]`, []string{"bin/rails", "db:migrate"}, ""},
+		{`  ["sh", "-c", "a && b"] `, []string{"sh", "-c", "a && b"}, ""},
+		{"bin/rails db:migrate", []string{"bin/rails", "db:migrate"}, ""},
+		{"  ./migrate   --to   latest\n", []string{"./migrate", "--to", "latest"}, ""},
+		{`echo "a b"`, []string{"echo", `"a`, `b"`}, ""}, // no shell: quotes are not special
+		{"", nil, "is empty"},
+		{"   ", nil, "is empty"},
+		{"[]", nil, "empty JSON array"},
+		{`["bin/rails", "db:migrate"`, nil, "not a JSON array of strings"},
+		{`["bin/rails", 1]`, nil, "not a JSON array of strings"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseCommand(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseCommand(%q) = %q, %v; want an error containing %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseCommand(%q): %v", tc.in, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ParseCommand(%q) (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+func TestPreDeployContainer(t *testing.T) {
+	t.Parallel()
+	td := func(names ...string) *ecs.RegisterTaskDefinitionInput {
+		in := &ecs.RegisterTaskDefinitionInput{Family: aws.String("web")}
+		for _, n := range names {
+			in.ContainerDefinitions = append(in.ContainerDefinitions, types.ContainerDefinition{Name: aws.String(n)})
+		}
+		return in
+	}
+	changed := func(names ...string) []ImageChange {
+		var out []ImageChange
+		for _, n := range names {
+			out = append(out, ImageChange{Container: n, Old: n + ":1", New: n + ":2"})
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		td      *ecs.RegisterTaskDefinitionInput
+		want    string
+		images  []ImageChange
+		result  string
+		wantErr string
+	}{
+		{"the only container", td("app"), "", nil, "app", ""},
+		{"the one whose image changes", td("app", "envoy"), "", changed("app"), "app", ""},
+		{"asked for", td("app", "envoy"), "envoy", changed("app"), "envoy", ""},
+		{"asked for, unknown", td("app", "envoy"), "web", nil, "", `pre-deploy-container: task definition web has no container "web" (it has app, envoy)`},
+		{"two images change", td("app", "worker"), "", changed("app", "worker"), "", "pre-deploy-container: the images of app, worker change"},
+		{"several containers, no change", td("app", "envoy"), "", nil, "", "pre-deploy-container: task definition web has 2 containers (app, envoy)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := preDeployContainer(tc.td, tc.want, tc.images)
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("got %q, %v; want an error starting %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.result {
+				t.Errorf("got %q, %v; want %q", got, err, tc.result)
+			}
+		})
+	}
+}
+
+// TestPreDeployTaskInput: the task runs as the service's tasks do.
+func TestPreDeployTaskInput(t *testing.T) {
+	t.Parallel()
+	net := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}, SecurityGroups: []string{"sg-1"}}}
+	cps := []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 3}, {CapacityProvider: aws.String("FARGATE"), Base: 1, Weight: 1}}
+	cmd := []string{"bin/rails", "db:migrate"}
+	override := &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String("app"), Command: cmd}}}
+	tests := []struct {
+		name string
+		svc  types.Service
+		want *ecs.RunTaskInput
+	}{
+		{"Fargate with a platform version",
+			types.Service{LaunchType: types.LaunchTypeFargate, NetworkConfiguration: net, PlatformVersion: aws.String("1.4.0")},
+			&ecs.RunTaskInput{LaunchType: types.LaunchTypeFargate, NetworkConfiguration: net, PlatformVersion: aws.String("1.4.0")}},
+		{"capacity provider strategy, no launch type",
+			types.Service{CapacityProviderStrategy: cps, NetworkConfiguration: net, PlatformVersion: aws.String("LATEST")},
+			&ecs.RunTaskInput{CapacityProviderStrategy: cps, NetworkConfiguration: net, PlatformVersion: aws.String("LATEST")}},
+		{"EC2 bridge: no network, no platform version",
+			types.Service{LaunchType: types.LaunchTypeEc2, PlatformVersion: aws.String("LATEST")},
+			&ecs.RunTaskInput{LaunchType: types.LaunchTypeEc2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := preDeployTaskInput(tc.svc, "prod", newTD, "app", cmd, "ecs-rollout/pre-deploy/abc")
+			want := tc.want
+			want.Cluster, want.TaskDefinition, want.Count = aws.String("prod"), aws.String(newTD), aws.Int32(1)
+			want.StartedBy, want.Overrides = aws.String("ecs-rollout/pre-deploy/abc"), override
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(ecs.RunTaskInput{}, types.TaskOverride{}, types.ContainerOverride{},
+				types.NetworkConfiguration{}, types.AwsVpcConfiguration{}, types.CapacityProviderStrategyItem{})); diff != "" {
+				t.Errorf("RunTask input (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if sb := preDeployStartedBy(); len(sb) > 128 || strings.Trim(sb, "abcdefghijklmnopqrstuvwxyz0123456789-/_") != "" || sb == preDeployStartedBy() {
+		t.Errorf("startedBy %q: want ECS's characters, at most 128, unique per run", sb)
+	}
+}
