@@ -100,6 +100,11 @@ func iamActions(c ecssim.Call) []string {
 			out = append(out, "iam:PassRole")
 		}
 	}
+	if c.Op == "RunTask" {
+		// Running a task passes its task definition's task and execution
+		// roles (counted whether or not this one has them).
+		out = append(out, "iam:PassRole")
+	}
 	return out
 }
 
@@ -155,6 +160,20 @@ func iamScenarios() []iamScenario {
 				busy(t, srv)
 			}},
 		{name: "task-definition file", inputs: map[string]string{"image": "repo/app:2", "task-definition": "taskdef.json"}, wantStatus: "succeeded"},
+		{name: "pre-deploy task", inputs: map[string]string{"image": "repo/app:2", "pre-deploy-command": `["bin/migrate", "up"]`}, wantStatus: "succeeded",
+			wantOps: []string{"RunTask", "DescribeTasks", "UpdateService"}},
+		{name: "pre-deploy task fails, with logs", inputs: map[string]string{"image": "repo/app:2", "pre-deploy-command": "bin/migrate broken", "log-lines": "20"}, wantStatus: "failed",
+			sc: func(sc *ecssim.Scenario) {
+				sc.TaskRules = []ecssim.TaskRule{{Command: "bin/migrate broken", ExitCode: 1, Logs: []string{"boom"}}}
+			},
+			wantOps: []string{"RunTask", "GetLogEvents"}},
+		{name: "pre-deploy task timed out", inputs: map[string]string{"image": "repo/app:2", "pre-deploy-command": "bin/migrate hang", "pre-deploy-timeout": "1s"}, wantStatus: "failed",
+			sc: func(sc *ecssim.Scenario) {
+				sc.TaskRules = []ecssim.TaskRule{{Command: "bin/migrate hang", Outcome: ecssim.OutcomeForever}}
+			},
+			wantOps: []string{"RunTask", "StopTask"}},
+		{name: "promoted revision", inputs: map[string]string{"image": "", "container-name": "", "revision": "web:1"}, wantStatus: "succeeded",
+			wantOps: []string{"DescribeTaskDefinition", "UpdateService"}},
 		{name: "cancelled: rolled back", inputs: map[string]string{"image": "repo/app:slow"}, cancelWhileWatching: true, wantStatus: "cancelled"},
 		{name: "killed: post step rolled back", inputs: map[string]string{"image": "repo/app:slow"}, killThenPost: true},
 		{name: "blue/green: succeeded", inputs: map[string]string{"image": "repo/app:2"}, sc: blueGreen(false), wantStatus: "succeeded",
@@ -285,7 +304,7 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 			t.Errorf("%s is called (in %s) but iam-policy.json does not allow it", a, strings.Join(used[a], ", "))
 		}
 	}
-	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms"} {
+	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms", "ecs:RunTask", "ecs:StopTask"} {
 		if len(used[want]) == 0 {
 			t.Errorf("no scenario needed %s: the test no longer covers it", want)
 		}

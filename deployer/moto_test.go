@@ -1,8 +1,15 @@
 package deployer_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	neturl "net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -228,4 +235,179 @@ func TestMotoCloudWatchAlarms(t *testing.T) {
 	if got := serviceTaskDef(t, client); got == prev {
 		t.Errorf("the service still runs %s after the deploy that succeeded", prev)
 	}
+}
+
+// motoEC2 finds the first match of re in the answer of an EC2 query API
+// action of moto (moto checks a service's subnets and security groups
+// against its EC2; its default VPC has both).
+func motoEC2(t *testing.T, url, action, re string) string {
+	t.Helper()
+	form := neturl.Values{"Action": {action}, "Version": {"2016-11-15"}}
+	req, err := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDMOTO/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("moto %s: %v", action, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(re).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("moto %s: nothing matches %s in %.300s", action, re, body)
+	}
+	return string(m[1])
+}
+
+// motoTaskShim works around one moto bug only: moto 5 writes a task's
+// containers[].cpu and .memory as JSON numbers, where ECS (and so the
+// SDK's deserializer) has strings. It rewrites those two members of
+// RunTask, DescribeTasks and StopTask answers; everything else reaches
+// the SDK as moto sent it.
+type motoTaskShim struct{ next http.RoundTripper }
+
+func (m motoTaskShim) RoundTrip(req *http.Request) (*http.Response, error) {
+	op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.")
+	resp, err := m.next.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK || (op != "RunTask" && op != "DescribeTasks" && op != "StopTask") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) == nil {
+		var tasks []any
+		if t, ok := doc["task"]; ok {
+			tasks = []any{t}
+		} else if ts, ok := doc["tasks"].([]any); ok {
+			tasks = ts
+		}
+		for _, t := range tasks {
+			cs, _ := t.(map[string]any)["containers"].([]any)
+			for _, c := range cs {
+				c := c.(map[string]any)
+				for _, k := range []string{"cpu", "memory"} {
+					if n, ok := c[k].(float64); ok {
+						c[k] = strconv.FormatFloat(n, 'f', -1, 64)
+					}
+				}
+			}
+		}
+		if b, err := json.Marshal(doc); err == nil {
+			body = b
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// motoTaskClient is motoClient with motoTaskShim, for one-off tasks.
+func motoTaskClient(url string) *ecs.Client {
+	return ecs.New(ecs.Options{
+		BaseEndpoint: aws.String(url),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDMOTO", "moto-secret", ""),
+		HTTPClient:   &http.Client{Transport: motoTaskShim{next: http.DefaultTransport}},
+	})
+}
+
+// seedMotoFargate creates a Fargate service (awsvpc, platform 1.4.0) of
+// one container, and returns its task definition ARN.
+func seedMotoFargate(t *testing.T, client *ecs.Client, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	subnet := motoEC2(t, url, "DescribeSubnets", `<subnetId>(subnet-[0-9a-f]+)</subnetId>`)
+	sg := motoEC2(t, url, "DescribeSecurityGroups", `<groupId>(sg-[0-9a-f]+)</groupId>`)
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		t.Fatalf("create cluster: %v", err)
+	}
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		ContainerDefinitions: []types.ContainerDefinition{
+			{Name: aws.String("app"), Image: aws.String("registry.example.com/app:1"), Essential: aws.Bool(true), Memory: aws.Int32(512)},
+		},
+	})
+	if err != nil {
+		t.Fatalf("register task definition: %v", err)
+	}
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("web"), LaunchType: types.LaunchTypeFargate, PlatformVersion: aws.String("1.4.0"),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(2),
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+			Subnets: []string{subnet}, SecurityGroups: []string{sg}}},
+	}); err != nil {
+		t.Fatalf("create service: %v", err)
+	}
+	return aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+}
+
+// TestMotoPreDeployAndPromote runs the pre-deploy task (RunTask,
+// DescribeTasks) and a promotion against moto_server.
+func TestMotoPreDeployAndPromote(t *testing.T) {
+	t.Parallel()
+	t.Run("pre-deploy task, then the deploy", func(t *testing.T) {
+		t.Parallel()
+		url := motoserver.Start(t, "MOTO_ECS_SERVICE_RUNNING=2")
+		client := motoTaskClient(url)
+		prev := seedMotoFargate(t, client, url)
+		cfg := motoConfig()
+		cfg.PreDeploy = &deployer.PreDeploy{Command: []string{"bin/rails", "db:migrate"}, Timeout: 5 * time.Second}
+		res, err := deployer.New(client, nil).Deploy(context.Background(), cfg)
+		if err != nil || res.Status != deployer.StatusSucceeded {
+			t.Fatalf("Deploy: %v, status %s (%s)", err, res.Status, res.Reason)
+		}
+		if res.PreDeployTaskARN == "" {
+			t.Fatal("no pre-deploy-task-arn")
+		}
+		out, err := client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{res.PreDeployTaskARN}})
+		if err != nil || len(out.Tasks) != 1 {
+			t.Fatalf("describe the pre-deploy task: %v, %d tasks", err, len(out.Tasks))
+		}
+		tk := out.Tasks[0]
+		if got := aws.ToString(tk.TaskDefinitionArn); got != res.TaskDefinitionARN || got == prev {
+			t.Errorf("the task ran %s, want the new revision %s", got, res.TaskDefinitionARN)
+		}
+		if !strings.HasPrefix(aws.ToString(tk.StartedBy), "ecs-rollout/pre-deploy/") || tk.LaunchType != types.LaunchTypeFargate {
+			t.Errorf("startedBy %q, launch type %s", aws.ToString(tk.StartedBy), tk.LaunchType)
+		}
+		if tk.Overrides == nil || len(tk.Overrides.ContainerOverrides) != 1 || strings.Join(tk.Overrides.ContainerOverrides[0].Command, " ") != "bin/rails db:migrate" {
+			t.Errorf("overrides %+v, want app's command", tk.Overrides)
+		}
+		if got := serviceTaskDef(t, client); got != res.TaskDefinitionARN {
+			t.Errorf("service runs %q, want %q", got, res.TaskDefinitionARN)
+		}
+	})
+	t.Run("promote an existing revision", func(t *testing.T) {
+		t.Parallel()
+		url := motoserver.Start(t, "MOTO_ECS_SERVICE_RUNNING=2")
+		client := motoClient(url)
+		prev := seedMotoFargate(t, client, url)
+		td, err := client.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
+			Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+			RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+			ContainerDefinitions:    []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("registry.example.com/app:2"), Essential: aws.Bool(true), Memory: aws.Int32(512)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+		cfg := motoConfig()
+		cfg.Images, cfg.Revision = nil, arn
+		res, err := deployer.New(client, nil).Deploy(context.Background(), cfg)
+		if err != nil || res.Status != deployer.StatusSucceeded || res.TaskDefinitionARN != arn || res.PreviousTaskDefinitionARN != prev {
+			t.Fatalf("Deploy: %v, %s %q, task definition %s", err, res.Status, res.Reason, res.TaskDefinitionARN)
+		}
+		if got := serviceTaskDef(t, client); got != arn {
+			t.Errorf("service runs %q, want the promoted %q", got, arn)
+		}
+	})
 }
