@@ -108,7 +108,7 @@ func inputSpecs() []inputSpec {
 		{Name: inTaskDefinition, Usage: "path to a task definition JSON file to register instead of a copy of the running revision"},
 		{Name: inRevision, Usage: "promote an existing ACTIVE revision (family:revision or ARN) instead of registering one"},
 		{Name: inPreDeployCommand, Usage: `one-off task run from the new revision before the service changes: JSON array or plain string (no shell)`},
-		{Name: inPreDeployContainer, Usage: "container that runs pre-deploy-command (default: the one whose image changes, or the only one)"},
+		{Name: inPreDeployContainer, Usage: "container that runs pre-deploy-command; none: the one whose image changes, or the only one"},
 		{Name: inPreDeployTimeout, Default: durationText(deployer.DefaultPreDeployTimeout), Kind: kindDuration, Usage: "how long the pre-deploy task may take; it is stopped when this passes"},
 		{Name: inTimeout, Default: durationText(deployer.DefaultTimeout), Kind: kindDuration, Usage: "how long the deployment may take before it counts as failed"},
 		{Name: inWaitForMinutes, Kind: kindInt, Usage: "alias of timeout in minutes (aws-actions compatibility)"},

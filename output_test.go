@@ -171,6 +171,7 @@ func TestConsoleFinish(t *testing.T) {
 		"previous-task-definition-arn": res.PreviousTaskDefinitionARN,
 		"deployment-id":                "ecs-svc/1",
 		"service-deployment-arn":       "",
+		"pre-deploy-task-arn":          "",
 		"status":                       "rollback-failed",
 		"reason":                       `container "app" exited with code 1; rollback denied`,
 	}

@@ -480,6 +480,7 @@ func (r *run) checkpoint(phase Phase) {
 		TaskDefinition:        r.newARN,
 		RollbackTarget:        r.target,
 		Phase:                 phase,
+		PreDeployTask:         r.res.PreDeployTaskARN,
 		Rollback:              r.cfg.Rollback && r.cfg.OnCancel != OnCancelLeave,
 		OriginalConfiguration: r.originalConfig(),
 	}

@@ -386,11 +386,13 @@ func (r *run) preDeployPhase(ctx context.Context) bool {
 		onStarted: func(arn string) {
 			r.res.PreDeployTaskARN = arn
 			r.mark("pre-deploy task started")
+			r.checkpoint(PhasePreDeploy) // the post step stops it if this step dies
 		},
 	}
 	out := o.run(ctx)
 	r.res.PreDeployTaskARN = out.arn
 	if out.end == oneOffSucceeded {
+		r.checkpoint(PhaseRegistered) // the task is done; the update comes next
 		r.mark("pre-deploy task succeeded")
 		r.d.emit(EventInfo, "Pre-deploy task %s exited with code 0", taskID(out.arn))
 		r.d.emit(EventPhase, "Update service %s", r.cfg.Service)
@@ -448,4 +450,26 @@ func (r *run) preDeployPlan() string {
 	cmd, _ := json.Marshal(pd.Command)
 	return fmt.Sprintf("RunTask: pre-deploy task from %s in cluster %s, container %s runs %s (%s); the service is updated only if it exits 0 within %s",
 		from, r.cfg.Cluster, r.preContainer, cmd, strings.Join(where, "; "), pd.Timeout)
+}
+
+// recoverPreDeploy is the post step after a main step that died while its
+// pre-deploy task ran: the service was not changed, and the task, if it
+// still runs, is stopped.
+func (d *Deployer) recoverPreDeploy(ctx context.Context, cp Checkpoint, res Result) (Result, error) {
+	res.PreDeployTaskARN = cp.PreDeployTask
+	id := taskID(cp.PreDeployTask)
+	out, err := d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cp.Cluster), Tasks: []string{cp.PreDeployTask}})
+	if err == nil && len(out.Tasks) == 1 && aws.ToString(out.Tasks[0].DesiredStatus) == "STOPPED" {
+		res.Reason = fmt.Sprintf("the main step ended during pre-deploy task %s, which has stopped; the service was not changed", id)
+		return res, nil
+	}
+	if _, err := d.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cp.Cluster), Task: aws.String(cp.PreDeployTask),
+		Reason: aws.String("ecs-rollout post step: the deploy ended during the pre-deploy task")}); err != nil {
+		res.Status = StatusFailed
+		res.Reason = fmt.Sprintf("the main step ended during pre-deploy task %s and it could not be stopped: %v; stop it by hand: aws ecs stop-task --cluster %s --task %s; the service was not changed",
+			id, err, shellQuote(cp.Cluster), cp.PreDeployTask)
+		return res, fmt.Errorf("post: stop pre-deploy task %s: %w", id, err)
+	}
+	res.Reason = fmt.Sprintf("the main step ended during pre-deploy task %s; stopped it; the service was not changed", id)
+	return res, nil
 }

@@ -475,3 +475,48 @@ func TestPromoteRejected(t *testing.T) {
 		t.Errorf("mutating calls %v, want none", got)
 	}
 }
+
+// TestRecoverStopsPreDeployTask: the post step after a main step that died
+// during the pre-deploy task stops the task and changes nothing else.
+func TestRecoverStopsPreDeployTask(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario(migrations))
+	cfg := config("repo/app:2")
+	preDeploy("bin/migrate", "forever")(&cfg)
+	cfg.PreDeploy.Timeout = 200 * time.Millisecond
+	var cp *deployer.Checkpoint
+	d := deployer.New(e.ecs, e.logs, deployer.WithReporter(func(ev deployer.Event) {
+		if ev.Kind == deployer.EventCheckpoint && ev.State.Phase == deployer.PhasePreDeploy && cp == nil {
+			c := *ev.State
+			cp = &c
+		}
+	}))
+	// The checkpoint a main step saves once its pre-deploy task started.
+	res, _ := d.Deploy(context.Background(), cfg)
+	if cp == nil || cp.PreDeployTask != res.PreDeployTaskARN || !cp.Phase.PostStepMustAct() {
+		t.Fatalf("checkpoint %+v, want phase pre-deploy naming task %s", cp, res.PreDeployTaskARN)
+	}
+	// A second task as if the main step had died with it running.
+	out, err := e.ecs.RunTask(context.Background(), &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String(res.TaskDefinitionARN),
+		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: e.service(t).NetworkConfiguration,
+		Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String("app"), Command: []string{"bin/migrate", "forever"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.PreDeployTask = aws.ToString(out.Tasks[0].TaskArn)
+	first := len(e.srv.Sim.MutatingCalls())
+	rec, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), *cp)
+	if err != nil || rec.Status != "" || !strings.Contains(rec.Reason, "stopped it; the service was not changed") {
+		t.Fatalf("Recover: %s %q %v", rec.Status, rec.Reason, err)
+	}
+	if tk := simTask(t, e, cp.PreDeployTask); aws.ToString(tk.DesiredStatus) != "STOPPED" || tk.StopCode != types.TaskStopCodeUserInitiated {
+		t.Errorf("the task is %s, %s; want stopped by the post step", aws.ToString(tk.DesiredStatus), tk.StopCode)
+	}
+	rec, err = deployer.New(e.ecs, e.logs).Recover(context.Background(), *cp)
+	if err != nil || !strings.Contains(rec.Reason, "which has stopped") {
+		t.Errorf("Recover again: %q %v, want nothing left to do", rec.Reason, err)
+	}
+	if diff := cmp.Diff([]string{"StopTask"}, e.mutating()[first:]); diff != "" {
+		t.Errorf("the post step's mutating calls (-want +got):\n%s", diff)
+	}
+}

@@ -254,6 +254,9 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 	if cp.Cluster == "" {
 		cp.Cluster = DefaultCluster
 	}
+	if cp.Phase == PhasePreDeploy && cp.PreDeployTask != "" {
+		return d.recoverPreDeploy(ctx, cp, res)
+	}
 	if cp.ServiceDeploymentARN != "" && isStaged(types.DeploymentStrategy(cp.Strategy)) {
 		return d.recoverStaged(ctx, cp, res)
 	}

@@ -298,6 +298,9 @@ const (
 	// PhaseRegistered: the new revision is registered; the service is
 	// not changed yet.
 	PhaseRegistered Phase = "registered"
+	// PhasePreDeploy: the pre-deploy task (Checkpoint.PreDeployTask) runs;
+	// the service is not changed yet. Recover stops the task.
+	PhasePreDeploy Phase = "pre-deploy"
 	// PhaseUpdated: the service points at the new revision.
 	PhaseUpdated Phase = "updated"
 	// PhaseWatching: our deployment is being watched.
@@ -341,4 +344,6 @@ type Checkpoint struct {
 	// Targets holds each service's own Checkpoint in a multi-service
 	// step; Phase is then the most urgent of theirs.
 	Targets []Checkpoint `json:",omitempty"`
+	// PreDeployTask is the ARN of the pre-deploy task, once started.
+	PreDeployTask string `json:",omitempty"`
 }
