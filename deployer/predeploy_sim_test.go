@@ -520,3 +520,51 @@ func TestRecoverStopsPreDeployTask(t *testing.T) {
 		t.Errorf("the post step's mutating calls (-want +got):\n%s", diff)
 	}
 }
+
+// TestPreDeployManyServices: with several services the pre-deploy task
+// runs once, with the first service, before any service changes; when it
+// fails, no service changes.
+func TestPreDeployManyServices(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cmd        string
+		wantStatus deployer.Status
+		wantOps    []string
+		wantRev    string
+	}{
+		{"bin/migrate ok", deployer.StatusSucceeded,
+			[]string{"RegisterTaskDefinition", "RegisterTaskDefinition", "RunTask", "UpdateService", "UpdateService"}, "2"},
+		{"bin/migrate broken", deployer.StatusFailed,
+			[]string{"RegisterTaskDefinition", "RegisterTaskDefinition", "RunTask"}, "1"},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			t.Parallel()
+			sc := fleetScenario("prod/web", "prod/worker")
+			migrations(&sc)
+			e := newEnv(t, sc)
+			cfg := fleetConfig("repo/app:2", "web", "worker")
+			preDeploy(strings.Fields(tc.cmd)...)(&cfg)
+			res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+			if res.Status != tc.wantStatus {
+				t.Fatalf("status %s (%s), want %s", res.Status, res.Reason, tc.wantStatus)
+			}
+			if diff := cmp.Diff(tc.wantOps, e.mutating()); diff != "" {
+				t.Errorf("mutating calls (-want +got):\n%s", diff)
+			}
+			if calls := runTaskCalls(t, e); len(calls) != 1 || !strings.Contains(aws.ToString(calls[0].TaskDefinition), "task-definition/web:2") {
+				t.Errorf("RunTask calls %d, want one from web:2", len(calls))
+			}
+			if res.PreDeployTaskARN == "" {
+				t.Error("no pre-deploy-task-arn in the step's result")
+			}
+			for _, s := range []string{"web", "worker"} {
+				if got := revisionOf(t, e, "prod", s); got != s+":"+tc.wantRev {
+					t.Errorf("service %s runs %s, want %s:%s", s, got, s, tc.wantRev)
+				}
+			}
+			if tc.wantStatus == deployer.StatusFailed && !strings.Contains(res.Reason, "pre-deploy task exited with code 1") {
+				t.Errorf("reason %q does not name the failed pre-deploy task", res.Reason)
+			}
+		})
+	}
+}

@@ -108,6 +108,9 @@ func (d *Deployer) deployMany(ctx context.Context, cfg Config) (Result, error) {
 		c.Services = nil
 		c.Cluster = cmp.Or(t.Cluster, cfg.Cluster)
 		c.Service = t.Service
+		if i > 0 {
+			c.PreDeploy = nil // the pre-deploy task runs once, with the first service
+		}
 		rd := shared
 		label := t.Service
 		rd.report = func(ev Event) {
@@ -154,6 +157,7 @@ var phaseUrgency = map[Phase]int{
 	"":                0,
 	PhaseDone:         0,
 	PhaseRegistered:   1,
+	PhasePreDeploy:    1,
 	PhaseUpdated:      2,
 	PhaseWatching:     3,
 	PhaseRollingBack:  4,
@@ -195,6 +199,12 @@ func (f *fleet) deploy(ctx context.Context) error {
 			f.notDeployed(0, fmt.Sprintf("not deployed: registering the revision of service %s failed; no service was changed", r.cfg.Service))
 			return nil
 		}
+	}
+	// One pre-deploy task for the step, from the first service's new
+	// revision, where that service's tasks run.
+	if !f.runs[0].preDeployPhase(ctx) {
+		f.notDeployed(1, fmt.Sprintf("not deployed: the pre-deploy task (with service %s) did not succeed; no service was changed", f.runs[0].cfg.Service))
+		return nil
 	}
 	changed := f.runs[:0:0]
 	var failure *peerFailure
@@ -342,6 +352,7 @@ func (f *fleet) result(start, end time.Time) Result {
 		}
 	}
 	res.Service = strings.Join(names, ", ")
+	res.PreDeployTaskARN = f.runs[0].res.PreDeployTaskARN
 	res.Status = decider.Status
 	res.Reason = decider.Reason
 	if len(res.Services) > 1 {
