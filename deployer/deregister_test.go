@@ -90,15 +90,10 @@ func TestDeregisterFailed(t *testing.T) {
 					mu.Unlock()
 				}
 			}))
-			cfg := deployer.Config{
-				Cluster: "prod", Service: "web",
-				Images:          []deployer.ContainerImage{{Container: "app", Image: tt.image}},
-				Timeout:         4 * time.Second,
-				PollInterval:    20 * time.Millisecond,
-				RollbackTimeout: 4 * time.Second,
-				Rollback:        true, Wait: true, ForceNewDeployment: true,
-				DeregisterFailed: true,
-			}
+			cfg := config(tt.image)
+			cfg.Timeout, cfg.PollInterval, cfg.RollbackTimeout = 4*time.Second, 20*time.Millisecond, 4*time.Second
+			cfg.FailedTasksThreshold, cfg.LogLines = 0, 0
+			cfg.DeregisterFailed = true
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}

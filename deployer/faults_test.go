@@ -224,18 +224,9 @@ func runUnderFault(t *testing.T, fr faultRun) {
 			inject()
 		}
 	}))
-	c := deployer.Config{
-		Cluster: "prod", Service: "web",
-		Images:               []deployer.ContainerImage{{Container: "app", Image: fr.image}},
-		Timeout:              4 * time.Second,
-		PollInterval:         20 * time.Millisecond,
-		RollbackTimeout:      4 * time.Second,
-		FailedTasksThreshold: 1,
-		Rollback:             fr.rollback,
-		ForceNewDeployment:   true,
-		Wait:                 true,
-		LogLines:             5,
-	}
+	c := config(fr.image)
+	c.Timeout, c.PollInterval, c.RollbackTimeout = 4*time.Second, 20*time.Millisecond, 4*time.Second
+	c.Rollback, c.LogLines = fr.rollback, 5
 	if fr.forGood && (fr.phase == phaseWatch || fr.phase == phaseRollback) {
 		// A fault that never ends must end the run by a timeout.
 		c.Timeout, c.RollbackTimeout = 1500*time.Millisecond, 1500*time.Millisecond

@@ -72,17 +72,9 @@ func serviceTaskDef(t *testing.T, client *ecs.Client) string {
 }
 
 func motoConfig() deployer.Config {
-	return deployer.Config{
-		Cluster: "prod", Service: "web",
-		Images:               []deployer.ContainerImage{{Container: "app", Image: "registry.example.com/app:2"}},
-		Timeout:              5 * time.Second,
-		PollInterval:         20 * time.Millisecond,
-		RollbackTimeout:      time.Second,
-		FailedTasksThreshold: 1,
-		Rollback:             true,
-		ForceNewDeployment:   true,
-		Wait:                 true,
-	}
+	cfg := config("registry.example.com/app:2")
+	cfg.PollInterval, cfg.RollbackTimeout, cfg.LogLines = 20*time.Millisecond, time.Second, 0
+	return cfg
 }
 
 // TestMotoContract checks the deploy against moto_server, an independent

@@ -209,12 +209,18 @@ func TestErrPreflightWrapping(t *testing.T) {
 	}
 }
 
+// eventBase is the time sdkEvent counts its seconds from.
+func eventBase() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+
+// sdkEvent is a service event as ECS lists it, with the given ID, sec
+// seconds after eventBase.
+func sdkEvent(id string, sec int, msg string) types.ServiceEvent {
+	return types.ServiceEvent{Id: aws.String(id), CreatedAt: aws.Time(eventBase().Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
+}
+
 func TestStartedSince(t *testing.T) {
 	t.Parallel()
-	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev := func(id string, sec int, msg string) types.ServiceEvent {
-		return types.ServiceEvent{Id: aws.String(id), CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
-	}
+	ev := sdkEvent
 	l := newEventLog(time.Time{})
 	j := &rollingJudge{}
 	// The first read only learns where the events stand.
@@ -241,12 +247,9 @@ func TestStartedSince(t *testing.T) {
 
 func TestStartedSinceCountsOurTasks(t *testing.T) {
 	t.Parallel()
-	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev := func(id string, sec int, msg string) types.ServiceEvent {
-		return types.ServiceEvent{Id: aws.String(id), CreatedAt: aws.Time(base.Add(time.Duration(sec) * time.Second)), Message: aws.String(msg)}
-	}
+	ev := sdkEvent
 	l := newEventLog(time.Time{})
-	j := &rollingJudge{createdAt: base}
+	j := &rollingJudge{createdAt: eventBase()}
 	j.startedSince(snapshot{first: true, newEvents: l.add([]types.ServiceEvent{
 		ev("b", 2, "(service web) has started 2 tasks: (task a) (task b)."),
 		ev("a", -5, "(service web) has started 3 tasks: (task x) (task y) (task z)."), // before our deployment

@@ -122,11 +122,7 @@ func (s *Sim) describeClusters(in *ecs.DescribeClustersInput, now time.Time) (*e
 	for _, ref := range refs {
 		cl, err := s.resolveCluster(aws.String(ref))
 		if err != nil {
-			arn := ref
-			if !strings.HasPrefix(ref, "arn:") {
-				arn = s.arn("cluster/" + ref)
-			}
-			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			out.Failures = append(out.Failures, s.missing(ref, "cluster/"))
 			continue
 		}
 		var services int32
@@ -181,11 +177,7 @@ func (s *Sim) describeServices(in *ecs.DescribeServicesInput, now time.Time) (*e
 	for _, ref := range in.Services {
 		svc, ok := cl.service(ref)
 		if !ok {
-			arn := ref
-			if !strings.HasPrefix(ref, "arn:") {
-				arn = s.arn("service/" + cl.name + "/" + ref)
-			}
-			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			out.Failures = append(out.Failures, s.missing(ref, "service/"+cl.name+"/"))
 			continue
 		}
 		out.Services = append(out.Services, s.serviceView(svc, withTags))
@@ -624,11 +616,7 @@ func (s *Sim) describeTasks(in *ecs.DescribeTasksInput, now time.Time) (*ecs.Des
 		}
 		t, ok := cl.tasks[id]
 		if !ok {
-			arn := ref
-			if !strings.HasPrefix(ref, "arn:") {
-				arn = s.arn("task/" + cl.name + "/" + ref)
-			}
-			out.Failures = append(out.Failures, types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")})
+			out.Failures = append(out.Failures, s.missing(ref, "task/"+cl.name+"/"))
 			continue
 		}
 		out.Tasks = append(out.Tasks, s.taskView(t))
@@ -711,4 +699,14 @@ func (s *Sim) taskView(t *task) types.Task {
 	}
 	soloView(t, &v)
 	return v
+}
+
+// missing is the MISSING failure of a Describe call for ref, a name (made
+// into an ARN under prefix, such as "service/prod/") or an ARN.
+func (s *Sim) missing(ref, prefix string) types.Failure {
+	arn := ref
+	if !strings.HasPrefix(ref, "arn:") {
+		arn = s.arn(prefix + ref)
+	}
+	return types.Failure{Arn: aws.String(arn), Reason: aws.String("MISSING")}
 }
