@@ -524,3 +524,62 @@ func TestPercentagesByStrategy(t *testing.T) {
 		}
 	})
 }
+
+// TestStagedTimeoutAndTakeover: our own signals keep working on a
+// BLUE_GREEN service: a deployment that never gets its tasks running
+// times out and is rolled back with StopServiceDeployment; a deployment
+// someone else starts while ours bakes ends ours as failed, with no
+// rollback of theirs.
+func TestStagedTimeoutAndTakeover(t *testing.T) {
+	t.Parallel()
+	t.Run("timeout", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, stagedScenario("BLUE_GREEN", func(sc *ecssim.Scenario) {
+			// No bake: the timeout is ours plus ECS's planned waits, in real minutes.
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(0)
+		}))
+		cfg := config("repo/app:pending")
+		cfg.Timeout = 500 * time.Millisecond
+		rec := &recorder{}
+		res, _ := deployer.New(e.ecs, e.logs, deployer.WithReporter(rec.report)).Deploy(context.Background(), cfg)
+		if res.Status != deployer.StatusRolledBack || !strings.Contains(res.Reason, "timed out after") {
+			t.Fatalf("status %s: %s\n%s", res.Status, res.Reason, rec.text())
+		}
+		if got := e.mutating(); !slices.Equal(got, []string{"RegisterTaskDefinition", "UpdateService", "StopServiceDeployment"}) {
+			t.Errorf("mutating calls: %v", got)
+		}
+	})
+	t.Run("taken over", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, stagedScenario("BLUE_GREEN", func(sc *ecssim.Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(100)
+		}))
+		rec := &recorder{}
+		var once sync.Once
+		d := deployer.New(e.ecs, e.logs, deployer.WithReporter(func(ev deployer.Event) {
+			rec.report(ev)
+			if ev.Kind == deployer.EventProgress && strings.Contains(ev.Message, "BAKE_TIME") {
+				once.Do(func() {
+					go func() {
+						_, err := e.ecs.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), ForceNewDeployment: true})
+						if err != nil {
+							t.Errorf("someone else's UpdateService: %v", err)
+						}
+					}()
+				})
+			}
+		}))
+		cfg := config("repo/app:2")
+		cfg.Timeout = time.Minute
+		res, _ := d.Deploy(context.Background(), cfg)
+		if res.Status != deployer.StatusFailed {
+			t.Fatalf("status %s: %s\n%s", res.Status, res.Reason, rec.text())
+		}
+		t.Logf("reason: %s\n%s", res.Reason, rec.text())
+		for _, c := range e.srv.Sim.MutatingCalls() {
+			if c.Op == "StopServiceDeployment" || c.Op == "ContinueServiceDeployment" {
+				t.Errorf("rolled back someone else's deployment: %s", c.Op)
+			}
+		}
+	})
+}

@@ -356,3 +356,32 @@ func TestHookNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPlannedWaits: the time ECS waits on purpose is added to our
+// timeout: the bake, the waits between linear steps, the canary's bake.
+func TestPlannedWaits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  *types.DeploymentConfiguration
+		want time.Duration
+	}{
+		{"none", nil, 0},
+		{"rolling", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyRolling}, 0},
+		{"blue/green bake", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, BakeTimeInMinutes: aws.Int32(5)}, 5 * time.Minute},
+		{"linear: 4 steps, 3 waits", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyLinear, BakeTimeInMinutes: aws.Int32(1),
+			LinearConfiguration: &types.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(2)}}, 7 * time.Minute},
+		{"linear: 30 % steps are 4 steps", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyLinear,
+			LinearConfiguration: &types.LinearConfiguration{StepPercent: aws.Float64(30), StepBakeTimeInMinutes: aws.Int32(1)}}, 3 * time.Minute},
+		{"canary", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(2),
+			CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(10)}}, 12 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := stagedTimeout(10*time.Minute, tt.cfg); got != 10*time.Minute+tt.want {
+				t.Errorf("stagedTimeout: got %s, want %s", got, 10*time.Minute+tt.want)
+			}
+		})
+	}
+}
