@@ -194,15 +194,7 @@ func blueGreen(pause bool) func(*ecssim.Scenario) {
 		svc := &sc.Services[0]
 		svc.DeploymentConfiguration.Strategy = "BLUE_GREEN"
 		svc.DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1)
-		svc.LoadBalancers = []types.LoadBalancer{{
-			TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1"),
-			ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
-			AdvancedConfiguration: &types.AdvancedConfiguration{
-				AlternateTargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2"),
-				ProductionListenerRule:  aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"),
-				RoleArn:                 aws.String("arn:aws:iam::123456789012:role/ecs-elb"),
-			},
-		}}
+		svc.LoadBalancers = []types.LoadBalancer{ecssim.BlueGreenLoadBalancer()}
 		if pause {
 			svc.DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{
 				TargetType:      types.DeploymentLifecycleHookTargetTypePause,

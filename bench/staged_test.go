@@ -31,15 +31,7 @@ func blueGreenWorld(p profile, rng interface{ Int64N(int64) int64 }, minute time
 	sc := ecssim.OneService("prod", "web", td, 3)
 	svc := &sc.Services[0]
 	svc.DeploymentConfiguration = ecssim.DeploymentConfiguration{Strategy: "BLUE_GREEN", BakeTimeInMinutes: aws.Int32(bakeMinutes)}
-	svc.LoadBalancers = []types.LoadBalancer{{
-		TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1"),
-		ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
-		AdvancedConfiguration: &types.AdvancedConfiguration{
-			AlternateTargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2"),
-			ProductionListenerRule:  aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"),
-			RoleArn:                 aws.String("arn:aws:iam::123456789012:role/ecs-elb"),
-		},
-	}}
+	svc.LoadBalancers = []types.LoadBalancer{ecssim.BlueGreenLoadBalancer()}
 	sc.ImageRules = rules
 	sc.Timings = ecssim.Timings{
 		Provisioning: ecssim.Duration(p.d(5 * time.Second)),

@@ -35,6 +35,22 @@ func OneService(cluster, service string, td types.TaskDefinition, desired int32)
 	}
 }
 
+// BlueGreenLoadBalancer is the load balancer a BLUE_GREEN service of
+// container "app" (port 8080) needs: production target group web-blue,
+// alternate web-green, a production listener rule and the role ECS uses
+// to shift traffic. Callers add a test listener rule where they want one.
+func BlueGreenLoadBalancer() types.LoadBalancer {
+	return types.LoadBalancer{
+		TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1"),
+		ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
+		AdvancedConfiguration: &types.AdvancedConfiguration{
+			AlternateTargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/2"),
+			ProductionListenerRule:  aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3"),
+			RoleArn:                 aws.String("arn:aws:iam::123456789012:role/ecs-elb"),
+		},
+	}
+}
+
 // Awslogs is the awslogs log configuration of a container logging to the
 // group /ecs/<family> with stream prefix "ecs" in us-east-1, where the
 // simulator serves GetLogEvents for the tasks' streams.
