@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -14,6 +15,18 @@ func withCircuitBreaker(t testing.TB, rollback bool) Scenario {
 	sc := demoScenario(t)
 	sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &CircuitBreaker{Enable: true, Rollback: rollback}
 	return sc
+}
+
+// waitDeploymentFailed waits (5 s at most) until deployment id of
+// demo/web is FAILED and returns the service and that deployment.
+func waitDeploymentFailed(t testing.TB, c *ecs.Client, id, what string) (types.Service, types.Deployment) {
+	t.Helper()
+	svc := waitService(t, c, "demo", "web", 5*time.Second, what, func(s types.Service) bool {
+		d, ok := findDeployment(s, id)
+		return ok && d.RolloutState == types.DeploymentRolloutStateFailed
+	})
+	ours, _ := findDeployment(svc, id)
+	return svc, ours
 }
 
 func findDeployment(s types.Service, id string) (types.Deployment, bool) {
@@ -34,11 +47,7 @@ func TestCircuitBreakerRollback(t *testing.T) {
 	oldID := aws.ToString(describeService(t, c, "demo", "web").Deployments[0].Id)
 	id, _ := deploy(t, c, "public.ecr.aws/ecs-rollout/web:crash")
 
-	svc := waitService(t, c, "demo", "web", 5*time.Second, "our deployment FAILED", func(s types.Service) bool {
-		d, ok := findDeployment(s, id)
-		return ok && d.RolloutState == types.DeploymentRolloutStateFailed
-	})
-	ours, _ := findDeployment(svc, id)
+	svc, ours := waitDeploymentFailed(t, c, id, "our deployment FAILED")
 	if got, want := aws.ToString(ours.RolloutStateReason), "ECS deployment circuit breaker: tasks failed to start."; got != want {
 		t.Errorf("rolloutStateReason: got %q, want %q", got, want)
 	}

@@ -287,11 +287,7 @@ func TestECSAlarmRollback(t *testing.T) {
 		t.Fatalf("DescribeServices deploymentConfiguration.alarms: %+v", a)
 	}
 	id, _ := deploy(t, e, "public.ecr.aws/ecs-rollout/web:v2")
-	svc := waitService(t, e, "demo", "web", 5*time.Second, "ECS's alarm rollback", func(s types.Service) bool {
-		d, ok := findDeployment(s, id)
-		return ok && d.RolloutState == types.DeploymentRolloutStateFailed
-	})
-	ours, _ := findDeployment(svc, id)
+	svc, ours := waitDeploymentFailed(t, e, id, "ECS's alarm rollback")
 	if got, want := aws.ToString(ours.RolloutStateReason), "ECS deployment alarm(s) triggered: web-5xx."; got != want {
 		t.Errorf("rolloutStateReason: got %q, want %q", got, want)
 	}
