@@ -52,8 +52,7 @@ func BenchmarkDetection(b *testing.B) {
 				for range b.N {
 					all = append(all, repeat(p.reps, func(rep int) []outcome {
 						rng := newRNG(rep)
-						r := rollout{image: image, tasks: 2, maxPct: 200, interval: ps.interval, timeout: 2 * time.Minute,
-							timings: p.timings(rng, ps.effective)}
+						r := p.twoTasks(image, ps, rng)
 						switch kind {
 						case "crash-loop":
 							// Tasks run for a fraction of a second and
@@ -104,10 +103,7 @@ func BenchmarkTimeToGreen(b *testing.B) {
 			var all []outcome
 			for range b.N {
 				all = append(all, repeat(p.reps, func(rep int) []outcome {
-					rng := newRNG(rep)
-					r := rollout{image: "repo/app:2", tasks: 2, maxPct: 200, interval: ps.interval, timeout: 2 * time.Minute,
-						timings: p.timings(rng, ps.effective)}
-					return deployAll(b, r)
+					return deployAll(b, p.twoTasks("repo/app:2", ps, newRNG(rep)))
 				})...)
 			}
 			requireStatus(b, all, deployer.StatusSucceeded)

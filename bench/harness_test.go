@@ -54,6 +54,14 @@ type pollSetting struct {
 }
 
 // pollSettings are the default and the intervals issue 7 asks for.
+// twoTasks is a rollout of image to a service of two tasks (maximumPercent
+// 200, a two-minute timeout) polled at ps, with the profile's task timings
+// drawn from rng.
+func (p profile) twoTasks(image string, ps pollSetting, rng *rand.Rand) rollout {
+	return rollout{image: image, tasks: 2, maxPct: 200, interval: ps.interval, timeout: 2 * time.Minute,
+		timings: p.timings(rng, ps.effective)}
+}
+
 func (p profile) pollSettings() []pollSetting {
 	def := pollSetting{name: "default", effective: deployer.DefaultPollInterval}
 	if p.short {
