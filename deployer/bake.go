@@ -28,8 +28,16 @@ const MaxBakeTime = 6 * time.Hour
 // deployment (ECS's bakeTimeInMinutes, while the old revision still
 // runs), and SUCCESSFUL comes after it.
 func (r *run) bakePhase(ctx context.Context, v verdict) verdict {
-	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || r.ours == nil || r.staged != nil {
+	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || r.ours == nil {
 		return v
+	}
+	if r.staged != nil {
+		// A BLUE_GREEN, LINEAR or CANARY deployment is SUCCESSFUL: ECS
+		// has retired the old revision, so from here on the service is
+		// judged as a rolling one (our revision's ECS deployment and its
+		// tasks), and a failure rolls back with a new deployment of the
+		// previous revision, in the service's own strategy.
+		r.staged = nil
 	}
 	r.mark("deployment completed")
 	completed := r.d.now()

@@ -38,10 +38,6 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	r.svc = svc
 	r.res.Strategy = string(strategyOf(svc))
-	if isStaged(strategyOf(svc)) && r.cfg.BakeTime > 0 {
-		r.d.emit(EventWarning, "bake-time is for ROLLING services: %s service %s bakes inside its deployment (ECS's bakeTimeInMinutes, %d min), which is watched until ECS reports it SUCCESSFUL",
-			strategyOf(svc), r.cfg.Service, aws.ToInt32(svc.DeploymentConfiguration.BakeTimeInMinutes))
-	}
 	r.target = aws.ToString(svc.TaskDefinition)
 	r.res.PreviousTaskDefinitionARN = r.target
 	r.origDepl = svc.DeploymentConfiguration
@@ -116,8 +112,8 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	plan = append(plan, r.updatePlan()...)
 	if r.cfg.Wait {
-		if r.cfg.BakeTime > 0 && !isStaged(strategyOf(r.svc)) {
-			plan = append(plan, fmt.Sprintf("after it completes, bake for %s: a failed task of the new revision rolls back", r.cfg.BakeTime))
+		if r.cfg.BakeTime > 0 {
+			plan = append(plan, fmt.Sprintf("after it completes, bake for %s: a failed task of the new revision rolls back (with a new deployment of the previous revision)", r.cfg.BakeTime))
 		}
 		if len(r.cfg.Alarms) > 0 {
 			plan = append(plan, fmt.Sprintf("watch %d CloudWatch %s (all OK now) from the update to the end: ALARM rolls back", len(r.cfg.Alarms), plural(len(r.cfg.Alarms), "alarm", "alarms")))
