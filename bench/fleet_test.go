@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,28 +109,20 @@ func BenchmarkFleet(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var all []fleetOutcome
 			for range b.N {
-				var mu sync.Mutex
-				var wg sync.WaitGroup
-				for rep := range reps {
-					wg.Go(func() {
-						rng := newRNG(rep)
-						t := ecssim.Timings{
-							Provisioning: ecssim.Duration(p.d(5 * time.Second)),
-							Pending:      ecssim.Duration(jittered(rng, p.d(15*time.Second), p.d(2*time.Second))),
-							HealthCheck:  ecssim.Duration(p.d(10 * time.Second)),
-							Stopping:     ecssim.Duration(p.d(time.Second)),
-							RetryBackoff: ecssim.Duration(p.d(time.Second)),
-						}
-						if c.f.crash {
-							t = p.timings(rng, interval)
-						}
-						o := deployFleet(b, c.f, t, interval)
-						mu.Lock()
-						all = append(all, o)
-						mu.Unlock()
-					})
-				}
-				wg.Wait()
+				all = append(all, repeat(reps, func(rep int) []fleetOutcome {
+					rng := newRNG(rep)
+					t := ecssim.Timings{
+						Provisioning: ecssim.Duration(p.d(5 * time.Second)),
+						Pending:      ecssim.Duration(jittered(rng, p.d(15*time.Second), p.d(2*time.Second))),
+						HealthCheck:  ecssim.Duration(p.d(10 * time.Second)),
+						Stopping:     ecssim.Duration(p.d(time.Second)),
+						RetryBackoff: ecssim.Duration(p.d(time.Second)),
+					}
+					if c.f.crash {
+						t = p.timings(rng, interval)
+					}
+					return []fleetOutcome{deployFleet(b, c.f, t, interval)}
+				})...)
 			}
 			var rate, watch float64
 			var ds []time.Duration

@@ -314,9 +314,9 @@ func completedAt(sim *ecssim.Sim, cluster, depID string) (time.Time, bool) {
 
 // repeat runs f reps times in parallel (each with its own simulator) and
 // collects the outcomes.
-func repeat(reps int, f func(rep int) []outcome) []outcome {
+func repeat[T any](reps int, f func(rep int) []T) []T {
 	var mu sync.Mutex
-	var all []outcome
+	var all []T
 	var wg sync.WaitGroup
 	for i := range reps {
 		wg.Go(func() {

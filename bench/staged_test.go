@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,58 +68,49 @@ func BenchmarkBlueGreenRollback(b *testing.B) {
 		status          deployer.Status
 		stops           int
 	}
-	var (
-		mu   sync.Mutex
-		runs []run
-	)
+	var runs []run
 	b.Run("bake-crash", func(b *testing.B) {
 		for range b.N {
-			var wg sync.WaitGroup
-			for i := range p.reps {
-				wg.Go(func() {
-					rng := newRNG(i)
-					// ~40 s from the update to the bake; crash 0–10 s into it.
-					after := p.d(45*time.Second) + time.Duration(rng.Int64N(int64(p.d(10*time.Second))))
-					sc := blueGreenWorld(p, rng, p.d(30*time.Second), 10, []ecssim.ImageRule{
-						{Image: "*:bake-crash", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(after)},
-					})
-					e := newEnv(b, sc)
-					res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:bake-crash"))
-					r := run{status: res.Status}
-					first := time.Time{}
-					for _, t := range e.srv.Sim.Tasks("prod") {
-						if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), "web:2") && t.StopCode == types.TaskStopCodeEssentialContainerExited {
-							if at := aws.ToTime(t.StoppingAt); !at.IsZero() && (first.IsZero() || at.Before(first)) {
-								first = at
-							}
-						}
-					}
-					var back, stop time.Time
-					for _, ev := range e.srv.Sim.Events("prod", "web") {
-						if strings.Contains(aws.ToString(ev.Message), "rolling back to deployment") {
-							back = aws.ToTime(ev.CreatedAt)
-						}
-					}
-					for _, c := range e.srv.Sim.Calls() {
-						if c.Op == "StopServiceDeployment" {
-							r.stops++
-							if stop.IsZero() {
-								stop = c.At
-							}
-						}
-					}
-					if !first.IsZero() && !back.IsZero() {
-						r.latency = back.Sub(first)
-					}
-					if !first.IsZero() && !stop.IsZero() {
-						r.detect = stop.Sub(first)
-					}
-					mu.Lock()
-					runs = append(runs, r)
-					mu.Unlock()
+			runs = append(runs, repeat(p.reps, func(i int) []run {
+				rng := newRNG(i)
+				// ~40 s from the update to the bake; crash 0–10 s into it.
+				after := p.d(45*time.Second) + time.Duration(rng.Int64N(int64(p.d(10*time.Second))))
+				sc := blueGreenWorld(p, rng, p.d(30*time.Second), 10, []ecssim.ImageRule{
+					{Image: "*:bake-crash", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(after)},
 				})
-			}
-			wg.Wait()
+				e := newEnv(b, sc)
+				res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:bake-crash"))
+				r := run{status: res.Status}
+				first := time.Time{}
+				for _, t := range e.srv.Sim.Tasks("prod") {
+					if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), "web:2") && t.StopCode == types.TaskStopCodeEssentialContainerExited {
+						if at := aws.ToTime(t.StoppingAt); !at.IsZero() && (first.IsZero() || at.Before(first)) {
+							first = at
+						}
+					}
+				}
+				var back, stop time.Time
+				for _, ev := range e.srv.Sim.Events("prod", "web") {
+					if strings.Contains(aws.ToString(ev.Message), "rolling back to deployment") {
+						back = aws.ToTime(ev.CreatedAt)
+					}
+				}
+				for _, c := range e.srv.Sim.Calls() {
+					if c.Op == "StopServiceDeployment" {
+						r.stops++
+						if stop.IsZero() {
+							stop = c.At
+						}
+					}
+				}
+				if !first.IsZero() && !back.IsZero() {
+					r.latency = back.Sub(first)
+				}
+				if !first.IsZero() && !stop.IsZero() {
+					r.detect = stop.Sub(first)
+				}
+				return []run{r}
+			})...)
 		}
 	})
 	var lat, det []time.Duration
@@ -156,36 +146,27 @@ func BenchmarkBlueGreenWatchRate(b *testing.B) {
 		calls map[string]int
 		ok    bool
 	}
-	var (
-		mu   sync.Mutex
-		runs []run
-	)
+	var runs []run
 	b.Run("healthy", func(b *testing.B) {
 		for range b.N {
-			var wg sync.WaitGroup
-			for i := range p.reps {
-				wg.Go(func() {
-					e := newEnv(b, blueGreenWorld(p, newRNG(i), p.d(30*time.Second), 1, nil))
-					res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:2"))
-					end := time.Now()
-					r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
-					var start time.Time
-					for _, c := range e.srv.Sim.Calls() {
-						if c.Op == "UpdateService" && start.IsZero() {
-							start = c.At
-							continue
-						}
-						if !start.IsZero() {
-							r.calls[c.Op]++
-						}
+			runs = append(runs, repeat(p.reps, func(i int) []run {
+				e := newEnv(b, blueGreenWorld(p, newRNG(i), p.d(30*time.Second), 1, nil))
+				res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:2"))
+				end := time.Now()
+				r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
+				var start time.Time
+				for _, c := range e.srv.Sim.Calls() {
+					if c.Op == "UpdateService" && start.IsZero() {
+						start = c.At
+						continue
 					}
-					r.watch = end.Sub(start)
-					mu.Lock()
-					runs = append(runs, r)
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
+					if !start.IsZero() {
+						r.calls[c.Op]++
+					}
+				}
+				r.watch = end.Sub(start)
+				return []run{r}
+			})...)
 		}
 	})
 	var rate, secs float64
