@@ -94,7 +94,13 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 	if s, ok := found[service]; ok {
 		return s, nil
 	}
-	return types.Service{}, &notFoundError{fmt.Sprintf("service: service %q not found in cluster %q (%s)", service, cluster, orDefault(missing[service], "MISSING"))}
+	return types.Service{}, serviceNotFound(cluster, service, missing[service])
+}
+
+// serviceNotFound is the error of a service ECS reports missing (reason
+// is ECS's failure reason, MISSING when it gave none).
+func serviceNotFound(cluster, service, reason string) error {
+	return &notFoundError{fmt.Sprintf("service: service %q not found in cluster %q (%s)", service, cluster, orDefault(reason, "MISSING"))}
 }
 
 // notFoundError is a cluster or service that does not exist; it matches

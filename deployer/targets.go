@@ -485,7 +485,7 @@ func (b *serviceBatcher) describe(ctx context.Context, cluster, service string) 
 	if s, ok := rd.found[service]; ok {
 		return s, nil
 	}
-	return types.Service{}, &notFoundError{fmt.Sprintf("service: service %q not found in cluster %q (%s)", service, cluster, orDefault(rd.missing[service], "MISSING"))}
+	return types.Service{}, serviceNotFound(cluster, service, rd.missing[service])
 }
 
 // release stops reading a service whose watch ended.
