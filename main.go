@@ -13,10 +13,10 @@
 //	ecs-rollout version                            print the version
 //
 // Where things live: cli.go (flags, help, version), deploy.go (the deploy
-// command), post.go (the post step), inputs.go (inputs → deployer.Config),
-// output.go (the console: workflow commands, masking, GitHub's files),
-// aws.go (clients), demo.go (demo and sim); what people read is formatted
-// by internal/report.
+// command), post.go (the post step), inputs*.go (inputs → deployer.Config,
+// one file per group of inputs), output.go (the console: workflow
+// commands, masking, GitHub's files), aws.go (clients), demo.go (demo and
+// sim); what people read is formatted by internal/report.
 //
 // Exit codes: 0 when the deployment succeeded (or the dry run passed), 1 when
 // it did not or an input is invalid, 2 for a command-line usage error.

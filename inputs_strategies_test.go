@@ -31,8 +31,9 @@ func TestPauseInputs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := &inputParser{get: mapGetter(tt.in)}
-			var cfg deployer.Config
-			p.pauseInputs(&cfg)
+			var out parsed
+			p.strategyInputs(&out, parseOptions{})
+			cfg := out.Config
 			var msgs []string
 			for _, e := range p.errs {
 				msgs = append(msgs, e.Error())

@@ -11,10 +11,11 @@ const (
 	inResume  = "resume"
 )
 
-// pauseInputs parses on-pause and resume. A resume run deploys nothing:
+// strategyInputs parses on-pause and resume. A resume run deploys nothing:
 // it acts on the deployment already waiting, so image, images and
 // task-definition cannot come with it.
-func (p *inputParser) pauseInputs(cfg *deployer.Config) {
+func (p *inputParser) strategyInputs(out *parsed, _ parseOptions) {
+	cfg := &out.Config
 	cfg.OnPause = deployer.OnPause(p.enum(inOnPause, string(deployer.OnPauseReturn),
 		string(deployer.OnPauseReturn), string(deployer.OnPauseContinue), string(deployer.OnPauseRollback)))
 	if p.raw(inResume) == "" {
