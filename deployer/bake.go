@@ -15,29 +15,24 @@ import (
 // rollout's rules and failed-tasks-threshold) or a watched alarm going
 // into ALARM fails it; conclude then rolls back as for a failed rollout,
 // with a new deployment of the previous revision (ECS has retired the old
-// tasks by then). The bake shares the rollout's poll: one DescribeServices
+// tasks by then). A BLUE_GREEN, LINEAR or CANARY deployment is baked the
+// same way once it is SUCCESSFUL, after ECS's own bake
+// (bakeTimeInMinutes, while the old revision still runs). The bake shares the rollout's poll: one DescribeServices
 // (and one DescribeAlarms when alarms are watched) per poll interval,
 // stopped tasks listed only on a sign that some stopped.
 
 // MaxBakeTime is the longest Config.BakeTime.
 const MaxBakeTime = 6 * time.Hour
 
-// bakePhase turns a succeeded verdict on our deployment into the bake's
-// verdict. Any other verdict, or no bake time, passes through, and so
-// does a BLUE_GREEN, LINEAR or CANARY deployment: those bake inside the
-// deployment (ECS's bakeTimeInMinutes, while the old revision still
-// runs), and SUCCESSFUL comes after it.
-func (r *run) bakePhase(ctx context.Context, v verdict) verdict {
+// bakeDeployment bakes our ECS deployment (run.ours) after it
+// succeeded: a rolling deployment that COMPLETED, or a BLUE_GREEN,
+// LINEAR or CANARY one that is SUCCESSFUL (ECS has retired the old
+// revision by then, so the staged strategy judges the service as a
+// rolling one from here on). Any other verdict, or no bake time, passes
+// through.
+func (r *run) bakeDeployment(ctx context.Context, v verdict) verdict {
 	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || r.ours == nil {
 		return v
-	}
-	if r.staged != nil {
-		// A BLUE_GREEN, LINEAR or CANARY deployment is SUCCESSFUL: ECS
-		// has retired the old revision, so from here on the service is
-		// judged as a rolling one (our revision's ECS deployment and its
-		// tasks), and a failure rolls back with a new deployment of the
-		// previous revision, in the service's own strategy.
-		r.staged = nil
 	}
 	r.mark("deployment completed")
 	completed := r.d.now()

@@ -93,24 +93,27 @@ type run struct {
 	preContainer string
 	events       *eventLog     // the service's events, as the run's reads saw them
 	updated      types.Service // the service as our UpdateService returned it
-	// staged is the judge of our service deployment when the service
-	// uses BLUE_GREEN, LINEAR or CANARY (staged_run.go); nil for ROLLING.
-	staged *stagedWatch
+	// strategy is what differs by deployment controller and strategy
+	// (strategy.go), chosen once from the service at preflight (or
+	// resume); nil before.
+	strategy strategy
 
 	alarms    *alarmWatch // Config.Alarms, nil when none
 	updatedAt time.Time   // our clock, when the update was accepted
 	ecsAlarms []string    // the alarms behind ECS's own alarm rollback
 }
 
-// Deploy runs one deployment: preflight → register → update → watch →
-// conclude (roll back and watch the rollback when our deployment fails or
-// times out).
+// Deploy runs one deployment: preflight → register → [pre-deploy task]
+// → start → watch → [bake] → conclude (roll back and watch the rollback
+// when our deployment fails or times out), each phase asking the
+// service's strategy (strategy.go) what differs by controller and
+// strategy.
 //
 // It always returns a Result filled as far as the run got. The error is
 // nil exactly when Result.Status.OK(). Errors found before any change
 // wrap ErrPreflight. When ctx is cancelled while our deployment is in
-// flight, Deploy rolls back (Config.OnCancel rollback) with one
-// UpdateService on a fresh, short context, does not wait for it to
+// flight, Deploy rolls back (Config.OnCancel rollback) with the
+// strategy's one rollback call on a fresh, short context, does not wait for it to
 // settle, and returns StatusCancelled.
 //
 // With Config.Services naming more than one service, Deploy deploys to
@@ -246,9 +249,10 @@ func (r *run) registerPhase(ctx context.Context) bool {
 	return true
 }
 
-// updatePhase points the service at the new revision; false ends the run.
+// updatePhase starts our deployment (the strategy's update call); false
+// ends the run.
 func (r *run) updatePhase(ctx context.Context) bool {
-	accepted, err := r.updateService(ctx)
+	accepted, err := r.strategy.start(ctx)
 	if !accepted {
 		r.res.Status = StatusFailed
 		if ctx.Err() != nil {
@@ -265,60 +269,29 @@ func (r *run) updatePhase(ctx context.Context) bool {
 	}
 	r.mark("deploy started")
 	r.updatedAt = r.d.now()
-	r.res.ServiceDeploymentARN = r.updatedServiceDeployment(r.updated)
-	if isStaged(strategyOf(r.svc)) {
-		r.staged = r.newStagedWatch(r.res.ServiceDeploymentARN)
-		r.ours = r.staged.tasks
-		if r.res.ServiceDeploymentARN != "" {
-			r.d.emit(EventInfo, "Service deployment %s (%s)", r.res.ServiceDeploymentARN, strategyOf(r.svc))
-		}
-	}
 	return true
 }
 
 // watchPhase watches our deployment until a verdict or the timeout.
-func (r *run) watchPhase(ctx context.Context) verdict {
-	if s := r.staged; s != nil {
-		timeout := stagedTimeout(r.cfg.Timeout, r.origDepl)
-		r.d.emit(EventPhase, "Watch deployment %s (%s, up to %s)", orDefault(s.j.id, r.res.DeploymentID), strategyOf(r.svc), timeout)
-		r.checkpoint(PhaseWatching)
-		var jd judge = s
-		if r.alarms != nil {
-			jd = &alarmJudge{inner: s, alarms: r.alarms, since: func() time.Time { return r.updatedAt }, sinceWhat: "the update"}
-		}
-		w := r.watcher(jd)
-		v := w.watch(ctx, timeout, r.cfg.PollInterval)
-		r.res.Last = w.last
-		return v
-	}
-	r.d.emit(EventPhase, "Watch deployment %s", r.res.DeploymentID)
+func (r *run) watchPhase(ctx context.Context) verdict { return r.strategy.watch(ctx) }
+
+// bakePhase turns a succeeded verdict on our deployment into the bake's
+// verdict (bake.go); other verdicts pass through.
+func (r *run) bakePhase(ctx context.Context, v verdict) verdict { return r.strategy.bake(ctx, v) }
+
+// watchOurs is the watch of our deployment that every strategy runs:
+// the phase line, the checkpoint, the watched alarms (from since) around
+// the strategy's judge, and the last counts into the Result.
+func (r *run) watchOurs(ctx context.Context, title string, j judge, timeout time.Duration, since func() time.Time) verdict {
+	r.d.emit(EventPhase, "%s", title)
 	r.checkpoint(PhaseWatching)
-	j := r.rollingJudge(r.res.DeploymentID, r.newARN, watchDeployment)
-	j.onRunning = func() { r.mark("first task running") }
-	j.onFailure = func() { r.mark("first failure") }
-	r.ours = j
-	var jd judge = j
 	if r.alarms != nil {
-		jd = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return orTime(j.createdAt, r.updatedAt) }, sinceWhat: "the update"}
+		j = &alarmJudge{inner: j, alarms: r.alarms, since: since, sinceWhat: "the update"}
 	}
-	w := r.watcher(jd)
-	v := w.watch(ctx, r.cfg.Timeout, r.cfg.PollInterval)
+	w := r.watcher(j)
+	v := w.watch(ctx, timeout, r.cfg.PollInterval)
 	r.res.Last = w.last
 	return v
-}
-
-// watchRollback watches the rollback deployment until it settles or the
-// rollback timeout passes.
-func (r *run) watchRollback(ctx context.Context) verdict {
-	if s := r.staged; s != nil {
-		s.what = watchRollback
-		w := r.watcher(s)
-		w.line, w.beat = s.j.lastLine, r.d.now() // the same deployment: its last line is not news
-		return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
-	}
-	j := r.rollingJudge(r.res.RollbackDeploymentID, r.target, watchRollback)
-	j.before[r.res.DeploymentID] = true // a stale read may still show ours as PRIMARY
-	return r.watcher(j).watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
 }
 
 func (r *run) watcher(j judge) *watcher {
@@ -343,7 +316,7 @@ func (r *run) rollingJudge(id, taskDef string, what watchKind) *rollingJudge {
 // rolling back where needed.
 func (r *run) conclude(ctx context.Context, v verdict) error {
 	if v.kind == verdictFailed || v.kind == verdictAlarm {
-		v = r.ecsRollingBack(ctx, v)
+		v = r.strategy.confirmFailed(ctx, v)
 	}
 	switch v.kind {
 	case verdictSucceeded:
@@ -417,7 +390,7 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 	}
 	r.d.emit(EventPhase, "Roll back to %s", taskdef.ShortRevision(r.target))
 	r.checkpoint(PhaseRollingBack)
-	err := r.issueRollback(ctx)
+	err := r.strategy.rollback(ctx)
 	if err == nil {
 		r.mark("rollback issued")
 	}
@@ -486,6 +459,9 @@ func (r *run) checkpoint(phase Phase) {
 	}
 	if r.cfg.DesiredCount != nil {
 		cp.OriginalDesiredCount = aws.Int32(r.svc.DesiredCount)
+	}
+	if r.strategy != nil {
+		r.strategy.saveTo(cp)
 	}
 	r.d.report(Event{Time: r.d.now(), Kind: EventCheckpoint, State: cp})
 }

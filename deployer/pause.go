@@ -1,5 +1,12 @@
 package deployer
 
+import (
+	"context"
+	"fmt"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
 // OnPause says what to do when our deployment waits at a PAUSE lifecycle
 // hook (BLUE_GREEN, LINEAR and CANARY services).
 type OnPause string
@@ -29,3 +36,71 @@ const (
 // run ended there (on-pause: return). The step passes; a later run with
 // Config.Resume continues or rolls it back.
 const StatusPaused Status = "paused"
+
+// paused ends a run whose deployment waits at a pause (v.pause): with
+// on-pause return the run ends here (status paused, the notice says what
+// to run next); with on-pause rollback the strategy rolls back there.
+func (r *run) paused(ctx context.Context, v verdict) error {
+	r.mark("paused at " + v.pause.at)
+	if r.cfg.OnPause == OnPauseRollback {
+		r.d.emit(EventPhase, "Roll back at the PAUSE hook (on-pause: rollback)")
+		r.checkpoint(PhaseRollingBack)
+		why := v.reason + "; on-pause: rollback"
+		if err := r.strategy.rollback(ctx); err != nil {
+			r.res.Status = StatusRollbackFailed
+			r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
+			r.res.ManualRollback = r.manualRollback()
+			r.checkpoint(PhaseRollbackOwed)
+			return nil
+		}
+		r.mark("rollback issued")
+		return r.awaitRollback(ctx, why, "")
+	}
+	r.res.Status = StatusPaused
+	r.res.Reason = v.pause.notice
+	r.checkpoint(PhaseDone)
+	return nil
+}
+
+// resume acts on the service's deployment that waits at a pause
+// (Config.Resume): the strategy finds it and continues or rolls it back,
+// then watches it to its end, with every verdict of a deploy. Finding no
+// deployment waiting is a preflight error: nothing changed.
+func (r *run) resume(ctx context.Context) error {
+	if err := r.cfg.Validate(); err != nil {
+		return r.preflightFailed(err)
+	}
+	r.d.emit(EventPhase, "Resume (%s): %s in cluster %s", r.cfg.Resume, r.cfg.Service, r.cfg.Cluster)
+	where, err := r.findPaused(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return r.cancelledBeforeChange(ctx)
+		}
+		return r.preflightFailed(err)
+	}
+	if r.cfg.DryRun {
+		r.res.Status = StatusDryRun
+		r.res.Reason = fmt.Sprintf("dry run: would %s %s; nothing changed", r.cfg.Resume, where)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return r.cancelledBeforeChange(ctx)
+	}
+	return r.strategy.resume(ctx)
+}
+
+// findPaused reads the service, chooses its strategy and asks it for the
+// deployment that waits at a pause (see strategy.findPaused).
+func (r *run) findPaused(ctx context.Context) (string, error) {
+	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
+	if err != nil {
+		return "", err
+	}
+	if err := checkService(svc, r.cfg.Service); err != nil {
+		return "", err
+	}
+	r.svc, r.origDepl = svc, svc.DeploymentConfiguration
+	r.strategy = chooseStrategy(r, svc)
+	r.res.Strategy = r.strategy.name()
+	return r.strategy.findPaused(ctx)
+}

@@ -37,7 +37,8 @@ func (r *run) preflight(ctx context.Context) error {
 		}
 	}
 	r.svc = svc
-	r.res.Strategy = string(strategyOf(svc))
+	r.strategy = chooseStrategy(r, svc)
+	r.res.Strategy = r.strategy.name()
 	r.target = aws.ToString(svc.TaskDefinition)
 	r.res.PreviousTaskDefinitionARN = r.target
 	r.origDepl = svc.DeploymentConfiguration
@@ -212,11 +213,7 @@ func (r *run) updatePlan() []string {
 	if !r.cfg.Wait {
 		return plan
 	}
-	if isStaged(strategy) {
-		return append(plan, fmt.Sprintf("watch the service deployment stage by stage for up to %s (timeout plus ECS's own waits); on failure StopServiceDeployment ROLLBACK back to %s",
-			stagedTimeout(r.cfg.Timeout, r.svc.DeploymentConfiguration), taskdef.ShortRevision(r.target)))
-	}
-	return append(plan, fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", r.cfg.Timeout, taskdef.ShortRevision(r.target)))
+	return append(plan, r.strategy.planWatch())
 }
 
 // promoted looks up the revision to promote (Config.Revision): it must

@@ -11,68 +11,16 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
-// issueRollback points the service back at the exact previous revision
-// with its original deployment configuration (and desired count, when we
-// changed it). It works on a fresh, short context when ctx is already
-// cancelled, so a cancelled run still rolls back.
-func (r *run) issueRollback(ctx context.Context) error {
-	if r.staged != nil {
-		return r.rollbackStaged(ctx)
-	}
-	ctx, cancel := freshContext(ctx)
-	defer cancel()
-	var desired *int32
-	if r.cfg.DesiredCount != nil {
-		desired = aws.Int32(r.svc.DesiredCount)
-	}
-	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
-	id, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
-	if err != nil {
-		return err
-	}
-	r.res.RollbackDeploymentID = id
-	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(id), taskdef.ShortRevision(r.target))
-	return nil
-}
-
-// ecsRollingBack looks once more before we roll back a failed deployment
-// of a service whose circuit breaker rolls back by itself: when ECS has
-// already started its rollback, ours would be a second one. It returns v
-// unchanged otherwise.
-func (r *run) ecsRollingBack(ctx context.Context, v verdict) verdict {
-	if r.staged != nil || !ecsRollsBack(r.svc) || ctx.Err() != nil {
-		return v
-	}
-	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
-	if err != nil || !ecsRollsBack(svc) {
-		return v
-	}
-	ours := false // ECS rolls back only a deployment whose rollout FAILED
-	for _, dep := range svc.Deployments {
-		if aws.ToString(dep.Id) == r.res.DeploymentID && dep.RolloutState == types.DeploymentRolloutStateFailed {
-			ours = true
-		}
-	}
-	p := primaryOf(svc)
-	if ours && p != nil && aws.ToString(p.Id) != r.res.DeploymentID && aws.ToString(p.TaskDefinition) == r.target {
-		return verdict{kind: verdictCircuitBreaker, other: aws.ToString(p.Id), reason: v.reason}
-	}
-	return v
-}
-
 // awaitRollback watches the rollback deployment (ours, or the one ECS's
 // circuit breaker started) until it settles or RollbackTimeout passes.
 func (r *run) awaitRollback(ctx context.Context, why, by string) error {
-	id := r.res.RollbackDeploymentID
-	if r.staged != nil {
-		id = "of deployment " + r.staged.j.id
-	}
+	id := r.strategy.rollbackSubject()
 	if by != "" {
 		r.d.emit(EventPhase, "Watch rollback by %s (%s)", by, id)
 	} else {
 		r.d.emit(EventPhase, "Watch rollback %s", id)
 	}
-	rv := r.watchRollback(ctx)
+	rv := r.strategy.watchRollback(ctx)
 	switch rv.kind {
 	case verdictSucceeded:
 		r.res.Status = StatusRolledBack
@@ -109,7 +57,7 @@ func (r *run) cancelled(ctx context.Context) error {
 		r.checkpoint(PhaseDone)
 		return nil
 	}
-	if err := r.issueRollback(ctx); err != nil {
+	if err := r.strategy.rollback(ctx); err != nil {
 		r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; the rollback to %s could not be issued: %v", r.res.DeploymentID, taskdef.ShortRevision(r.target), err)
 		r.res.ManualRollback = r.manualRollback()
 		r.checkpoint(PhaseRollbackOwed)
@@ -121,9 +69,13 @@ func (r *run) cancelled(ctx context.Context) error {
 	return nil
 }
 
-// manualRollback is the command that finishes a rollback by hand.
+// manualRollback is the command that finishes a rollback by hand, as
+// the run's strategy gives it.
 func (r *run) manualRollback() string {
-	return manualRollbackCommand(r.cfg.Cluster, r.cfg.Service, r.target)
+	if r.strategy == nil {
+		return manualRollbackCommand(r.cfg.Cluster, r.cfg.Service, r.target)
+	}
+	return r.strategy.manualRollback()
 }
 
 // describeCommand is the command that shows the service's deployments.
@@ -224,12 +176,14 @@ func (r *run) deregisterFailed(ctx context.Context) {
 // Recover is the safety net the post step runs after the main step, even
 // when the main step was killed. Given the main step's last Checkpoint,
 // it checks whether the service was left on an unfinished or failed
-// deployment of ours and, when cp.Rollback is set, rolls it back with the
-// same UpdateService the main step sends (the previous revision, the
-// original deployment configuration and desired count; not awaited). A
-// Checkpoint in PhaseRollbackOwed is a rollback the main step decided on
-// and could not issue: Recover issues it even when our deployment has
-// completed since.
+// deployment of ours and, when cp.Rollback is set, rolls it back as the
+// strategy of the checkpoint does (recoveryStrategy: UpdateService back
+// to the previous revision with the original configuration and desired
+// count for a rolling service; StopServiceDeployment or
+// ContinueServiceDeployment ROLLBACK for a staged one; not awaited). It
+// stops a pre-deploy task left running. A Checkpoint in PhaseRollbackOwed
+// is a rollback the main step decided on and could not issue: Recover
+// issues it even when our deployment has completed since.
 //
 // It returns a Result whose Status is empty when there was nothing to do,
 // StatusRolledBack when it issued a rollback, StatusFailed when the
@@ -257,47 +211,5 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 	if cp.Phase == PhasePreDeploy && cp.PreDeployTask != "" {
 		return d.recoverPreDeploy(ctx, cp, res)
 	}
-	if cp.ServiceDeploymentARN != "" && isStaged(types.DeploymentStrategy(cp.Strategy)) {
-		return d.recoverStaged(ctx, cp, res)
-	}
-	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
-	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
-	if err != nil {
-		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("post: could not check service %s: %v", cp.Service, err)
-		res.ManualRollback = manual
-		return res, fmt.Errorf("post: describe service %s: %w", cp.Service, err)
-	}
-	primary := primaryOf(svc)
-	if primary == nil || (aws.ToString(primary.Id) != cp.DeploymentID && aws.ToString(primary.TaskDefinition) != cp.TaskDefinition) {
-		res.Reason = fmt.Sprintf("the service no longer runs our revision %s; nothing to do", taskdef.ShortRevision(cp.TaskDefinition))
-		return res, nil
-	}
-	owed := cp.Phase == PhaseRollbackOwed
-	if primary.RolloutState == types.DeploymentRolloutStateCompleted && !owed {
-		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition))
-		return res, nil
-	}
-	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
-	if owed {
-		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
-	}
-	if !cp.Rollback {
-		res.Status = StatusFailed
-		res.Reason = what + "; leaving it (on-cancel: leave)"
-		res.ManualRollback = manual
-		return res, nil
-	}
-	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
-	id, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
-	if err != nil {
-		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
-		res.ManualRollback = manual
-		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
-	}
-	res.Status = StatusRolledBack
-	res.RollbackDeploymentID = id
-	res.Reason = fmt.Sprintf("%s; rollback to %s issued (deployment %s)", what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id))
-	return res, nil
+	return recoveryStrategy(cp).recover(ctx, d, cp, res)
 }

@@ -376,3 +376,151 @@ func stopSummary(t types.Task) string {
 	}
 	return strings.TrimSuffix(orDefault(s, string(t.StopCode)), ".")
 }
+
+// rollingStrategy is the ECS deployment controller's ROLLING strategy:
+// UpdateService starts our deployment, the service's Deployments[] and
+// the tasks our deployment started judge it, and the rollback is another
+// UpdateService, to the previous revision with the service's original
+// deployment configuration.
+type rollingStrategy struct {
+	r *run // nil in the post step
+}
+
+var _ strategy = (*rollingStrategy)(nil)
+
+func (s *rollingStrategy) name() string { return string(types.DeploymentStrategyRolling) }
+
+func (s *rollingStrategy) planWatch() string {
+	return fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", s.r.cfg.Timeout, taskdef.ShortRevision(s.r.target))
+}
+
+func (s *rollingStrategy) start(ctx context.Context) (bool, error) { return s.r.updateService(ctx) }
+
+func (s *rollingStrategy) watch(ctx context.Context) verdict {
+	r := s.r
+	j := r.rollingJudge(r.res.DeploymentID, r.newARN, watchDeployment)
+	j.onRunning = func() { r.mark("first task running") }
+	j.onFailure = func() { r.mark("first failure") }
+	r.ours = j
+	return r.watchOurs(ctx, "Watch deployment "+r.res.DeploymentID, j, r.cfg.Timeout,
+		func() time.Time { return orTime(j.createdAt, r.updatedAt) })
+}
+
+// confirmFailed: when the service's circuit breaker rolls back by itself
+// and ECS has already started its rollback, ours would be a second one.
+func (s *rollingStrategy) confirmFailed(ctx context.Context, v verdict) verdict {
+	r := s.r
+	if !ecsRollsBack(r.svc) || ctx.Err() != nil {
+		return v
+	}
+	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
+	if err != nil || !ecsRollsBack(svc) {
+		return v
+	}
+	ours := false // ECS rolls back only a deployment whose rollout FAILED
+	for _, dep := range svc.Deployments {
+		if aws.ToString(dep.Id) == r.res.DeploymentID && dep.RolloutState == types.DeploymentRolloutStateFailed {
+			ours = true
+		}
+	}
+	p := primaryOf(svc)
+	if ours && p != nil && aws.ToString(p.Id) != r.res.DeploymentID && aws.ToString(p.TaskDefinition) == r.target {
+		return verdict{kind: verdictCircuitBreaker, other: aws.ToString(p.Id), reason: v.reason}
+	}
+	return v
+}
+
+func (s *rollingStrategy) bake(ctx context.Context, v verdict) verdict {
+	return s.r.bakeDeployment(ctx, v)
+}
+
+// rollback points the service back at the exact previous revision with
+// its original deployment configuration (and desired count, when we
+// changed it).
+func (s *rollingStrategy) rollback(ctx context.Context) error {
+	r := s.r
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	var desired *int32
+	if r.cfg.DesiredCount != nil {
+		desired = aws.Int32(r.svc.DesiredCount)
+	}
+	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
+	id, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
+	if err != nil {
+		return err
+	}
+	r.res.RollbackDeploymentID = id
+	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(id), taskdef.ShortRevision(r.target))
+	return nil
+}
+
+func (s *rollingStrategy) rollbackSubject() string { return s.r.res.RollbackDeploymentID }
+
+func (s *rollingStrategy) watchRollback(ctx context.Context) verdict {
+	r := s.r
+	j := r.rollingJudge(r.res.RollbackDeploymentID, r.target, watchRollback)
+	j.before[r.res.DeploymentID] = true // a stale read may still show ours as PRIMARY
+	return r.watcher(j).watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+}
+
+func (s *rollingStrategy) manualRollback() string {
+	return manualRollbackCommand(s.r.cfg.Cluster, s.r.cfg.Service, s.r.target)
+}
+
+// findPaused: a rolling deployment never waits.
+func (s *rollingStrategy) findPaused(context.Context) (string, error) {
+	return "", fmt.Errorf("resume: service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", s.r.cfg.Service, strategyOf(s.r.svc))
+}
+
+func (s *rollingStrategy) resume(context.Context) error {
+	_, err := s.findPaused(context.Background())
+	return s.r.preflightFailed(err)
+}
+
+func (s *rollingStrategy) saveTo(*Checkpoint) {}
+
+// recover rolls an unfinished (or owed) deployment of ours back with the
+// UpdateService the main step sends.
+func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
+	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("post: could not check service %s: %v", cp.Service, err)
+		res.ManualRollback = manual
+		return res, fmt.Errorf("post: describe service %s: %w", cp.Service, err)
+	}
+	primary := primaryOf(svc)
+	if primary == nil || (aws.ToString(primary.Id) != cp.DeploymentID && aws.ToString(primary.TaskDefinition) != cp.TaskDefinition) {
+		res.Reason = fmt.Sprintf("the service no longer runs our revision %s; nothing to do", taskdef.ShortRevision(cp.TaskDefinition))
+		return res, nil
+	}
+	owed := cp.Phase == PhaseRollbackOwed
+	if primary.RolloutState == types.DeploymentRolloutStateCompleted && !owed {
+		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition))
+		return res, nil
+	}
+	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+	if owed {
+		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+	}
+	if !cp.Rollback {
+		res.Status = StatusFailed
+		res.Reason = what + "; leaving it (on-cancel: leave)"
+		res.ManualRollback = manual
+		return res, nil
+	}
+	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
+	id, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
+		res.ManualRollback = manual
+		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
+	}
+	res.Status = StatusRolledBack
+	res.RollbackDeploymentID = id
+	res.Reason = fmt.Sprintf("%s; rollback to %s issued (deployment %s)", what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id))
+	return res, nil
+}

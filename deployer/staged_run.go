@@ -136,6 +136,8 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		}
 		s.paused = d.hook
 		v.kind, v.reason = verdictPaused, d.reason
+		v.pause = &pause{at: orDefault(string(sd.LifecycleStage), "a PAUSE hook"),
+			notice: pausedNotice(s.r.cfg.Service, s.j.id, taskdef.ShortRevision(s.r.newARN), sd.LifecycleStage, *d.hook)}
 		return v, nil
 	case stagedFailed:
 		v.kind, v.reason = verdictFailed, d.reason
@@ -322,10 +324,9 @@ func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.Deploymen
 // StopServiceDeployment ROLLBACK otherwise. ECS still runs the previous
 // revision until the clean-up, so this puts production traffic straight
 // back on it. It works on a fresh, short context when ctx is cancelled.
-func (r *run) rollbackStaged(ctx context.Context) error {
+func (r *run) rollbackStaged(ctx context.Context, s *stagedWatch) error {
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
-	s := r.staged
 	if s.arn == "" {
 		return errors.New("the service deployment of our update was never found, so it cannot be stopped")
 	}
@@ -401,65 +402,15 @@ func plannedWaits(c *types.DeploymentConfiguration, minute time.Duration) time.D
 	return time.Duration(m) * minute
 }
 
-// paused ends a run whose deployment waits at a PAUSE hook: with
-// on-pause return the run ends here (status paused, the notice says
-// what to run next); with on-pause rollback we roll back at the hook.
-func (r *run) paused(ctx context.Context, v verdict) error {
-	s := r.staged
-	stage := types.ServiceDeploymentLifecycleStage("")
-	if s.last != nil {
-		stage = s.last.LifecycleStage
-	}
-	r.mark("paused at " + orDefault(string(stage), "a PAUSE hook"))
-	if r.cfg.OnPause == OnPauseRollback {
-		r.d.emit(EventPhase, "Roll back at the PAUSE hook (on-pause: rollback)")
-		r.checkpoint(PhaseRollingBack)
-		why := v.reason + "; on-pause: rollback"
-		if err := r.rollbackStaged(ctx); err != nil {
-			r.res.Status = StatusRollbackFailed
-			r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
-			r.res.ManualRollback = r.manualRollback()
-			r.checkpoint(PhaseRollbackOwed)
-			return nil
-		}
-		r.mark("rollback issued")
-		return r.awaitRollback(ctx, why, "")
-	}
-	r.res.Status = StatusPaused
-	r.res.Reason = pausedNotice(r.cfg.Service, s.j.id, taskdef.ShortRevision(r.newARN), stage, *s.paused)
-	r.checkpoint(PhaseDone)
-	return nil
-}
-
-// resume acts on the service's deployment that waits at a PAUSE hook
-// (Config.Resume): ContinueServiceDeployment with CONTINUE or ROLLBACK,
-// then the watch to its end, with every verdict of a deploy. Finding no
-// deployment waiting is a preflight error: nothing changed.
-func (r *run) resume(ctx context.Context) error {
-	if err := r.cfg.Validate(); err != nil {
-		return r.preflightFailed(err)
-	}
-	r.d.emit(EventPhase, "Resume (%s): %s in cluster %s", r.cfg.Resume, r.cfg.Service, r.cfg.Cluster)
-	sd, hook, err := r.findPaused(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return r.cancelledBeforeChange(ctx)
-		}
-		return r.preflightFailed(err)
-	}
-	if r.cfg.DryRun {
-		r.res.Status = StatusDryRun
-		r.res.Reason = fmt.Sprintf("dry run: would %s deployment %s of %s at %s (%s); nothing changed",
-			r.cfg.Resume, serviceDeploymentID(aws.ToString(sd.ServiceDeploymentArn)), taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)), hookName(*hook))
-		return nil
-	}
-	if ctx.Err() != nil {
-		return r.cancelledBeforeChange(ctx)
-	}
+// resume acts on our deployment that waits at a PAUSE hook, as found by
+// findPaused: ContinueServiceDeployment with CONTINUE (then the watch to
+// its end, with every verdict of a deploy) or ROLLBACK.
+func (st *stagedStrategy) resume(ctx context.Context) error {
+	r, sd, hook := st.r, *st.found, st.hook
 	s := r.newStagedWatch("")
 	s.setARN(aws.ToString(sd.ServiceDeploymentArn))
 	s.last = &sd
-	r.staged, r.ours = s, s.tasks
+	st.w, r.ours = s, s.tasks
 	r.res.DeploymentID = s.j.id
 	r.mark("resumed at " + orDefault(string(sd.LifecycleStage), "a PAUSE hook"))
 	if r.cfg.Resume == ResumeRollback {
@@ -488,20 +439,8 @@ func (r *run) resume(ctx context.Context) error {
 // findPaused finds the service's deployment that waits at a PAUSE hook
 // and reads the revisions it moves between: the service's current
 // deployment first, then the in-progress ones ECS lists.
-func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.DeploymentLifecycleHookDetail, error) {
-	none := types.ServiceDeployment{}
-	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
-	if err != nil {
-		return none, nil, err
-	}
-	if err := checkService(svc, r.cfg.Service); err != nil {
-		return none, nil, err
-	}
-	r.svc, r.origDepl = svc, svc.DeploymentConfiguration
-	r.res.Strategy = string(strategyOf(svc))
-	if !isStaged(strategyOf(svc)) {
-		return none, nil, fmt.Errorf("resume: service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", r.cfg.Service, strategyOf(svc))
-	}
+func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
+	r, svc := st.r, st.r.svc
 	var arns []string
 	if cur := aws.ToString(svc.CurrentServiceDeployment); cur != "" {
 		arns = append(arns, cur)
@@ -511,7 +450,7 @@ func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.D
 		Status: []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusInProgress},
 	})
 	if err != nil {
-		return none, nil, fmt.Errorf("resume: list service deployments of %s: %w", r.cfg.Service, err)
+		return "", fmt.Errorf("resume: list service deployments of %s: %w", r.cfg.Service, err)
 	}
 	for _, b := range list.ServiceDeployments {
 		if arn := aws.ToString(b.ServiceDeploymentArn); arn != "" && !slices.Contains(arns, arn) {
@@ -524,7 +463,7 @@ func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.D
 		n := min(len(arns), 20)
 		out, err := r.d.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[:n]})
 		if err != nil {
-			return none, nil, fmt.Errorf("resume: describe service deployments of %s: %w", r.cfg.Service, err)
+			return "", fmt.Errorf("resume: describe service deployments of %s: %w", r.cfg.Service, err)
 		}
 		for _, d := range out.ServiceDeployments {
 			if h := pausedHook(d); h != nil {
@@ -535,7 +474,7 @@ func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.D
 		arns = arns[n:]
 	}
 	if hook == nil {
-		return none, nil, fmt.Errorf("resume: service %s has no deployment waiting at a PAUSE hook; nothing to %s, nothing changed", r.cfg.Service, r.cfg.Resume)
+		return "", fmt.Errorf("resume: service %s has no deployment waiting at a PAUSE hook; nothing to %s, nothing changed", r.cfg.Service, r.cfg.Resume)
 	}
 	revs := []string{aws.ToString(targetOf(sd).Arn)}
 	for _, src := range sd.SourceServiceRevisions {
@@ -543,7 +482,7 @@ func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.D
 	}
 	tds, err := r.d.revisionTaskDefinitions(ctx, revs)
 	if err != nil {
-		return none, nil, fmt.Errorf("resume: %w", err)
+		return "", fmt.Errorf("resume: %w", err)
 	}
 	r.newARN = tds[revs[0]]
 	r.res.TaskDefinitionARN = r.newARN
@@ -553,14 +492,15 @@ func (r *run) findPaused(ctx context.Context) (types.ServiceDeployment, *types.D
 		r.target = tds[aws.ToString(sd.Rollback.ServiceRevisionArn)]
 	}
 	r.res.PreviousTaskDefinitionARN = r.target
-	return sd, hook, nil
+	st.found, st.hook = &sd, hook
+	return fmt.Sprintf("deployment %s of %s at %s (%s)", serviceDeploymentID(aws.ToString(sd.ServiceDeploymentArn)), taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)), hookName(*hook)), nil
 }
 
-// recoverStaged is Recover for a BLUE_GREEN, LINEAR or CANARY service:
+// recover is Recover for a BLUE_GREEN, LINEAR or CANARY service:
 // when our service deployment is still on its way (or owed a rollback),
 // one StopServiceDeployment ROLLBACK (ContinueServiceDeployment ROLLBACK
 // at a PAUSE hook), not awaited.
-func (d *Deployer) recoverStaged(ctx context.Context, cp Checkpoint, res Result) (Result, error) {
+func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
 	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
 	id := serviceDeploymentID(cp.ServiceDeploymentARN)
 	res.ServiceDeploymentARN = cp.ServiceDeploymentARN

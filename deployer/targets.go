@@ -246,7 +246,7 @@ func (f *fleet) deploy(ctx context.Context) error {
 // resumed and watched to its end, side by side.
 func (f *fleet) resume(ctx context.Context) error {
 	for _, r := range f.runs {
-		if _, _, err := r.findPaused(ctx); err != nil {
+		if _, err := r.findPaused(ctx); err != nil {
 			if ctx.Err() != nil {
 				for _, r := range f.runs {
 					_ = r.cancelledBeforeChange(ctx)
@@ -393,7 +393,7 @@ func (r *run) rollBackWithPeer(ctx context.Context, v verdict) error {
 	}
 	r.d.emit(EventPhase, "Roll back %s to %s: %s", r.cfg.Service, taskdef.ShortRevision(r.target), v.reason)
 	r.checkpoint(PhaseRollingBack)
-	if err := r.issueRollback(ctx); err != nil {
+	if err := r.strategy.rollback(ctx); err != nil {
 		r.res.Status = StatusRollbackFailed
 		r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", v.reason, taskdef.ShortRevision(r.target), err)
 		r.res.ManualRollback = r.manualRollback()

@@ -131,6 +131,7 @@ func (r *run) updateService(ctx context.Context) (accepted bool, err error) {
 		}
 	}
 	r.res.DeploymentID = id
+	r.res.ServiceDeploymentARN = r.updatedServiceDeployment(svc)
 	if id == "" {
 		r.d.emit(EventWarning, "could not find the deployment of %s; watching the service's PRIMARY deployment instead", taskdef.ShortRevision(r.newARN))
 	} else {

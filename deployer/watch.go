@@ -54,6 +54,8 @@ type verdict struct {
 	// line is the progress line for people when the judge writes its own
 	// ("": the subject and the counts).
 	line string
+	// pause is where a verdictPaused deployment waits.
+	pause *pause
 }
 
 func (v verdict) markName() string {
