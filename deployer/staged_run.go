@@ -20,13 +20,6 @@ import (
 // call, pausing at and resuming from PAUSE hooks, and the post step's
 // recovery. The judging itself is pure, in staged.go.
 
-// serviceReadEvery: while a staged deployment is watched, the service
-// itself (its events, the ECS deployment whose tasks we check) is read at
-// the first poll and then every this many polls; the service deployment
-// is read at every poll. Twelve (once a minute at 5 s) keeps a healthy
-// watch under 0.25 ECS calls per second (BENCHMARKS.md).
-const serviceReadEvery = 12
-
 // stagedWatch judges one staged service deployment for the watch loop:
 // ours, or its rollback (the same service deployment).
 type stagedWatch struct {
@@ -50,12 +43,6 @@ func (s *stagedWatch) subject() string {
 	return s.what.String() + " " + orDefault(s.j.id, "(not found yet)")
 }
 
-// readsService tells the watch loop whether this poll needs the service
-// itself: the service deployment says everything the verdict needs.
-func (s *stagedWatch) readsService(poll int) bool {
-	return poll == 1 || poll%serviceReadEvery == 1 || s.tasks.id == ""
-}
-
 // newStagedWatch returns the judge of our service deployment arn ("" when
 // it is still to be found).
 func (r *run) newStagedWatch(arn string) *stagedWatch {
@@ -73,7 +60,7 @@ func (r *run) newStagedWatch(arn string) *stagedWatch {
 // judge reads our service deployment once and judges it.
 func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 	s.polls++
-	if !snap.skipped && s.tasks.id == "" {
+	if s.tasks.id == "" {
 		s.tasks.id = primaryFor(snap.service, s.r.newARN, deploymentIDs(s.r.svc))
 	}
 	if s.arn == "" {
@@ -109,7 +96,8 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 	case stagedInProgress:
 		if s.what == watchDeployment && !s.j.ourRollback {
 			periodic := c.Running < c.Desired && s.polls%periodicStoppedCheck == 0
-			if (d.signal || s.tasks.recheck || periodic) && s.tasks.id != "" {
+			signal := s.tasksSignal(snap) || d.signal
+			if (signal || s.tasks.recheck || periodic) && s.tasks.id != "" {
 				if fv, failed, err := s.tasks.stoppedVerdict(ctx, c); err != nil || failed {
 					fv.line = v.line
 					return fv, err
@@ -172,6 +160,33 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		return s.r.takenOver(ctx, s, d.reason), nil
 	}
 	return v, nil
+}
+
+// tasksSignal reports whether the service, read at this poll, hints
+// that tasks of our revision stopped, as a rolling deployment's watch
+// judges it (rollingJudge.stopSignal): our ECS deployment's running or
+// pending count fell, or ECS started replacements. The service deployment
+// alone cannot say: without the circuit breaker its failureCount stays 0,
+// and a crash and its replacement can fall between two reads.
+func (s *stagedWatch) tasksSignal(snap snapshot) bool {
+	j := s.tasks
+	if j.id == "" {
+		return false
+	}
+	for _, dep := range snap.service.Deployments {
+		if aws.ToString(dep.Id) != j.id {
+			continue
+		}
+		if j.createdAt.IsZero() && dep.CreatedAt != nil {
+			j.createdAt = *dep.CreatedAt
+		}
+		j.polls++
+		c := Counts{Desired: dep.DesiredCount, Running: dep.RunningCount, Pending: dep.PendingCount, Failed: dep.FailedTasks, RolloutState: string(dep.RolloutState)}
+		signal := j.stopSignal(c, snap)
+		j.observe(c)
+		return signal
+	}
+	return false
 }
 
 func (s *stagedWatch) setARN(arn string) {

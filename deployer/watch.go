@@ -78,16 +78,6 @@ type snapshot struct {
 	// first is set on the watch's first read: newEvents is then the
 	// backlog since the run began, not what happened since the last read.
 	first bool
-	// skipped is set when the judge did not need the service at this
-	// poll (serviceReader): service is the last one read, newEvents empty.
-	skipped bool
-}
-
-// serviceReader is a judge that reads what it judges itself and needs
-// the service only at some polls (a staged deployment: its service
-// deployment says everything, the service adds events).
-type serviceReader interface {
-	readsService(poll int) bool
 }
 
 // judge decides on one deployment from one snapshot. rollingJudge
@@ -207,10 +197,6 @@ func (w *watcher) poll(ctx context.Context) (verdict, error) {
 
 // read is the read step: the service and its new events.
 func (w *watcher) read(ctx context.Context) (snapshot, error) {
-	if sr, ok := w.judge.(serviceReader); ok && w.polls > 0 && !sr.readsService(w.polls+1) {
-		w.polls++
-		return snapshot{at: w.d.now(), service: w.lastService, skipped: true}, nil
-	}
 	svc, err := w.d.readService(ctx, w.cluster, w.service)
 	if err != nil {
 		return snapshot{}, err

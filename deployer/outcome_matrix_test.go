@@ -1,0 +1,396 @@
+package deployer_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
+)
+
+// The outcome matrix: strategy × moment × what goes wrong → the status,
+// the revision serving at the end, and the calls made and not made. Each
+// row runs one step (Deploy, then the post step's Recover when asked)
+// through the real ECS and CloudWatch SDK clients against the simulator,
+// on the fake clock of a testing/synctest bubble: ECS's minutes are
+// minutes and the action's defaults (a 5 s poll, ten-minute timeouts) are
+// the defaults, and the whole matrix runs in seconds.
+//
+// The expectations come from what ECS documents and what the action
+// promises (README.md), not from what the code happens to do.
+//
+// To add a row: append an outcomeRow to outcomeRows (or to a slice of
+// your own passed to runOutcomeRows). Only name, strategy and want are
+// required; everything else has a default:
+//
+//   - the world (outcomeWorld): cluster "prod", service "web" (and
+//     "worker" with services: 2), each two tasks of revision 1 (image
+//     repo/app:1, container "app"), on the row's strategy, with the image
+//     rules of scenario() and task timings of seconds; world changes it.
+//   - the config (outcomeConfig): image (default "repo/app:2") to every
+//     service, the action's defaults; config changes it.
+//   - cancelWhen cancels the step when it first returns true (checked every
+//     second of the fake clock); post runs Recover on the last checkpoint
+//     after Deploy, as the post step does.
+//   - after Deploy (and Recover) the simulator runs for settle (default
+//     ten minutes) so that what was asked of ECS finishes; then serving is
+//     each service's task definition ("web:1"), calls must have succeeded
+//     at least once, noCalls must not have, and detect bounds the time
+//     from the first task of the new revision that stopped on a failure to
+//     our first rollback call.
+//
+// verify and CodeDeploy rows go here too: a new strategy adds its name to
+// outcomeWorld and its rows to outcomeRows.
+type outcomeRow struct {
+	name     string
+	strategy string // ROLLING, BLUE_GREEN, LINEAR, CANARY
+	moment   string // when it goes wrong (for people): "scale-up", "ECS's bake", …
+	fault    string // what goes wrong (for people): "crash loop", "alarm", …
+	services int    // 1 (default): web; 2: web and worker
+
+	image      string
+	world      func(sc *ecssim.Scenario)
+	config     func(cfg *deployer.Config)
+	setup      func(sim *ecssim.Sim)      // before the step, with the simulator up
+	cancelWhen func(sim *ecssim.Sim) bool // cancel the step (SIGINT) when it first returns true
+	post       bool                       // run the post step's Recover after Deploy
+	settle     time.Duration
+
+	want       deployer.Status
+	wantPost   deployer.Status // the post step's status, when post is set ("" : nothing to do)
+	wantReason []string        // substrings of the step's reason
+	serving    map[string]string
+	calls      []string // operations that must have succeeded at least once
+	noCalls    []string // operations that must not have succeeded
+	detect     time.Duration
+	check      func(t *testing.T, o outcome)
+	skipReason string // a known gap, with the issue it is tracked in
+}
+
+// outcome is what one row's step did.
+type outcome struct {
+	res, post deployer.Result
+	postErr   error
+	cps       []deployer.Checkpoint
+	events    []deployer.Event
+	calls     []ecssim.Call
+	sim       *ecssim.Sim
+	start     time.Time
+}
+
+func (o outcome) count(op string) int {
+	n := 0
+	for _, c := range o.calls {
+		if c.Op == op && c.ErrCode == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (o outcome) log() string {
+	var b strings.Builder
+	for _, ev := range o.events {
+		switch ev.Kind {
+		case deployer.EventPhase:
+			b.WriteString(fmtAt(ev.Time.Sub(o.start)) + " ## " + ev.Message + "\n")
+		case deployer.EventInfo, deployer.EventWarning, deployer.EventProgress:
+			b.WriteString(fmtAt(ev.Time.Sub(o.start)) + " " + ev.Service + " " + ev.Message + "\n")
+		}
+	}
+	return b.String()
+}
+
+var outcomeRows = []outcomeRow{
+	// --- rolling: the path that has always been careful ---
+	{name: "rolling healthy", strategy: "ROLLING", moment: "-", fault: "none",
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"},
+		noCalls: []string{"StopServiceDeployment"}},
+	{name: "rolling crash at start", strategy: "ROLLING", moment: "scale-up", fault: "crash", image: "repo/app:crash",
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, detect: 6 * time.Second},
+
+	// --- staged, healthy ---
+	{name: "blue/green healthy", strategy: "BLUE_GREEN", moment: "-", fault: "none",
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"},
+		noCalls: []string{"StopServiceDeployment", "ContinueServiceDeployment"}},
+	{name: "linear healthy", strategy: "LINEAR", moment: "-", fault: "none",
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}},
+	{name: "canary healthy", strategy: "CANARY", moment: "-", fault: "none",
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}},
+
+	// --- issue 18, row 1: crash loop in ECS's bake, no circuit breaker ---
+	{name: "blue/green crash loop in ECS's bake without breaker", strategy: "BLUE_GREEN", moment: "ECS's bake", fault: "crash loop",
+		image: "repo/app:loop", world: crashAfter("repo/app:loop", 8*time.Second),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		calls: []string{"StopServiceDeployment"}, detect: 11 * time.Second},
+	{name: "blue/green crash loop faster than the poll without breaker", strategy: "BLUE_GREEN", moment: "ECS's bake", fault: "crash loop faster than the poll",
+		image: "repo/app:loop", world: crashAfter("repo/app:loop", 2*time.Second),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		calls: []string{"StopServiceDeployment"}, detect: 11 * time.Second},
+	{name: "canary crash loop without breaker", strategy: "CANARY", moment: "scale-up", fault: "crash loop faster than the poll",
+		image: "repo/app:loop", world: crashAfter("repo/app:loop", 2*time.Second),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, detect: 11 * time.Second},
+	// --- issue 18, row 2: crash while scaling up, no circuit breaker ---
+	{name: "blue/green crash at scale-up without breaker", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash",
+		want:  deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		calls: []string{"StopServiceDeployment"}, detect: 6 * time.Second},
+	{name: "linear OOM at scale-up without breaker", strategy: "LINEAR", moment: "scale-up", fault: "OOM",
+		image: "repo/app:oom",
+		want:  deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, detect: 6 * time.Second},
+	{name: "canary unhealthy at scale-up", strategy: "CANARY", moment: "scale-up", fault: "unhealthy",
+		image: "repo/app:unhealthy",
+		want:  deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+}
+
+// crashAfter makes image run healthy for d, then crash (again and again:
+// ECS replaces each task).
+func crashAfter(image string, d time.Duration) func(*ecssim.Scenario) {
+	return func(sc *ecssim.Scenario) {
+		sc.ImageRules = append([]ecssim.ImageRule{{Image: image, Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(d)}}, sc.ImageRules...)
+	}
+}
+
+// outcomeWorld is a row's world (see outcomeRow).
+func outcomeWorld(row outcomeRow) ecssim.Scenario {
+	sc := scenario()
+	sc.Timings = ecssim.Timings{
+		Provisioning: ecssim.Duration(3 * time.Second), Pending: ecssim.Duration(7 * time.Second),
+		HealthCheck: ecssim.Duration(5 * time.Second), Stopping: ecssim.Duration(3 * time.Second),
+		RetryBackoff: ecssim.Duration(10 * time.Second),
+		Minute:       ecssim.Duration(time.Minute), Stage: ecssim.Duration(2 * time.Second),
+	}
+	if row.services == 2 {
+		w := ecssim.OneService("prod", "worker", ecssim.FargateApp("worker", "repo/app:1"), 2)
+		sc.TaskDefinitions = append(sc.TaskDefinitions, w.TaskDefinitions...)
+		sc.Services = append(sc.Services, w.Services...)
+	}
+	for i := range sc.Services {
+		svc := &sc.Services[i]
+		if row.strategy == "ROLLING" {
+			continue
+		}
+		svc.DeploymentConfiguration.Strategy = row.strategy
+		svc.DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(2)
+		// LINEAR and CANARY with their settings given (rows with ECS's
+		// defaults left to ECS change these in world).
+		switch row.strategy {
+		case "LINEAR":
+			svc.DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)}
+		case "CANARY":
+			svc.DeploymentConfiguration.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
+		}
+		lb := ecssim.BlueGreenLoadBalancer()
+		if svc.Name != "web" {
+			lb.TargetGroupArn = aws.String(strings.ReplaceAll(aws.ToString(lb.TargetGroupArn), "web", svc.Name))
+			lb.AdvancedConfiguration.AlternateTargetGroupArn = aws.String(strings.ReplaceAll(aws.ToString(lb.AdvancedConfiguration.AlternateTargetGroupArn), "web", svc.Name))
+			lb.AdvancedConfiguration.ProductionListenerRule = aws.String(strings.ReplaceAll(aws.ToString(lb.AdvancedConfiguration.ProductionListenerRule), "web", svc.Name))
+		}
+		svc.LoadBalancers = []types.LoadBalancer{lb}
+	}
+	if row.world != nil {
+		row.world(&sc)
+	}
+	return sc
+}
+
+// outcomeConfig is a row's config (see outcomeRow).
+func outcomeConfig(row outcomeRow) deployer.Config {
+	cfg := config(cmpOr(row.image, "repo/app:2"))
+	cfg.PollInterval = deployer.DefaultPollInterval
+	cfg.Timeout = 10 * time.Minute
+	cfg.RollbackTimeout = 10 * time.Minute
+	cfg.LogLines = 0
+	if row.services == 2 {
+		cfg.Service = ""
+		cfg.Services = []deployer.Target{{Service: "web"}, {Service: "worker"}}
+	}
+	if row.config != nil {
+		row.config(&cfg)
+	}
+	return cfg
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// runOutcomeRows runs rows as subtests, each on its own fake clock.
+func runOutcomeRows(t *testing.T, rows []outcomeRow) {
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			if row.skipReason != "" {
+				t.Skip(row.skipReason)
+			}
+			synctest.Test(t, func(t *testing.T) { runOutcome(t, row) })
+		})
+	}
+}
+
+func runOutcome(t *testing.T, row outcomeRow) {
+	sim, err := ecssim.New(outcomeWorld(row))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if row.setup != nil {
+		row.setup(sim)
+	}
+	ecsc, cw := ecssimtest.InMemoryClients(sim)
+	o := outcome{sim: sim, start: time.Now()}
+	report := func(ev deployer.Event) {
+		o.events = append(o.events, ev)
+		if ev.Kind == deployer.EventCheckpoint && ev.State != nil {
+			o.cps = append(o.cps, *ev.State)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	if row.cancelWhen != nil {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(time.Second):
+				}
+				if row.cancelWhen(sim) {
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Deploy(ctx, outcomeConfig(row))
+	close(done)
+	if row.post && len(o.cps) > 0 {
+		cp := o.cps[len(o.cps)-1]
+		if cp.Phase.PostStepMustAct() {
+			o.post, o.postErr = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Recover(context.Background(), cp)
+		}
+	}
+	time.Sleep(cmpOrDuration(row.settle, 10*time.Minute))
+	o.calls = sim.Calls()
+
+	if o.res.Status != row.want {
+		t.Errorf("status %s, want %s: %s", o.res.Status, row.want, o.res.Reason)
+	}
+	if row.post && o.post.Status != row.wantPost {
+		t.Errorf("post step: status %q, want %q: %s (%v)", o.post.Status, row.wantPost, o.post.Reason, o.postErr)
+	}
+	for _, s := range row.wantReason {
+		if !strings.Contains(o.res.Reason, s) {
+			t.Errorf("reason lacks %q: %s", s, o.res.Reason)
+		}
+	}
+	for svc, want := range row.serving {
+		if got := servingRevision(sim, svc); got != want {
+			t.Errorf("service %s serves %s at the end, want %s", svc, got, want)
+		}
+	}
+	for _, op := range row.calls {
+		if o.count(op) == 0 {
+			t.Errorf("no successful %s call", op)
+		}
+	}
+	for _, op := range row.noCalls {
+		if n := o.count(op); n > 0 {
+			t.Errorf("%d %s calls, want none", n, op)
+		}
+	}
+	if row.detect > 0 {
+		failedAt, rollbackAt := firstFailure(sim), firstRollbackCall(o.calls)
+		switch {
+		case failedAt.IsZero():
+			t.Errorf("no task of the new revision stopped on a failure")
+		case rollbackAt.IsZero():
+			t.Errorf("no rollback call")
+		case rollbackAt.Sub(failedAt) > row.detect:
+			t.Errorf("rollback requested %s after the first failed task, want within %s", rollbackAt.Sub(failedAt), row.detect)
+		}
+	}
+	if row.check != nil {
+		row.check(t, o)
+	}
+	if t.Failed() {
+		t.Logf("reason: %s\n%s", o.res.Reason, o.log())
+	}
+}
+
+func cmpOrDuration(a, b time.Duration) time.Duration {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// servingRevision is the revision a service runs at the end, as
+// "family:revision": its task definition, once nothing else runs.
+func servingRevision(sim *ecssim.Sim, service string) string {
+	svc, ok := sim.Service("prod", service)
+	if !ok {
+		return "(no service)"
+	}
+	td := aws.ToString(svc.TaskDefinition)
+	if len(svc.Deployments) != 1 {
+		return td[strings.LastIndex(td, "/")+1:] + " (still deploying)"
+	}
+	return td[strings.LastIndex(td, "/")+1:]
+}
+
+// firstFailure is when the first task of a revision other than 1 stopped
+// on its own (not stopped by the scheduler).
+func firstFailure(sim *ecssim.Sim) time.Time {
+	var first time.Time
+	for _, t := range sim.Tasks("prod") {
+		if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), ":1") || t.StoppingAt == nil {
+			continue
+		}
+		if t.StopCode == types.TaskStopCodeServiceSchedulerInitiated && !strings.Contains(aws.ToString(t.StoppedReason), "health") {
+			continue
+		}
+		if at := aws.ToTime(t.StoppingAt); first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	return first
+}
+
+// firstRollbackCall is when our first rollback call arrived: a
+// StopServiceDeployment, a ContinueServiceDeployment ROLLBACK, or an
+// UpdateService after the first.
+func firstRollbackCall(calls []ecssim.Call) time.Time {
+	updates := 0
+	for _, c := range calls {
+		switch {
+		case c.Op == "StopServiceDeployment",
+			c.Op == "ContinueServiceDeployment" && strings.Contains(string(c.Input), "ROLLBACK"):
+			return c.At
+		case c.Op == "UpdateService":
+			updates++
+			if updates == 2 {
+				return c.At
+			}
+		}
+	}
+	return time.Time{}
+}
+
+func TestOutcomeMatrix(t *testing.T) {
+	t.Parallel()
+	runOutcomeRows(t, outcomeRows)
+}
+
+func fmtAt(d time.Duration) string { return "+" + d.Round(100*time.Millisecond).String() }
