@@ -102,6 +102,7 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 				}
 			}
 			earliest(s.serviceDeploymentsNext(svc, now))
+			earliest(s.taskSetsNext(svc, now))
 		}
 	}
 	return next
@@ -383,6 +384,9 @@ func (s *Sim) finishStop(t *task, at time.Time) {
 // while minimumHealthyPercent holds, drop drained deployments, and mark the
 // rollout COMPLETED. It reports whether anything changed.
 func (s *Sim) schedule(svc *service, now time.Time) bool {
+	if cs := s.cdServiceOf(svc); cs != nil {
+		return s.scheduleTaskSets(cs, now)
+	}
 	if svc.status != "ACTIVE" || len(svc.deps) == 0 {
 		return false
 	}

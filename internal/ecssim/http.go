@@ -22,7 +22,8 @@ const (
 func isMutating(op string) bool {
 	switch op {
 	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService", "RunTask", "StopTask",
-		"StopServiceDeployment", "ContinueServiceDeployment":
+		"StopServiceDeployment", "ContinueServiceDeployment",
+		"CreateDeployment", "StopDeployment", "ContinueDeployment": // CodeDeploy
 		return true
 	}
 	return false
@@ -141,7 +142,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var op string
-	var logs bool
+	var logs, cd bool
 	proto := protoJSON
 	switch {
 	case cborOperation(r) != "":
@@ -151,6 +152,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(target, logsTargetPrefix):
 		op = strings.TrimPrefix(target, logsTargetPrefix)
 		logs = true
+	case strings.HasPrefix(target, codeDeployTargetPrefix):
+		op = strings.TrimPrefix(target, codeDeployTargetPrefix)
+		cd = true
 	default:
 		op = target
 	}
@@ -212,6 +216,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, aerr = s.dispatchCloudWatch(req)
 	case logs:
 		out, aerr = s.dispatchLogs(req)
+	case cd:
+		out, aerr = s.dispatchCodeDeploy(req)
 	default:
 		out, aerr = s.dispatchECS(req)
 	}

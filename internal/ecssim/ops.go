@@ -75,6 +75,8 @@ func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 		return handle(s, req, v.StopServiceDeployment, s.stopServiceDeployment)
 	case "ContinueServiceDeployment":
 		return handle(s, req, v.ContinueServiceDeployment, s.continueServiceDeployment)
+	case "DescribeTaskSets":
+		return handle(s, req, v.DescribeTaskSets, s.describeTaskSets)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
@@ -232,6 +234,7 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 		v.Tags = append([]types.Tag{}, svc.tags...)
 	}
 	s.decorateServiceView(svc, &v)
+	s.decorateCodeDeployView(svc, &v)
 	return v
 }
 
@@ -426,6 +429,9 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	}
 	if svc.status != "ACTIVE" {
 		return nil, errServiceNotActive()
+	}
+	if cs := s.cdServiceOf(svc); cs != nil {
+		return s.updateCodeDeployService(cs, in, now)
 	}
 	if in.DesiredCount != nil && *in.DesiredCount < 0 {
 		return nil, errInvalidParam("Desired count must be greater than or equal to 0.")

@@ -227,6 +227,9 @@ type ScenarioService struct {
 	// RollbackFails makes every rollback of the service's service
 	// deployments end ROLLBACK_FAILED, leaving the service as it was.
 	RollbackFails bool `json:"rollbackFails,omitempty"`
+	// DeploymentController is ECS (default) or CODE_DEPLOY: the service's
+	// running deployment is then its PRIMARY task set (tasksets.go).
+	DeploymentController string `json:"deploymentController,omitempty"`
 }
 
 // ScenarioTaskDefinition is a task definition in the shape
@@ -332,6 +335,9 @@ type Scenario struct {
 	Alarms []ScenarioAlarm `json:"alarms,omitempty"`
 	// LambdaHooks script what lifecycle hooks' Lambda functions return.
 	LambdaHooks []HookScript `json:"lambdaHooks,omitempty"`
+	// CodeDeploy is CodeDeploy's applications and deployment groups for
+	// CODE_DEPLOY services (codedeploy.go).
+	CodeDeploy *ScenarioCodeDeploy `json:"codeDeploy,omitempty"`
 }
 
 // LoadScenario reads and validates a scenario file.

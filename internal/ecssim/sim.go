@@ -84,6 +84,7 @@ type Sim struct {
 	val *validator
 
 	hookScripts []HookScript // newest first (strategies.go)
+	cd          *cdState     // CodeDeploy and CODE_DEPLOY services (codedeploy.go, tasksets.go)
 
 	kick      chan struct{}
 	done      chan struct{}
@@ -269,6 +270,9 @@ func New(sc Scenario) (*Sim, error) {
 		if err := s.addService(ss, now); err != nil {
 			return nil, fmt.Errorf("invalid scenario: services[%d]: %w", i, err)
 		}
+	}
+	if err := s.initCodeDeploy(sc, now); err != nil {
+		return nil, err
 	}
 	s.cw = s.newCloudWatch(sc.Alarms, now)
 	s.solo.rules = append([]TaskRule(nil), sc.TaskRules...)
