@@ -46,6 +46,8 @@ func iamAction(op string, proto wireProtocol) string {
 		return "cloudwatch:" + op
 	case op == "GetLogEvents":
 		return "logs:" + op
+	case accountIAMAction(op) != "":
+		return accountIAMAction(op)
 	}
 	return "ecs:" + op
 }

@@ -129,10 +129,11 @@ func (s *Sim) MutatingCalls() []Call {
 	return out
 }
 
-// ServeHTTP answers ECS (X-Amz-Target AmazonEC2ContainerServiceV20141113.*)
-// and CloudWatch Logs (Logs_20140328.GetLogEvents) requests in the
-// awsJson1_1 protocol, and CloudWatch (DescribeAlarms) requests in Smithy
-// RPC v2 CBOR.
+// ServeHTTP answers ECS (X-Amz-Target AmazonEC2ContainerServiceV20141113.*),
+// CloudWatch Logs (Logs_20140328.GetLogEvents, DescribeLogGroups), ECR,
+// Secrets Manager and SSM requests in the awsJson1_1 protocol, CloudWatch
+// (DescribeAlarms) requests in Smithy RPC v2 CBOR, and IAM requests in
+// awsQuery (account.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	target := r.Header.Get("X-Amz-Target")
@@ -144,9 +145,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var op string
 	var logs, cd bool
 	proto := protoJSON
+	acct := accountService(target) // ECR, Secrets Manager, SSM, IAM (account.go)
 	switch {
 	case cborOperation(r) != "":
 		op, proto = cborOperation(r), protoCBOR
+	case isQueryRequest(r):
+		op, body = queryRequest(body)
+		proto, acct = protoQuery, "iam"
+	case acct != "":
+		op = accountOp(target)
 	case strings.HasPrefix(target, ecsTargetPrefix):
 		op = strings.TrimPrefix(target, ecsTargetPrefix)
 	case strings.HasPrefix(target, logsTargetPrefix):
@@ -214,6 +221,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case proto == protoCBOR:
 		out, aerr = s.dispatchCloudWatch(req)
+	case acct != "":
+		out, aerr = s.dispatchAccount(acct, req)
 	case logs:
 		out, aerr = s.dispatchLogs(req)
 	case cd:
@@ -229,6 +238,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v, ok := out.(cbor.Value); ok {
 		record("")
 		writeCBOR(w, v, s.requestID())
+		return
+	}
+	if v, ok := out.(wireBody); ok {
+		record("")
+		v.write(w, s.requestID())
 		return
 	}
 	b, err := encodeJSON(out)
@@ -273,6 +287,10 @@ func (s *Sim) requestID() string {
 func (s *Sim) writeError(w http.ResponseWriter, proto wireProtocol, e *apiError) {
 	if proto == protoCBOR {
 		writeCBORError(w, e, s.requestID())
+		return
+	}
+	if proto == protoQuery {
+		writeQueryError(w, e, s.requestID())
 		return
 	}
 	b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})

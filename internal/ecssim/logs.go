@@ -15,6 +15,8 @@ func (s *Sim) dispatchLogs(req *request) (any, *apiError) {
 	switch req.op {
 	case "GetLogEvents":
 		return handleLogs(s, req.body)
+	case "DescribeLogGroups":
+		return s.describeLogGroups(req.body)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }

@@ -338,6 +338,9 @@ type Scenario struct {
 	// CodeDeploy is CodeDeploy's applications and deployment groups for
 	// CODE_DEPLOY services (codedeploy.go).
 	CodeDeploy *ScenarioCodeDeploy `json:"codeDeploy,omitempty"`
+	// AccountResources are the images, secrets, parameters, log groups
+	// and roles the verify phase reads (account.go).
+	AccountResources
 }
 
 // LoadScenario reads and validates a scenario file.
@@ -425,6 +428,7 @@ func (sc Scenario) validate() error {
 		}
 	}
 	problems = append(problems, sc.validateAlarms()...)
+	problems = append(problems, sc.AccountResources.validate()...)
 	for i, h := range sc.LambdaHooks {
 		for _, p := range h.validate() {
 			problems = append(problems, fmt.Sprintf("lambdaHooks[%d]: %s", i, p))

@@ -77,6 +77,7 @@ type Sim struct {
 	faults   []*faultState
 	holds    []*Hold
 	cw       *cloudWatch
+	acct     *accountState // ECR, Secrets Manager, SSM, log groups, IAM (account.go)
 	rnd      *rand.Rand
 	taskSeq  int64
 	solo     soloState // standalone tasks (RunTask)
@@ -275,6 +276,11 @@ func New(sc Scenario) (*Sim, error) {
 		return nil, err
 	}
 	s.cw = s.newCloudWatch(sc.Alarms, now)
+	acct, err := newAccountState(sc.AccountResources, s.region, s.account, taskDefinitionLogGroups(sc.TaskDefinitions), now)
+	if err != nil {
+		return nil, fmt.Errorf("invalid scenario: %w", err)
+	}
+	s.acct = acct
 	s.solo.rules = append([]TaskRule(nil), sc.TaskRules...)
 	s.solo.tokens = map[string]*runTaskToken{}
 	for _, f := range sc.Faults {
