@@ -149,8 +149,9 @@ func TestAWSCLIServiceDeployments(t *testing.T) {
 	errs := cli.all(
 		[]string{"ecs", "stop-service-deployment", "--service-deployment-arn", second},
 		[]string{"ecs", "continue-service-deployment", "--service-deployment-arn", arn + "x", "--hook-id", hookID},
+		[]string{"ecs", "continue-service-deployment", "--service-deployment-arn", arn, "--hook-id", hookID}, // continued already
 	)
-	for i, want := range []string{"ConflictException", "ServiceDeploymentNotFoundException"} {
+	for i, want := range []string{"ConflictException", "ServiceDeploymentNotFoundException", "ClientException"} {
 		if errs[i].err == nil || !strings.Contains(errs[i].stderr, want) {
 			t.Errorf("error case %d: err %v, stderr %q, want %s", i, errs[i].err, errs[i].stderr, want)
 		}

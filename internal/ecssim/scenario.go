@@ -125,6 +125,12 @@ type Timings struct {
 	// Stage is the least time a staged deployment spends in each lifecycle
 	// stage, and between a rollback request and its start (default 5ms).
 	Stage Duration `json:"stage,omitempty"`
+	// ListDelay is how long after UpdateService starts a service
+	// deployment ListServiceDeployments begins to list it (ECS's API is
+	// eventually consistent). Zero: three scenario seconds (Minute/20, 5ms
+	// by default); negative: listed at once. Sim.SetListDelay changes it
+	// at run time.
+	ListDelay Duration `json:"listDelay,omitempty"`
 }
 
 func (t Timings) withDefaults() Timings {
@@ -143,6 +149,12 @@ func (t Timings) withDefaults() Timings {
 	def(&t.AlarmBake, 50*time.Millisecond)
 	def(&t.Minute, 100*time.Millisecond)
 	def(&t.Stage, 5*time.Millisecond)
+	switch {
+	case t.ListDelay == 0:
+		t.ListDelay = t.Minute / 20
+	case t.ListDelay < 0:
+		t.ListDelay = 0
+	}
 	return t
 }
 

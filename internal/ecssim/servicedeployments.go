@@ -64,6 +64,7 @@ type serviceDeployment struct {
 	reason    string
 
 	createdAt, startedAt, updatedAt, finishedAt, stoppedAt time.Time
+	listedAt                                               time.Time // when ListServiceDeployments begins to list it
 
 	rollback   *types.Rollback
 	rbRev      *serviceRevision // what a rollback restores
@@ -78,8 +79,9 @@ type serviceDeployment struct {
 	waitUntil   time.Time
 	hooksOf     int // plan index whose hooks are in hookRuns; -1 none
 	hookRuns    []*hookRun
-	hookCount   map[string]int // Lambda invocations so far, by hook target + stage
-	prodWeight  float64        // requested on the target revision
+	hookCount   map[string]int    // Lambda invocations so far, by hook target + stage
+	hookIDs     map[string]string // hookId by hook (index in the configuration) + stage
+	prodWeight  float64           // requested on the target revision
 	testWeight  float64
 	stageReport types.ServiceDeploymentLifecycleStage
 	history     []string // "STAGE prod/test" and statuses, in order (for tests)
@@ -158,7 +160,7 @@ func (s *Sim) initServiceDeployments(svc *service, d *deployment, now time.Time)
 		target:    rev,
 		targetDep: d,
 		status:    types.ServiceDeploymentStatusSuccessful,
-		createdAt: now, startedAt: now, updatedAt: now, finishedAt: now,
+		createdAt: now, startedAt: now, updatedAt: now, finishedAt: now, listedAt: now,
 		stageIdx: -1, hooksOf: -1,
 		prodWeight: 100, testWeight: 100,
 	}
@@ -192,9 +194,18 @@ func (s *Sim) startServiceDeployment(svc *service, d *deployment, now time.Time)
 		targetDep: d,
 		status:    types.ServiceDeploymentStatusPending,
 		createdAt: now, updatedAt: now,
+		// The ECS API is eventually consistent: "the result of an API
+		// command you run that affects your Amazon ECS resources might not
+		// be immediately visible to all subsequent commands you run" (API
+		// reference, RunTask and the other mutating actions). The new
+		// service deployment is named by the UpdateService response
+		// (currentServiceDeployment) and can be described at once, but
+		// ListServiceDeployments lists it only after listDelay.
+		listedAt: now.Add(s.listDelay),
 		stageIdx: -1, hooksOf: -1,
 		rbRev:     st.good,
 		hookCount: map[string]int{},
+		hookIDs:   map[string]string{},
 		next:      now,
 	}
 	seen := map[*serviceRevision]bool{}
@@ -358,6 +369,12 @@ func (s *Sim) serviceDeploymentView(sd *serviceDeployment) types.ServiceDeployme
 	if sd.reason != "" {
 		v.StatusReason = aws.String(sd.reason)
 	}
+	// ServiceDeploymentCircuitBreaker (API reference): "Amazon ECS is not
+	// using the circuit breaker for service deployment failures when the
+	// status is DISABLED", so without an enabled breaker there is no
+	// failureCount and no threshold: tasks that crash, even in a loop, show
+	// only as stopped tasks and service events. With the breaker, the
+	// threshold is 0.5 × the desired count, at least 3 and at most 200.
 	cb := types.ServiceDeploymentCircuitBreaker{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
 	if c := cfg.DeploymentCircuitBreaker; c != nil && c.Enable {
 		cb.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoring
@@ -548,6 +565,9 @@ func (s *Sim) listServiceDeployments(in *ecs.ListServiceDeploymentsInput, now ti
 	var match []*serviceDeployment
 	for i := len(svc.sdx.sds) - 1; i >= 0; i-- { // newest first
 		sd := svc.sdx.sds[i]
+		if now.Before(sd.listedAt) {
+			continue // not visible yet: see startServiceDeployment
+		}
 		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.status) {
 			continue
 		}
@@ -610,6 +630,17 @@ const (
 	reasonStopAbort    = "Service deployment stopped because of a StopServiceDeployment request."
 )
 
+// stopServiceDeployment follows "Stopping Amazon ECS service deployments"
+// (developer guide, stop-service-deployment.html): a deployment can be
+// stopped in PENDING or IN_PROGRESS (it moves to ROLLBACK_REQUESTED, then
+// the rollback starts), STOP_REQUESTED ("continues to stop"),
+// ROLLBACK_REQUESTED and ROLLBACK_IN_PROGRESS ("continues the rollback
+// operation"); those calls succeed and change nothing more. A completed
+// deployment (SUCCESSFUL, STOPPED, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED) is
+// refused with ConflictException, which the API reference
+// (API_StopServiceDeployment.html) describes as a conflict with the
+// current state of the resource; an unknown ARN is
+// ServiceDeploymentNotFoundException.
 func (s *Sim) stopServiceDeployment(in *ecs.StopServiceDeploymentInput, now time.Time) (*ecs.StopServiceDeploymentOutput, *apiError) {
 	stopType := in.StopType
 	if stopType == "" {
@@ -642,6 +673,16 @@ func (s *Sim) stopServiceDeployment(in *ecs.StopServiceDeploymentInput, now time
 	return out, nil
 }
 
+// continueServiceDeployment follows "Continuing service deployments"
+// (developer guide, continue-service-deployment.html): the PAUSE hook must
+// be in AWAITING_ACTION and the deployment IN_PROGRESS. A hook that has
+// moved on (continued or rolled back already, by us or by someone else, or
+// timed out, whatever its timeout action) is refused. The API reference
+// (API_ContinueServiceDeployment.html) lists no ConflictException for this
+// action; of the errors it lists, ClientException ("usually caused by a
+// client action") is the one for a hook in the wrong state, and
+// InvalidParameterException the one for a hookId the deployment does not
+// have.
 func (s *Sim) continueServiceDeployment(in *ecs.ContinueServiceDeploymentInput, now time.Time) (*ecs.ContinueServiceDeploymentOutput, *apiError) {
 	action := in.Action
 	if action == "" {
@@ -664,7 +705,7 @@ func (s *Sim) continueServiceDeployment(in *ecs.ContinueServiceDeploymentInput, 
 		return nil, errInvalidParam("The lifecycle hook %s is not part of the service deployment.", aws.ToString(in.HookId))
 	}
 	if sd.status != types.ServiceDeploymentStatusInProgress || h.status != types.DeploymentLifecycleHookStatusAwaitingAction {
-		return nil, errConflict("The lifecycle hook %s is not awaiting action (hook %s, service deployment %s).", h.id, h.status, sd.status)
+		return nil, errClient("The lifecycle hook %s is not awaiting action (hook %s, service deployment %s).", h.id, h.status, sd.status)
 	}
 	if action == types.DeploymentLifecycleHookActionContinue {
 		h.status = types.DeploymentLifecycleHookStatusSucceeded
@@ -696,6 +737,15 @@ func (s *Sim) SetRollbackFails(cluster, service string, fail bool) bool {
 	}
 	svc.sdx.rollbackFails = fail
 	return true
+}
+
+// SetListDelay sets how long ListServiceDeployments takes to list a
+// service deployment UpdateService starts from now on (0: at once); see
+// Timings.ListDelay.
+func (s *Sim) SetListDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listDelay = max(d, 0)
 }
 
 // ServiceDeployments returns a service's service deployments as

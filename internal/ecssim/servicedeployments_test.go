@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -269,5 +271,70 @@ func TestHookDetailsKept(t *testing.T) {
 	}
 	if got := details(); got["env"] != "prod" || fmt.Sprint(got["checks"]) != "[a b]" {
 		t.Errorf("hookDetails from UpdateService: %v", got)
+	}
+}
+
+// TestListServiceDeploymentsEventualConsistency: the ECS API is
+// eventually consistent (API reference: "the result of an API command you
+// run that affects your Amazon ECS resources might not be immediately
+// visible to all subsequent commands you run"). The service deployment an
+// UpdateService starts is named in its response and can be described at
+// once, but ListServiceDeployments lists it only after Timings.ListDelay
+// (three scenario seconds by default; Sim.SetListDelay changes it).
+func TestListServiceDeploymentsEventualConsistency(t *testing.T) {
+	t.Parallel()
+	list := func(t *testing.T, c *ecs.Client) []string {
+		t.Helper()
+		out, err := c.ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
+		if err != nil {
+			t.Fatalf("ListServiceDeployments: %v", err)
+		}
+		var arns []string
+		for _, b := range out.ServiceDeployments {
+			arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
+		}
+		return arns
+	}
+	tests := []struct {
+		name  string
+		delay Duration // Timings.ListDelay
+		set   *time.Duration
+		want  time.Duration // how long the new deployment stays unlisted
+	}{
+		{"default: three scenario seconds", 0, nil, 5 * time.Millisecond}, // Minute 100ms
+		{"scripted", Duration(10 * time.Second), nil, 10 * time.Second},
+		{"none", -1, nil, 0},
+		{"set at run time", Duration(10 * time.Second), aws.Duration(time.Second), time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				sc := rollingWorld(nil)
+				sc.Timings.ListDelay = tt.delay
+				sim, c := fakeClockSim(t, sc)
+				if tt.set != nil {
+					sim.SetListDelay(*tt.set)
+				}
+				first := list(t, c)
+				arn := deployImage(t, c, "app:v2")
+				if describeSD(t, c, arn).ServiceDeploymentArn == nil {
+					t.Fatal("the new service deployment cannot be described at once")
+				}
+				if tt.want > 0 {
+					if got := list(t, c); slices.Contains(got, arn) || !cmp.Equal(got, first) {
+						t.Errorf("listed right after the update: %v, want only %v", got, first)
+					}
+					time.Sleep(tt.want - time.Nanosecond)
+					if got := list(t, c); slices.Contains(got, arn) {
+						t.Errorf("listed %s after the update, before the delay of %s", tt.want-time.Nanosecond, tt.want)
+					}
+					time.Sleep(time.Nanosecond)
+				}
+				if got := list(t, c); len(got) == 0 || got[0] != arn {
+					t.Errorf("after %s: listed %v, want %s first", tt.want, got, arn)
+				}
+			})
+		})
 	}
 }

@@ -84,8 +84,9 @@ type Sim struct {
 
 	val *validator
 
-	hookScripts []HookScript // newest first (strategies.go)
-	cd          *cdState     // CodeDeploy and CODE_DEPLOY services (codedeploy.go, tasksets.go)
+	hookScripts []HookScript  // newest first (strategies.go)
+	cd          *cdState      // CodeDeploy and CODE_DEPLOY services (codedeploy.go, tasksets.go)
+	listDelay   time.Duration // ListServiceDeployments lists a new service deployment this long after it starts
 
 	kick      chan struct{}
 	done      chan struct{}
@@ -235,6 +236,7 @@ func New(sc Scenario) (*Sim, error) {
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	s.listDelay = s.timings.ListDelay.D()
 	if s.defBeh == "" {
 		s.defBeh = BehaviorHealthy
 	}

@@ -136,6 +136,10 @@ func buildPlan(strategy types.DeploymentStrategy, st *svcDeploys, reconcile bool
 		bake   int32
 	}
 	var steps []step
+	// ECS's defaults for settings left out (API reference,
+	// LinearConfiguration: stepPercent 10.0, stepBakeTimeInMinutes 6, "not
+	// applied after reaching 100 percent traffic"; CanaryConfiguration:
+	// canaryPercent 5.0, canaryBakeTimeInMinutes 10).
 	switch strategy {
 	case types.DeploymentStrategyLinear:
 		pct, bake := 10.0, int32(6)
@@ -261,7 +265,7 @@ func (s *Sim) enterStage(sd *serviceDeployment, idx int, now time.Time) {
 		return
 	}
 	var runs []*hookRun
-	for _, h := range sd.config.LifecycleHooks {
+	for i, h := range sd.config.LifecycleHooks {
 		if !slices.Contains(h.LifecycleStages, ps.hookStage) {
 			continue
 		}
@@ -270,7 +274,7 @@ func (s *Sim) enterStage(sd *serviceDeployment, idx int, now time.Time) {
 			timeout = *tc.TimeoutInMinutes
 		}
 		r := &hookRun{
-			id:         fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", s.rnd.Uint32(), s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint64()&0xffffffffffff),
+			id:         s.hookID(sd, i, h, ps.hookStage),
 			hook:       h,
 			stage:      ps.hookStage,
 			status:     types.DeploymentLifecycleHookStatusInProgress,
@@ -287,6 +291,31 @@ func (s *Sim) enterStage(sd *serviceDeployment, idx int, now time.Time) {
 		sd.hookRuns = runs
 		sd.hooksOf = idx
 	}
+}
+
+// hookID is the hookId of configured hook i at stage in sd. "Amazon ECS
+// generates a unique hookId for the pause hook" (developer guide,
+// pause-lifecycle-hooks.html, whose example reads
+// "ecs-pause-e7tK9G_WRJqNF_EOMjztDXfKenlJuEUVjsNStf4WLKw"): the id belongs
+// to the hook at its stage for the whole service deployment. A LINEAR or
+// CANARY deployment enters PRE_PRODUCTION_TRAFFIC_SHIFT before every
+// traffic step, and its hook there shows the same hookId, AWAITING_ACTION
+// again, at each step: a ContinueServiceDeployment retried with that id
+// after the first one was applied continues the next step.
+func (s *Sim) hookID(sd *serviceDeployment, i int, h types.DeploymentLifecycleHook, stage types.DeploymentLifecycleHookStage) string {
+	key := fmt.Sprintf("%d|%s", i, stage)
+	if id, ok := sd.hookIDs[key]; ok {
+		return id
+	}
+	id := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", s.rnd.Uint32(), s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint32()&0xffff, s.rnd.Uint64()&0xffffffffffff)
+	if h.TargetType == types.DeploymentLifecycleHookTargetTypePause {
+		id = "ecs-pause-" + s.randomToken(43)
+	}
+	if sd.hookIDs == nil {
+		sd.hookIDs = map[string]string{}
+	}
+	sd.hookIDs[key] = id
+	return id
 }
 
 // invokeHook runs a Lambda hook once and returns its scripted result and

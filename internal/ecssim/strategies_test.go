@@ -452,8 +452,8 @@ func TestPauseHook(t *testing.T) {
 						t.Fatalf("ContinueServiceDeployment: %v", err)
 					}
 					_, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId, Action: tt.action})
-					if apiErrorCode(err) != "ConflictException" {
-						t.Errorf("second ContinueServiceDeployment: %v, want ConflictException", err)
+					if apiErrorCode(err) != "ClientException" { // the hook moved on (continue-service-deployment.html)
+						t.Errorf("second ContinueServiceDeployment: %v, want ClientException", err)
 					}
 				}
 				final := waitSD(t, c, arn, string(tt.wantStatus), nil, statusIs(tt.wantStatus))
@@ -584,6 +584,265 @@ func TestStopAbort(t *testing.T) {
 		}
 		if blue, green := runningTaskArns(sim, "prod", "web:1"), runningTaskArns(sim, "prod", "web:2"); len(blue) != 2 || len(green) != 2 {
 			t.Errorf("after ABORT: %d blue and %d green tasks running, want both revisions left as they were", len(blue), len(green))
+		}
+	})
+}
+
+// TestStopServiceDeploymentByStatus follows "Stopping Amazon ECS service
+// deployments" (developer guide): a deployment IN_PROGRESS moves to
+// ROLLBACK_REQUESTED and rolls back; one STOP_REQUESTED "continues to
+// stop"; ROLLBACK_REQUESTED and ROLLBACK_IN_PROGRESS "continue the
+// rollback operation"; the call succeeds in all of them. A completed one
+// (SUCCESSFUL, STOPPED, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED) cannot be
+// stopped: ConflictException (API reference), and nothing changes.
+// PENDING lasts only until the simulator's next step, so it is not
+// reachable from the API.
+func TestStopServiceDeploymentByStatus(t *testing.T) {
+	t.Parallel()
+	stop := func(c *ecs.Client, arn string, st types.StopServiceDeploymentStopType) error {
+		_, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: st})
+		return err
+	}
+	inBake := func(sd types.ServiceDeployment) bool {
+		return sd.LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+	}
+	// then brings the deployment to BAKE_TIME, stops it with stopType
+	// and waits for status ("": as it is right after the call).
+	then := func(stopType types.StopServiceDeploymentStopType, status types.ServiceDeploymentStatus) func(*testing.T, *ecs.Client, string) types.ServiceDeployment {
+		return func(t *testing.T, c *ecs.Client, arn string) types.ServiceDeployment {
+			waitSD(t, c, arn, "BAKE_TIME", nil, inBake)
+			if err := stop(c, arn, stopType); err != nil {
+				t.Fatalf("first StopServiceDeployment %s: %v", stopType, err)
+			}
+			if status == "" {
+				return describeSD(t, c, arn)
+			}
+			return waitSD(t, c, arn, string(status), nil, statusIs(status))
+		}
+	}
+	tests := []struct {
+		name string
+		// reach brings the deployment to the status under test and
+		// returns it as seen.
+		reach     func(t *testing.T, c *ecs.Client, arn string) types.ServiceDeployment
+		fails     bool // rollbacks end ROLLBACK_FAILED
+		wantErr   string
+		wantFinal types.ServiceDeploymentStatus
+	}{
+		{"IN_PROGRESS", func(t *testing.T, c *ecs.Client, arn string) types.ServiceDeployment {
+			return waitSD(t, c, arn, "BAKE_TIME", nil, inBake)
+		}, false, "", types.ServiceDeploymentStatusRollbackSuccessful},
+		{"STOP_REQUESTED", then(types.StopServiceDeploymentStopTypeAbort, ""), false, "", types.ServiceDeploymentStatusStopped},
+		{"ROLLBACK_REQUESTED", then(types.StopServiceDeploymentStopTypeRollback, ""), false, "", types.ServiceDeploymentStatusRollbackSuccessful},
+		{"ROLLBACK_IN_PROGRESS", then(types.StopServiceDeploymentStopTypeRollback, types.ServiceDeploymentStatusRollbackInProgress), false, "", types.ServiceDeploymentStatusRollbackSuccessful},
+		{"SUCCESSFUL", func(t *testing.T, c *ecs.Client, arn string) types.ServiceDeployment {
+			return waitSD(t, c, arn, "SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusSuccessful))
+		}, false, "ConflictException", types.ServiceDeploymentStatusSuccessful},
+		{"STOPPED", then(types.StopServiceDeploymentStopTypeAbort, types.ServiceDeploymentStatusStopped), false, "ConflictException", types.ServiceDeploymentStatusStopped},
+		{"ROLLBACK_SUCCESSFUL", then(types.StopServiceDeploymentStopTypeRollback, types.ServiceDeploymentStatusRollbackSuccessful), false, "ConflictException", types.ServiceDeploymentStatusRollbackSuccessful},
+		{"ROLLBACK_FAILED", then(types.StopServiceDeploymentStopTypeRollback, types.ServiceDeploymentStatusRollbackFailed), true, "ConflictException", types.ServiceDeploymentStatusRollbackFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				bake := int32(30)
+				if tt.name == "SUCCESSFUL" {
+					bake = 1
+				}
+				sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 100*time.Millisecond, func(sc *Scenario) {
+					sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(bake)
+					sc.Services[0].RollbackFails = tt.fails
+				}))
+				arn := deployImage(t, c, "app:v2")
+				before := tt.reach(t, c, arn)
+				if string(before.Status) != tt.name {
+					t.Fatalf("reached %s, want %s", before.Status, tt.name)
+				}
+				calls := len(sim.MutatingCalls())
+				err := stop(c, arn, types.StopServiceDeploymentStopTypeRollback)
+				if got := apiErrorCode(err); got != tt.wantErr || (err != nil && tt.wantErr == "") {
+					t.Fatalf("StopServiceDeployment ROLLBACK in %s: %v, want %q", tt.name, err, tt.wantErr)
+				}
+				if tt.wantErr != "" {
+					time.Sleep(time.Hour)
+					after := describeSD(t, c, arn)
+					rb := func(sd types.ServiceDeployment) string {
+						if sd.Rollback == nil {
+							return ""
+						}
+						return aws.ToString(sd.Rollback.Reason) + " " + aws.ToString(sd.Rollback.ServiceRevisionArn)
+					}
+					if after.Status != before.Status || rb(after) != rb(before) || aws.ToString(after.StatusReason) != aws.ToString(before.StatusReason) {
+						t.Errorf("refused stop changed the deployment: before %s %+v %q, after %s %+v %q",
+							before.Status, before.Rollback, aws.ToString(before.StatusReason), after.Status, after.Rollback, aws.ToString(after.StatusReason))
+					}
+					if n := len(sim.MutatingCalls()); n != calls+1 {
+						t.Errorf("mutating calls: %d after the refused stop, want %d", n, calls+1)
+					}
+					return
+				}
+				final := waitSD(t, c, arn, string(tt.wantFinal), nil, func(sd types.ServiceDeployment) bool { return sd.Status == tt.wantFinal })
+				if tt.wantFinal == types.ServiceDeploymentStatusStopped && final.Rollback != nil {
+					t.Errorf("STOP_REQUESTED continues to stop; got a rollback: %+v", final.Rollback)
+				}
+				if tt.wantFinal == types.ServiceDeploymentStatusRollbackSuccessful && (final.Rollback == nil || !strings.Contains(aws.ToString(final.StatusReason), "StopServiceDeployment")) {
+					t.Errorf("rolled back: reason %q, rollback %+v", aws.ToString(final.StatusReason), final.Rollback)
+				}
+			})
+		})
+	}
+}
+
+// TestContinueAfterTheHookMovedOn follows "Continuing service
+// deployments" (developer guide): the PAUSE hook must be AWAITING_ACTION
+// and the deployment IN_PROGRESS. A hook that timed out (even with the
+// CONTINUE action, when the deployment goes on by itself) or a deployment
+// rolling back refuses ContinueServiceDeployment with ClientException; the
+// deployment is not disturbed. (A hook continued by someone else: see
+// TestPauseHook's second call.)
+func TestContinueAfterTheHookMovedOn(t *testing.T) {
+	t.Parallel()
+	awaiting := func(sd types.ServiceDeployment) bool {
+		h, ok := hookDetail(sd)
+		return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction
+	}
+	tests := []struct {
+		name      string
+		timeout   types.DeploymentLifecycleHookAction
+		moveOn    func(t *testing.T, c *ecs.Client, arn string)
+		wantFinal types.ServiceDeploymentStatus
+	}{
+		{"timed out with CONTINUE", types.DeploymentLifecycleHookActionContinue, func(t *testing.T, c *ecs.Client, arn string) {
+			waitSD(t, c, arn, "TIMED_OUT", nil, func(sd types.ServiceDeployment) bool {
+				h, ok := hookDetail(sd)
+				return ok && h.Status == types.DeploymentLifecycleHookStatusTimedOut
+			})
+		}, types.ServiceDeploymentStatusSuccessful},
+		{"rolling back", types.DeploymentLifecycleHookActionRollback, func(t *testing.T, c *ecs.Client, arn string) {
+			if _, err := c.StopServiceDeployment(context.Background(), &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
+				t.Fatalf("StopServiceDeployment: %v", err)
+			}
+		}, types.ServiceDeploymentStatusRollbackSuccessful},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				_, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 100*time.Millisecond, func(sc *Scenario) {
+					sc.Services[0].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+						LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift},
+						TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(10), Action: tt.timeout}}}
+				}))
+				arn := deployImage(t, c, "app:v2")
+				h, _ := hookDetail(waitSD(t, c, arn, "AWAITING_ACTION", nil, awaiting))
+				tt.moveOn(t, c, arn)
+				_, err := c.ContinueServiceDeployment(context.Background(), &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h.HookId})
+				if apiErrorCode(err) != "ClientException" {
+					t.Errorf("ContinueServiceDeployment after the hook moved on: %v, want ClientException", err)
+				}
+				waitSD(t, c, arn, string(tt.wantFinal), nil, statusIs(tt.wantFinal))
+			})
+		})
+	}
+}
+
+// TestPauseHookIDAcrossLinearSteps: ECS generates one hookId for a PAUSE
+// hook (developer guide, pause-lifecycle-hooks.html), and a LINEAR
+// deployment meets its PRE_PRODUCTION_TRAFFIC_SHIFT hook before every
+// traffic step with that same id. Between the steps the hook is SUCCEEDED
+// and a Continue is refused; at the next step a Continue with the old id,
+// a retry for instance, is accepted and continues that step.
+func TestPauseHookIDAcrossLinearSteps(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("LINEAR", 2, 100*time.Millisecond, func(sc *Scenario) {
+			dc := &sc.Services[0].DeploymentConfiguration
+			dc.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(5)}
+			dc.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+				LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePreProductionTrafficShift},
+				TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(600)}}}
+		}))
+		ctx := context.Background()
+		arn := deployImage(t, c, "app:v2")
+		awaitingAt := func(prod float64) func(types.ServiceDeployment) bool {
+			return func(sd types.ServiceDeployment) bool {
+				h, ok := hookDetail(sd)
+				return ok && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction && weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight) == prod
+			}
+		}
+		first := waitSD(t, c, arn, "the hook before the first step", nil, awaitingAt(0))
+		h1, _ := hookDetail(first)
+		if !strings.HasPrefix(aws.ToString(h1.HookId), "ecs-pause-") || first.LifecycleStage != "PRE_PRODUCTION_TRAFFIC_SHIFT" {
+			t.Errorf("first pause: hook %q at %s", aws.ToString(h1.HookId), first.LifecycleStage)
+		}
+		if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h1.HookId}); err != nil {
+			t.Fatalf("ContinueServiceDeployment at the first step: %v", err)
+		}
+		waitSD(t, c, arn, "the first step", nil, func(sd types.ServiceDeployment) bool {
+			return weight(sd.TargetServiceRevision.RequestedProductionTrafficWeight) == 50
+		})
+		if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h1.HookId}); apiErrorCode(err) != "ClientException" {
+			t.Errorf("Continue during the step bake: %v, want ClientException (the hook SUCCEEDED)", err)
+		}
+		second := waitSD(t, c, arn, "the hook before the second step", nil, awaitingAt(50))
+		if h2, _ := hookDetail(second); aws.ToString(h2.HookId) != aws.ToString(h1.HookId) {
+			t.Errorf("hookId at the second step %q, want the first step's %q", aws.ToString(h2.HookId), aws.ToString(h1.HookId))
+		}
+		if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: h1.HookId}); err != nil {
+			t.Fatalf("Continue with the first step's hookId at the second step: %v", err)
+		}
+		waitSD(t, c, arn, "SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusSuccessful))
+		want := []string{"PRE_PRODUCTION_TRAFFIC_SHIFT 0/100", "PRODUCTION_TRAFFIC_SHIFT 50/100", "PRE_PRODUCTION_TRAFFIC_SHIFT 50/100", "PRODUCTION_TRAFFIC_SHIFT 100/100"}
+		var got []string
+		for _, h := range sim.history(arn) {
+			if strings.Contains(h, "PRODUCTION_TRAFFIC_SHIFT") && !strings.HasPrefix(h, "POST_") {
+				got = append(got, h)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("traffic steps (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestCrashLoopWithoutBreaker: without the circuit breaker ECS does not
+// count failures for a service deployment (its deploymentCircuitBreaker is
+// DISABLED, API reference ServiceDeploymentCircuitBreaker), and tasks that
+// ran before they crash never count as failed tasks of the ECS deployment
+// (Deployment.failedTasks: "Once a service deployment has one or more
+// successfully running tasks, the failed task count resets to zero and
+// stops being evaluated"). A crash loop of the new revision shows in
+// neither: the deployment goes on IN_PROGRESS.
+func TestCrashLoopWithoutBreaker(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sim, c := fakeClockSim(t, stagedWorld("BLUE_GREEN", 2, 100*time.Millisecond, func(sc *Scenario) {
+			sc.Services[0].DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(30)
+			sc.ImageRules = []ImageRule{{Image: "app:loop", Behavior: BehaviorCrashAfter, After: Duration(50 * time.Millisecond)}}
+		}))
+		arn := deployImage(t, c, "app:loop")
+		stopped := func() int {
+			n := 0
+			for _, tk := range sim.Tasks("prod") {
+				if strings.HasSuffix(aws.ToString(tk.TaskDefinitionArn), "web:2") && aws.ToString(tk.LastStatus) == "STOPPED" {
+					n++
+				}
+			}
+			return n
+		}
+		sd := waitSD(t, c, arn, "six crashed tasks", func(sd types.ServiceDeployment) {
+			if cb := sd.DeploymentCircuitBreaker; cb == nil || cb.Status != types.ServiceDeploymentRollbackMonitorsStatusDisabled || cb.FailureCount != 0 || cb.Threshold != 0 {
+				t.Fatalf("deploymentCircuitBreaker without a breaker: %+v, want DISABLED with no count", cb)
+			}
+		}, func(types.ServiceDeployment) bool { return stopped() >= 6 })
+		if sd.Status != types.ServiceDeploymentStatusInProgress {
+			t.Errorf("after 6 crashes: %s, want IN_PROGRESS (nothing in ECS notices)", sd.Status)
+		}
+		for _, d := range describeService(t, c, "prod", "web").Deployments {
+			if d.FailedTasks != 0 {
+				t.Errorf("deployment %s of %s: failedTasks %d, want 0 (its tasks ran before they crashed)", aws.ToString(d.Id), aws.ToString(d.TaskDefinition), d.FailedTasks)
+			}
 		}
 	})
 }
