@@ -61,7 +61,11 @@ type outcomeRow struct {
 	setup      func(sim *ecssim.Sim)      // before the step, with the simulator up
 	cancelWhen func(sim *ecssim.Sim) bool // cancel the step (SIGINT) when it first returns true
 	post       bool                       // run the post step's Recover after Deploy
-	settle     time.Duration
+	beforePost func(sim *ecssim.Sim)      // between Deploy and the post step (e.g. ClearFaults)
+	// resume, when set, runs a second step after the first (which must
+	// end paused): the same config with Resume set and no images.
+	resume deployer.Resume
+	settle time.Duration
 
 	want       deployer.Status
 	wantPost   deployer.Status // the post step's status, when post is set ("" : nothing to do)
@@ -148,6 +152,153 @@ var outcomeRows = []outcomeRow{
 	{name: "canary unhealthy at scale-up", strategy: "CANARY", moment: "scale-up", fault: "unhealthy",
 		image: "repo/app:unhealthy",
 		want:  deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+	// --- issue 18, row 3: cancel with scope all rolls back every service the step changed ---
+	{name: "two rolling services, cancelled after web completed", strategy: "ROLLING", services: 2, moment: "after success (web), scale-up (worker)", fault: "cancel",
+		world: slowWorker, cancelWhen: deploymentDone("web"),
+		want: deployer.StatusCancelled, serving: map[string]string{"web": "web:1", "worker": "worker:1"}},
+	{name: "two blue/green services, cancelled after web is SUCCESSFUL", strategy: "BLUE_GREEN", services: 2, moment: "after success (web), scale-up (worker)", fault: "cancel",
+		world: slowWorker, cancelWhen: deploymentDone("web"),
+		want: deployer.StatusCancelled, serving: map[string]string{"web": "web:1", "worker": "worker:1"}},
+
+	// --- issue 18, row 4: the post step owes a failure's rollback whatever on-cancel says ---
+	{name: "rolling crash, rollback call failing, on-cancel leave, post step", strategy: "ROLLING", moment: "scale-up", fault: "crash; the rollback call fails",
+		image: "repo/app:crash", config: onCancelLeave,
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("UpdateService", ecssim.Fault{Error: "ServerException", Message: "injected", OnCall: 2})
+		},
+		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+	{name: "blue/green crash, rollback call failing, on-cancel leave, post step", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash; the rollback call fails",
+		image: "repo/app:crash", config: onCancelLeave,
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("StopServiceDeployment", ecssim.Fault{Error: "ServerException", Message: "injected"})
+		},
+		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+
+	// --- issue 18, row 5: a finished staged deployment is rolled back by a new deployment of the previous revision ---
+	{name: "blue/green alarm after SUCCESSFUL during our bake", strategy: "BLUE_GREEN", moment: "our bake", fault: "alarm",
+		world: withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second)), config: bakeWith(5*time.Minute, "web-5xx"),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		calls: []string{"DescribeAlarms"}, check: rolledBackByNewDeployment},
+	{name: "blue/green alarm after SUCCESSFUL, PAUSE hook on the rollback", strategy: "BLUE_GREEN", moment: "our bake", fault: "alarm; the rollback waits at a PAUSE hook",
+		world: func(sc *ecssim.Scenario) {
+			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+			pauseHook(sc, 0)
+		},
+		config: func(cfg *deployer.Config) {
+			bakeWith(5*time.Minute, "web-5xx")(cfg)
+			cfg.OnPause = deployer.OnPauseContinue
+			cfg.RollbackTimeout = time.Minute // ECS's 2-minute bake of the rollback is on top
+		},
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, check: rolledBackByNewDeployment},
+	{name: "blue/green alarm after SUCCESSFUL, rollback owed, post step", strategy: "BLUE_GREEN", moment: "our bake", fault: "alarm; the rollback call fails",
+		world: withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second)), config: bakeWith(5*time.Minute, "web-5xx"),
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("UpdateService", ecssim.Fault{Error: "ServerException", Message: "injected", OnCall: 2})
+		},
+		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+
+	// --- issue 18, row 6: paused ranks above succeeded, whatever the order ---
+	{name: "rolling web then blue/green worker at a PAUSE hook", strategy: "ROLLING", services: 2, moment: "at a PAUSE hook", fault: "none",
+		world: func(sc *ecssim.Scenario) { stagedService(sc, "worker", "BLUE_GREEN"); pauseHookOn(sc, "worker") },
+		want:  deployer.StatusPaused},
+
+	// --- issue 18, row 7: resume honours alarms, bake-time (and rollback-scope) ---
+	{name: "blue/green resume continue, alarm after SUCCESSFUL", strategy: "BLUE_GREEN", moment: "after a PAUSE hook, our bake", fault: "alarm",
+		world: func(sc *ecssim.Scenario) {
+			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+			pauseHook(sc, 0)
+		},
+		config: bakeWith(5*time.Minute, "web-5xx"), resume: deployer.ResumeContinue,
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+
+	// --- issue 18, row 8: preflight reads the service-deployment API of a staged service ---
+	{name: "blue/green, no ecs:ListServiceDeployments", strategy: "BLUE_GREEN", moment: "preflight", fault: "access denied",
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("ListServiceDeployments", ecssim.Fault{Error: "AccessDeniedException", Message: "not authorized to perform: ecs:ListServiceDeployments"})
+		},
+		want: deployer.StatusFailed, wantReason: []string{"ecs:ListServiceDeployments"}, serving: map[string]string{"web": "web:1"},
+		noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
+	{name: "blue/green, no ecs:DescribeServiceDeployments", strategy: "BLUE_GREEN", moment: "preflight", fault: "access denied",
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("DescribeServiceDeployments", ecssim.Fault{Error: "AccessDeniedException", Message: "not authorized to perform: ecs:DescribeServiceDeployments"})
+		},
+		want: deployer.StatusFailed, wantReason: []string{"ecs:DescribeServiceDeployments"}, serving: map[string]string{"web": "web:1"},
+		noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
+}
+
+// slowWorker makes worker's new tasks take three minutes to start.
+func slowWorker(sc *ecssim.Scenario) {
+	sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:2", Family: "worker", Behavior: ecssim.BehaviorSlow, After: ecssim.Duration(3 * time.Minute)}}, sc.ImageRules...)
+}
+
+// deploymentDone reports whether service's deployment of revision 2
+// finished (COMPLETED; for a staged one, that is SUCCESSFUL) 15 s ago,
+// three polls: the step has seen it.
+func deploymentDone(service string) func(*ecssim.Sim) bool {
+	var since time.Time
+	return func(sim *ecssim.Sim) bool {
+		p, ok := sim.PrimaryDeployment("prod", service)
+		if !ok || !strings.HasSuffix(aws.ToString(p.TaskDefinition), ":2") || p.RolloutState != types.DeploymentRolloutStateCompleted {
+			return false
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) >= 15*time.Second
+	}
+}
+
+func onCancelLeave(cfg *deployer.Config) { cfg.OnCancel = deployer.OnCancelLeave }
+
+func bakeWith(bake time.Duration, alarms ...string) func(*deployer.Config) {
+	return func(cfg *deployer.Config) { cfg.BakeTime, cfg.Alarms = bake, alarms }
+}
+
+// pauseHook adds a PAUSE hook after the test traffic shift to service i
+// (timing out after an hour with ROLLBACK).
+func pauseHook(sc *ecssim.Scenario, i int) {
+	sc.Services[i].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{
+		TargetType:      types.DeploymentLifecycleHookTargetTypePause,
+		LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift},
+		TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{
+			TimeoutInMinutes: aws.Int32(60), Action: types.DeploymentLifecycleHookActionRollback},
+	}}
+}
+
+func pauseHookOn(sc *ecssim.Scenario, service string) {
+	for i := range sc.Services {
+		if sc.Services[i].Name == service {
+			pauseHook(sc, i)
+		}
+	}
+}
+
+// stagedService puts service on strategy, with its blue/green load
+// balancer.
+func stagedService(sc *ecssim.Scenario, service, strategy string) {
+	for i := range sc.Services {
+		if svc := &sc.Services[i]; svc.Name == service {
+			stage(svc, strategy)
+		}
+	}
+}
+
+// rolledBackByNewDeployment checks that a finished staged deployment was
+// rolled back by a new deployment of the previous revision: ECS refuses
+// to stop a SUCCESSFUL one.
+func rolledBackByNewDeployment(t *testing.T, o outcome) {
+	t.Helper()
+	if n := o.count("UpdateService"); n != 2 {
+		t.Errorf("%d UpdateService calls, want 2 (ours and the rollback's)", n)
+	}
+	for _, c := range o.calls {
+		if c.Op == "StopServiceDeployment" {
+			t.Errorf("StopServiceDeployment (%s) on a finished deployment", cmpOr(c.ErrCode, "accepted"))
+		}
+	}
 }
 
 // crashAfter makes image run healthy for d, then crash (again and again:
@@ -172,33 +323,38 @@ func outcomeWorld(row outcomeRow) ecssim.Scenario {
 		sc.TaskDefinitions = append(sc.TaskDefinitions, w.TaskDefinitions...)
 		sc.Services = append(sc.Services, w.Services...)
 	}
-	for i := range sc.Services {
-		svc := &sc.Services[i]
-		if row.strategy == "ROLLING" {
-			continue
+	if row.strategy != "ROLLING" {
+		for i := range sc.Services {
+			stage(&sc.Services[i], row.strategy)
 		}
-		svc.DeploymentConfiguration.Strategy = row.strategy
-		svc.DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(2)
-		// LINEAR and CANARY with their settings given (rows with ECS's
-		// defaults left to ECS change these in world).
-		switch row.strategy {
-		case "LINEAR":
-			svc.DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)}
-		case "CANARY":
-			svc.DeploymentConfiguration.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
-		}
-		lb := ecssim.BlueGreenLoadBalancer()
-		if svc.Name != "web" {
-			lb.TargetGroupArn = aws.String(strings.ReplaceAll(aws.ToString(lb.TargetGroupArn), "web", svc.Name))
-			lb.AdvancedConfiguration.AlternateTargetGroupArn = aws.String(strings.ReplaceAll(aws.ToString(lb.AdvancedConfiguration.AlternateTargetGroupArn), "web", svc.Name))
-			lb.AdvancedConfiguration.ProductionListenerRule = aws.String(strings.ReplaceAll(aws.ToString(lb.AdvancedConfiguration.ProductionListenerRule), "web", svc.Name))
-		}
-		svc.LoadBalancers = []types.LoadBalancer{lb}
 	}
 	if row.world != nil {
 		row.world(&sc)
 	}
 	return sc
+}
+
+// stage puts a service on a staged strategy with a two-minute bake and
+// its own blue/green load balancer.
+func stage(svc *ecssim.ScenarioService, strategy string) {
+	svc.DeploymentConfiguration.Strategy = strategy
+	svc.DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(2)
+	// LINEAR and CANARY with their settings given (rows with ECS's
+	// defaults left to ECS change these in world).
+	switch strategy {
+	case "LINEAR":
+		svc.DeploymentConfiguration.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)}
+	case "CANARY":
+		svc.DeploymentConfiguration.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
+	}
+	lb := ecssim.BlueGreenLoadBalancer()
+	if svc.Name != "web" {
+		rename := func(p *string) *string { return aws.String(strings.ReplaceAll(aws.ToString(p), "web", svc.Name)) }
+		lb.TargetGroupArn = rename(lb.TargetGroupArn)
+		lb.AdvancedConfiguration.AlternateTargetGroupArn = rename(lb.AdvancedConfiguration.AlternateTargetGroupArn)
+		lb.AdvancedConfiguration.ProductionListenerRule = rename(lb.AdvancedConfiguration.ProductionListenerRule)
+	}
+	svc.LoadBalancers = []types.LoadBalancer{lb}
 }
 
 // outcomeConfig is a row's config (see outcomeRow).
@@ -275,6 +431,17 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	}
 	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Deploy(ctx, outcomeConfig(row))
 	close(done)
+	if row.resume != "" {
+		if o.res.Status != deployer.StatusPaused {
+			t.Fatalf("first step: status %s, want paused: %s\n%s", o.res.Status, o.res.Reason, o.log())
+		}
+		cfg := outcomeConfig(row)
+		cfg.Images, cfg.Resume = nil, row.resume
+		o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Deploy(context.Background(), cfg)
+	}
+	if row.beforePost != nil {
+		row.beforePost(sim)
+	}
 	if row.post && len(o.cps) > 0 {
 		cp := o.cps[len(o.cps)-1]
 		if cp.Phase.PostStepMustAct() {

@@ -70,7 +70,6 @@ func (r *run) resume(ctx context.Context) error {
 	if err := r.cfg.Validate(); err != nil {
 		return r.preflightFailed(err)
 	}
-	r.d.emit(EventPhase, "Resume (%s): %s in cluster %s", r.cfg.Resume, r.cfg.Service, r.cfg.Cluster)
 	where, err := r.findPaused(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -78,13 +77,23 @@ func (r *run) resume(ctx context.Context) error {
 		}
 		return r.preflightFailed(err)
 	}
-	if r.cfg.DryRun {
-		r.res.Status = StatusDryRun
-		r.res.Reason = fmt.Sprintf("dry run: would %s %s; nothing changed", r.cfg.Resume, where)
+	if !r.resumeAt(ctx, where) {
 		return nil
 	}
-	if ctx.Err() != nil {
-		return r.cancelledBeforeChange(ctx)
+	return r.conclude(ctx, r.bakePhase(ctx, r.watchPhase(ctx)))
+}
+
+// resumeAt resumes the deployment findPaused found (where), unless this
+// is a dry run or ctx is cancelled; true when it is to be watched.
+func (r *run) resumeAt(ctx context.Context, where string) (watch bool) {
+	switch {
+	case r.cfg.DryRun:
+		r.res.Status = StatusDryRun
+		r.res.Reason = fmt.Sprintf("dry run: would %s %s; nothing changed", r.cfg.Resume, where)
+		return false
+	case ctx.Err() != nil:
+		_ = r.cancelledBeforeChange(ctx)
+		return false
 	}
 	return r.strategy.resume(ctx)
 }
@@ -92,6 +101,7 @@ func (r *run) resume(ctx context.Context) error {
 // findPaused reads the service, chooses its strategy and asks it for the
 // deployment that waits at a pause (see strategy.findPaused).
 func (r *run) findPaused(ctx context.Context) (string, error) {
+	r.d.emit(EventPhase, "Resume (%s): %s in cluster %s", r.cfg.Resume, r.cfg.Service, r.cfg.Cluster)
 	svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
 	if err != nil {
 		return "", err
@@ -102,5 +112,17 @@ func (r *run) findPaused(ctx context.Context) (string, error) {
 	r.svc, r.origDepl = svc, svc.DeploymentConfiguration
 	r.strategy = chooseStrategy(r, svc)
 	r.res.Strategy = r.strategy.name()
-	return r.strategy.findPaused(ctx)
+	where, err := r.strategy.findPaused(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(r.cfg.Alarms) > 0 {
+		// Watched from the resume to the end of the bake, as from a
+		// deploy's update; none may be in ALARM now.
+		r.alarms = newAlarmWatch(r.d, r.cfg.Alarms)
+		if err := r.alarms.preflight(ctx); err != nil {
+			return "", err
+		}
+	}
+	return where, nil
 }

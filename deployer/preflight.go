@@ -39,6 +39,9 @@ func (r *run) preflight(ctx context.Context) error {
 	r.svc = svc
 	r.strategy = chooseStrategy(r, svc)
 	r.res.Strategy = r.strategy.name()
+	if err := r.strategy.preflight(ctx); err != nil {
+		return err
+	}
 	r.target = aws.ToString(svc.TaskDefinition)
 	r.res.PreviousTaskDefinitionARN = r.target
 	r.origDepl = svc.DeploymentConfiguration

@@ -122,23 +122,24 @@ func (r *run) originalConfig() *types.DeploymentConfiguration {
 }
 
 // rollbackTo sends the rollback UpdateService and returns the rollback
-// deployment's ID ("" when the endpoint does not say). When the call
+// deployment's ID ("" when the endpoint does not say) and the service as
+// the response (or a read after a failed call) showed it. When the call
 // fails but the service turns out to run the target anyway (a retried
 // call that was applied), it is not an error.
-func (d *Deployer) rollbackTo(ctx context.Context, in *ecs.UpdateServiceInput, before map[string]bool) (string, error) {
+func (d *Deployer) rollbackTo(ctx context.Context, in *ecs.UpdateServiceInput, before map[string]bool) (string, types.Service, error) {
 	target := aws.ToString(in.TaskDefinition)
 	out, err := d.ecs.UpdateService(ctx, in)
 	if err != nil {
 		s, derr := d.describeService(ctx, aws.ToString(in.Cluster), aws.ToString(in.Service))
 		if derr != nil || aws.ToString(s.TaskDefinition) != target {
-			return "", err
+			return "", types.Service{}, err
 		}
-		return primaryFor(s, target, before), nil
+		return primaryFor(s, target, before), s, nil
 	}
 	if out.Service == nil {
-		return "", nil
+		return "", types.Service{}, nil
 	}
-	return primaryFor(*out.Service, target, before), nil
+	return primaryFor(*out.Service, target, before), *out.Service, nil
 }
 
 // deregisterFailed deregisters the revision that failed, after a verified

@@ -384,6 +384,8 @@ func stopSummary(t types.Task) string {
 // deployment configuration.
 type rollingStrategy struct {
 	r *run // nil in the post step
+	// rolledBack is the service as the rollback's UpdateService returned it.
+	rolledBack types.Service
 }
 
 var _ strategy = (*rollingStrategy)(nil)
@@ -393,6 +395,10 @@ func (s *rollingStrategy) name() string { return string(types.DeploymentStrategy
 func (s *rollingStrategy) planWatch() string {
 	return fmt.Sprintf("watch deployment for up to %s; on failure roll back to %s", s.r.cfg.Timeout, taskdef.ShortRevision(s.r.target))
 }
+
+// preflight: the rolling watch reads only what the preflight has read
+// already (the service) and the tasks.
+func (s *rollingStrategy) preflight(context.Context) error { return nil }
 
 func (s *rollingStrategy) start(ctx context.Context) (bool, error) { return s.r.updateService(ctx) }
 
@@ -446,10 +452,11 @@ func (s *rollingStrategy) rollback(ctx context.Context) error {
 		desired = aws.Int32(r.svc.DesiredCount)
 	}
 	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
-	id, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
+	id, svc, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
 	if err != nil {
 		return err
 	}
+	s.rolledBack = svc
 	r.res.RollbackDeploymentID = id
 	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(id), taskdef.ShortRevision(r.target))
 	return nil
@@ -473,9 +480,10 @@ func (s *rollingStrategy) findPaused(context.Context) (string, error) {
 	return "", fmt.Errorf("resume: service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", s.r.cfg.Service, strategyOf(s.r.svc))
 }
 
-func (s *rollingStrategy) resume(context.Context) error {
+func (s *rollingStrategy) resume(context.Context) bool {
 	_, err := s.findPaused(context.Background())
-	return s.r.preflightFailed(err)
+	_ = s.r.preflightFailed(err)
+	return false
 }
 
 func (s *rollingStrategy) saveTo(*Checkpoint) {}
@@ -505,14 +513,14 @@ func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 	if owed {
 		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
 	}
-	if !cp.Rollback {
+	if !cp.Rollback && !owed {
 		res.Status = StatusFailed
 		res.Reason = what + "; leaving it (on-cancel: leave)"
 		res.ManualRollback = manual
 		return res, nil
 	}
 	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
-	id, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
+	id, _, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
 	if err != nil {
 		res.Status = StatusRollbackFailed
 		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)

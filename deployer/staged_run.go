@@ -26,7 +26,15 @@ type stagedWatch struct {
 	r    *run
 	arn  string // "" until found (the update's response did not name it)
 	what watchKind
-	j    *stagedJudge
+	// taskDef is the revision the deployment moves to: ours, or the
+	// previous one when the deployment is a rollback by redeploying it.
+	taskDef string
+	// redeploy: the deployment watched is the rollback of a finished
+	// deployment of ours, a new deployment of the previous revision. It
+	// is judged as a deployment going forward (SUCCESSFUL is the rollback
+	// done; PAUSE hooks are continued), and its own rollback is a failure.
+	redeploy bool
+	j        *stagedJudge
 	// tasks judges the stopped tasks of our revision's ECS deployment
 	// (ListTasks startedBy its ID), and feeds the diagnosis.
 	tasks *rollingJudge
@@ -50,21 +58,34 @@ func (r *run) newStagedWatch(arn string) *stagedWatch {
 	if r.origDepl != nil {
 		hooks = r.origDepl.LifecycleHooks
 	}
-	s := &stagedWatch{r: r, arn: arn, what: watchDeployment,
+	s := &stagedWatch{r: r, arn: arn, what: watchDeployment, taskDef: r.newARN,
 		j:     newStagedJudge(arn, taskdef.ShortRevision(r.newARN), taskdef.ShortRevision(r.target), hooks, r.cfg.FailedTasksThreshold),
 		tasks: r.rollingJudge("", r.newARN, watchDeployment)}
 	s.tasks.onFailure = func() { r.mark("first failure") }
 	return s
 }
 
+// redeployWatch returns the judge of the rollback of a finished staged
+// deployment: the new service deployment arn ("" when still to be found)
+// of the previous revision.
+func (r *run) redeployWatch(arn string) *stagedWatch {
+	var hooks []types.DeploymentLifecycleHook
+	if r.origDepl != nil {
+		hooks = r.origDepl.LifecycleHooks
+	}
+	return &stagedWatch{r: r, arn: arn, what: watchRollback, taskDef: r.target, redeploy: true,
+		j:     newStagedJudge(arn, taskdef.ShortRevision(r.target), taskdef.ShortRevision(r.newARN), hooks, r.cfg.FailedTasksThreshold),
+		tasks: r.rollingJudge("", r.target, watchRollback)}
+}
+
 // judge reads our service deployment once and judges it.
 func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 	s.polls++
-	if s.tasks.id == "" {
-		s.tasks.id = primaryFor(snap.service, s.r.newARN, deploymentIDs(s.r.svc))
+	if s.tasks.id == "" && !s.redeploy {
+		s.tasks.id = primaryFor(snap.service, s.taskDef, deploymentIDs(s.r.svc))
 	}
 	if s.arn == "" {
-		arn, err := s.r.findServiceDeployment(ctx)
+		arn, err := s.r.findServiceDeployment(ctx, s.taskDef)
 		if err != nil {
 			return verdict{}, err
 		}
@@ -73,7 +94,7 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 			if s.finds <= maxStaleReads {
 				return verdict{kind: verdictInProgress}, nil
 			}
-			return verdict{kind: verdictFailed, reason: fmt.Sprintf("could not find the service deployment of %s: ECS lists none since the update", taskdef.ShortRevision(s.r.newARN))}, nil
+			return verdict{kind: verdictFailed, reason: fmt.Sprintf("could not find the service deployment of %s: ECS lists none since the update", taskdef.ShortRevision(s.taskDef))}, nil
 		}
 		s.setARN(arn)
 	}
@@ -92,6 +113,19 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		s.r.mark(st)
 	}
 
+	if s.redeploy {
+		switch d.outcome {
+		case stagedSucceeded:
+			v.kind, v.reason = verdictSucceeded, d.reason
+		case stagedPaused:
+			if err := s.r.continueAt(ctx, s, d.hook, types.DeploymentLifecycleHookActionContinue); err != nil {
+				return verdict{}, err
+			}
+		case stagedFailed, stagedECSRollback, stagedRolledBack, stagedRollbackFailed, stagedStopped:
+			v.kind, v.reason = verdictFailed, d.reason
+		}
+		return v, nil
+	}
 	switch d.outcome {
 	case stagedInProgress:
 		if s.what == watchDeployment && !s.j.ourRollback {
@@ -252,9 +286,10 @@ func (r *run) updatedServiceDeployment(updated types.Service) string {
 // findServiceDeployment looks for the service deployment our update
 // started when its response did not name it: the newest one ECS lists
 // for the service since the run began, not the one from before, whose
-// target revision runs our task definition. Never someone else's: a
-// deployment of another task definition is not ours.
-func (r *run) findServiceDeployment(ctx context.Context) (string, error) {
+// target revision runs taskDef (ours; the previous revision for the
+// rollback of a finished deployment). Never someone else's: a deployment
+// of another task definition is not ours.
+func (r *run) findServiceDeployment(ctx context.Context, taskDef string) (string, error) {
 	out, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster:   aws.String(r.cfg.Cluster),
 		Service:   aws.String(r.cfg.Service),
@@ -283,7 +318,7 @@ func (r *run) findServiceDeployment(ctx context.Context) (string, error) {
 		return aws.ToTime(b.CreatedAt).Compare(aws.ToTime(a.CreatedAt))
 	})
 	for _, b := range cands {
-		if taskDefs[aws.ToString(b.TargetServiceRevisionArn)] == r.newARN {
+		if taskDefs[aws.ToString(b.TargetServiceRevisionArn)] == taskDef {
 			return aws.ToString(b.ServiceDeploymentArn), nil
 		}
 	}
@@ -418,9 +453,10 @@ func plannedWaits(c *types.DeploymentConfiguration, minute time.Duration) time.D
 }
 
 // resume acts on our deployment that waits at a PAUSE hook, as found by
-// findPaused: ContinueServiceDeployment with CONTINUE (then the watch to
-// its end, with every verdict of a deploy) or ROLLBACK.
-func (st *stagedStrategy) resume(ctx context.Context) error {
+// findPaused: ContinueServiceDeployment with CONTINUE (the deployment is
+// then watched to its end, with every verdict of a deploy) or ROLLBACK
+// (watched to its end here).
+func (st *stagedStrategy) resume(ctx context.Context) bool {
 	r, sd, hook := st.r, *st.found, st.hook
 	s := r.newStagedWatch("")
 	s.setARN(aws.ToString(sd.ServiceDeploymentArn))
@@ -435,20 +471,21 @@ func (st *stagedStrategy) resume(ctx context.Context) error {
 			r.res.Status = StatusFailed
 			r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits at %s", err, hookName(*hook))
 			r.checkpoint(PhaseDone)
-			return nil
+			return false
 		}
 		r.mark("rollback issued")
 		why := fmt.Sprintf("deployment %s of %s was paused at %s; resume: rollback", s.j.id, taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)))
-		return r.awaitRollback(ctx, why, "")
+		_ = r.awaitRollback(ctx, why, "")
+		return false
 	}
 	if err := r.continueAt(ctx, s, hook, types.DeploymentLifecycleHookActionContinue); err != nil {
 		r.res.Status = StatusFailed
 		r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits at %s", err, hookName(*hook))
 		r.checkpoint(PhaseDone)
-		return nil
+		return false
 	}
-	v := r.watchPhase(ctx)
-	return r.conclude(ctx, v)
+	r.updatedAt = r.d.now() // the alarms are watched from here
+	return true
 }
 
 // findPaused finds the service's deployment that waits at a PAUSE hook
@@ -534,18 +571,16 @@ func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 	case sd.Status == types.ServiceDeploymentStatusStopped:
 		res.Reason = fmt.Sprintf("deployment %s was stopped; nothing to do", id)
 		return res, nil
+	case sd.Status == types.ServiceDeploymentStatusSuccessful && owed:
+		// ECS refuses to stop a finished deployment: the rollback owed is
+		// a new deployment of the previous revision.
+		return (&rollingStrategy{}).recover(ctx, d, cp, res)
 	case sd.Status == types.ServiceDeploymentStatusSuccessful:
 		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", id, taskdef.ShortRevision(cp.TaskDefinition))
-		if owed {
-			res.Status = StatusRollbackFailed
-			res.Reason = fmt.Sprintf("the main step could not roll back deployment %s of %s, and it has completed since", id, taskdef.ShortRevision(cp.TaskDefinition))
-			res.ManualRollback = manual
-			return res, errors.New(res.Reason)
-		}
 		return res, nil
 	}
 	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s at %s", id, taskdef.ShortRevision(cp.TaskDefinition), sd.Status, orDash(string(sd.LifecycleStage)))
-	if !cp.Rollback {
+	if !cp.Rollback && !owed {
 		res.Status = StatusFailed
 		res.Reason = what + "; leaving it (on-cancel: leave)"
 		res.ManualRollback = manual

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
@@ -18,19 +20,24 @@ import (
 // a PAUSE hook) puts production traffic back on the previous revision,
 // which ECS keeps until the clean-up.
 //
-// Once the deployment is SUCCESSFUL and baking (Config.BakeTime), ECS has
-// retired the old revision and refuses to stop a finished deployment:
-// from then on the strategy judges, rolls back and recovers the service
-// as a rolling one (finished), with a new deployment of the previous
-// revision.
+// Once the deployment is SUCCESSFUL, ECS has retired the old revision and
+// refuses to stop a finished deployment: from then on (the bake, a
+// cancel of a multi-service step) the strategy is finished. It rolls back
+// with a new deployment of the previous revision (the rolling
+// strategy's UpdateService) and watches that rollback as the staged
+// deployment it is (redeploy): the service's PAUSE hooks are continued,
+// ECS's bake is part of it, and SUCCESSFUL is the rollback done. The post
+// step recovers a finished deployment as a rolling one.
 type stagedStrategy struct {
 	r    *run // nil in the post step
 	kind types.DeploymentStrategy
 
 	w *stagedWatch // our service deployment's judge, from start (or resume)
-	// finished is set when our deployment is SUCCESSFUL and the bake
-	// begins: what follows is a rolling strategy's.
+	// finished is set when our deployment is SUCCESSFUL: the rollback is
+	// then its UpdateService, and redeploy the judge of the service
+	// deployment that UpdateService started.
 	finished *rollingStrategy
+	redeploy *stagedWatch
 
 	found *types.ServiceDeployment             // findPaused: the deployment waiting
 	hook  *types.DeploymentLifecycleHookDetail // findPaused: the PAUSE hook it waits at
@@ -44,6 +51,39 @@ func (st *stagedStrategy) planWatch() string {
 	r := st.r
 	return fmt.Sprintf("watch the service deployment stage by stage for up to %s (timeout plus ECS's own waits); on failure StopServiceDeployment ROLLBACK back to %s",
 		stagedTimeout(r.cfg.Timeout, r.svc.DeploymentConfiguration), taskdef.ShortRevision(r.target))
+}
+
+// preflight reads the service's deployments as the watch will
+// (ListServiceDeployments, then DescribeServiceDeployments of the
+// service's current one): a role that may update the service but not
+// read its service deployments would leave production mid-deploy and
+// unwatched.
+func (st *stagedStrategy) preflight(ctx context.Context) error {
+	r := st.r
+	list, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service), MaxResults: aws.Int32(1)})
+	if err != nil {
+		return stagedReadFailed(r.cfg.Service, st.kind, "ecs:ListServiceDeployments", err)
+	}
+	arn := aws.ToString(r.svc.CurrentServiceDeployment)
+	if arn == "" && len(list.ServiceDeployments) > 0 {
+		arn = aws.ToString(list.ServiceDeployments[0].ServiceDeploymentArn)
+	}
+	if arn == "" {
+		return nil // nothing to read yet: ECS has not deployed this service through the API
+	}
+	if _, err := r.d.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}}); err != nil {
+		return stagedReadFailed(r.cfg.Service, st.kind, "ecs:DescribeServiceDeployments", err)
+	}
+	return nil
+}
+
+// stagedReadFailed is the preflight error of a service-deployment read.
+func stagedReadFailed(service string, kind types.DeploymentStrategy, action string, err error) error {
+	if accessLost(err) {
+		return fmt.Errorf("service: service %s uses %s, which is watched through its service deployments, and the credentials may not read them; allow %s (see iam-policy.json): %w", service, kind, action, err)
+	}
+	return fmt.Errorf("service: could not read the service deployments of %s (%s): %w", service, action, err)
 }
 
 // start sends the UpdateService and sets up the judge of the service
@@ -67,7 +107,11 @@ func (st *stagedStrategy) watch(ctx context.Context) verdict {
 	r, s := st.r, st.w
 	timeout := stagedTimeout(r.cfg.Timeout, r.origDepl)
 	title := fmt.Sprintf("Watch deployment %s (%s, up to %s)", orDefault(s.j.id, r.res.DeploymentID), st.kind, timeout)
-	return r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt })
+	v := r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt })
+	if v.kind == verdictSucceeded {
+		st.finished = &rollingStrategy{r: r}
+	}
+	return v
 }
 
 // confirmFailed: ECS's own rollback of a service deployment is a verdict
@@ -86,15 +130,26 @@ func (st *stagedStrategy) bake(ctx context.Context, v verdict) verdict {
 	if v.kind != verdictSucceeded || st.r.cfg.BakeTime <= 0 || st.r.ours == nil {
 		return v
 	}
-	st.finished = &rollingStrategy{r: st.r}
 	return st.r.bakeDeployment(ctx, v)
 }
 
 func (st *stagedStrategy) rollback(ctx context.Context) error {
-	if st.finished != nil {
-		return st.finished.rollback(ctx)
+	if st.finished == nil {
+		return st.r.rollbackStaged(ctx, st.w)
 	}
-	return st.r.rollbackStaged(ctx, st.w)
+	r := st.r
+	if err := st.finished.rollback(ctx); err != nil {
+		return err
+	}
+	arn := aws.ToString(st.finished.rolledBack.CurrentServiceDeployment)
+	if arn == st.w.arn || arn == aws.ToString(r.svc.CurrentServiceDeployment) {
+		arn = "" // the response does not name the rollback's: found by listing
+	}
+	st.redeploy = r.redeployWatch(arn)
+	if arn != "" {
+		r.d.emit(EventInfo, "Rollback service deployment %s (%s of %s)", arn, st.kind, taskdef.ShortRevision(r.target))
+	}
+	return nil
 }
 
 func (st *stagedStrategy) rollbackSubject() string {
@@ -107,8 +162,14 @@ func (st *stagedStrategy) rollbackSubject() string {
 // watchRollback follows our service deployment through its rollback
 // (the same service deployment, ROLLBACK_* statuses).
 func (st *stagedStrategy) watchRollback(ctx context.Context) verdict {
-	if st.finished != nil {
+	if st.finished != nil && st.redeploy == nil {
 		return st.finished.watchRollback(ctx)
+	}
+	if st.redeploy != nil {
+		// A staged deployment of its own: ECS's planned waits (its
+		// bake, the steps) come on top of the rollback timeout.
+		r := st.r
+		return r.watcher(st.redeploy).watch(ctx, stagedTimeout(r.cfg.RollbackTimeout, r.origDepl), r.cfg.PollInterval)
 	}
 	r, s := st.r, st.w
 	s.what = watchRollback
@@ -124,4 +185,11 @@ func (st *stagedStrategy) manualRollback() string {
 	return manualRollbackCommand(st.r.cfg.Cluster, st.r.cfg.Service, st.r.target)
 }
 
-func (st *stagedStrategy) saveTo(*Checkpoint) {}
+// saveTo: once our deployment finished, the post step recovers the
+// service as a rolling one (a new deployment of the previous revision),
+// since ECS no longer stops our service deployment.
+func (st *stagedStrategy) saveTo(cp *Checkpoint) {
+	if st.finished != nil {
+		cp.ServiceDeploymentARN = ""
+	}
+}

@@ -14,17 +14,20 @@ import (
 // branch on which strategy it is.
 //
 //	phase        rolling (ECS, ROLLING)           staged (ECS, BLUE_GREEN/LINEAR/CANARY)
+//	preflight    (nothing more to read)            List/DescribeServiceDeployments (a read)
 //	start        UpdateService                     UpdateService; our service deployment from
 //	                                               the response (else listed while watching)
-//	watch        Deployments[] + stopped tasks     DescribeServiceDeployments + stopped tasks
+//	watch        Deployments[] + stopped tasks     DescribeServiceDeployments and the service
+//	                                               every poll, stopped tasks on a signal
 //	confirm      ECS's circuit-breaker rollback?   (ECS's rollback is a verdict of the watch)
-//	bake         our ECS deployment's tasks        after SUCCESSFUL: our revision's tasks; the
-//	                                               service is then judged as a rolling one
+//	bake         our ECS deployment's tasks        the same, once SUCCESSFUL (finished)
 //	rollback     UpdateService to the previous     StopServiceDeployment ROLLBACK (Continue…
-//	             revision, its configuration       ROLLBACK at a PAUSE hook); after SUCCESSFUL:
-//	                                               a new deployment of the previous revision
+//	             revision, its configuration       ROLLBACK at a PAUSE hook); finished: a new
+//	                                               deployment of the previous revision, watched
+//	                                               as a staged deployment (PAUSE continued)
 //	resume       (nothing waits)                   ContinueServiceDeployment at the PAUSE hook
-//	recover      UpdateService back                Stop/ContinueServiceDeployment ROLLBACK
+//	recover      UpdateService back                Stop/ContinueServiceDeployment ROLLBACK;
+//	                                               finished: as rolling
 //
 // A third strategy (CodeDeploy's CreateDeployment, StopDeployment with
 // autoRollbackEnabled, a Ready wait answered by ContinueDeployment) is a
@@ -42,6 +45,11 @@ type strategy interface {
 
 	// planWatch is the dry run's line for the watch and the rollback.
 	planWatch() string
+
+	// preflight checks, with reads that change nothing, what this
+	// strategy will need to watch and roll back (the APIs it reads, with
+	// the run's credentials); an error stops the run before any change.
+	preflight(ctx context.Context) error
 
 	// start points the service at the new revision (r.newARN) and
 	// records our deployment (Result.DeploymentID, and whatever else
@@ -94,8 +102,11 @@ type strategy interface {
 	findPaused(ctx context.Context) (string, error)
 
 	// resume acts on the deployment findPaused found (Config.Resume:
-	// continue or roll back) and concludes the run.
-	resume(ctx context.Context) error
+	// continue or roll back). watch reports whether the deployment goes
+	// on and is to be watched, baked and concluded as a deploy's; false
+	// when the run ended here (rolled back, or the call failed), with
+	// the Result filled.
+	resume(ctx context.Context) (watch bool)
 
 	// saveTo writes into a checkpoint what this strategy's recover needs
 	// beyond the common fields.

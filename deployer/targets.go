@@ -49,19 +49,21 @@ const (
 )
 
 // statusRank orders outcomes from best to worst: the step's status is the
-// worst of its services'.
+// worst of its services'. Paused ranks above succeeded: a step with one
+// service waiting at a PAUSE hook is paused, so the workflow's gate
+// (`if: status == 'paused'`) runs and resumes it.
 var statusRank = map[Status]int{
 	StatusDryRun:         0,
 	StatusSucceeded:      1,
-	StatusPaused:         1, // waits at a PAUSE hook, as asked: not a failure
-	StatusRolledBack:     2,
-	StatusCancelled:      3,
-	StatusFailed:         4,
-	StatusRollbackFailed: 5,
+	StatusPaused:         2, // waits at a PAUSE hook, as asked: not a failure
+	StatusRolledBack:     3,
+	StatusCancelled:      4,
+	StatusFailed:         5,
+	StatusRollbackFailed: 6,
 }
 
 // Worse reports whether s is a worse outcome than t (rollback-failed >
-// failed > cancelled > rolled-back > succeeded > dry-run).
+// failed > cancelled > rolled-back > paused > succeeded > dry-run).
 func (s Status) Worse(t Status) bool { return statusRank[s] > statusRank[t] }
 
 // peerFailure is the cause of a watch stopped because another service of
@@ -222,14 +224,34 @@ func (f *fleet) deploy(ctx context.Context) error {
 		}
 		return nil
 	}
+	f.watchAndConclude(ctx, changed, failure)
+	return nil
+}
+
+// watchAndConclude watches the services the step changed side by side
+// (unless one already failed to change, with rollback scope all), and
+// decides the step's fate in one place: with rollback scope all, a
+// failure rolls back every other service the step changed, and so does a
+// cancel, whether their deployments finished or not.
+func (f *fleet) watchAndConclude(ctx context.Context, changed []*run, failure *peerFailure) {
 	verdicts := make([]verdict, len(changed))
 	if failure == nil || f.cfg.RollbackScope == RollbackScopeFailed {
 		failure = f.watch(ctx, changed, verdicts)
 	}
-	if failure != nil && f.cfg.RollbackScope != RollbackScopeFailed && ctx.Err() == nil {
+	all := f.cfg.RollbackScope != RollbackScopeFailed
+	switch {
+	case failure != nil && all && ctx.Err() == nil:
 		for i, r := range changed {
 			if r.cfg.Service != failure.service && !verdicts[i].bad() {
 				verdicts[i] = verdict{kind: verdictPeerFailed, reason: failure.Error()}
+			}
+		}
+	case ctx.Err() != nil && all && slices.ContainsFunc(verdicts, func(v verdict) bool { return v.kind == verdictCancelled }):
+		// Cancelled while some services were still on their way: the
+		// cancel takes back those that finished too.
+		for i := range verdicts {
+			if !verdicts[i].bad() {
+				verdicts[i] = verdict{kind: verdictCancelled, reason: "cancelled"}
 			}
 		}
 	}
@@ -238,15 +260,16 @@ func (f *fleet) deploy(ctx context.Context) error {
 		wg.Go(func() { _ = r.conclude(ctx, verdicts[i]) })
 	}
 	wg.Wait()
-	return nil
 }
 
 // resume acts on every service's deployment that waits at a PAUSE hook
 // (Config.Resume): all must have one before any is resumed; then each is
 // resumed and watched to its end, side by side.
 func (f *fleet) resume(ctx context.Context) error {
-	for _, r := range f.runs {
-		if _, err := r.findPaused(ctx); err != nil {
+	where := make([]string, len(f.runs))
+	for i, r := range f.runs {
+		var err error
+		if where[i], err = r.findPaused(ctx); err != nil {
 			if ctx.Err() != nil {
 				for _, r := range f.runs {
 					_ = r.cancelledBeforeChange(ctx)
@@ -258,11 +281,17 @@ func (f *fleet) resume(ctx context.Context) error {
 			return err
 		}
 	}
-	var wg sync.WaitGroup
-	for _, r := range f.runs {
-		wg.Go(func() { _ = r.resume(ctx) })
+	// Each is resumed; those continued are then watched and concluded
+	// together, under the rollback scope, as a deploy's are.
+	var changed []*run
+	for i, r := range f.runs {
+		if r.resumeAt(ctx, where[i]) {
+			changed = append(changed, r)
+		}
 	}
-	wg.Wait()
+	if len(changed) > 0 {
+		f.watchAndConclude(ctx, changed, nil)
+	}
 	return nil
 }
 
