@@ -556,16 +556,18 @@ func TestStagedTimeoutAndTakeover(t *testing.T) {
 		}))
 		rec := &recorder{}
 		var once sync.Once
+		var other sync.WaitGroup // someone else's update ends before the test does
+		defer other.Wait()
 		d := deployer.New(e.ecs, e.logs, deployer.WithReporter(func(ev deployer.Event) {
 			rec.report(ev)
 			if ev.Kind == deployer.EventProgress && strings.Contains(ev.Message, "BAKE_TIME") {
 				once.Do(func() {
-					go func() {
+					other.Go(func() {
 						_, err := e.ecs.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), ForceNewDeployment: true})
 						if err != nil {
 							t.Errorf("someone else's UpdateService: %v", err)
 						}
-					}()
+					})
 				})
 			}
 		}))
