@@ -26,6 +26,8 @@ type awsClients struct {
 	// custom endpoint and CloudWatch is not (see separateEndpoint).
 	CloudWatch *cloudwatch.Client
 	Region     string
+	// Verify makes the verify phase's clients when first needed (aws_verify.go).
+	Verify *verifyClients
 }
 
 // newAWSClients loads the standard AWS configuration (credentials chain,
@@ -72,6 +74,7 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 		Logs:   logsClient(cfg, ecsEndpoint, logsEndpoint),
 		Region: cfg.Region,
 	}
+	c.Verify = newVerifyClients(cfg, ecsEndpoint, env, c.Logs)
 	if separateEndpoint(ecsEndpoint, cwEndpoint) {
 		c.CloudWatch = awsclient.NewCloudWatch(cfg, cwEndpoint)
 	}

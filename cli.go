@@ -31,13 +31,17 @@ func (e *cmdEnv) run(ctx context.Context, args []string) int {
 			return e.runDemo(ctx, args[1:])
 		case "sim":
 			return e.runSim(ctx, args[1:])
+		case "verify":
+			// The preflight and the verify phase alone (docs/verify.md):
+			// exit 0 when the revision would deploy, 1 otherwise.
+			return e.runDeployWith(ctx, args[1:], map[string]string{inDryRun: "true", inVerify: "true"})
 		case "deploy":
 			args = args[1:]
 		case "help":
 			args = []string{"--help"}
 		default:
 			if !strings.HasPrefix(args[0], "-") {
-				fmt.Fprintf(e.stderr, "ecs-rollout: unknown command %q (commands: deploy, post, demo, sim, version; see --help)\n", args[0])
+				fmt.Fprintf(e.stderr, "ecs-rollout: unknown command %q (commands: deploy, verify, post, demo, sim, version; see --help)\n", args[0])
 				return exitUsage
 			}
 		}
@@ -122,13 +126,16 @@ func defineInputFlags(fs *flag.FlagSet) func(string) string {
 func printUsage(w io.Writer, fs *flag.FlagSet) {
 	var b strings.Builder
 	b.WriteString(`Usage: ecs-rollout [deploy] --service NAME [--image IMAGE] [flags]
+       ecs-rollout verify --service NAME [--image IMAGE] [flags]
        ecs-rollout post | demo | sim | version
 
 Deploys a new image to an Amazon ECS service with a rolling update, watches
 its own deployment and rolls back to the previous revision when it fails.
 AWS credentials, AWS_REGION and AWS_ENDPOINT_URL_ECS come from the
 environment. Outputs are printed as name=value lines on stdout; the log goes
-to stderr.
+to stderr. verify runs only the checks made before any change (the
+preflight, with the images, secrets, log groups and roles verified) and
+changes nothing: exit 0 when the revision would deploy, 1 otherwise.
 
 Inputs (the same names as the GitHub Action's inputs):
 `)

@@ -14,6 +14,12 @@ import (
 // runDeploy is the deploy command: inputs from the INPUT_* variables in
 // GitHub mode when no flags are given, from flags otherwise.
 func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
+	return e.runDeployWith(ctx, args, nil)
+}
+
+// runDeployWith is runDeploy with some inputs forced to a value (the
+// verify command forces dry-run and verify).
+func (e *cmdEnv) runDeployWith(ctx context.Context, args []string, force map[string]string) int {
 	gh := e.github()
 	fs := flag.NewFlagSet("ecs-rollout", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -40,6 +46,15 @@ func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
 	if len(args) == 0 && (gh || e.inputsInEnv()) {
 		gh = true
 		get = githubactions.New(githubactions.WithGetenv(e.getenv)).GetInput
+	}
+	if force != nil {
+		given := get
+		get = func(name string) string {
+			if v, ok := force[name]; ok {
+				return v
+			}
+			return given(name)
+		}
 	}
 	con := newConsole(gh, e.getenv, e.stdout, e.stderr)
 	con.summaryFile = *summaryPath
@@ -73,8 +88,9 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 		err := &inputError{Input: inAlarms, Msg: "ECS is at a custom endpoint (AWS_ENDPOINT_URL_ECS) but CloudWatch is not: set AWS_ENDPOINT_URL_CLOUDWATCH to read the alarms from"}
 		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
-	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch))
+	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify))
 	res, err := d.Deploy(ctx, p.Config)
+	reportVerifyProblems(con, res)
 	res = completeResult(res, err, p.Config)
 	return res, con.finish(res)
 }

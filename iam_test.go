@@ -72,6 +72,10 @@ func loadPolicy(t *testing.T) iamPolicy {
 var (
 	logsOps       = map[string]bool{"GetLogEvents": true, "FilterLogEvents": true, "DescribeLogStreams": true}
 	cloudWatchOps = map[string]bool{"DescribeAlarms": true}
+	// verifyOps are the verify phase's operations, with their service's
+	// IAM prefix.
+	verifyOps = map[string]string{"DescribeImages": "ecr:", "BatchGetImage": "ecr:", "DescribeSecret": "secretsmanager:",
+		"DescribeParameters": "ssm:", "GetParameters": "ssm:", "DescribeLogGroups": "logs:", "GetRole": "iam:", "SimulatePrincipalPolicy": "iam:"}
 )
 
 // iamActions returns the IAM actions a call needs: its own, plus the
@@ -80,6 +84,8 @@ var (
 func iamActions(c ecssim.Call) []string {
 	prefix := "ecs:"
 	switch {
+	case verifyOps[c.Op] != "":
+		prefix = verifyOps[c.Op]
 	case logsOps[c.Op]:
 		prefix = "logs:"
 	case cloudWatchOps[c.Op]:

@@ -87,6 +87,7 @@ func inputSpecs() []inputSpec {
 		{Name: inDryRun, Default: "false", Kind: kindBool, Usage: "run the preflight and print the plan; change nothing"},
 		{Name: inOnPause, Default: string(deployer.OnPauseReturn), Usage: "when our deployment waits at a PAUSE hook: return (status paused), continue or rollback"},
 		{Name: inResume, Usage: "continue or rollback the deployment waiting at a PAUSE hook (with service or services, no image)"},
+		{Name: inVerify, Default: "true", Kind: kindBool, Usage: "before any change, verify the revision's images (and platform), secrets, log groups and roles; false skips it"},
 	}
 }
 
@@ -177,6 +178,7 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 		(*inputParser).runInputs,       // inputs_watch.go: wait, log-lines, on-cancel, on-busy, deregister-failed, dry-run
 		(*inputParser).bakeInputs,      // inputs_bake.go: bake-time, alarms (after wait)
 		(*inputParser).strategyInputs,  // inputs_strategies.go: on-pause, resume
+		(*inputParser).verifyInputs,    // inputs_verify.go: verify
 	}
 	for _, parse := range groups {
 		parse(p, out, opts)

@@ -49,6 +49,7 @@ func feDefaultConfig() deployer.Config {
 		OnCancel:             deployer.OnCancelRollback,
 		OnPause:              deployer.OnPauseReturn,
 		RollingDefaults:      true,
+		Verify:               true,
 	}
 }
 

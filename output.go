@@ -252,6 +252,8 @@ func (c *console) report(ev deployer.Event) {
 		c.infof("%s", report.ServiceEvent(ev))
 	case deployer.EventWarning:
 		c.warnf("%s", ev.Message)
+	case deployer.EventNotice:
+		c.noticef("%s", ev.Message)
 	case deployer.EventCheckpoint:
 		if ev.State != nil {
 			c.saveCheckpoint(*ev.State)

@@ -37,6 +37,7 @@ type Deployer struct {
 	now    func() time.Time
 	poll   func(interval time.Duration) backoffFactory
 	batch  *serviceBatcher // a multi-service step's shared reads (nil: one service)
+	verify VerifyClients   // the verify phase's clients (verifyapi.go); nil: no verification
 }
 
 // Option configures a Deployer.

@@ -102,7 +102,12 @@ func (r *run) preflight(ctx context.Context) error {
 		}
 	}
 
-	var plan []string
+	// The revision is known and nothing is registered yet: verify it
+	// (verify.go).
+	if err := r.verify(ctx, in); err != nil {
+		return err
+	}
+	plan := r.verifyPlan()
 	if r.res.Promoted {
 		plan = append(plan, fmt.Sprintf("no RegisterTaskDefinition: promote the existing revision %s", taskdef.ShortRevision(r.newARN)))
 	} else {

@@ -119,6 +119,11 @@ type Config struct {
 	Resume           Resume  // non-empty: act on the deployment waiting at a PAUSE hook; deploy nothing
 	DeregisterFailed bool    // after a verified rollback, deregister the failed revision
 	DryRun           bool
+	// Verify checks, before anything is registered, that the revision's
+	// images (and their platform), secrets, parameters, log groups and
+	// roles exist and that the execution role may use them (verify.go;
+	// needs WithVerifyClients).
+	Verify bool
 
 	// BakeTime is how long to keep watching our deployment after it
 	// succeeded (0: the verdict is final at COMPLETED): a task of the new
@@ -231,6 +236,9 @@ type Result struct {
 	ManualRollback string
 	// Plan lists what a dry run would do, one line per step.
 	Plan []string
+	// Verification is what the verify phase found (nil when it did not
+	// run).
+	Verification *Verification
 
 	StartedAt  time.Time
 	FinishedAt time.Time
@@ -269,6 +277,10 @@ const (
 	// we watched, as it arrives (each once, by event ID); ServiceEvent is
 	// set and Message is its text.
 	EventServiceEvent
+	// EventNotice is a check that could not be made and does not stop
+	// the deploy (the verify phase's denied or skipped checks), worth a
+	// notice annotation.
+	EventNotice
 )
 
 // Event is one progress report. The caller turns events into log lines.

@@ -130,3 +130,16 @@ func FastBackoff() retry.BackoffDelayer {
 		return time.Duration(float64(d) * rand.Float64()), nil
 	})
 }
+
+// Configure applies the package's configuration to the options of a
+// client made with a service's NewFromConfig: the retryer (Retryer()
+// unless cfg has one) and a non-empty endpoint as BaseEndpoint. Pass
+// &o.Retryer and &o.BaseEndpoint.
+func Configure(cfg aws.Config, endpoint string, retryer *aws.Retryer, baseEndpoint **string) {
+	if cfg.Retryer == nil {
+		*retryer = Retryer()
+	}
+	if endpoint != "" {
+		*baseEndpoint = aws.String(endpoint)
+	}
+}

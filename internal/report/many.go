@@ -20,11 +20,11 @@ func summaryMany(res deployer.Result) []string {
 	sections := []string{summaryHeadline(res), summaryServices(res), summaryImages(res.Services[0]),
 		summaryManualRollback(res), summaryPlan(res)}
 	for _, s := range res.Services {
-		if s.Status.OK() || (len(s.Causes) == 0 && len(s.Events) == 0 && len(s.Logs) == 0 && len(s.Timeline) == 0) {
+		if s.Status.OK() || (len(s.Causes) == 0 && len(s.Events) == 0 && len(s.Logs) == 0 && len(s.Timeline) == 0 && s.Verification == nil) {
 			continue
 		}
 		sections = append(sections, fmt.Sprintf("## %s: %s\n\n%s\n\n", escapeMarkdownLine(s.Service), StatusTitle(s.Status), escapeMarkdownLine(Truncate(OneLine(s.Reason), 1000))))
-		sections = append(sections, summaryTimeline(s), summaryCauses(s), summaryEvents(s), summaryLogs(s))
+		sections = append(sections, summaryVerification(s), summaryTimeline(s), summaryCauses(s), summaryEvents(s), summaryLogs(s))
 	}
 	return sections
 }

@@ -33,6 +33,7 @@ func Summary(res deployer.Result) string {
 		summaryHeadline(res),
 		summaryFacts(res),
 		summaryImages(res),
+		summaryVerification(res), // verify.go
 		summaryManualRollback(res),
 		summaryPlan(res),
 		summaryTimeline(res),
