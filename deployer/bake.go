@@ -50,14 +50,16 @@ func (r *run) bakeDeployment(ctx context.Context, v verdict) verdict {
 		j = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return ecsCompleted }, sinceWhat: "the rollout completed"}
 	}
 	w := r.watcher(j)
+	w.afterRead = true // the rollout's last poll has just read the service (and the alarms)
 	bv := w.watch(ctx, r.cfg.BakeTime, r.cfg.PollInterval)
 	if bv.kind == verdictTimedOut {
 		// The bake time is over: one last look, so that its end is
-		// watched too.
-		fv, err := w.poll(ctx)
-		bv = fv
-		if err != nil || fv.kind == verdictInProgress || fv.kind == verdictSucceeded {
-			bv = verdict{kind: verdictSucceeded}
+		// watched too, unless the last poll was just now.
+		bv = verdict{kind: verdictSucceeded}
+		if r.d.now().Sub(w.readAt) >= r.cfg.PollInterval/2 {
+			if fv, err := w.poll(ctx); err == nil && fv.kind != verdictInProgress && fv.kind != verdictSucceeded {
+				bv = fv
+			}
 		}
 	}
 	if w.reported != nil {

@@ -66,7 +66,7 @@ func New(ecsClient ECSClient, logsClient LogsClient, opts ...Option) *Deployer {
 		logs:   logsClient,
 		report: func(Event) {},
 		now:    time.Now,
-		poll:   adaptivePolling,
+		poll:   constantPolling,
 	}
 	for _, o := range opts {
 		o(d)

@@ -2,6 +2,8 @@ package deployer_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -53,7 +55,7 @@ type outcomeRow struct {
 	strategy string // ROLLING, BLUE_GREEN, LINEAR, CANARY
 	moment   string // when it goes wrong (for people): "scale-up", "ECS's bake", …
 	fault    string // what goes wrong (for people): "crash loop", "alarm", …
-	services int    // 1 (default): web; 2: web and worker
+	services int    // 1 (default): web; 2: web and worker; more: svc3, svc4, …
 
 	image      string
 	world      func(sc *ecssim.Scenario)
@@ -87,6 +89,57 @@ type outcome struct {
 	calls     []ecssim.Call
 	sim       *ecssim.Sim
 	start     time.Time
+	end       time.Time // when the (first) step returned
+}
+
+// watchRate is the ECS calls per second from the first UpdateService to
+// the end of the step, and the calls by operation.
+func (o outcome) watchRate() (float64, map[string]int) {
+	var from time.Time
+	by := map[string]int{}
+	n := 0
+	for _, c := range o.calls {
+		if from.IsZero() && c.Op == "UpdateService" {
+			from = c.At
+		}
+		if !from.IsZero() && !c.At.After(o.end) {
+			by[c.Op]++
+			n++
+		}
+	}
+	return float64(n) / o.end.Sub(from).Seconds(), by
+}
+
+// noDoubleReads checks that no operation of ops is called twice within
+// a second (half the default poll interval) after the update.
+func noDoubleReads(ops ...string) func(t *testing.T, o outcome) {
+	return func(t *testing.T, o outcome) {
+		t.Helper()
+		last := map[string]time.Time{}
+		updated := false
+		for _, c := range o.calls {
+			updated = updated || c.Op == "UpdateService"
+			if !updated || !slices.Contains(ops, c.Op) || c.At.After(o.end) {
+				continue
+			}
+			if prev, ok := last[c.Op]; ok && c.At.Sub(prev) < time.Second {
+				t.Errorf("%s read twice %s apart at +%s", c.Op, c.At.Sub(prev), c.At.Sub(o.start))
+			}
+			last[c.Op] = c.At
+		}
+	}
+}
+
+// atMostCallsPerSecond checks the step's ECS call rate while watching.
+func atMostCallsPerSecond(limit float64) func(t *testing.T, o outcome) {
+	return func(t *testing.T, o outcome) {
+		t.Helper()
+		rate, by := o.watchRate()
+		if rate > limit {
+			t.Errorf("%.3f ECS calls/s while watching, want at most %.2f: %v", rate, limit, by)
+		}
+		t.Logf("%.3f ECS calls/s while watching: %v", rate, by)
+	}
 }
 
 func (o outcome) count(op string) int {
@@ -128,6 +181,18 @@ var outcomeRows = []outcomeRow{
 		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}},
 	{name: "canary healthy", strategy: "CANARY", moment: "-", fault: "none",
 		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}},
+
+	// --- issue 18, section 4: what a staged watch costs ---
+	{name: "one blue/green service healthy: calls", strategy: "BLUE_GREEN", moment: "-", fault: "none",
+		want: deployer.StatusSucceeded, check: atMostCallsPerSecond(0.45)},
+	{name: "blue/green healthy with bake-time and alarms: no double read at the seam", strategy: "BLUE_GREEN", moment: "our bake", fault: "none",
+		world: withAlarms(ecssim.ScenarioAlarm{Name: "web-5xx"}), config: bakeWith(time.Minute, "web-5xx"),
+		want: deployer.StatusSucceeded, check: noDoubleReads("DescribeServices", "DescribeAlarms", "DescribeServiceDeployments")},
+	{name: "rolling healthy with bake-time and alarms: no double read at the seam", strategy: "ROLLING", moment: "our bake", fault: "none",
+		world: withAlarms(ecssim.ScenarioAlarm{Name: "web-5xx"}), config: bakeWith(time.Minute, "web-5xx"),
+		want: deployer.StatusSucceeded, check: noDoubleReads("DescribeServices", "DescribeAlarms")},
+	{name: "ten blue/green services healthy: calls", strategy: "BLUE_GREEN", services: 10, moment: "-", fault: "none",
+		want: deployer.StatusSucceeded, check: atMostCallsPerSecond(0.6)},
 
 	// --- issue 18, row 1: crash loop in ECS's bake, no circuit breaker ---
 	{name: "blue/green crash loop in ECS's bake without breaker", strategy: "BLUE_GREEN", moment: "ECS's bake", fault: "crash loop",
@@ -318,8 +383,8 @@ func outcomeWorld(row outcomeRow) ecssim.Scenario {
 		RetryBackoff: ecssim.Duration(10 * time.Second),
 		Minute:       ecssim.Duration(time.Minute), Stage: ecssim.Duration(2 * time.Second),
 	}
-	if row.services == 2 {
-		w := ecssim.OneService("prod", "worker", ecssim.FargateApp("worker", "repo/app:1"), 2)
+	for _, name := range serviceNames(row)[1:] {
+		w := ecssim.OneService("prod", name, ecssim.FargateApp(name, "repo/app:1"), 2)
 		sc.TaskDefinitions = append(sc.TaskDefinitions, w.TaskDefinitions...)
 		sc.Services = append(sc.Services, w.Services...)
 	}
@@ -357,6 +422,15 @@ func stage(svc *ecssim.ScenarioService, strategy string) {
 	svc.LoadBalancers = []types.LoadBalancer{lb}
 }
 
+// serviceNames are a row's services: web, worker, then svc3, svc4, ….
+func serviceNames(row outcomeRow) []string {
+	names := []string{"web"}
+	for i := 2; i <= row.services; i++ {
+		names = append(names, map[bool]string{true: "worker", false: fmt.Sprintf("svc%d", i)}[i == 2])
+	}
+	return names
+}
+
 // outcomeConfig is a row's config (see outcomeRow).
 func outcomeConfig(row outcomeRow) deployer.Config {
 	cfg := config(cmpOr(row.image, "repo/app:2"))
@@ -364,9 +438,11 @@ func outcomeConfig(row outcomeRow) deployer.Config {
 	cfg.Timeout = 10 * time.Minute
 	cfg.RollbackTimeout = 10 * time.Minute
 	cfg.LogLines = 0
-	if row.services == 2 {
+	if row.services > 1 {
 		cfg.Service = ""
-		cfg.Services = []deployer.Target{{Service: "web"}, {Service: "worker"}}
+		for _, name := range serviceNames(row) {
+			cfg.Services = append(cfg.Services, deployer.Target{Service: name})
+		}
 	}
 	if row.config != nil {
 		row.config(&cfg)
@@ -430,6 +506,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		}()
 	}
 	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Deploy(ctx, outcomeConfig(row))
+	o.end = time.Now()
 	close(done)
 	if row.resume != "" {
 		if o.res.Status != deployer.StatusPaused {

@@ -14,7 +14,7 @@ type backoffFactory func() retry.Backoff
 // (and its DescribeServices rate limit) so they do not poll in lockstep.
 const pollJitterPercent = 10
 
-// adaptivePolling is the watch loop's schedule: one poll every interval,
+// constantPolling is the watch loop's schedule: one poll every interval,
 // ±10% jitter, for as long as the loop's context allows (go-retry makes
 // the first poll immediately, then one after each wait).
 //
@@ -26,7 +26,7 @@ const pollJitterPercent = 10
 // task will fail is not predictable from the counts, and for an event
 // at an unpredictable time evenly spaced polls give the lowest latency
 // for a given number of calls.
-func adaptivePolling(interval time.Duration) backoffFactory {
+func constantPolling(interval time.Duration) backoffFactory {
 	return func() retry.Backoff {
 		return retry.WithJitterPercent(pollJitterPercent, retry.NewConstant(interval))
 	}

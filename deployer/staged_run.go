@@ -98,7 +98,7 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		}
 		s.setARN(arn)
 	}
-	sd, err := s.r.d.describeServiceDeployment(ctx, s.arn)
+	sd, err := s.r.d.readServiceDeployment(ctx, s.arn)
 	if err != nil {
 		return verdict{}, err
 	}

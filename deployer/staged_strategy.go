@@ -108,6 +108,7 @@ func (st *stagedStrategy) watch(ctx context.Context) verdict {
 	timeout := stagedTimeout(r.cfg.Timeout, r.origDepl)
 	title := fmt.Sprintf("Watch deployment %s (%s, up to %s)", orDefault(s.j.id, r.res.DeploymentID), st.kind, timeout)
 	v := r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt })
+	st.release(s)
 	if v.kind == verdictSucceeded {
 		st.finished = &rollingStrategy{r: r}
 	}
@@ -169,13 +170,23 @@ func (st *stagedStrategy) watchRollback(ctx context.Context) verdict {
 		// A staged deployment of its own: ECS's planned waits (its
 		// bake, the steps) come on top of the rollback timeout.
 		r := st.r
+		defer st.release(st.redeploy)
 		return r.watcher(st.redeploy).watch(ctx, stagedTimeout(r.cfg.RollbackTimeout, r.origDepl), r.cfg.PollInterval)
 	}
 	r, s := st.r, st.w
+	defer st.release(s)
 	s.what = watchRollback
 	w := r.watcher(s)
 	w.line, w.beat = s.j.lastLine, r.d.now() // the same deployment: its last line is not news
 	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+}
+
+// release stops the step's shared reads of a service deployment whose
+// watch ended.
+func (st *stagedStrategy) release(s *stagedWatch) {
+	if b := st.r.d.batch; b != nil && s.arn != "" {
+		b.releaseServiceDeployment(s.arn)
+	}
 }
 
 func (st *stagedStrategy) manualRollback() string {

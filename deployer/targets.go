@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/sethvargo/go-retry"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
@@ -433,126 +432,6 @@ func (r *run) rollBackWithPeer(ctx context.Context, v verdict) error {
 	return r.awaitRollback(ctx, v.reason, "")
 }
 
-// serviceBatcher serves the watches of one step: the first watch that
-// asks for a service of a cluster reads every watched service of that
-// cluster (ten a DescribeServices call); the others are served from that
-// read while it is fresh, so watching ten services costs what watching
-// one does.
-type serviceBatcher struct {
-	d     *Deployer
-	fresh time.Duration
-
-	mu      sync.Mutex
-	members map[string][]string   // cluster → watched services, in order
-	reads   map[string]*batchRead // cluster → its latest read
-	alarm   *alarmRead            // the latest read of the step's alarms
-}
-
-// alarmRead is one DescribeAlarms read of the step's alarms (every
-// service of a step watches the same ones).
-type alarmRead struct {
-	at     time.Time
-	got    map[string]alarmSeen
-	err    error
-	served map[*alarmWatch]bool
-}
-
-// alarms serves the alarm reads of every service's watch from one
-// DescribeAlarms call per beat, as describe does for the services.
-func (b *serviceBatcher) alarms(ctx context.Context, a *alarmWatch) (map[string]alarmSeen, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	rd := b.alarm
-	if rd == nil || rd.served[a] || b.d.now().Sub(rd.at) >= b.fresh {
-		got, err := describeAlarms(ctx, a.d.cw, a.names)
-		rd = &alarmRead{at: b.d.now(), got: got, err: err, served: map[*alarmWatch]bool{}}
-		b.alarm = rd
-	}
-	rd.served[a] = true
-	return rd.got, rd.err
-}
-
-type batchRead struct {
-	at      time.Time
-	found   map[string]types.Service
-	missing map[string]string
-	err     error
-	served  map[string]bool // services this read was handed to
-}
-
-func newServiceBatcher(d *Deployer, fresh time.Duration) *serviceBatcher {
-	return &serviceBatcher{d: d, fresh: fresh, members: map[string][]string{}, reads: map[string]*batchRead{}}
-}
-
-// add makes a service one of those read together.
-func (b *serviceBatcher) add(cluster, service string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.addLocked(cluster, service)
-}
-
-func (b *serviceBatcher) addLocked(cluster, service string) {
-	if !slices.Contains(b.members[cluster], service) {
-		b.members[cluster] = append(b.members[cluster], service)
-	}
-}
-
-// describe returns one watched service as describeService does.
-func (b *serviceBatcher) describe(ctx context.Context, cluster, service string) (types.Service, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.addLocked(cluster, service)
-	rd := b.reads[cluster]
-	if rd == nil || rd.served[service] || b.d.now().Sub(rd.at) >= b.fresh || !rd.has(service) {
-		rd = b.read(ctx, cluster)
-		b.reads[cluster] = rd
-	}
-	rd.served[service] = true
-	if rd.err != nil {
-		return types.Service{}, rd.err
-	}
-	if s, ok := rd.found[service]; ok {
-		return s, nil
-	}
-	return types.Service{}, serviceNotFound(cluster, service, rd.missing[service])
-}
-
-// release stops reading a service whose watch ended.
-func (b *serviceBatcher) release(cluster, service string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.members[cluster] = slices.DeleteFunc(b.members[cluster], func(s string) bool { return s == service })
-}
-
-func (rd *batchRead) has(service string) bool {
-	if rd.err != nil {
-		return true
-	}
-	_, found := rd.found[service]
-	_, missing := rd.missing[service]
-	return found || missing
-}
-
-// read reads every watched service of cluster, ten a call.
-func (b *serviceBatcher) read(ctx context.Context, cluster string) *batchRead {
-	rd := &batchRead{found: map[string]types.Service{}, missing: map[string]string{}, served: map[string]bool{}}
-	for chunk := range slices.Chunk(b.members[cluster], maxServicesPerDescribe) {
-		found, missing, err := b.d.describeServices(ctx, cluster, chunk)
-		if err != nil {
-			rd.err = err
-			break
-		}
-		for k, v := range found {
-			rd.found[k] = v
-		}
-		for k, v := range missing {
-			rd.missing[k] = v
-		}
-	}
-	rd.at = b.d.now()
-	return rd
-}
-
 // alignedPolling is the poll schedule of a multi-service step: every
 // watch polls on one shared beat (epoch + k·interval), so the first watch
 // of a beat reads every service of its cluster and the others are served
@@ -571,15 +450,6 @@ func alignedPolling(epoch time.Time, now func() time.Time) func(time.Duration) b
 			})
 		}
 	}
-}
-
-// readService is the watch's read of its service: through the step's
-// batcher when several services are watched.
-func (d *Deployer) readService(ctx context.Context, cluster, service string) (types.Service, error) {
-	if d.batch != nil {
-		return d.batch.describe(ctx, cluster, service)
-	}
-	return d.describeService(ctx, cluster, service)
 }
 
 // recoverMany is Recover for a multi-service step's checkpoint: each

@@ -124,9 +124,14 @@ type watcher struct {
 	service string
 	judge   judge
 	events  *eventLog // shared by the watches of one run
+	// afterRead: the watch takes over from one that has just read the
+	// service (the bake after the rollout), so its first poll waits one
+	// interval instead of reading it again at once.
+	afterRead bool
 
 	polls       int
 	lastService types.Service // the latest read of the service
+	readAt      time.Time     // when it was read
 	line        string        // the progress line last reported
 	last        Counts        // the latest counts the judge reported
 	reported    *Counts       // the counts of the last progress event
@@ -139,6 +144,13 @@ func (w *watcher) watch(ctx context.Context, timeout, interval time.Duration) ve
 	defer cancel()
 	if w.d.batch != nil {
 		defer w.d.batch.release(w.cluster, w.service)
+	}
+	if w.afterRead {
+		wait, _ := w.d.poll(interval)().Next()
+		select {
+		case <-wctx.Done(): // doPoll below says why
+		case <-time.After(wait):
+		}
 	}
 	var v verdict
 	err := doPoll(wctx, w.d.poll(interval), func(ctx context.Context) (bool, error) {
@@ -202,7 +214,7 @@ func (w *watcher) read(ctx context.Context) (snapshot, error) {
 		return snapshot{}, err
 	}
 	w.polls++
-	w.lastService = svc
+	w.lastService, w.readAt = svc, w.d.now()
 	s := snapshot{at: w.d.now(), service: svc, first: w.polls == 1}
 	s.newEvents = w.events.add(svc.Events)
 	for _, e := range s.newEvents {
