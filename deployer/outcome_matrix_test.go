@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
@@ -61,6 +62,7 @@ type outcomeRow struct {
 	world      func(sc *ecssim.Scenario)
 	config     func(cfg *deployer.Config)
 	setup      func(sim *ecssim.Sim)      // before the step, with the simulator up
+	ecsOptions func(*ecs.Options)         // changes the step's ECS client (e.g. a middleware)
 	cancelWhen func(sim *ecssim.Sim) bool // cancel the step (SIGINT) when it first returns true
 	post       bool                       // run the post step's Recover after Deploy
 	beforePost func(sim *ecssim.Sim)      // between Deploy and the post step (e.g. ClearFaults)
@@ -480,6 +482,9 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		row.setup(sim)
 	}
 	ecsc, cw := ecssimtest.InMemoryClients(sim)
+	if row.ecsOptions != nil {
+		ecsc = ecs.New(ecsc.Options(), row.ecsOptions)
+	}
 	o := outcome{sim: sim, start: time.Now()}
 	report := func(ev deployer.Event) {
 		o.events = append(o.events, ev)

@@ -87,7 +87,7 @@ type stagedJudge struct {
 	threshold int
 
 	ourRollback bool            // we asked ECS to roll back (Stop, or Continue with ROLLBACK)
-	continued   map[string]bool // PAUSE hooks we continued: a stale read may still show them waiting
+	continued   map[string]bool // PAUSE hooks we continued (hookKey): a stale read may still show them waiting
 
 	lastLine    string
 	lastStage   types.ServiceDeploymentLifecycleStage // the last stage seen while moving forward
@@ -166,6 +166,14 @@ func (j *stagedJudge) judge(sd types.ServiceDeployment) stagedDecision {
 		d.outcome = stagedStopped
 		d.reason = j.stoppedReason(sd)
 		return d
+	case types.ServiceDeploymentStatusStopRequested:
+		// We never send a stop without a rollback: someone else stopped
+		// our deployment, and ECS "continues to stop" it whatever else
+		// is asked (developer guide, stop-service-deployment.html), so a
+		// StopServiceDeployment ROLLBACK of ours would not roll it back.
+		d.outcome = stagedStopped
+		d.reason = j.stoppedReason(sd)
+		return d
 	}
 
 	if h := j.awaiting(sd); h != nil {
@@ -219,8 +227,20 @@ func (j *stagedJudge) passed(stage types.ServiceDeploymentLifecycleStage) []stri
 // statuses that follow are ours, not ECS's.
 func (j *stagedJudge) noteRollback() { j.ourRollback = true }
 
-// noteContinued records a PAUSE hook we continued.
-func (j *stagedJudge) noteContinued(hookID string) { j.continued[hookID] = true }
+// noteContinued records a PAUSE hook we continued, as read in sd.
+func (j *stagedJudge) noteContinued(sd types.ServiceDeployment, hookID string) {
+	j.continued[hookKey(sd, hookID)] = true
+}
+
+// hookKey tells one wait at a PAUSE hook from another. ECS keeps a hook's
+// hookId for the whole service deployment (developer guide,
+// pause-lifecycle-hooks.html: one hookId for the pause hook), so a LINEAR
+// or CANARY deployment waits at its PRE_PRODUCTION_TRAFFIC_SHIFT hook
+// before every traffic step with the same ID: the stage and the
+// production traffic already on our revision say which wait it is.
+func hookKey(sd types.ServiceDeployment, hookID string) string {
+	return fmt.Sprintf("%s|%s|%g", hookID, sd.LifecycleStage, aws.ToFloat64(targetOf(sd).RequestedProductionTrafficWeight))
+}
 
 // awaiting returns the PAUSE hook our deployment waits at, if any.
 func (j *stagedJudge) awaiting(sd types.ServiceDeployment) *types.DeploymentLifecycleHookDetail {
@@ -229,7 +249,7 @@ func (j *stagedJudge) awaiting(sd types.ServiceDeployment) *types.DeploymentLife
 	}
 	for i := range sd.LifecycleHookDetails {
 		h := &sd.LifecycleHookDetails[i]
-		if h.Status == types.DeploymentLifecycleHookStatusAwaitingAction && !j.continued[aws.ToString(h.HookId)] {
+		if h.Status == types.DeploymentLifecycleHookStatusAwaitingAction && !j.continued[hookKey(sd, aws.ToString(h.HookId))] {
 			return h
 		}
 	}

@@ -1,10 +1,12 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,7 +42,6 @@ type stagedWatch struct {
 	tasks *rollingJudge
 
 	polls  int
-	finds  int                      // reads that did not find our service deployment yet
 	last   *types.ServiceDeployment // the latest read
 	paused *types.DeploymentLifecycleHookDetail
 }
@@ -85,18 +86,22 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		s.tasks.id = primaryFor(snap.service, s.taskDef, deploymentIDs(s.r.svc))
 	}
 	if s.arn == "" {
-		arn, err := s.r.findServiceDeployment(ctx, s.taskDef)
+		// Not found yet is not a failure: ECS's API is eventually
+		// consistent, and a new service deployment may be listed only
+		// seconds after the update. Keep looking until the watch's
+		// timeout, whose rollback then finds it or deploys the previous
+		// revision anew (stagedStrategy.rollback).
+		arn, err := s.r.findServiceDeployment(ctx, snap.service, s.taskDef)
 		if err != nil {
 			return verdict{}, err
 		}
 		if arn == "" {
-			s.finds++
-			if s.finds <= maxStaleReads {
-				return verdict{kind: verdictInProgress}, nil
-			}
-			return verdict{kind: verdictFailed, reason: fmt.Sprintf("could not find the service deployment of %s: ECS lists none since the update", taskdef.ShortRevision(s.taskDef))}, nil
+			return verdict{kind: verdictInProgress}, nil
 		}
 		s.setARN(arn)
+		if s.what == watchDeployment {
+			s.r.checkpoint(PhaseWatching) // the post step needs it to stop our deployment
+		}
 	}
 	sd, err := s.r.d.readServiceDeployment(ctx, s.arn)
 	if err != nil {
@@ -284,12 +289,27 @@ func (r *run) updatedServiceDeployment(updated types.Service) string {
 }
 
 // findServiceDeployment looks for the service deployment our update
-// started when its response did not name it: the newest one ECS lists
-// for the service since the run began, not the one from before, whose
-// target revision runs taskDef (ours; the previous revision for the
-// rollback of a finished deployment). Never someone else's: a deployment
-// of another task definition is not ours.
-func (r *run) findServiceDeployment(ctx context.Context, taskDef string) (string, error) {
+// started when its response did not name it: the service's current one
+// (svc, as just read; "The ARN of the current service deployment", API
+// reference), else the newest one ECS lists for the service since the run
+// began; not the one from before, and only one whose target revision runs
+// taskDef (ours; the previous revision for the rollback of a finished
+// deployment). Never someone else's: a deployment of another task
+// definition is not ours. "" when none is found yet.
+func (r *run) findServiceDeployment(ctx context.Context, svc types.Service, taskDef string) (string, error) {
+	before := aws.ToString(r.svc.CurrentServiceDeployment)
+	if cur := aws.ToString(svc.CurrentServiceDeployment); cur != "" && cur != before {
+		sd, err := r.d.describeServiceDeployment(ctx, cur)
+		if err == nil {
+			tds, err := r.d.revisionTaskDefinitions(ctx, []string{aws.ToString(targetOf(sd).Arn)})
+			if err != nil {
+				return "", err
+			}
+			if tds[aws.ToString(targetOf(sd).Arn)] == taskDef {
+				return cur, nil
+			}
+		}
+	}
 	out, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster:   aws.String(r.cfg.Cluster),
 		Service:   aws.String(r.cfg.Service),
@@ -298,7 +318,6 @@ func (r *run) findServiceDeployment(ctx context.Context, taskDef string) (string
 	if err != nil {
 		return "", fmt.Errorf("list service deployments: %w", err)
 	}
-	before := aws.ToString(r.svc.CurrentServiceDeployment)
 	var cands []types.ServiceDeploymentBrief
 	var revs []string
 	for _, b := range out.ServiceDeployments {
@@ -346,15 +365,19 @@ func (d *Deployer) revisionTaskDefinitions(ctx context.Context, arns []string) (
 // continueAt answers a PAUSE hook of our deployment: CONTINUE goes on,
 // ROLLBACK rolls back (ours).
 func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.DeploymentLifecycleHookDetail, action types.DeploymentLifecycleHookAction) error {
+	var waited types.ServiceDeployment // the read that showed the hook waiting
+	if s.last != nil {
+		waited = *s.last
+	}
 	_, err := r.d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
 		ServiceDeploymentArn: aws.String(s.arn),
 		HookId:               h.HookId,
 		Action:               action,
 	})
-	if err != nil {
+	if err != nil && !r.continueApplied(ctx, s, waited, h, action) {
 		return fmt.Errorf("continue service deployment %s at %s (%s): %w", s.j.id, hookName(*h), action, err)
 	}
-	s.j.noteContinued(aws.ToString(h.HookId))
+	s.j.noteContinued(waited, aws.ToString(h.HookId))
 	stage := ""
 	if s.last != nil {
 		stage = string(s.last.LifecycleStage)
@@ -369,6 +392,30 @@ func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.Deploymen
 	return nil
 }
 
+// continueApplied reports whether a ContinueServiceDeployment that
+// failed needs no retry: read again, the hook no longer waits where it
+// waited (waited) — a retry of a call ECS had applied, a hook continued by
+// someone else or timed out — and, for ROLLBACK, the deployment rolls
+// back. ECS refuses a Continue at a hook that is not AWAITING_ACTION
+// (developer guide, continue-service-deployment.html).
+func (r *run) continueApplied(ctx context.Context, s *stagedWatch, waited types.ServiceDeployment, h *types.DeploymentLifecycleHookDetail, action types.DeploymentLifecycleHookAction) bool {
+	if action == types.DeploymentLifecycleHookActionRollback {
+		return r.alreadyRollingBack(ctx, s)
+	}
+	sd, err := r.d.describeServiceDeployment(ctx, s.arn)
+	if err != nil {
+		return false
+	}
+	s.last = &sd
+	for _, d := range sd.LifecycleHookDetails {
+		if aws.ToString(d.HookId) == aws.ToString(h.HookId) && d.Status == types.DeploymentLifecycleHookStatusAwaitingAction &&
+			hookKey(sd, aws.ToString(d.HookId)) == hookKey(waited, aws.ToString(h.HookId)) {
+			return false // still waits there: the call did not go through
+		}
+	}
+	return true // moved on: the watch judges what follows
+}
+
 // rollbackStaged rolls our staged deployment back in one call:
 // ContinueServiceDeployment ROLLBACK when it waits at a PAUSE hook,
 // StopServiceDeployment ROLLBACK otherwise. ECS still runs the previous
@@ -378,15 +425,18 @@ func (r *run) rollbackStaged(ctx context.Context, s *stagedWatch) error {
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
 	if s.arn == "" {
-		return errors.New("the service deployment of our update was never found, so it cannot be stopped")
+		return errNoServiceDeployment
 	}
 	if s.last != nil {
 		if h := s.j.awaiting(*s.last); h != nil {
 			err := r.continueAt(ctx, s, h, types.DeploymentLifecycleHookActionRollback)
-			if err == nil || !r.alreadyRollingBack(ctx, s) {
-				return err
+			if err == nil {
+				return nil
 			}
-			return nil
+			// The hook moved on under our call (timed out with CONTINUE,
+			// continued by someone else): ECS refuses the Continue, and
+			// the deployment, still running, is stopped instead.
+			r.d.emit(EventInfo, "%v; stopping the deployment instead", err)
 		}
 	}
 	_, err := r.d.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
@@ -400,6 +450,10 @@ func (r *run) rollbackStaged(ctx context.Context, s *stagedWatch) error {
 	r.d.emit(EventInfo, "Rollback requested: StopServiceDeployment ROLLBACK of deployment %s (back to %s)", s.j.id, taskdef.ShortRevision(r.target))
 	return nil
 }
+
+// errNoServiceDeployment: the service deployment of our update was not
+// found; stagedStrategy.rollback then deploys the previous revision anew.
+var errNoServiceDeployment = errors.New("the service deployment of our update was never found, so it cannot be stopped")
 
 // alreadyRollingBack reports whether our service deployment is rolling
 // back already (a retried call that was applied, or ECS's own rollback):
@@ -435,19 +489,32 @@ func plannedWaits(c *types.DeploymentConfiguration, minute time.Duration) time.D
 	if c.BakeTimeInMinutes != nil {
 		m += *c.BakeTimeInMinutes
 	}
+	// Settings left out take ECS's defaults (API reference,
+	// LinearConfiguration: stepPercent 10.0, stepBakeTimeInMinutes 6, not
+	// applied after 100 percent; CanaryConfiguration: canaryBakeTimeInMinutes 10).
 	switch c.Strategy {
 	case types.DeploymentStrategyLinear:
-		if l := c.LinearConfiguration; l != nil && l.StepBakeTimeInMinutes != nil && l.StepPercent != nil && *l.StepPercent > 0 {
-			steps := int32(100 / *l.StepPercent)
-			if float64(steps)**l.StepPercent < 100 {
+		pct, bake := 10.0, int32(6)
+		if l := c.LinearConfiguration; l != nil {
+			pct = aws.ToFloat64(cmp.Or(l.StepPercent, &pct))
+			bake = aws.ToInt32(cmp.Or(l.StepBakeTimeInMinutes, &bake))
+		}
+		if pct > 0 {
+			steps := int32(100 / pct)
+			if float64(steps)*pct < 100 {
 				steps++
 			}
-			m += max(steps-1, 0) * *l.StepBakeTimeInMinutes
+			m += max(steps-1, 0) * bake
 		}
 	case types.DeploymentStrategyCanary:
-		if k := c.CanaryConfiguration; k != nil && k.CanaryBakeTimeInMinutes != nil {
-			m += *k.CanaryBakeTimeInMinutes
+		bake := int32(10)
+		if k := c.CanaryConfiguration; k != nil {
+			bake = aws.ToInt32(cmp.Or(k.CanaryBakeTimeInMinutes, &bake))
+			if k.CanaryPercent != nil && *k.CanaryPercent >= 100 {
+				bake = 0 // all traffic at once: no canary step to bake
+			}
 		}
+		m += bake
 	}
 	return time.Duration(m) * minute
 }
@@ -565,6 +632,8 @@ func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 	}
 	owed := cp.Phase == PhaseRollbackOwed
 	switch {
+	case sd.Status == types.ServiceDeploymentStatusRollbackFailed:
+		return recoverRollbackFailed(ctx, d, cp, res, sd)
 	case isRollbackStatus(sd.Status):
 		res.Reason = fmt.Sprintf("deployment %s is %s; nothing to do", id, sd.Status)
 		return res, nil
@@ -586,10 +655,12 @@ func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 		res.ManualRollback = manual
 		return res, nil
 	}
+	err = errors.New("not waiting at a PAUSE hook")
 	if h := pausedHook(sd); h != nil {
 		_, err = d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
 			ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), HookId: h.HookId, Action: types.DeploymentLifecycleHookActionRollback})
-	} else {
+	}
+	if err != nil { // not at a hook, or the hook moved on under our call: stop it
 		_, err = d.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
 			ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), StopType: types.StopServiceDeploymentStopTypeRollback})
 	}
@@ -602,4 +673,37 @@ func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 	res.Status = StatusRolledBack
 	res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopServiceDeployment ROLLBACK)", what, taskdef.ShortRevision(cp.RollbackTarget))
 	return res, nil
+}
+
+// recoverRollbackFailed is the post step's answer to our service
+// deployment ending ROLLBACK_FAILED: ECS could not put the previous
+// revision back, so ours may still serve. A finished deployment cannot
+// be stopped (StopServiceDeployment refuses it, developer guide
+// stop-service-deployment.html): the previous revision is deployed anew,
+// with the UpdateService a rolling rollback sends.
+func recoverRollbackFailed(ctx context.Context, d *Deployer, cp Checkpoint, res Result, sd types.ServiceDeployment) (Result, error) {
+	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+	what := fmt.Sprintf("ECS's rollback of deployment %s of %s failed (ROLLBACK_FAILED: %s)", serviceDeploymentID(cp.ServiceDeploymentARN),
+		taskdef.ShortRevision(cp.TaskDefinition), orDefault(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "no reason given"))
+	if !cp.Rollback {
+		res.Status = StatusFailed
+		res.Reason = what + "; leaving it (on-cancel: leave)"
+		res.ManualRollback = manual
+		return res, nil
+	}
+	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
+	if err == nil {
+		var id string
+		id, _, err = d.rollbackTo(ctx, rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount), deploymentIDs(svc))
+		if err == nil {
+			res.Status = StatusRolledBack
+			res.RollbackDeploymentID = id
+			res.Reason = fmt.Sprintf("%s; a new deployment of %s issued (deployment %s)", what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id))
+			return res, nil
+		}
+	}
+	res.Status = StatusRollbackFailed
+	res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
+	res.ManualRollback = manual
+	return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
 }

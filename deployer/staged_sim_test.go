@@ -289,9 +289,14 @@ func TestStagedPauseThenResume(t *testing.T) {
 		wantSD     types.ServiceDeploymentStatus
 		wantReason string
 		wantFinal  string
+		// lost: ECS applies the Continue but its response is lost; the
+		// SDK's retry is refused (the hook moved on), which is no failure.
+		lost bool
 	}{
-		{"continue", deployer.ResumeContinue, deployer.StatusSucceeded, types.ServiceDeploymentStatusSuccessful, "completed: 2/2 tasks of web:2 running", "web:2"},
-		{"rollback", deployer.ResumeRollback, deployer.StatusRolledBack, types.ServiceDeploymentStatusRollbackSuccessful, "paused at POST_TEST_TRAFFIC_SHIFT; resume: rollback; rolled back to web:1", "web:1"},
+		{"continue", deployer.ResumeContinue, deployer.StatusSucceeded, types.ServiceDeploymentStatusSuccessful, "completed: 2/2 tasks of web:2 running", "web:2", false},
+		{"rollback", deployer.ResumeRollback, deployer.StatusRolledBack, types.ServiceDeploymentStatusRollbackSuccessful, "paused at POST_TEST_TRAFFIC_SHIFT; resume: rollback; rolled back to web:1", "web:1", false},
+		{"continue, response lost after it was applied", deployer.ResumeContinue, deployer.StatusSucceeded, types.ServiceDeploymentStatusSuccessful, "completed: 2/2 tasks of web:2 running", "web:2", true},
+		{"rollback, response lost after it was applied", deployer.ResumeRollback, deployer.StatusRolledBack, types.ServiceDeploymentStatusRollbackSuccessful, "resume: rollback; rolled back to web:1", "web:1", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,6 +317,11 @@ func TestStagedPauseThenResume(t *testing.T) {
 				t.Fatalf("paused deployment: %s", sd.Status)
 			}
 			before := len(e.srv.Sim.MutatingCalls())
+			wantMut := []string{"ContinueServiceDeployment"}
+			if tt.lost {
+				e.srv.Sim.InjectFault("ContinueServiceDeployment", ecssim.Fault{Status5xx: 1, AfterApply: true})
+				wantMut = append(wantMut, "ContinueServiceDeployment") // the SDK's retry, refused
+			}
 
 			rec2 := &recorder{}
 			res2, _ := deployer.New(e.ecs, e.logs, deployer.WithReporter(rec2.report)).Deploy(context.Background(), resumeConfig(tt.resume))
@@ -326,8 +336,8 @@ func TestStagedPauseThenResume(t *testing.T) {
 			for _, c := range e.srv.Sim.MutatingCalls()[before:] {
 				mut = append(mut, c.Op)
 			}
-			if !slices.Equal(mut, []string{"ContinueServiceDeployment"}) {
-				t.Errorf("resume's mutating calls: %v, want one ContinueServiceDeployment", mut)
+			if !slices.Equal(mut, wantMut) {
+				t.Errorf("resume's mutating calls: %v, want %v", mut, wantMut)
 			}
 			if sd := e.describeSD(t, res.ServiceDeploymentARN); sd.Status != tt.wantSD {
 				t.Errorf("service deployment %s, want %s", sd.Status, tt.wantSD)

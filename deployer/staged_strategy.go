@@ -2,6 +2,7 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -135,10 +136,28 @@ func (st *stagedStrategy) bake(ctx context.Context, v verdict) verdict {
 }
 
 func (st *stagedStrategy) rollback(ctx context.Context) error {
-	if st.finished == nil {
-		return st.r.rollbackStaged(ctx, st.w)
-	}
 	r := st.r
+	if st.finished == nil {
+		err := r.rollbackStaged(ctx, st.w)
+		if !errors.Is(err, errNoServiceDeployment) {
+			return err
+		}
+		// Our service deployment was never found (ECS lists a new one
+		// only after a while, and the update's response did not name
+		// it): look once more, then roll back as after a finished
+		// deployment, with a new deployment of the previous revision.
+		// Never rollback-failed for the lack of an ARN.
+		lctx, cancel := freshContext(ctx)
+		defer cancel()
+		if svc, derr := r.d.describeService(lctx, r.cfg.Cluster, r.cfg.Service); derr == nil {
+			if arn, ferr := r.findServiceDeployment(lctx, svc, r.newARN); ferr == nil && arn != "" {
+				st.w.setARN(arn)
+				return r.rollbackStaged(ctx, st.w)
+			}
+		}
+		r.d.emit(EventInfo, "%v; rolling back with a new deployment of %s", err, taskdef.ShortRevision(r.target))
+		st.finished = &rollingStrategy{r: r}
+	}
 	if err := st.finished.rollback(ctx); err != nil {
 		return err
 	}

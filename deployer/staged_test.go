@@ -189,6 +189,20 @@ func TestStagedJudge(t *testing.T) {
 			continued: []string{"ecs-pause-7"},
 			reads:     []types.ServiceDeployment{sdRead(inProgress, postTest, 3, 3, hook(pauseHook, "", "ecs-pause-7", hookAwaiting))},
 			want:      stagedInProgress},
+		{name: "stop requested by someone else (ABORT) is a stop at once",
+			reads: []types.ServiceDeployment{func() types.ServiceDeployment {
+				sd := sdRead(types.ServiceDeploymentStatusStopRequested, types.ServiceDeploymentLifecycleStageBakeTime, 3, 3, prod(100))
+				sd.StatusReason = aws.String("Service deployment stopped because of a StopServiceDeployment request.")
+				return sd
+			}()},
+			want: stagedStopped, wantReason: "was stopped: Service deployment stopped because of a StopServiceDeployment request"},
+		{name: "the same PAUSE hook ID at the next linear step waits again",
+			continued: []string{"ecs-pause-7"},
+			reads: []types.ServiceDeployment{
+				sdRead(inProgress, "PRE_PRODUCTION_TRAFFIC_SHIFT", 3, 3, prod(0), test(100), hook(pauseHook, "", "ecs-pause-7", hookAwaiting)),
+				sdRead(inProgress, "PRE_PRODUCTION_TRAFFIC_SHIFT", 3, 3, prod(50), test(100), hook(pauseHook, "", "ecs-pause-7", hookAwaiting)),
+			},
+			want: stagedPaused, wantHookID: "ecs-pause-7"},
 		{name: "a Lambda hook running is progress",
 			reads: []types.ServiceDeployment{sdRead(inProgress, postTest, 3, 3, hook(lambdaHook, smokeLambda, "h1", types.DeploymentLifecycleHookStatusInProgress))},
 			want:  stagedInProgress},
@@ -198,7 +212,7 @@ func TestStagedJudge(t *testing.T) {
 			t.Parallel()
 			j := newStagedJudge(sdARN, "web:2", "web:1", configHooks, tt.threshold)
 			for _, h := range tt.continued {
-				j.noteContinued(h)
+				j.noteContinued(tt.reads[0], h)
 			}
 			var d stagedDecision
 			for i, sd := range tt.reads {
@@ -375,6 +389,18 @@ func TestPlannedWaits(t *testing.T) {
 			LinearConfiguration: &types.LinearConfiguration{StepPercent: aws.Float64(30), StepBakeTimeInMinutes: aws.Int32(1)}}, 3 * time.Minute},
 		{"canary", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(2),
 			CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(10)}}, 12 * time.Minute},
+		// Settings left out take ECS's defaults (API reference,
+		// LinearConfiguration and CanaryConfiguration).
+		{"linear, ECS's defaults: 10 % steps, 6 minutes between", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyLinear}, 54 * time.Minute},
+		{"linear, step bake left to ECS", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyLinear,
+			LinearConfiguration: &types.LinearConfiguration{StepPercent: aws.Float64(50)}}, 6 * time.Minute},
+		{"linear, step percent left to ECS", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyLinear,
+			LinearConfiguration: &types.LinearConfiguration{StepBakeTimeInMinutes: aws.Int32(1)}}, 9 * time.Minute},
+		{"canary, ECS's defaults: 10 minutes", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(2)}, 12 * time.Minute},
+		{"canary, bake left to ECS", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary,
+			CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(20)}}, 10 * time.Minute},
+		{"canary of 100 %: no canary step", &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary,
+			CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(100)}}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -207,3 +207,25 @@ func TestScenarioDeniesSecondUpdate(t *testing.T) {
 		t.Errorf("UpdateService calls (-want +got):\n%s", diff)
 	}
 }
+
+// TestFaultAfterApply: an AfterApply fault lets the call change the state
+// and then answers with the error, as a response lost after the change;
+// the caller sees the error although the service was updated.
+func TestFaultAfterApply(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, demoScenario(t))
+	c, _ := clients(srv, 1)
+	srv.Sim.InjectFault("UpdateService", Fault{Status5xx: 1, AfterApply: true})
+	before := describeService(t, c, "demo", "web")
+	_, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("demo"), Service: aws.String("web"), DesiredCount: aws.Int32(before.DesiredCount + 1)})
+	var se *types.ServerException
+	if !errors.As(err, &se) {
+		t.Fatalf("UpdateService: %v, want a ServerException", err)
+	}
+	if after := describeService(t, c, "demo", "web"); after.DesiredCount != before.DesiredCount+1 {
+		t.Errorf("desired count %d after the faulted UpdateService, want %d: the call is applied before the error", after.DesiredCount, before.DesiredCount+1)
+	}
+	if _, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("demo"), Service: aws.String("web"), DesiredCount: aws.Int32(before.DesiredCount)}); err != nil {
+		t.Errorf("the next UpdateService: %v, want the fault used up", err)
+	}
+}

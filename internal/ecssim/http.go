@@ -62,6 +62,7 @@ type faultOutcome struct {
 	latency time.Duration
 	drop    bool
 	err     *apiError
+	after   *apiError // answered once the call is applied (Fault.AfterApply)
 }
 
 func (s *Sim) applyFaultsLocked(op string, proto wireProtocol) faultOutcome {
@@ -72,7 +73,7 @@ func (s *Sim) applyFaultsLocked(op string, proto wireProtocol) faultOutcome {
 		}
 		f.seen++
 		out.latency += f.Latency.D()
-		if out.drop || out.err != nil {
+		if out.drop || out.err != nil || out.after != nil {
 			continue
 		}
 		switch {
@@ -100,6 +101,9 @@ func (s *Sim) applyFaultsLocked(op string, proto wireProtocol) faultOutcome {
 				msg = "User is not authorized to perform: " + iamAction(op, proto)
 			}
 			out.err = &apiError{Code: f.Error, Message: msg, Status: statusForCode(f.Error)}
+		}
+		if f.AfterApply && out.err != nil {
+			out.after, out.err = out.err, nil
 		}
 	}
 	return out
@@ -229,6 +233,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, aerr = s.dispatchCodeDeploy(req)
 	default:
 		out, aerr = s.dispatchECS(req)
+	}
+	if aerr == nil && fo.after != nil {
+		aerr = fo.after // applied; the response is lost
 	}
 	if aerr != nil {
 		record(aerr.Code)

@@ -321,6 +321,11 @@ type Fault struct {
 	Times   int    `json:"times,omitempty"`
 	// Seed seeds ThrottleProbability's generator (default 1).
 	Seed int64 `json:"seed,omitempty"`
+	// AfterApply: the call is applied first and then answered with the
+	// fault's error (Throttle, Status5xx or Error), as when a response is
+	// lost after the change was made; the SDK retries such a call, and
+	// the retry meets the state the first attempt left.
+	AfterApply bool `json:"afterApply,omitempty"`
 }
 
 // Scenario is the simulator's seed: the world as it is when it starts.
