@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
@@ -25,6 +26,9 @@ type awsClients struct {
 	// CloudWatch reads the alarms input's alarms; nil when ECS is at a
 	// custom endpoint and CloudWatch is not (see separateEndpoint).
 	CloudWatch *cloudwatch.Client
+	// CodeDeploy deploys CODE_DEPLOY services (AWS_ENDPOINT_URL_CODEDEPLOY);
+	// nil when ECS is at a custom endpoint and CodeDeploy is not.
+	CodeDeploy *codedeploy.Client
 	Region     string
 	// Verify makes the verify phase's clients when first needed (aws_verify.go).
 	Verify *verifyClients
@@ -32,7 +36,7 @@ type awsClients struct {
 
 // newAWSClients loads the standard AWS configuration (credentials chain,
 // shared config files, AWS_REGION, AWS_ENDPOINT_URL_ECS and
-// AWS_ENDPOINT_URL_LOGS, AWS_ENDPOINT_URL_CLOUDWATCH) with the retry policy of internal/awsclient. Values that
+// AWS_ENDPOINT_URL_LOGS, AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL_CODEDEPLOY) with the retry policy of internal/awsclient. Values that
 // getenv returns take precedence over the process environment, which lets
 // tests point the clients at a simulator. It makes no AWS call. A missing
 // region is an *inputError naming "region".
@@ -77,6 +81,9 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 	c.Verify = newVerifyClients(cfg, ecsEndpoint, env, c.Logs)
 	if separateEndpoint(ecsEndpoint, cwEndpoint) {
 		c.CloudWatch = awsclient.NewCloudWatch(cfg, cwEndpoint)
+	}
+	if cdEndpoint := cmp.Or(env("AWS_ENDPOINT_URL_CODEDEPLOY"), env("AWS_ENDPOINT_URL")); separateEndpoint(ecsEndpoint, cdEndpoint) {
+		c.CodeDeploy = awsclient.NewCodeDeploy(cfg, cdEndpoint)
 	}
 	return c, nil
 }

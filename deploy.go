@@ -88,7 +88,7 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 		err := &inputError{Input: inAlarms, Msg: "ECS is at a custom endpoint (AWS_ENDPOINT_URL_ECS) but CloudWatch is not: set AWS_ENDPOINT_URL_CLOUDWATCH to read the alarms from"}
 		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
-	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify))
+	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify), deployer.WithCodeDeploy(clients.CodeDeploy))
 	res, err := d.Deploy(ctx, p.Config)
 	reportVerifyProblems(con, res)
 	res = completeResult(res, err, p.Config)

@@ -187,6 +187,7 @@ func runnerEnv(dir, url string) map[string]string {
 		"AWS_ENDPOINT_URL_LOGS":            url,
 		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
 		"AWS_ENDPOINT_URL_CLOUDWATCH":      url,
+		"AWS_ENDPOINT_URL_CODEDEPLOY":      url,
 		"AWS_EC2_METADATA_DISABLED":        "true",
 		"AWS_CONFIG_FILE":                  filepath.Join(dir, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE":      filepath.Join(dir, "no-aws-credentials"),

@@ -76,6 +76,8 @@ var (
 	// IAM prefix.
 	verifyOps = map[string]string{"DescribeImages": "ecr:", "BatchGetImage": "ecr:", "DescribeSecret": "secretsmanager:",
 		"DescribeParameters": "ssm:", "GetParameters": "ssm:", "DescribeLogGroups": "logs:", "GetRole": "iam:", "SimulatePrincipalPolicy": "iam:"}
+	codeDeployOps = map[string]bool{"GetDeploymentGroup": true, "GetDeploymentConfig": true, "ListDeployments": true, "CreateDeployment": true,
+		"GetDeployment": true, "GetDeploymentTarget": true, "StopDeployment": true, "ContinueDeployment": true}
 )
 
 // iamActions returns the IAM actions a call needs: its own, plus the
@@ -90,8 +92,15 @@ func iamActions(c ecssim.Call) []string {
 		prefix = "logs:"
 	case cloudWatchOps[c.Op]:
 		prefix = "cloudwatch:"
+	case codeDeployOps[c.Op]:
+		prefix = "codedeploy:"
 	}
 	out := []string{prefix + c.Op}
+	if c.Op == "CreateDeployment" {
+		// CodeDeploy registers the AppSpec content as a revision of the
+		// application (the official action's policy lists it too).
+		out = append(out, "codedeploy:RegisterApplicationRevision")
+	}
 	if c.Op == "RegisterTaskDefinition" {
 		var in struct {
 			Tags             []json.RawMessage `json:"tags"`
@@ -189,6 +198,39 @@ func iamScenarios() []iamScenario {
 		{name: "blue/green: paused at a PAUSE hook", inputs: map[string]string{"image": "repo/app:2"}, sc: blueGreen(true), wantStatus: "paused"},
 		{name: "blue/green: resume continue", inputs: map[string]string{"resume": "continue", "container-name": ""}, sc: blueGreen(true), wantStatus: "succeeded",
 			before: pausedDeployment, wantOps: []string{"ListServiceDeployments", "DescribeServiceRevisions", "ContinueServiceDeployment"}},
+		{name: "CodeDeploy: succeeded", inputs: map[string]string{"image": "repo/app:2"}, sc: codeDeployService(false), wantStatus: "succeeded",
+			wantOps: []string{"GetDeploymentGroup", "GetDeploymentConfig", "ListDeployments", "CreateDeployment", "GetDeploymentTarget", "GetDeployment"}},
+		{name: "CodeDeploy: crash, StopDeployment", inputs: map[string]string{"image": "repo/app:crash"}, sc: codeDeployService(false), wantStatus: "rolled-back",
+			wantOps: []string{"StopDeployment", "ListTasks"}},
+		{name: "CodeDeploy: resume continue at Ready", inputs: map[string]string{"resume": "continue", "container-name": ""}, sc: codeDeployService(true), wantStatus: "succeeded",
+			before: readyDeployment, wantOps: []string{"ListDeployments", "ContinueDeployment"}},
+	}
+}
+
+// codeDeployService makes the service CODE_DEPLOY with its CodeDeploy
+// application and deployment group (with ready, a Ready wait) on a fast
+// scenario clock.
+func codeDeployService(ready bool) func(*ecssim.Scenario) {
+	return func(sc *ecssim.Scenario) {
+		ecssim.AddCodeDeploy(sc, 0, func(g *ecssim.ScenarioDeploymentGroup) {
+			if ready {
+				g.ReadyAction, g.ReadyWaitMinutes = "STOP_DEPLOYMENT", 600
+			}
+		})
+		sc.Timings.Minute = ecssim.Duration(100 * time.Millisecond)
+	}
+}
+
+// readyDeployment deploys repo/app:2 to the CODE_DEPLOY service until it
+// waits in Ready, as a first workflow step would.
+func readyDeployment(t *testing.T, srv *ecssim.Server) {
+	t.Helper()
+	c := ecs.New(ecs.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDREADY", "ready", "")})
+	res, err := deployer.New(c, nil, deployer.WithCodeDeploy(ecssimtest.CodeDeployClient(srv))).Deploy(context.Background(), deployer.Config{Cluster: "prod", Service: "web",
+		Images: []deployer.ContainerImage{{Container: "app", Image: "repo/app:2"}}, Timeout: 30 * time.Second,
+		RollbackTimeout: 30 * time.Second, PollInterval: 50 * time.Millisecond, Rollback: true, Wait: true})
+	if err != nil || res.Status != deployer.StatusPaused {
+		t.Fatalf("first step: %s %q %v", res.Status, res.Reason, err)
 	}
 }
 
@@ -302,7 +344,7 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 			t.Errorf("%s is called (in %s) but iam-policy.json does not allow it", a, strings.Join(used[a], ", "))
 		}
 	}
-	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms", "ecs:RunTask", "ecs:StopTask"} {
+	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms", "ecs:RunTask", "ecs:StopTask", "codedeploy:CreateDeployment", "codedeploy:StopDeployment", "codedeploy:ContinueDeployment"} {
 		if len(used[want]) == 0 {
 			t.Errorf("no scenario needed %s: the test no longer covers it", want)
 		}

@@ -88,6 +88,11 @@ func inputSpecs() []inputSpec {
 		{Name: inOnPause, Default: string(deployer.OnPauseReturn), Usage: "when our deployment waits at a PAUSE hook: return (status paused), continue or rollback"},
 		{Name: inResume, Usage: "continue or rollback the deployment waiting at a PAUSE hook (with service or services, no image)"},
 		{Name: inVerify, Default: "true", Kind: kindBool, Usage: "before any change, verify the revision's images (and platform), secrets, log groups and roles; false skips it"},
+		{Name: inCodeDeployAppSpec, Usage: "CODE_DEPLOY services: AppSpec file (YAML or JSON; its TaskDefinition is replaced); none: built from the service's load balancer"},
+		{Name: inCodeDeployApplication, Usage: "CODE_DEPLOY services: CodeDeploy application; none: AppECS-<cluster>-<service>"},
+		{Name: inCodeDeployGroup, Usage: "CODE_DEPLOY services: CodeDeploy deployment group; none: DgpECS-<cluster>-<service>"},
+		{Name: inCodeDeployDescription, Usage: "CODE_DEPLOY services: description of the CodeDeploy deployment"},
+		{Name: inCodeDeployConfig, Usage: "CODE_DEPLOY services: CodeDeploy deployment configuration (e.g. CodeDeployDefault.ECSCanary10Percent5Minutes); none: the deployment group's"},
 	}
 }
 
@@ -170,15 +175,16 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	p := &inputParser{get: get}
 	out := &parsed{}
 	groups := []func(*inputParser, *parsed, parseOptions){
-		(*inputParser).targetInputs,    // inputs_target.go: cluster, service, services, rollback-scope
-		(*inputParser).imageInputs,     // inputs_image.go: image, container-name, images, task-definition, revision
-		(*inputParser).preDeployInputs, // inputs_predeploy.go: pre-deploy-*
-		(*inputParser).watchInputs,     // inputs_watch.go: timeout, poll-interval, failed-tasks-threshold, rollback*
-		(*inputParser).serviceInputs,   // inputs_service.go: the service's settings (percentages, desired count, tags)
-		(*inputParser).runInputs,       // inputs_watch.go: wait, log-lines, on-cancel, on-busy, deregister-failed, dry-run
-		(*inputParser).bakeInputs,      // inputs_bake.go: bake-time, alarms (after wait)
-		(*inputParser).strategyInputs,  // inputs_strategies.go: on-pause, resume
-		(*inputParser).verifyInputs,    // inputs_verify.go: verify
+		(*inputParser).targetInputs,     // inputs_target.go: cluster, service, services, rollback-scope
+		(*inputParser).imageInputs,      // inputs_image.go: image, container-name, images, task-definition, revision
+		(*inputParser).preDeployInputs,  // inputs_predeploy.go: pre-deploy-*
+		(*inputParser).watchInputs,      // inputs_watch.go: timeout, poll-interval, failed-tasks-threshold, rollback*
+		(*inputParser).serviceInputs,    // inputs_service.go: the service's settings (percentages, desired count, tags)
+		(*inputParser).runInputs,        // inputs_watch.go: wait, log-lines, on-cancel, on-busy, deregister-failed, dry-run
+		(*inputParser).bakeInputs,       // inputs_bake.go: bake-time, alarms (after wait)
+		(*inputParser).strategyInputs,   // inputs_strategies.go: on-pause, resume
+		(*inputParser).verifyInputs,     // inputs_verify.go: verify
+		(*inputParser).codeDeployInputs, // inputs_codedeploy.go: codedeploy-*
 	}
 	for _, parse := range groups {
 		parse(p, out, opts)

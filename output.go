@@ -23,6 +23,7 @@ const (
 	outTaskDefinitionARN         = "task-definition-arn"
 	outPreviousTaskDefinitionARN = "previous-task-definition-arn"
 	outDeploymentID              = "deployment-id"
+	outCodeDeployDeploymentID    = "codedeploy-deployment-id"
 	outServiceDeploymentARN      = "service-deployment-arn"
 	outPreDeployTaskARN          = "pre-deploy-task-arn"
 	outStatus                    = "status"
@@ -39,7 +40,7 @@ const (
 // deployer.Result; report.OneLine for text); a row in the README's
 // outputs table. Values are masked like every other line.
 func outputNames() []string {
-	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outStatus, outReason, outResults}
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outCodeDeployDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outStatus, outReason, outResults}
 }
 
 // The keys saved with GITHUB_STATE for the post step (read back as
@@ -370,12 +371,28 @@ func resultOutputs(res deployer.Result) map[string]string {
 		outTaskDefinitionARN:         res.TaskDefinitionARN,
 		outPreviousTaskDefinitionARN: res.PreviousTaskDefinitionARN,
 		outDeploymentID:              res.DeploymentID,
+		outCodeDeployDeploymentID:    codeDeployDeploymentID(res),
 		outServiceDeploymentARN:      res.ServiceDeploymentARN,
 		outPreDeployTaskARN:          res.PreDeployTaskARN,
 		outStatus:                    string(res.Status),
 		outReason:                    report.OneLine(res.Reason),
 		outResults:                   resultsJSON(res),
 	}
+}
+
+// codeDeployDeploymentID is the CodeDeploy deployment of a CODE_DEPLOY
+// service (the first one of a multi-service step), as the official
+// action's codedeploy-deployment-id output names it.
+func codeDeployDeploymentID(res deployer.Result) string {
+	if res.Strategy == deployer.StrategyCodeDeploy {
+		return res.DeploymentID
+	}
+	for _, s := range res.Services {
+		if s.Strategy == deployer.StrategyCodeDeploy {
+			return s.DeploymentID
+		}
+	}
+	return ""
 }
 
 // serviceResult is one entry of the results output.

@@ -53,7 +53,7 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 		con.errorf("post step: %v", err)
 		return exitFail
 	}
-	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report))
+	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCodeDeploy(clients.CodeDeploy))
 	res, err := d.Recover(ctx, cp)
 	con.endGroup()
 	switch {

@@ -36,8 +36,9 @@ type Deployer struct {
 	report func(Event)
 	now    func() time.Time
 	poll   func(interval time.Duration) backoffFactory
-	batch  *serviceBatcher // a multi-service step's shared reads (nil: one service)
-	verify VerifyClients   // the verify phase's clients (verifyapi.go); nil: no verification
+	batch  *serviceBatcher  // a multi-service step's shared reads (nil: one service)
+	verify VerifyClients    // the verify phase's clients (verifyapi.go); nil: no verification
+	cd     CodeDeployClient // CODE_DEPLOY services (codedeploy.go); nil: none can be deployed
 }
 
 // Option configures a Deployer.
@@ -353,13 +354,14 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return r.paused(ctx, v)
 	case verdictECSRollback:
 		r.mark("deployment failed")
-		r.mark("rollback by ECS")
+		by := cmp.Or(v.by, "ECS")
+		r.mark("rollback by " + by)
 		r.checkpoint(PhaseRollingBack)
 		why := v.reason
 		if h := r.diagnose(ctx); h != "" {
 			why += " (" + h + ")"
 		}
-		return r.awaitRollback(ctx, why, "ECS")
+		return r.awaitRollback(ctx, why, by)
 	case verdictStopped:
 		r.mark("deployment failed")
 		r.res.Status = StatusFailed

@@ -87,6 +87,11 @@ func (r *run) preflight(ctx context.Context) error {
 		r.res.Images = append(r.res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})
 	}
 	r.register = in
+	if p, ok := r.strategy.(preflighter); ok {
+		if err := p.preflight(ctx, in); err != nil {
+			return err
+		}
+	}
 	if len(r.cfg.Alarms) > 0 {
 		r.alarms = newAlarmWatch(r.d, r.cfg.Alarms)
 		if err := r.alarms.preflight(ctx); err != nil {
@@ -137,7 +142,7 @@ func checkService(svc types.Service, name string) error {
 	if st := aws.ToString(svc.Status); st != "" && st != "ACTIVE" {
 		return fmt.Errorf("service: service %q is %s, not ACTIVE", name, st)
 	}
-	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs {
+	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs && dc.Type != types.DeploymentControllerTypeCodeDeploy {
 		return fmt.Errorf("service: service %q uses the %s deployment controller; ecs-rollout performs ECS rolling updates", name, dc.Type)
 	}
 	if aws.ToString(svc.TaskDefinition) == "" {
@@ -195,6 +200,9 @@ func imageDiffs(old, cur *ecs.RegisterTaskDefinitionInput) []taskdef.Diff {
 // strategy with its steps, bake time and hooks, what is sent, what is
 // watched and how a failure is rolled back.
 func (r *run) updatePlan() []string {
+	if p, ok := r.strategy.(preflighter); ok {
+		return p.updatePlan()
+	}
 	minHealthy, maxPercent := r.percentages()
 	var sent []string
 	if minHealthy != nil {

@@ -129,6 +129,9 @@ type pause struct {
 // preflight (or resume) found it: its deployment controller and its
 // deployment strategy.
 func chooseStrategy(r *run, svc types.Service) strategy {
+	if isCodeDeploy(svc) {
+		return &codeDeployStrategy{r: r}
+	}
 	if isStaged(strategyOf(svc)) {
 		return &stagedStrategy{r: r, kind: strategyOf(svc)}
 	}
@@ -138,6 +141,9 @@ func chooseStrategy(r *run, svc types.Service) strategy {
 // recoveryStrategy picks the strategy that recovers a checkpoint in the
 // post step, from what the checkpoint says.
 func recoveryStrategy(cp Checkpoint) strategy {
+	if cp.Strategy == StrategyCodeDeploy {
+		return &codeDeployStrategy{}
+	}
 	if isStaged(types.DeploymentStrategy(cp.Strategy)) && cp.ServiceDeploymentARN != "" {
 		return &stagedStrategy{kind: types.DeploymentStrategy(cp.Strategy)}
 	}

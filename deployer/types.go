@@ -129,6 +129,10 @@ type Config struct {
 	// succeeded (0: the verdict is final at COMPLETED): a task of the new
 	// revision failing or a watched alarm going into ALARM fails it.
 	BakeTime time.Duration
+	// CodeDeploy is the CodeDeploy side of a CODE_DEPLOY service's
+	// deployment (codedeploy.go); ignored for other services.
+	CodeDeploy CodeDeploy
+
 	// Alarms are CloudWatch alarm names (metric or composite, at most
 	// MaxAlarms) watched from the update until the end of the bake; one
 	// going into ALARM fails the deployment. They must exist and not be

@@ -54,6 +54,9 @@ type verdict struct {
 	// line is the progress line for people when the judge writes its own
 	// ("": the subject and the counts).
 	line string
+	// by names who rolls back by itself with verdictECSRollback ("" is
+	// ECS; "CodeDeploy").
+	by string
 	// pause is where a verdictPaused deployment waits.
 	pause *pause
 }

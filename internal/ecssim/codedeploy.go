@@ -1169,16 +1169,26 @@ func (s *Sim) CodeDeployTraffic(cluster, service string) (prodOnReplacement floa
 }
 
 // CodeDeployWorld is a CODE_DEPLOY service to deploy to: cluster with
-// service running desired tasks of td's family at revision 1 behind a
-// load balancer (container "app", port 8080), the CodeDeploy application
-// AppECS-<cluster>-<service> and deployment group DgpECS-<cluster>-<service>
-// (the names the console and aws-actions/amazon-ecs-deploy-task-definition
-// use) with a production and a test listener. mod, when set, adjusts the
-// deployment group.
+// service running desired tasks of td's family at revision 1, made a
+// CODE_DEPLOY service by AddCodeDeploy.
 func CodeDeployWorld(cluster, service string, td ecstypes.TaskDefinition, desired int32, mod func(*ScenarioDeploymentGroup)) Scenario {
 	sc := OneService(cluster, service, td, desired)
-	sc.Services[0].DeploymentController = "CODE_DEPLOY"
-	sc.Services[0].LoadBalancers = []ecstypes.LoadBalancer{{
+	AddCodeDeploy(&sc, 0, mod)
+	return sc
+}
+
+// AddCodeDeploy makes sc.Services[i] a CODE_DEPLOY service behind a load
+// balancer (container "app", port 8080) with the CodeDeploy application
+// AppECS-<cluster>-<service> and deployment group
+// DgpECS-<cluster>-<service> (the names the console and
+// aws-actions/amazon-ecs-deploy-task-definition use), a production and a
+// test listener, and automatic rollback on failure. mod, when set,
+// adjusts the deployment group.
+func AddCodeDeploy(sc *Scenario, i int, mod func(*ScenarioDeploymentGroup)) {
+	svc := &sc.Services[i]
+	cluster, service := svc.Cluster, svc.Name
+	svc.DeploymentController = "CODE_DEPLOY"
+	svc.LoadBalancers = []ecstypes.LoadBalancer{{
 		TargetGroupArn: aws.String(fmt.Sprintf("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/%s-blue/%016x", service, len(service)+5)),
 		ContainerName:  aws.String("app"), ContainerPort: aws.Int32(8080),
 	}}
@@ -1192,8 +1202,13 @@ func CodeDeployWorld(cluster, service string, td ecstypes.TaskDefinition, desire
 	if mod != nil {
 		mod(&g)
 	}
-	sc.CodeDeploy = &ScenarioCodeDeploy{Applications: []string{app}, DeploymentGroups: []ScenarioDeploymentGroup{g}}
-	return sc
+	if sc.CodeDeploy == nil {
+		sc.CodeDeploy = &ScenarioCodeDeploy{}
+	}
+	if !slices.Contains(sc.CodeDeploy.Applications, app) {
+		sc.CodeDeploy.Applications = append(sc.CodeDeploy.Applications, app)
+	}
+	sc.CodeDeploy.DeploymentGroups = append(sc.CodeDeploy.DeploymentGroups, g)
 }
 
 // CodeDeployStatus reports, for tests, a CodeDeploy deployment's status

@@ -82,7 +82,6 @@ func (s *Sim) createTaskSet(cs *cdService, td *taskDef, deploymentID string, now
 	cs.sets[d] = ts
 	cs.svc.deps = append(cs.svc.deps, d)
 	cs.svc.steady = false
-	s.event(cs.svc, now, fmt.Sprintf("(service %s, taskSet %s) has begun draining connections on 0 tasks.", cs.svc.name, d.id))
 	return ts
 }
 

@@ -1,0 +1,637 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/appspec"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
+)
+
+// The CODE_DEPLOY deployment controller: blue/green through AWS
+// CodeDeploy. Our deployment is a CodeDeploy deployment (CreateDeployment
+// with the AppSpec, its TaskDefinition set to our revision), judged from
+// GetDeployment and GetDeploymentTarget (lifecycle events, task sets and
+// traffic weights) and from the stopped tasks of the replacement task set
+// (ListTasks startedBy the task set's ID); rolled back with
+// StopDeployment autoRollbackEnabled, whose rollback deployment is
+// followed to its end. A Ready wait (the group's deploymentReadyOption
+// STOP_DEPLOYMENT) is a pause, answered by ContinueDeployment READY_WAIT.
+// Success is production traffic all on our task set with AfterAllowTraffic
+// succeeded: the termination wait of the original task set is not waited
+// out.
+
+// StrategyCodeDeploy is Result.Strategy of a CODE_DEPLOY service.
+const StrategyCodeDeploy = "CODE_DEPLOY"
+
+// CodeDeployClient is the part of the AWS CodeDeploy API the deployer
+// calls for CODE_DEPLOY services; *codedeploy.Client satisfies it.
+type CodeDeployClient interface {
+	GetDeploymentGroup(ctx context.Context, in *codedeploy.GetDeploymentGroupInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentGroupOutput, error)
+	GetDeploymentConfig(ctx context.Context, in *codedeploy.GetDeploymentConfigInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentConfigOutput, error)
+	ListDeployments(ctx context.Context, in *codedeploy.ListDeploymentsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
+	CreateDeployment(ctx context.Context, in *codedeploy.CreateDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
+	GetDeployment(ctx context.Context, in *codedeploy.GetDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
+	GetDeploymentTarget(ctx context.Context, in *codedeploy.GetDeploymentTargetInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentTargetOutput, error)
+	StopDeployment(ctx context.Context, in *codedeploy.StopDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
+	ContinueDeployment(ctx context.Context, in *codedeploy.ContinueDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.ContinueDeploymentOutput, error)
+}
+
+var _ CodeDeployClient = (*codedeploy.Client)(nil)
+
+// WithCodeDeploy sets the CodeDeploy client used for services of the
+// CODE_DEPLOY deployment controller (without it, such a service fails
+// preflight).
+func WithCodeDeploy(c CodeDeployClient) Option {
+	return func(d *Deployer) {
+		if cc, ok := c.(*codedeploy.Client); ok && cc == nil {
+			return
+		}
+		d.cd = c
+	}
+}
+
+// CodeDeploy is the CodeDeploy side of a Config, for CODE_DEPLOY services
+// (the official action's codedeploy-* inputs). Empty fields take the
+// official action's defaults.
+type CodeDeploy struct {
+	// AppSpec is the AppSpec file's content (YAML or JSON); empty: built
+	// from the service (its load balancer's container and port, its
+	// platform version).
+	AppSpec []byte
+	// AppSpecFile names the file, for messages.
+	AppSpecFile string
+	// Application defaults to AppECS-<cluster>-<service>.
+	Application string
+	// DeploymentGroup defaults to DgpECS-<cluster>-<service>.
+	DeploymentGroup  string
+	Description      string
+	DeploymentConfig string // empty: the deployment group's
+}
+
+// isCodeDeploy reports whether svc uses the CODE_DEPLOY controller.
+func isCodeDeploy(svc types.Service) bool {
+	return svc.DeploymentController != nil && svc.DeploymentController.Type == types.DeploymentControllerTypeCodeDeploy
+}
+
+// clusterName is the name of a cluster given by name or ARN.
+func clusterName(c string) string {
+	if i := strings.LastIndex(c, ":cluster/"); i >= 0 {
+		return c[i+len(":cluster/"):]
+	}
+	return c
+}
+
+// serviceName is the name of a service given by name or ARN.
+func serviceName(s string) string {
+	if i := strings.LastIndex(s, "/"); i >= 0 && strings.HasPrefix(s, "arn:") {
+		return s[i+1:]
+	}
+	return s
+}
+
+// codeDeployStrategy deploys a CODE_DEPLOY service through CodeDeploy.
+type codeDeployStrategy struct {
+	r *run // nil in the post step
+
+	app, group string
+	info       *cdtypes.DeploymentGroupInfo
+	config     *cdtypes.DeploymentConfigInfo
+	spec       *appspec.AppSpec
+
+	id string    // our deployment
+	w  *cdWatch  // its judge
+	rb *cdWatch  // the rollback's judge
+	by string    // who rolls back ("CodeDeploy", or "" for ours)
+	at time.Time // when our deployment was created (our clock)
+
+	paused *cdtypes.DeploymentInfo // findPaused: the deployment waiting in Ready
+}
+
+var (
+	_ strategy    = (*codeDeployStrategy)(nil)
+	_ preflighter = (*codeDeployStrategy)(nil)
+)
+
+// preflighter is a strategy with checks of its own before any change,
+// given the revision about to be registered (or promoted).
+type preflighter interface {
+	preflight(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error
+	// updatePlan is the dry run's account of the start and the watch.
+	updatePlan() []string
+}
+
+func (st *codeDeployStrategy) name() string { return StrategyCodeDeploy }
+
+func (st *codeDeployStrategy) names() (app, group string) {
+	r := st.r
+	c, s := clusterName(r.cfg.Cluster), serviceName(r.cfg.Service)
+	return orDefault(r.cfg.CodeDeploy.Application, fmt.Sprintf("AppECS-%s-%s", c, s)),
+		orDefault(r.cfg.CodeDeploy.DeploymentGroup, fmt.Sprintf("DgpECS-%s-%s", c, s))
+}
+
+// preflight checks the CodeDeploy side without changing anything: the
+// application and deployment group exist and deploy this service, no
+// deployment of the group is in progress (on-busy), the AppSpec parses
+// and names a container and port of the revision.
+func (st *codeDeployStrategy) preflight(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error {
+	r := st.r
+	if r.d.cd == nil {
+		return fmt.Errorf("service: service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
+	}
+	if r.cfg.MinimumHealthyPercent != nil || r.cfg.MaximumPercent != nil {
+		in := "minimum-healthy-percent"
+		if r.cfg.MinimumHealthyPercent == nil {
+			in = "maximum-percent"
+		}
+		return fmt.Errorf("%s: service %s is deployed by CodeDeploy, whose deployment configuration (codedeploy-deployment-config) decides how tasks and traffic move; leave it empty", in, r.cfg.Service)
+	}
+	if r.cfg.DesiredCount != nil {
+		return fmt.Errorf("desired-count: service %s is deployed by CodeDeploy, which keeps the service's desired count; change it with UpdateService apart, or leave it empty", r.cfg.Service)
+	}
+	st.app, st.group = st.names()
+	g, err := r.d.cd.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group)})
+	switch code := apiErrorCode(err); {
+	case code == "ApplicationDoesNotExistException":
+		return fmt.Errorf("codedeploy-application: CodeDeploy application %q does not exist", st.app)
+	case code == "DeploymentGroupDoesNotExistException":
+		return fmt.Errorf("codedeploy-deployment-group: deployment group %q of application %s does not exist", st.group, st.app)
+	case err != nil:
+		return fmt.Errorf("codedeploy-deployment-group: get deployment group %s of %s: %w", st.group, st.app, err)
+	case g.DeploymentGroupInfo == nil:
+		return fmt.Errorf("codedeploy-deployment-group: get deployment group %s of %s: empty response", st.group, st.app)
+	}
+	st.info = g.DeploymentGroupInfo
+	if !slices.ContainsFunc(st.info.EcsServices, func(s cdtypes.ECSService) bool {
+		return aws.ToString(s.ServiceName) == serviceName(r.cfg.Service) && clusterName(aws.ToString(s.ClusterName)) == clusterName(r.cfg.Cluster)
+	}) {
+		return fmt.Errorf("codedeploy-deployment-group: deployment group %s of %s does not deploy service %s of cluster %s", st.group, st.app, serviceName(r.cfg.Service), clusterName(r.cfg.Cluster))
+	}
+	cfgName := orDefault(r.cfg.CodeDeploy.DeploymentConfig, aws.ToString(st.info.DeploymentConfigName))
+	if cfgName != "" {
+		c, err := r.d.cd.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(cfgName)})
+		switch {
+		case apiErrorCode(err) == "DeploymentConfigDoesNotExistException":
+			return fmt.Errorf("codedeploy-deployment-config: deployment configuration %q does not exist", cfgName)
+		case err != nil:
+			return fmt.Errorf("codedeploy-deployment-config: get deployment configuration %s: %w", cfgName, err)
+		}
+		st.config = c.DeploymentConfigInfo
+		if st.config != nil && st.config.ComputePlatform != "" && st.config.ComputePlatform != cdtypes.ComputePlatformEcs {
+			return fmt.Errorf("codedeploy-deployment-config: %s is a deployment configuration of the %s compute platform, not ECS", cfgName, st.config.ComputePlatform)
+		}
+	}
+	if err := st.checkAppSpec(rev); err != nil {
+		return err
+	}
+	return st.waitGroupIdle(ctx)
+}
+
+// checkAppSpec parses the AppSpec (or builds it from the service) and
+// checks that it names a container and port of the revision.
+func (st *codeDeployStrategy) checkAppSpec(rev *ecs.RegisterTaskDefinitionInput) error {
+	r := st.r
+	in := "codedeploy-appspec"
+	if len(r.cfg.CodeDeploy.AppSpec) == 0 {
+		if len(r.svc.LoadBalancers) == 0 || aws.ToString(r.svc.LoadBalancers[0].ContainerName) == "" {
+			return fmt.Errorf("%s: service %s has no load balancer to build the AppSpec from; give an AppSpec file", in, r.cfg.Service)
+		}
+		lb := r.svc.LoadBalancers[0]
+		st.spec = appspec.Build(r.target, aws.ToString(lb.ContainerName), aws.ToInt32(lb.ContainerPort), aws.ToString(r.svc.PlatformVersion))
+	} else {
+		spec, err := appspec.Parse(r.cfg.CodeDeploy.AppSpec)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", in, orDefault(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec"), err)
+		}
+		st.spec = spec
+	}
+	name, port, ok := st.spec.Container()
+	if !ok {
+		return nil // CodeDeploy ECS AppSpecs without a load balancer are allowed
+	}
+	i := slices.IndexFunc(rev.ContainerDefinitions, func(c types.ContainerDefinition) bool { return aws.ToString(c.Name) == name })
+	if i < 0 {
+		var names []string
+		for _, c := range rev.ContainerDefinitions {
+			names = append(names, aws.ToString(c.Name))
+		}
+		return fmt.Errorf("%s: the AppSpec's LoadBalancerInfo names container %q, which the revision does not have (it has %s)", in, name, strings.Join(names, ", "))
+	}
+	if port == 0 {
+		return fmt.Errorf("%s: the AppSpec's LoadBalancerInfo has no ContainerPort", in)
+	}
+	if pm := rev.ContainerDefinitions[i].PortMappings; len(pm) > 0 && !slices.ContainsFunc(pm, func(p types.PortMapping) bool { return int(aws.ToInt32(p.ContainerPort)) == port }) {
+		return fmt.Errorf("%s: the AppSpec's LoadBalancerInfo names port %d of container %q, which maps no such port", in, port, name)
+	}
+	return nil
+}
+
+// activeStatuses are the statuses of a CodeDeploy deployment that is not
+// over.
+var activeStatuses = []cdtypes.DeploymentStatus{
+	cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusInProgress,
+	cdtypes.DeploymentStatusBaking, cdtypes.DeploymentStatusReady,
+}
+
+// busy returns a deployment of the group that is not over ("" when none).
+func (st *codeDeployStrategy) busy(ctx context.Context) (string, error) {
+	out, err := st.r.d.cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
+		ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group), IncludeOnlyStatuses: activeStatuses,
+	})
+	if err != nil {
+		return "", fmt.Errorf("list deployments of %s: %w", st.group, err)
+	}
+	if len(out.Deployments) == 0 {
+		return "", nil
+	}
+	return out.Deployments[0], nil
+}
+
+// waitGroupIdle applies on-busy to a deployment of the group in progress:
+// fail, or wait for it within the timeout.
+func (st *codeDeployStrategy) waitGroupIdle(ctx context.Context) error {
+	r := st.r
+	busy, err := st.busy(ctx)
+	if err != nil || busy == "" {
+		return err
+	}
+	if r.cfg.OnBusy == OnBusyFail {
+		return fmt.Errorf("on-busy: deployment group %s already has deployment %s in progress; not deploying (on-busy: fail)", st.group, busy)
+	}
+	r.d.emit(EventInfo, "Deployment group %s already has deployment %s in progress; waiting for it to end (on-busy: wait, up to %s)", st.group, busy, r.cfg.Timeout)
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	err = doPoll(wctx, r.d.poll(r.cfg.PollInterval), func(ctx context.Context) (bool, error) {
+		b, err := st.busy(ctx)
+		return b == "", err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return fmt.Errorf("on-busy: deployment group %s was still busy with deployment %s after %s: %w", st.group, busy, r.cfg.Timeout, err)
+}
+
+func (st *codeDeployStrategy) updatePlan() []string {
+	r := st.r
+	plan := []string{fmt.Sprintf("CreateDeployment: CodeDeploy application %s, deployment group %s, %s, the AppSpec's TaskDefinition set to the %s revision",
+		st.app, st.group, st.configName(), map[bool]string{true: "promoted", false: "new"}[r.res.Promoted])}
+	if hooks := st.spec.Hooks(); len(hooks) > 0 {
+		var hs []string
+		for _, ev := range []string{"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"} {
+			if fn, ok := hooks[ev]; ok {
+				hs = append(hs, ev+" → "+fn)
+			}
+		}
+		plan = append(plan, "  hooks: "+strings.Join(hs, ", "))
+	}
+	if !r.cfg.Wait {
+		return plan
+	}
+	return append(plan, st.planWatch())
+}
+
+func (st *codeDeployStrategy) planWatch() string {
+	r := st.r
+	return fmt.Sprintf("CreateDeployment in CodeDeploy application %s, deployment group %s (%s); watch it for up to %s (timeout plus CodeDeploy's own waits); on failure StopDeployment with rollback back to %s",
+		st.app, st.group, st.configName(), st.timeout(), taskdef.ShortRevision(r.target))
+}
+
+func (st *codeDeployStrategy) configName() string {
+	if st.r != nil && st.r.cfg.CodeDeploy.DeploymentConfig != "" {
+		return st.r.cfg.CodeDeploy.DeploymentConfig
+	}
+	if st.info != nil {
+		return orDefault(aws.ToString(st.info.DeploymentConfigName), "CodeDeployDefault.ECSAllAtOnce")
+	}
+	return "CodeDeployDefault.ECSAllAtOnce"
+}
+
+// timeout is the timeout input plus the time CodeDeploy waits on purpose
+// while shifting traffic (the canary's interval, the linear steps').
+func (st *codeDeployStrategy) timeout() time.Duration {
+	t := st.r.cfg.Timeout
+	if st.config == nil || st.config.TrafficRoutingConfig == nil {
+		return t
+	}
+	rc := st.config.TrafficRoutingConfig
+	switch {
+	case rc.TimeBasedCanary != nil:
+		t += time.Duration(rc.TimeBasedCanary.CanaryInterval) * time.Minute
+	case rc.TimeBasedLinear != nil && rc.TimeBasedLinear.LinearPercentage > 0:
+		steps := int(math.Ceil(100 / float64(rc.TimeBasedLinear.LinearPercentage)))
+		t += time.Duration(max(steps-1, 0)) * time.Duration(rc.TimeBasedLinear.LinearInterval) * time.Minute
+	}
+	return t
+}
+
+// terminationWait is the deployment group's wait before the original
+// task set is terminated.
+func (st *codeDeployStrategy) terminationWait() time.Duration {
+	if st.info == nil || st.info.BlueGreenDeploymentConfiguration == nil || st.info.BlueGreenDeploymentConfiguration.TerminateBlueInstancesOnDeploymentSuccess == nil {
+		return 0
+	}
+	return time.Duration(st.info.BlueGreenDeploymentConfiguration.TerminateBlueInstancesOnDeploymentSuccess.TerminationWaitTimeInMinutes) * time.Minute
+}
+
+// start creates our CodeDeploy deployment.
+func (st *codeDeployStrategy) start(ctx context.Context) (bool, error) {
+	r := st.r
+	content, sum, err := st.spec.Content(r.newARN)
+	if err != nil {
+		return false, err
+	}
+	in := &codedeploy.CreateDeploymentInput{
+		ApplicationName:     aws.String(st.app),
+		DeploymentGroupName: aws.String(st.group),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(content), Sha256: aws.String(sum)}},
+	}
+	if d := r.cfg.CodeDeploy.Description; d != "" {
+		in.Description = aws.String(d)
+	}
+	if c := r.cfg.CodeDeploy.DeploymentConfig; c != "" {
+		in.DeploymentConfigName = aws.String(c)
+	}
+	out, err := r.d.cd.CreateDeployment(ctx, in)
+	if err != nil {
+		// A retried call that was applied: the group's active deployment
+		// is ours when it deploys exactly our AppSpec.
+		if id := st.adopt(ctx, sum); id != "" {
+			return st.started(id), err
+		}
+		return false, fmt.Errorf("create CodeDeploy deployment in %s: %w", st.group, err)
+	}
+	return st.started(aws.ToString(out.DeploymentId)), nil
+}
+
+func (st *codeDeployStrategy) started(id string) bool {
+	r := st.r
+	st.id, st.at = id, r.d.now()
+	r.res.DeploymentID = id
+	st.w = st.newWatch(id, watchDeployment)
+	r.ours = st.w.tasks
+	r.d.emit(EventInfo, "CodeDeploy deployment %s of %s (application %s, deployment group %s, %s)", id, taskdef.ShortRevision(r.newARN), st.app, st.group, st.configName())
+	r.checkpoint(PhaseUpdated)
+	return true
+}
+
+// adopt finds our deployment after a CreateDeployment that failed but may
+// have been applied: the group's active deployment with our AppSpec.
+func (st *codeDeployStrategy) adopt(ctx context.Context, sum string) string {
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	id, err := st.busy(ctx)
+	if err != nil || id == "" {
+		return ""
+	}
+	d, err := st.r.d.cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil || d.DeploymentInfo == nil || d.DeploymentInfo.Revision == nil || d.DeploymentInfo.Revision.AppSpecContent == nil {
+		return ""
+	}
+	if aws.ToString(d.DeploymentInfo.Revision.AppSpecContent.Sha256) == sum {
+		return id
+	}
+	return ""
+}
+
+func (st *codeDeployStrategy) newWatch(id string, what watchKind) *cdWatch {
+	r := st.r
+	w := &cdWatch{st: st, id: id, what: what, tasks: r.rollingJudge("", r.newARN, watchDeployment), seen: map[string]cdtypes.LifecycleEventStatus{}}
+	w.tasks.createdAt = r.d.now().Add(-time.Second)
+	w.tasks.onFailure = func() { r.mark("first failure") }
+	return w
+}
+
+func (st *codeDeployStrategy) watch(ctx context.Context) verdict {
+	r := st.r
+	title := fmt.Sprintf("Watch CodeDeploy deployment %s (%s, up to %s)", st.id, st.configName(), st.timeout())
+	return r.watchOurs(ctx, title, st.w, st.timeout(), func() time.Time { return r.updatedAt })
+}
+
+// confirmFailed: before we roll back, CodeDeploy may have failed our
+// deployment and started its own rollback: that one is followed, never
+// doubled.
+func (st *codeDeployStrategy) confirmFailed(ctx context.Context, v verdict) verdict {
+	info, err := st.get(ctx, st.id)
+	if err != nil || info.RollbackInfo == nil || aws.ToString(info.RollbackInfo.RollbackDeploymentId) == "" {
+		return v
+	}
+	if info.Status != cdtypes.DeploymentStatusFailed {
+		return v
+	}
+	st.by = "CodeDeploy"
+	return verdict{kind: verdictECSRollback, by: "CodeDeploy", reason: st.w.failureReason(ctx, info)}
+}
+
+// bake is not supported for CodeDeploy yet: the verdict stands.
+func (st *codeDeployStrategy) bake(ctx context.Context, v verdict) verdict { return v }
+
+// rollback stops our deployment with autoRollbackEnabled: CodeDeploy
+// reroutes traffic to the original task set, which it keeps until the
+// termination wait ends.
+func (st *codeDeployStrategy) rollback(ctx context.Context) error {
+	r := st.r
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	if st.id == "" {
+		return errors.New("no CodeDeploy deployment was created")
+	}
+	_, err := r.d.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(st.id), AutoRollbackEnabled: aws.Bool(true)})
+	if err != nil {
+		info, gerr := st.get(ctx, st.id)
+		if gerr != nil || info.RollbackInfo == nil || aws.ToString(info.RollbackInfo.RollbackDeploymentId) == "" {
+			return fmt.Errorf("stop CodeDeploy deployment %s with rollback: %w", st.id, err)
+		}
+	}
+	r.d.emit(EventInfo, "Rollback requested: StopDeployment %s with autoRollbackEnabled (back to %s)", st.id, taskdef.ShortRevision(r.target))
+	return nil
+}
+
+func (st *codeDeployStrategy) rollbackSubject() string { return "of CodeDeploy deployment " + st.id }
+
+// watchRollback follows the rollback deployment CodeDeploy created for
+// ours until it ends.
+func (st *codeDeployStrategy) watchRollback(ctx context.Context) verdict {
+	r := st.r
+	st.rb = st.newWatch(st.id, watchRollback)
+	w := r.watcher(st.rb)
+	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+}
+
+func (st *codeDeployStrategy) manualRollback() string {
+	return codeDeployStopCommand(st.id)
+}
+
+func codeDeployStopCommand(id string) string {
+	if id == "" {
+		return ""
+	}
+	return fmt.Sprintf("aws deploy stop-deployment --deployment-id %s --auto-rollback-enabled", shellQuote(id))
+}
+
+func (st *codeDeployStrategy) saveTo(cp *Checkpoint) {}
+
+// get reads one CodeDeploy deployment.
+func (st *codeDeployStrategy) get(ctx context.Context, id string) (cdtypes.DeploymentInfo, error) {
+	var cd CodeDeployClient
+	if st.r != nil {
+		cd = st.r.d.cd
+	}
+	return getCodeDeployment(ctx, cd, id)
+}
+
+func getCodeDeployment(ctx context.Context, cd CodeDeployClient, id string) (cdtypes.DeploymentInfo, error) {
+	out, err := cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil {
+		return cdtypes.DeploymentInfo{}, fmt.Errorf("get CodeDeploy deployment %s: %w", id, err)
+	}
+	if out.DeploymentInfo == nil {
+		return cdtypes.DeploymentInfo{}, fmt.Errorf("get CodeDeploy deployment %s: empty response", id)
+	}
+	return *out.DeploymentInfo, nil
+}
+
+// findPaused finds the deployment of the service's group that waits in
+// Ready, for resume.
+func (st *codeDeployStrategy) findPaused(ctx context.Context) (string, error) {
+	r := st.r
+	if r.d.cd == nil {
+		return "", fmt.Errorf("resume: service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
+	}
+	st.app, st.group = st.names()
+	out, err := r.d.cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
+		ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group),
+		IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusReady},
+	})
+	if err != nil {
+		return "", fmt.Errorf("resume: list deployments of %s: %w", st.group, err)
+	}
+	if len(out.Deployments) == 0 {
+		return "", fmt.Errorf("resume: deployment group %s of service %s has no deployment waiting in Ready; nothing to %s, nothing changed", st.group, r.cfg.Service, r.cfg.Resume)
+	}
+	info, err := st.get(ctx, out.Deployments[0])
+	if err != nil {
+		return "", fmt.Errorf("resume: %w", err)
+	}
+	if info.Revision != nil && info.Revision.AppSpecContent != nil {
+		if spec, err := appspec.Parse([]byte(aws.ToString(info.Revision.AppSpecContent.Content))); err == nil {
+			r.newARN = spec.TaskDefinition()
+		}
+	}
+	r.res.TaskDefinitionARN = r.newARN
+	r.target = aws.ToString(r.svc.TaskDefinition)
+	r.res.PreviousTaskDefinitionARN = r.target
+	st.paused = &info
+	return fmt.Sprintf("CodeDeploy deployment %s of %s waiting in Ready", aws.ToString(info.DeploymentId), taskdef.ShortRevision(r.newARN)), nil
+}
+
+// resume continues (ContinueDeployment READY_WAIT, then the watch to its
+// end) or rolls back (StopDeployment with rollback) the deployment
+// findPaused found.
+func (st *codeDeployStrategy) resume(ctx context.Context) error {
+	r := st.r
+	id := aws.ToString(st.paused.DeploymentId)
+	st.id, st.at = id, r.d.now()
+	r.res.DeploymentID = id
+	st.w = st.newWatch(id, watchDeployment)
+	st.w.readyDone = true
+	r.ours = st.w.tasks
+	r.mark("resumed at Ready")
+	if r.cfg.Resume == ResumeRollback {
+		r.d.emit(EventPhase, "Roll back CodeDeploy deployment %s at Ready (resume: rollback)", id)
+		r.checkpoint(PhaseRollingBack)
+		if err := st.rollback(ctx); err != nil {
+			r.res.Status = StatusFailed
+			r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits in Ready", err)
+			r.checkpoint(PhaseDone)
+			return nil
+		}
+		r.mark("rollback issued")
+		return r.awaitRollback(ctx, fmt.Sprintf("CodeDeploy deployment %s of %s was waiting in Ready; resume: rollback", id, taskdef.ShortRevision(r.newARN)), "")
+	}
+	if err := st.continueReady(ctx); err != nil {
+		r.res.Status = StatusFailed
+		r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits in Ready", err)
+		r.checkpoint(PhaseDone)
+		return nil
+	}
+	return r.conclude(ctx, r.watchPhase(ctx))
+}
+
+// continueReady lets a deployment waiting in Ready reroute production
+// traffic.
+func (st *codeDeployStrategy) continueReady(ctx context.Context) error {
+	r := st.r
+	if _, err := r.d.cd.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(st.id), DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait}); err != nil {
+		return fmt.Errorf("continue CodeDeploy deployment %s (READY_WAIT): %w", st.id, err)
+	}
+	r.d.emit(EventInfo, "Continued CodeDeploy deployment %s: production traffic moves to %s", st.id, taskdef.ShortRevision(r.newARN))
+	r.mark("continued at Ready")
+	return nil
+}
+
+// recover is Recover for a CODE_DEPLOY service: when our deployment is
+// not over (or owed a rollback), one StopDeployment with rollback, not
+// awaited.
+func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
+	manual := codeDeployStopCommand(cp.DeploymentID)
+	if d.cd == nil || cp.DeploymentID == "" {
+		res.Status = StatusRollbackFailed
+		res.Reason = "post: the CodeDeploy deployment cannot be checked (no CodeDeploy client, or no deployment ID)"
+		res.ManualRollback = manual
+		return res, errors.New(res.Reason)
+	}
+	info, err := getCodeDeployment(ctx, d.cd, cp.DeploymentID)
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("post: could not check CodeDeploy deployment %s: %v", cp.DeploymentID, err)
+		res.ManualRollback = manual
+		return res, fmt.Errorf("post: %w", err)
+	}
+	owed := cp.Phase == PhaseRollbackOwed
+	active := slices.Contains(activeStatuses, info.Status)
+	switch {
+	case info.Status == cdtypes.DeploymentStatusFailed || info.Status == cdtypes.DeploymentStatusStopped:
+		res.Reason = fmt.Sprintf("CodeDeploy deployment %s is %s; nothing to do", cp.DeploymentID, info.Status)
+		return res, nil
+	case !active:
+		res.Reason = fmt.Sprintf("CodeDeploy deployment %s of %s is %s; leaving it", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
+		if owed {
+			res.Status = StatusRollbackFailed
+			res.Reason = fmt.Sprintf("the main step could not roll back CodeDeploy deployment %s of %s, and it has %s since", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
+			res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+			return res, errors.New(res.Reason)
+		}
+		return res, nil
+	}
+	what := fmt.Sprintf("the main step ended while CodeDeploy deployment %s of %s was %s", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
+	if !cp.Rollback {
+		res.Status = StatusFailed
+		res.Reason = what + "; leaving it (on-cancel: leave)"
+		res.ManualRollback = manual
+		return res, nil
+	}
+	if _, err := d.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(cp.DeploymentID), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("%s; the rollback could not be requested: %v", what, err)
+		res.ManualRollback = manual
+		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
+	}
+	res.Status = StatusRolledBack
+	res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopDeployment with autoRollbackEnabled)", what, taskdef.ShortRevision(cp.RollbackTarget))
+	return res, nil
+}
