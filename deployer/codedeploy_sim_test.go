@@ -148,7 +148,9 @@ func TestCodeDeployHealthyDoesNotWaitOutTheTerminationWait(t *testing.T) {
 		}
 		var in struct {
 			ApplicationName, DeploymentGroupName string
-			Revision                             struct{ AppSpecContent struct{ Content, Sha256 string } }
+			Revision                             struct {
+				AppSpecContent struct{ Content, Sha256 string }
+			}
 		}
 		if err := json.Unmarshal(create[0].Input, &in); err != nil {
 			t.Fatal(err)
