@@ -124,10 +124,10 @@ var (
 	_ preflighter = (*codeDeployStrategy)(nil)
 )
 
-// preflighter is a strategy with checks of its own before any change,
-// given the revision about to be registered (or promoted).
+// preflighter is a strategy with checks of its own before any change
+// once the revision about to be registered (or promoted) is known.
 type preflighter interface {
-	preflight(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error
+	preflightRevision(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error
 	// updatePlan is the dry run's account of the start and the watch.
 	updatePlan() []string
 }
@@ -142,10 +142,9 @@ func (st *codeDeployStrategy) names() (app, group string) {
 }
 
 // preflight checks the CodeDeploy side without changing anything: the
-// application and deployment group exist and deploy this service, no
-// deployment of the group is in progress (on-busy), the AppSpec parses
-// and names a container and port of the revision.
-func (st *codeDeployStrategy) preflight(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error {
+// application and deployment group exist and deploy this service, and
+// the deployment configuration exists. preflightRevision follows.
+func (st *codeDeployStrategy) preflight(ctx context.Context) error {
 	r := st.r
 	if r.d.cd == nil {
 		return fmt.Errorf("service: service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
@@ -192,6 +191,13 @@ func (st *codeDeployStrategy) preflight(ctx context.Context, rev *ecs.RegisterTa
 			return fmt.Errorf("codedeploy-deployment-config: %s is a deployment configuration of the %s compute platform, not ECS", cfgName, st.config.ComputePlatform)
 		}
 	}
+	return nil
+}
+
+// preflightRevision checks that the AppSpec parses and names a container
+// and port of the revision, then applies on-busy to a deployment of the
+// group in progress.
+func (st *codeDeployStrategy) preflightRevision(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error {
 	if err := st.checkAppSpec(rev); err != nil {
 		return err
 	}
@@ -539,10 +545,10 @@ func (st *codeDeployStrategy) findPaused(ctx context.Context) (string, error) {
 	return fmt.Sprintf("CodeDeploy deployment %s of %s waiting in Ready", aws.ToString(info.DeploymentId), taskdef.ShortRevision(r.newARN)), nil
 }
 
-// resume continues (ContinueDeployment READY_WAIT, then the watch to its
-// end) or rolls back (StopDeployment with rollback) the deployment
-// findPaused found.
-func (st *codeDeployStrategy) resume(ctx context.Context) error {
+// resume continues (ContinueDeployment READY_WAIT; true: then the watch
+// to its end) or rolls back (StopDeployment with rollback, awaited) the
+// deployment findPaused found.
+func (st *codeDeployStrategy) resume(ctx context.Context) bool {
 	r := st.r
 	id := aws.ToString(st.paused.DeploymentId)
 	st.id, st.at = id, r.d.now()
@@ -558,18 +564,20 @@ func (st *codeDeployStrategy) resume(ctx context.Context) error {
 			r.res.Status = StatusFailed
 			r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits in Ready", err)
 			r.checkpoint(PhaseDone)
-			return nil
+			return false
 		}
 		r.mark("rollback issued")
-		return r.awaitRollback(ctx, fmt.Sprintf("CodeDeploy deployment %s of %s was waiting in Ready; resume: rollback", id, taskdef.ShortRevision(r.newARN)), "")
+		_ = r.awaitRollback(ctx, fmt.Sprintf("CodeDeploy deployment %s of %s was waiting in Ready; resume: rollback", id, taskdef.ShortRevision(r.newARN)), "")
+		return false
 	}
 	if err := st.continueReady(ctx); err != nil {
 		r.res.Status = StatusFailed
 		r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits in Ready", err)
 		r.checkpoint(PhaseDone)
-		return nil
+		return false
 	}
-	return r.conclude(ctx, r.watchPhase(ctx))
+	r.updatedAt = r.d.now() // the alarms are watched from here
+	return true
 }
 
 // continueReady lets a deployment waiting in Ready reroute production

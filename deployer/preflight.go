@@ -88,7 +88,7 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	r.register = in
 	if p, ok := r.strategy.(preflighter); ok {
-		if err := p.preflight(ctx, in); err != nil {
+		if err := p.preflightRevision(ctx, in); err != nil {
 			return err
 		}
 	}
