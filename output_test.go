@@ -170,6 +170,7 @@ func TestConsoleFinish(t *testing.T) {
 		"task-definition-arn":          res.TaskDefinitionARN,
 		"previous-task-definition-arn": res.PreviousTaskDefinitionARN,
 		"deployment-id":                "ecs-svc/1",
+		"codedeploy-deployment-id":     "",
 		"service-deployment-arn":       "",
 		"pre-deploy-task-arn":          "",
 		"status":                       "rollback-failed",
