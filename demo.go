@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
@@ -28,10 +29,18 @@ var demoScenario []byte
 //go:embed testdata/scenarios/demo-blue-green.json
 var demoBlueGreenScenario []byte
 
+// demoVerifyScenario is the demo's fourth world: service "payment" with
+// its ECR repository, secret, parameter, log group and roles, where the
+// verify phase stops a tag that was never pushed (docs/verify.md).
+//
+//go:embed testdata/scenarios/verify.json
+var demoVerifyScenario []byte
+
 // runDemo starts the ECS simulator in-process, deploys a good image (which
 // succeeds), then a crashing one (which is rolled back), then, to a
 // BLUE_GREEN service, one that crashes in the bake (rolled back by one
-// StopServiceDeployment), with the
+// StopServiceDeployment), then an ECR tag that was never pushed (stopped
+// by the verify phase before any change), with the
 // action's own log lines, and writes both job summaries to a file it names.
 // It exits 0 when both outcomes are the expected ones.
 func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
@@ -101,21 +110,35 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 	}
 	defer bgSrv.Close()
 	bgSvc := bgSc.Services[0]
+	vSc, err := ecssim.ParseScenario(demoVerifyScenario)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: %v\n", err)
+		return exitFail
+	}
+	vSrv, err := ecssim.Start("127.0.0.1:0", vSc)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: start the simulator: %v\n", err)
+		return exitFail
+	}
+	defer vSrv.Close()
 
 	fmt.Fprintf(e.stdout, "ecs-rollout demo: ECS simulator at %s; service %s in cluster %s runs %s.\n",
 		srv.URL, svc.Name, svc.Cluster, svc.TaskDefinition)
 
 	steps := []struct {
-		title string
-		image string
-		want  deployer.Status
-		env   *cmdEnv
-		svc   ecssim.ScenarioService
+		title     string
+		image     string
+		want      deployer.Status
+		env       *cmdEnv
+		svc       ecssim.ScenarioService
+		container string
 	}{
-		{"Step 1 of 3: deploy a good image", *good, deployer.StatusSucceeded, e.demoEnv(srv.URL, sc.Region), svc},
-		{"Step 2 of 3: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoEnv(srv.URL, sc.Region), svc},
-		{"Step 3 of 3: a BLUE_GREEN service, an image that crashes in the bake (rolled back by one StopServiceDeployment)",
-			"public.ecr.aws/ecs-rollout/web:bake-crash", deployer.StatusRolledBack, e.demoEnv(bgSrv.URL, bgSc.Region), bgSvc},
+		{"Step 1 of 4: deploy a good image", *good, deployer.StatusSucceeded, e.demoEnv(srv.URL, sc.Region), svc, ""},
+		{"Step 2 of 4: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoEnv(srv.URL, sc.Region), svc, ""},
+		{"Step 3 of 4: a BLUE_GREEN service, an image that crashes in the bake (rolled back by one StopServiceDeployment)",
+			"public.ecr.aws/ecs-rollout/web:bake-crash", deployer.StatusRolledBack, e.demoEnv(bgSrv.URL, bgSc.Region), bgSvc, ""},
+		{"Step 4 of 4: an image tag that was never pushed, stopped by the verify phase before any change",
+			"123456789012.dkr.ecr.us-east-1.amazonaws.com/payment:v3", deployer.StatusFailed, e.demoVerifyEnv(vSrv.URL, vSc.Region), vSc.Services[0], "app"},
 	}
 	ok := true
 	var outcomes []string
@@ -133,7 +156,14 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 			inTimeout:         "1m",
 			inRollbackTimeout: "1m",
 		}
+		if st.container != "" {
+			inputs[inContainerName] = st.container
+		}
 		res, _ := demo.deploy(ctx, con, mapGetter(inputs))
+		if v := res.Verification; v != nil && len(v.Problems) > 0 {
+			fmt.Fprintf(e.stdout, "The verify phase stopped it in %s (%d read-only calls), before anything was registered.\n",
+				v.Duration.Round(time.Millisecond), v.Calls)
+		}
 		got := "as expected"
 		if res.Status != st.want {
 			got = "expected " + string(st.want)
@@ -181,6 +211,21 @@ func (e *cmdEnv) demoEnv(url, region string) *cmdEnv {
 		stderr:   e.stderr,
 		readFile: e.readFile,
 	}
+}
+
+// demoVerifyEnv is demoEnv with ECR, Secrets Manager, SSM and IAM at
+// the simulator too, for the verify phase.
+func (e *cmdEnv) demoVerifyEnv(url, region string) *cmdEnv {
+	d := e.demoEnv(url, region)
+	get := d.getenv
+	d.getenv = func(k string) string {
+		switch k {
+		case "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_IAM":
+			return url
+		}
+		return get(k)
+	}
+	return d
 }
 
 // runSim serves the ECS simulator over HTTP until ctx is cancelled.

@@ -73,6 +73,7 @@ func Serve(ctx context.Context, addr, scenarioPath string, w io.Writer) error {
 	fmt.Fprintf(w, "ECS simulator listening on %s (scenario %s)\n\n", s.URL, scenarioPath)
 	fmt.Fprintf(w, "Point the AWS SDK (or ecs-rollout) at it:\n")
 	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL_ECS=%s AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s AWS_ENDPOINT_URL_CLOUDWATCH=%s\n", s.URL, s.URL, s.URL)
+	fmt.Fprintf(w, "  export AWS_ENDPOINT_URL_ECR=%s AWS_ENDPOINT_URL_SECRETS_MANAGER=%s AWS_ENDPOINT_URL_SSM=%s AWS_ENDPOINT_URL_IAM=%s\n", s.URL, s.URL, s.URL, s.URL)
 	fmt.Fprintf(w, "  export AWS_REGION=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n\n", s.Sim.region)
 	fmt.Fprintf(w, "or use awscli:\n")
 	for _, cl := range s.Sim.cOrder {
