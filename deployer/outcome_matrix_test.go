@@ -294,7 +294,50 @@ var outcomeRows = []outcomeRow{
 		},
 		want: deployer.StatusFailed, wantReason: []string{"ecs:DescribeServiceDeployments"}, serving: map[string]string{"web": "web:1"},
 		noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
+
+	// --- issue 19: verify before deploying (verify_sim_test.go has the rest) ---
+	{name: "rolling, verify: image tag never pushed", strategy: "ROLLING", moment: "preflight", fault: "image missing",
+		image: ecrApp + ":3", world: withECRApp, config: verifyOn,
+		want: deployer.StatusFailed, wantReason: []string{`container "app": image ` + ecrApp + `:3: tag 3 was never pushed to repository app (newest tags: arm, 2)`},
+		serving: map[string]string{"web": "web:1"}, noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
+	{name: "blue/green, verify: image built for another platform", strategy: "BLUE_GREEN", moment: "preflight", fault: "wrong platform",
+		image: ecrApp + ":arm", world: withECRApp, config: verifyOn,
+		want: deployer.StatusFailed, wantReason: []string{"is built for linux/arm64 only; the task definition runs on LINUX/X86_64"},
+		serving: map[string]string{"web": "web:1"}, noCalls: []string{"RegisterTaskDefinition", "UpdateService", "StopServiceDeployment"}},
+	{name: "rolling, verify: secret missing", strategy: "ROLLING", moment: "preflight", fault: "secret missing",
+		image: ecrApp + ":2", config: verifyOn, world: func(sc *ecssim.Scenario) {
+			withECRApp(sc)
+			sc.TaskDefinitions[0].ContainerDefinitions[0].Secrets = []types.Secret{{Name: aws.String("DB_PASSWORD"),
+				ValueFrom: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:web/db-AbCdEf")}}
+		},
+		want: deployer.StatusFailed, wantReason: []string{`container "app": secret DB_PASSWORD: Secrets Manager secret web/db does not exist`},
+		serving: map[string]string{"web": "web:1"}, noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
+	{name: "rolling, verify: ecr:DescribeImages denied is a notice", strategy: "ROLLING", moment: "preflight", fault: "access denied",
+		image: ecrApp + ":3", world: withECRApp, config: verifyOn,
+		setup: func(sim *ecssim.Sim) { sim.InjectFault("DescribeImages", ecssim.Fault{Error: "AccessDeniedException"}) },
+		want:  deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}, calls: []string{"RegisterTaskDefinition", "UpdateService"},
+		check: func(t *testing.T, o outcome) {
+			for _, ev := range o.events {
+				if ev.Kind == deployer.EventNotice && strings.Contains(ev.Message, "may not call ecr:DescribeImages") {
+					return
+				}
+			}
+			t.Errorf("no notice names ecr:DescribeImages")
+		}},
 }
+
+// ecrApp is app's repository in ECR, which withECRApp fills: tag 2 for
+// linux/amd64 (with buildx's attestation), arm for linux/arm64.
+const ecrApp = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"
+
+func withECRApp(sc *ecssim.Scenario) {
+	sc.Repositories = []ecssim.ScenarioRepository{{Name: "app", Images: []ecssim.ScenarioImage{
+		{Tags: []string{"2"}, Platforms: []string{"linux/amd64"}, Attestation: true},
+		{Tags: []string{"arm"}, Platforms: []string{"linux/arm64"}, Attestation: true},
+	}}}
+}
+
+func verifyOn(cfg *deployer.Config) { cfg.Verify = true }
 
 // slowWorker makes worker's new tasks take three minutes to start.
 func slowWorker(sc *ecssim.Scenario) {
@@ -510,7 +553,8 @@ func runOutcome(t *testing.T, row outcomeRow) {
 			}
 		}()
 	}
-	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Deploy(ctx, outcomeConfig(row))
+	verify := &simVerifyClients{url: "http://sim", httpc: ecssimtest.Client{Sim: sim}} // rows with Config.Verify (verify_sim_test.go)
+	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), deployer.WithVerifyClients(verify)).Deploy(ctx, outcomeConfig(row))
 	o.end = time.Now()
 	close(done)
 	if row.resume != "" {

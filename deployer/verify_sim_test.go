@@ -26,16 +26,21 @@ import (
 // simVerifyClients are the verify phase's SDK clients pointed at the
 // simulator; made records which were asked for, by service and region.
 type simVerifyClients struct {
-	url  string
-	mu   sync.Mutex
-	made []string
+	url   string
+	httpc aws.HTTPClient // nil: the SDK's
+	mu    sync.Mutex
+	made  []string
 }
 
 func (c *simVerifyClients) note(what, region string) aws.Config {
 	c.mu.Lock()
 	c.made = append(c.made, what+"@"+region)
 	c.mu.Unlock()
-	return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", ""), BaseEndpoint: aws.String(c.url)}
+	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", ""), BaseEndpoint: aws.String(c.url)}
+	if c.httpc != nil {
+		cfg.HTTPClient = c.httpc
+	}
+	return cfg
 }
 
 func (c *simVerifyClients) ECR(region string) (deployer.ECRClient, error) {
