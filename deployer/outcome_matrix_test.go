@@ -553,7 +553,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 			}
 		}()
 	}
-	verify := &simVerifyClients{url: "http://sim", httpc: ecssimtest.Client{Sim: sim}} // rows with Config.Verify (verify_sim_test.go)
+	verify := &ecssimtest.VerifyClients{URL: "http://sim", HTTPClient: ecssimtest.Client{Sim: sim}} // rows with Config.Verify
 	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), deployer.WithVerifyClients(verify)).Deploy(ctx, outcomeConfig(row))
 	o.end = time.Now()
 	close(done)

@@ -10,58 +10,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
-
-// simVerifyClients are the verify phase's SDK clients pointed at the
-// simulator; made records which were asked for, by service and region.
-type simVerifyClients struct {
-	url   string
-	httpc aws.HTTPClient // nil: the SDK's
-	mu    sync.Mutex
-	made  []string
-}
-
-func (c *simVerifyClients) note(what, region string) aws.Config {
-	c.mu.Lock()
-	c.made = append(c.made, what+"@"+region)
-	c.mu.Unlock()
-	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDSIM", "sim-secret", ""), BaseEndpoint: aws.String(c.url)}
-	if c.httpc != nil {
-		cfg.HTTPClient = c.httpc
-	}
-	return cfg
-}
-
-func (c *simVerifyClients) ECR(region string) (deployer.ECRClient, error) {
-	return ecr.NewFromConfig(c.note("ecr", region)), nil
-}
-
-func (c *simVerifyClients) SecretsManager(region string) (deployer.SecretsManagerClient, error) {
-	return secretsmanager.NewFromConfig(c.note("secretsmanager", region)), nil
-}
-
-func (c *simVerifyClients) SSM(region string) (deployer.SSMClient, error) {
-	return ssm.NewFromConfig(c.note("ssm", region)), nil
-}
-
-func (c *simVerifyClients) Logs(region string) (deployer.LogGroupsClient, error) {
-	return cloudwatchlogs.NewFromConfig(c.note("logs", region)), nil
-}
-
-func (c *simVerifyClients) IAM() (deployer.IAMClient, error) {
-	return iam.NewFromConfig(c.note("iam", "")), nil
-}
 
 // verifySim is testdata/scenarios/verify.json (service payment in
 // cluster prod, running payment:1 with app and envoy containers), changed
@@ -89,10 +43,10 @@ func verifyConfig(image string) deployer.Config {
 
 // verifyRun deploys cfg to srv with the verify clients, collecting the
 // notices.
-func verifyRun(t *testing.T, srv *ecssim.Server, cfg deployer.Config) (deployer.Result, []string, *simVerifyClients) {
+func verifyRun(t *testing.T, srv *ecssim.Server, cfg deployer.Config) (deployer.Result, []string, *ecssimtest.VerifyClients) {
 	t.Helper()
 	ecsc, logs := ecssimtest.Clients(srv)
-	vc := &simVerifyClients{url: srv.URL}
+	vc := &ecssimtest.VerifyClients{URL: srv.URL}
 	var mu sync.Mutex
 	var notices []string
 	d := deployer.New(ecsc, logs, deployer.WithVerifyClients(vc), deployer.WithReporter(func(ev deployer.Event) {
@@ -152,9 +106,10 @@ func TestVerifyPasses(t *testing.T) {
 	if v.Calls != 8 {
 		t.Errorf("Verification.Calls %d, want 8", v.Calls)
 	}
-	slices.Sort(vc.made)
-	if want := []string{"ecr@us-east-1", "iam@", "logs@us-east-1", "secretsmanager@us-east-1", "ssm@us-east-1"}; !slices.Equal(slices.Compact(vc.made), want) {
-		t.Errorf("clients asked for: %v, want %v", vc.made, want)
+	made := vc.Made()
+	slices.Sort(made)
+	if want := []string{"ecr@us-east-1", "iam@", "logs@us-east-1", "secretsmanager@us-east-1", "ssm@us-east-1"}; !slices.Equal(slices.Compact(made), want) {
+		t.Errorf("clients asked for: %v, want %v", made, want)
 	}
 }
 
@@ -289,8 +244,8 @@ func TestVerifyOff(t *testing.T) {
 	cfg := verifyConfig(paymentRepo + ":v3")
 	cfg.Verify = false
 	res, _, vc := verifyRun(t, srv, cfg)
-	if res.Verification != nil || len(vc.made) > 0 {
-		t.Errorf("verification %+v, clients %v", res.Verification, vc.made)
+	if res.Verification != nil || len(vc.Made()) > 0 {
+		t.Errorf("verification %+v, clients %v", res.Verification, vc.Made())
 	}
 	for _, c := range srv.Sim.Calls() {
 		switch c.Op {
