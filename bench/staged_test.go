@@ -212,3 +212,202 @@ func sortedStrings(s []string) []string {
 	}
 	return out
 }
+
+// BenchmarkBlueGreenDetection (issue 18): how soon a failure of the new
+// revision of a BLUE_GREEN service is acted on, with and without ECS's
+// deployment circuit breaker, for three failures: a crash while scaling
+// up (the essential container exits while the task starts), a crash in
+// ECS's bake (the tasks run healthy for 45–55 s, then exit, and so do
+// their replacements) and a crash loop faster than the poll (the tasks
+// run 2–4 s, exit, and are replaced, again and again). Measured: from the
+// first failed task of the new revision visible in the API (its
+// stoppingAt) to the first rollback request, ours (StopServiceDeployment)
+// or ECS's own (the circuit breaker's: the service deployment's
+// ROLLBACK_REQUESTED, read from the simulator's service event).
+func BenchmarkBlueGreenDetection(b *testing.B) {
+	p := profileOf(b)
+	type run struct {
+		detect time.Duration
+		seen   bool // a failure and a rollback request were both seen
+		status deployer.Status
+		by     string
+	}
+	kinds := []struct {
+		name  string
+		rules func(rng interface{ Int64N(int64) int64 }) []ecssim.ImageRule
+	}{
+		{"crash while scaling up", func(interface{ Int64N(int64) int64 }) []ecssim.ImageRule {
+			return []ecssim.ImageRule{{Image: "*:bad", Behavior: ecssim.BehaviorCrash}}
+		}},
+		{"crash in ECS's bake", func(rng interface{ Int64N(int64) int64 }) []ecssim.ImageRule {
+			after := p.d(45*time.Second) + time.Duration(rng.Int64N(int64(p.d(10*time.Second))))
+			return []ecssim.ImageRule{{Image: "*:bad", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(after)}}
+		}},
+		{"crash loop faster than the poll", func(rng interface{ Int64N(int64) int64 }) []ecssim.ImageRule {
+			after := p.d(2*time.Second) + time.Duration(rng.Int64N(int64(p.d(2*time.Second))))
+			return []ecssim.ImageRule{{Image: "*:bad", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(after)}}
+		}},
+	}
+	tbl := &table{title: "Blue/green: first failed task of the new revision → rollback requested (issue 18)",
+		header: []string{"failure", "circuit breaker", "runs", "median s", "max s", "rolled back by", "not rolled back"}}
+	for _, k := range kinds {
+		for _, breaker := range []bool{false, true} {
+			var runs []run
+			name := strings.ReplaceAll(k.name, " ", "-") + map[bool]string{true: "/breaker", false: "/no-breaker"}[breaker]
+			b.Run(name, func(b *testing.B) {
+				for range b.N {
+					runs = append(runs, repeat(p.reps, func(i int) []run {
+						rng := newRNG(i)
+						sc := blueGreenWorld(p, rng, p.d(30*time.Second), 10, k.rules(rng))
+						if breaker {
+							sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &ecssim.CircuitBreaker{Enable: true, Rollback: true}
+						}
+						e := newEnv(b, sc)
+						res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:bad"))
+						r := run{status: res.Status}
+						var first, stop, ecsRB time.Time
+						for _, t := range e.srv.Sim.Tasks("prod") {
+							if strings.HasSuffix(aws.ToString(t.TaskDefinitionArn), "web:2") && t.StopCode != "" && t.StopCode != types.TaskStopCodeServiceSchedulerInitiated {
+								if at := aws.ToTime(t.StoppingAt); !at.IsZero() && (first.IsZero() || at.Before(first)) {
+									first = at
+								}
+							}
+						}
+						for _, c := range e.srv.Sim.Calls() {
+							if c.Op == "StopServiceDeployment" && stop.IsZero() {
+								stop = c.At
+							}
+						}
+						for _, sd := range e.srv.Sim.ServiceDeployments("prod", "web") {
+							if rb := sd.Rollback; rb != nil && strings.Contains(aws.ToString(rb.Reason), "circuit breaker") {
+								ecsRB = aws.ToTime(rb.StartedAt)
+							}
+						}
+						at := stop
+						r.by = "us"
+						if at.IsZero() || (!ecsRB.IsZero() && ecsRB.Before(at)) {
+							at, r.by = ecsRB, "ECS"
+						}
+						if !first.IsZero() && !at.IsZero() {
+							r.detect, r.seen = max(at.Sub(first), 0), true
+						}
+						return []run{r}
+					})...)
+				}
+			})
+			var det []time.Duration
+			by := map[string]int{}
+			bad := 0
+			for _, r := range runs {
+				if r.status != deployer.StatusRolledBack || !r.seen {
+					bad++
+					continue
+				}
+				det = append(det, r.detect)
+				by[r.by]++
+			}
+			ds := durStats(det)
+			tbl.add(k.name, map[bool]string{true: "on", false: "off"}[breaker], fmt.Sprint(len(runs)),
+				fmt.Sprintf("%.2f", ds.median.Seconds()), fmt.Sprintf("%.2f", ds.max.Seconds()),
+				fmt.Sprintf("us %d, ECS %d", by["us"], by["ECS"]), fmt.Sprint(bad))
+			if bad > 0 {
+				b.Errorf("%s: %d of %d runs were not rolled back after a detected failure", name, bad, len(runs))
+			}
+			if limit := p.d(11 * time.Second); ds.max > limit {
+				b.Errorf("%s: a failure took %s to act on, want at most %s", name, ds.max, limit)
+			}
+		}
+	}
+	tbl.print(os.Stdout)
+}
+
+// BenchmarkBlueGreenFleetRate (issue 18): ECS calls per second, in total,
+// while one step watches ten healthy BLUE_GREEN services (one cluster)
+// through a deployment of about a minute each: the service reads (ten a
+// DescribeServices) and the service-deployment reads (twenty a
+// DescribeServiceDeployments) are shared by the ten watches.
+func BenchmarkBlueGreenFleetRate(b *testing.B) {
+	p := profileOf(b)
+	const services = 10
+	type run struct {
+		watch time.Duration
+		calls map[string]int
+		ok    bool
+	}
+	var runs []run
+	b.Run("ten-services", func(b *testing.B) {
+		for range b.N {
+			runs = append(runs, repeat(max(p.reps/4, 1), func(i int) []run {
+				one := blueGreenWorld(p, newRNG(i), p.d(30*time.Second), 1, nil)
+				sc := one
+				sc.Services, sc.TaskDefinitions = nil, nil
+				cfg := blueGreenConfig(p, "repo/app:2")
+				cfg.Service = ""
+				for k := range services {
+					name := fmt.Sprintf("svc%d", k)
+					td := ecssim.FargateApp(name, "repo/app:1")
+					td.ContainerDefinitions[0].HealthCheck = one.TaskDefinitions[0].TaskDefinition.ContainerDefinitions[0].HealthCheck
+					w := ecssim.OneService("prod", name, td, 3)
+					w.Services[0].DeploymentConfiguration = one.Services[0].DeploymentConfiguration
+					lb := ecssim.BlueGreenLoadBalancer()
+					rename := func(s *string) *string { return aws.String(strings.ReplaceAll(aws.ToString(s), "web", name)) }
+					lb.TargetGroupArn = rename(lb.TargetGroupArn)
+					lb.AdvancedConfiguration.AlternateTargetGroupArn = rename(lb.AdvancedConfiguration.AlternateTargetGroupArn)
+					lb.AdvancedConfiguration.ProductionListenerRule = rename(lb.AdvancedConfiguration.ProductionListenerRule)
+					w.Services[0].LoadBalancers = []types.LoadBalancer{lb}
+					sc.TaskDefinitions = append(sc.TaskDefinitions, w.TaskDefinitions...)
+					sc.Services = append(sc.Services, w.Services...)
+					cfg.Services = append(cfg.Services, deployer.Target{Service: name})
+				}
+				e := newEnv(b, sc)
+				res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+				end := time.Now()
+				r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
+				var start time.Time
+				for _, c := range e.srv.Sim.Calls() {
+					if c.Op == "UpdateService" && start.IsZero() {
+						start = c.At
+					}
+					if !start.IsZero() && c.Op != "UpdateService" {
+						r.calls[c.Op]++
+					}
+				}
+				r.watch = end.Sub(start)
+				return []run{r}
+			})...)
+		}
+	})
+	var rate, secs float64
+	total := map[string]int{}
+	n := 0
+	for _, r := range runs {
+		if !r.ok {
+			b.Errorf("a step of ten healthy blue/green services did not succeed")
+			continue
+		}
+		sum := 0
+		for op, k := range r.calls {
+			sum += k
+			total[op] += k
+		}
+		rate += float64(sum) / r.watch.Seconds()
+		secs += r.watch.Seconds()
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	rate, secs = rate/float64(n), secs/float64(n)
+	var ops []string
+	for op, k := range total {
+		ops = append(ops, fmt.Sprintf("%s %.1f", op, float64(k)/float64(n)))
+	}
+	tbl := &table{title: "Blue/green: ECS calls while one step watches ten healthy ~1 minute deployments (issue 18)",
+		header: []string{"poll interval", "runs", "watch s (mean)", "calls/s in total (mean)", "watch calls (mean, by operation)"}}
+	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(n), f2(secs), f2(rate), strings.Join(sortedStrings(ops), ", "))
+	tbl.print(os.Stdout)
+	b.ReportMetric(rate, "watch-calls/s")
+	if !p.short && rate > 0.6 {
+		b.Errorf("%.2f ECS calls/s in total for ten blue/green services, want at most 0.6", rate)
+	}
+}
