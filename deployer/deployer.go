@@ -283,17 +283,36 @@ func (r *run) bakePhase(ctx context.Context, v verdict) verdict { return r.strat
 
 // watchOurs is the watch of our deployment that every strategy runs:
 // the phase line, the checkpoint, the watched alarms (from since) around
-// the strategy's judge, and the last counts into the Result.
-func (r *run) watchOurs(ctx context.Context, title string, j judge, timeout time.Duration, since func() time.Time) verdict {
+// the strategy's judge, and the last counts into the Result. answer, when
+// not nil, is asked about each pause the watch meets (see watchThrough).
+func (r *run) watchOurs(ctx context.Context, title string, j judge, timeout time.Duration, since func() time.Time, answer func(context.Context, verdict) bool) verdict {
 	r.d.emit(EventPhase, "%s", title)
 	r.checkpoint(PhaseWatching)
 	if r.alarms != nil {
 		j = &alarmJudge{inner: j, alarms: r.alarms, since: since, sinceWhat: "the update"}
 	}
 	w := r.watcher(j)
-	v := w.watch(ctx, timeout, r.cfg.PollInterval)
+	v := watchThrough(ctx, w, timeout, r.cfg.PollInterval, answer)
 	r.res.Last = w.last
 	return v
+}
+
+// watchThrough runs w until a verdict within timeout. A pause
+// (verdictPaused) that answer answers (true: it made the call that lets
+// the deployment go on, or will try again at the next poll) does not end
+// the watch: it goes on from the next poll, within the same timeout. The
+// judges only judge; the calls that change a deployment are the
+// strategy's, made here.
+func watchThrough(ctx context.Context, w *watcher, timeout, interval time.Duration, answer func(context.Context, verdict) bool) verdict {
+	deadline := w.d.now().Add(timeout)
+	w.timeout = timeout
+	for {
+		v := w.watch(ctx, max(deadline.Sub(w.d.now()), 0), interval)
+		if v.kind != verdictPaused || answer == nil || !answer(ctx, v) {
+			return v
+		}
+		w.afterRead = true // the pause was just read: the next poll comes at the next beat
+	}
 }
 
 func (r *run) watcher(j judge) *watcher {
@@ -363,13 +382,17 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		}
 		return r.awaitRollback(ctx, why, by)
 	case verdictStopped:
-		r.mark("deployment failed")
-		r.res.Status = StatusFailed
-		r.res.Reason = v.reason
-		r.res.ManualRollback = r.manualRollback()
-		r.diagnose(ctx)
-		r.checkpoint(PhaseDone)
-		return nil
+		if !r.cfg.Rollback {
+			r.mark("deployment failed")
+			r.res.Status = StatusFailed
+			r.res.Reason = v.reason + "; rollback is off, so the service stays as ECS left it"
+			r.res.ManualRollback = r.manualRollback()
+			r.diagnose(ctx)
+			r.checkpoint(PhaseDone)
+			return nil
+		}
+		// ECS stopped our failed deployment without rolling back: we
+		// roll back, as for a failed rollout (below).
 	case verdictServiceGone:
 		r.res.Status = StatusFailed
 		r.res.Reason = v.reason + "; nothing to roll back"

@@ -241,7 +241,9 @@ var outcomeRows = []outcomeRow{
 			sim.InjectFault("StopServiceDeployment", ecssim.Fault{Error: "ServerException", Message: "injected"})
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
-		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		// The command to finish by hand stops the service deployment.
+		wantReason: []string{"finish it by hand with: aws ecs stop-service-deployment --service-deployment-arn arn:aws:ecs:", " --stop-type ROLLBACK"}},
 
 	// --- issue 18, row 5: a finished staged deployment is rolled back by a new deployment of the previous revision ---
 	{name: "blue/green alarm after SUCCESSFUL during our bake", strategy: "BLUE_GREEN", moment: "our bake", fault: "alarm",
@@ -266,6 +268,39 @@ var outcomeRows = []outcomeRow{
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
 		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+
+	// --- issue 18, section 5: ECS stopped our deployment without rolling back ---
+	{name: "blue/green crash, breaker without rollback stops it", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash; ECS's breaker stops the deployment",
+		image: "repo/app:crash",
+		world: func(sc *ecssim.Scenario) {
+			sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &ecssim.CircuitBreaker{Enable: true, Rollback: false}
+		},
+		config: func(cfg *deployer.Config) { cfg.FailedTasksThreshold = 50 }, // ECS's breaker (threshold 3) decides
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: func(t *testing.T, o outcome) {
+			if n := o.count("UpdateService"); n != 2 {
+				t.Errorf("%d UpdateService calls, want 2 (ours, and the rollback as a new deployment of web:1)", n)
+			}
+		}},
+	{name: "blue/green crash, breaker without rollback stops it, rollback off", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash; ECS's breaker stops the deployment",
+		image: "repo/app:crash",
+		world: func(sc *ecssim.Scenario) {
+			sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &ecssim.CircuitBreaker{Enable: true, Rollback: false}
+		},
+		config: func(cfg *deployer.Config) { cfg.FailedTasksThreshold, cfg.Rollback = 50, false },
+		want:   deployer.StatusFailed, noCalls: []string{"StopServiceDeployment"}},
+
+	// --- issue 18, section 5: the post step makes no call after a multi-service step that finished ---
+	{name: "two services, web's update refused", strategy: "ROLLING", services: 2, moment: "update", fault: "UpdateService refused",
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("UpdateService", ecssim.Fault{Error: "InvalidParameterException", Message: "injected", OnCall: 1, Times: 1})
+		},
+		want: deployer.StatusFailed, serving: map[string]string{"web": "web:1", "worker": "worker:1"},
+		check: func(t *testing.T, o outcome) {
+			if cp := o.cps[len(o.cps)-1]; cp.Phase.PostStepMustAct() {
+				t.Errorf("the step's last checkpoint is %s, want done: the post step would call AWS (%+v)", cp.Phase, cp.Targets)
+			}
+		}},
 
 	// --- issue 18, row 6: paused ranks above succeeded, whatever the order ---
 	{name: "rolling web then blue/green worker at a PAUSE hook", strategy: "ROLLING", services: 2, moment: "at a PAUSE hook", fault: "none",
@@ -617,8 +652,9 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	if row.check != nil {
 		row.check(t, o)
 	}
+	t.Logf("reason: %s", o.res.Reason)
 	if t.Failed() {
-		t.Logf("reason: %s\n%s", o.res.Reason, o.log())
+		t.Logf("%s", o.log())
 	}
 }
 

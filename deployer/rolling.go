@@ -409,7 +409,7 @@ func (s *rollingStrategy) watch(ctx context.Context) verdict {
 	j.onFailure = func() { r.mark("first failure") }
 	r.ours = j
 	return r.watchOurs(ctx, "Watch deployment "+r.res.DeploymentID, j, r.cfg.Timeout,
-		func() time.Time { return orTime(j.createdAt, r.updatedAt) })
+		func() time.Time { return orTime(j.createdAt, r.updatedAt) }, nil)
 }
 
 // confirmFailed: when the service's circuit breaker rolls back by itself

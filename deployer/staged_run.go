@@ -123,9 +123,10 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		case stagedSucceeded:
 			v.kind, v.reason = verdictSucceeded, d.reason
 		case stagedPaused:
-			if err := s.r.continueAt(ctx, s, d.hook, types.DeploymentLifecycleHookActionContinue); err != nil {
-				return verdict{}, err
-			}
+			// Continued by the strategy (answer), never waited out.
+			s.paused = d.hook
+			v.kind, v.reason = verdictPaused, d.reason
+			v.pause = &pause{at: orDefault(string(sd.LifecycleStage), "a PAUSE hook")}
 		case stagedFailed, stagedECSRollback, stagedRolledBack, stagedRollbackFailed, stagedStopped:
 			v.kind, v.reason = verdictFailed, d.reason
 		}
@@ -155,13 +156,7 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		if s.what == watchRollback {
 			return v, nil
 		}
-		if s.r.cfg.OnPause == OnPauseContinue {
-			if err := s.r.continueAt(ctx, s, d.hook, types.DeploymentLifecycleHookActionContinue); err != nil {
-				return verdict{}, err
-			}
-			return v, nil
-		}
-		s.paused = d.hook
+		s.paused = d.hook // on-pause continue: the strategy continues it (answer)
 		v.kind, v.reason = verdictPaused, d.reason
 		v.pause = &pause{at: orDefault(string(sd.LifecycleStage), "a PAUSE hook"),
 			notice: pausedNotice(s.r.cfg.Service, s.j.id, taskdef.ShortRevision(s.r.newARN), sd.LifecycleStage, *d.hook)}
@@ -620,7 +615,7 @@ func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
 // one StopServiceDeployment ROLLBACK (ContinueServiceDeployment ROLLBACK
 // at a PAUSE hook), not awaited.
 func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
-	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+	manual := stopCommand(cp.ServiceDeploymentARN)
 	id := serviceDeploymentID(cp.ServiceDeploymentARN)
 	res.ServiceDeploymentARN = cp.ServiceDeploymentARN
 	sd, err := d.describeServiceDeployment(ctx, cp.ServiceDeploymentARN)

@@ -108,12 +108,37 @@ func (st *stagedStrategy) watch(ctx context.Context) verdict {
 	r, s := st.r, st.w
 	timeout := stagedTimeout(r.cfg.Timeout, r.origDepl)
 	title := fmt.Sprintf("Watch deployment %s (%s, up to %s)", orDefault(s.j.id, r.res.DeploymentID), st.kind, timeout)
-	v := r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt })
+	v := r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt }, st.answer(s))
 	st.release(s)
-	if v.kind == verdictSucceeded {
+	if v.kind == verdictSucceeded || v.kind == verdictStopped {
+		// ECS refuses to stop a finished deployment (SUCCESSFUL or
+		// STOPPED): what follows is a new deployment of the previous
+		// revision.
 		st.finished = &rollingStrategy{r: r}
 	}
 	return v
+}
+
+// answer continues the PAUSE hooks the run is to go past: ours with
+// on-pause continue, and every hook of the rollback of a finished
+// deployment (it is ours, and must not wait out the hook's timeout).
+// Others end the watch (paused). A Continue that fails is tried again at
+// the next poll, within the watch's timeout.
+func (st *stagedStrategy) answer(s *stagedWatch) func(context.Context, verdict) bool {
+	r := st.r
+	return func(ctx context.Context, v verdict) bool {
+		if !s.redeploy && r.cfg.OnPause != OnPauseContinue || s.paused == nil {
+			return false
+		}
+		if err := r.continueAt(ctx, s, s.paused, types.DeploymentLifecycleHookActionContinue); err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			r.d.emit(EventWarning, "%v; trying again at the next poll", err)
+		}
+		s.paused = nil
+		return true
+	}
 }
 
 // confirmFailed: ECS's own rollback of a service deployment is a verdict
@@ -190,7 +215,7 @@ func (st *stagedStrategy) watchRollback(ctx context.Context) verdict {
 		// bake, the steps) come on top of the rollback timeout.
 		r := st.r
 		defer st.release(st.redeploy)
-		return r.watcher(st.redeploy).watch(ctx, stagedTimeout(r.cfg.RollbackTimeout, r.origDepl), r.cfg.PollInterval)
+		return watchThrough(ctx, r.watcher(st.redeploy), stagedTimeout(r.cfg.RollbackTimeout, r.origDepl), r.cfg.PollInterval, st.answer(st.redeploy))
 	}
 	r, s := st.r, st.w
 	defer st.release(s)
@@ -208,11 +233,20 @@ func (st *stagedStrategy) release(s *stagedWatch) {
 	}
 }
 
+// manualRollback: while our service deployment runs, stopping it with a
+// rollback puts the previous revision back; once it finished, or when it
+// was never found, a new deployment of the previous revision does.
 func (st *stagedStrategy) manualRollback() string {
-	if st.finished != nil {
-		return st.finished.manualRollback()
+	if st.finished != nil || st.w == nil || st.w.arn == "" {
+		return manualRollbackCommand(st.r.cfg.Cluster, st.r.cfg.Service, st.r.target)
 	}
-	return manualRollbackCommand(st.r.cfg.Cluster, st.r.cfg.Service, st.r.target)
+	return stopCommand(st.w.arn)
+}
+
+// stopCommand is the command that rolls a running staged deployment back
+// by hand.
+func stopCommand(arn string) string {
+	return fmt.Sprintf("aws ecs stop-service-deployment --service-deployment-arn %s --stop-type ROLLBACK", shellQuote(arn))
 }
 
 // saveTo: once our deployment finished, the post step recovers the

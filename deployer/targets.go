@@ -133,9 +133,13 @@ func (d *Deployer) deployMany(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // checkpoint records run i's checkpoint and reports the step's: every
-// service's, in one Checkpoint, for the post step to finish them all.
+// service's, in one Checkpoint, for the post step to finish them all. It
+// is reported under the lock that builds it, so the caller saves the
+// step's checkpoints in the order they were built (the last saved is the
+// latest).
 func (f *fleet) checkpoint(i int, ev Event) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.cps[i] = ev.State
 	cp := &Checkpoint{Cluster: f.cfg.Cluster, Phase: PhaseDone, Rollback: ev.State.Rollback}
 	for _, c := range f.cps {
@@ -147,7 +151,6 @@ func (f *fleet) checkpoint(i int, ev Event) {
 			cp.Phase = c.Phase
 		}
 	}
-	f.mu.Unlock()
 	ev.Service = ""
 	ev.State = cp
 	f.d.report(ev)
@@ -342,15 +345,23 @@ func (v verdict) bad() bool {
 }
 
 // notDeployed ends the runs from the one at index from on that have no
-// outcome yet: the step stopped before it changed them.
+// outcome yet: the step stopped before it changed them. Those that had
+// saved a checkpoint (registered) save their final one, so the post step
+// has nothing to do for them.
 func (f *fleet) notDeployed(from int, reason string) {
-	for _, r := range f.runs[from:] {
+	for i, r := range f.runs[from:] {
 		if r.res.Status != "" {
 			continue
 		}
 		r.res.Status = StatusFailed
 		r.res.Reason = reason
 		r.res.peer = true
+		f.mu.Lock()
+		saved := f.cps[from+i] != nil
+		f.mu.Unlock()
+		if saved {
+			r.checkpoint(PhaseDone)
+		}
 	}
 }
 

@@ -127,6 +127,9 @@ type watcher struct {
 	service string
 	judge   judge
 	events  *eventLog // shared by the watches of one run
+	// timeout is the whole watch's timeout, as its reason names it
+	// (watchThrough resumes a watch with what is left of it).
+	timeout time.Duration
 	// afterRead: the watch takes over from one that has just read the
 	// service (the bake after the rollout), so its first poll waits one
 	// interval instead of reading it again at once.
@@ -181,9 +184,10 @@ func (w *watcher) watch(ctx context.Context, timeout, interval time.Duration) ve
 	case ctx.Err() != nil:
 		return verdict{kind: verdictCancelled, reason: "cancelled"}
 	case wctx.Err() != nil:
-		reason := fmt.Sprintf("timed out after %s: %s", timeout, w.progressText())
+		total := cmp.Or(w.timeout, timeout)
+		reason := fmt.Sprintf("timed out after %s: %s", total, w.progressText())
 		if cause := w.events.startTrouble(); cause != "" {
-			reason = fmt.Sprintf("timed out after %s: ECS could not start the tasks: %s (%s)", timeout, cause, w.progressText())
+			reason = fmt.Sprintf("timed out after %s: ECS could not start the tasks: %s (%s)", total, cause, w.progressText())
 		}
 		return verdict{kind: verdictTimedOut, reason: reason}
 	default:
