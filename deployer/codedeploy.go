@@ -425,7 +425,7 @@ func (st *codeDeployStrategy) newWatch(id string, what watchKind) *cdWatch {
 func (st *codeDeployStrategy) watch(ctx context.Context) verdict {
 	r := st.r
 	title := fmt.Sprintf("Watch CodeDeploy deployment %s (%s, up to %s)", st.id, st.configName(), st.timeout())
-	return r.watchOurs(ctx, title, st.w, st.timeout(), func() time.Time { return r.updatedAt })
+	return r.watchOurs(ctx, title, st.w, st.timeout(), func() time.Time { return r.updatedAt }, nil)
 }
 
 // confirmFailed: before we roll back, CodeDeploy may have failed our
