@@ -42,8 +42,8 @@ var ecsBehaviourRows = []outcomeRow{
 		calls: []string{"StopServiceDeployment"}},
 
 	// on-pause continue, and the response to our Continue is lost after
-	// ECS applied it: the SDK's retry is refused (the hook moved on),
-	// which is no failure.
+	// ECS applied it: read again, the hook has moved on, which is no
+	// failure and nothing to retry.
 	{name: "blue/green continue retried after it was applied", strategy: "BLUE_GREEN", moment: "at a PAUSE hook", fault: "Continue applied, response lost, retried",
 		world:  pauseHookAt(types.DeploymentLifecycleHookStagePostTestTrafficShift, 60, types.DeploymentLifecycleHookActionRollback),
 		config: func(cfg *deployer.Config) { cfg.OnPause = deployer.OnPauseContinue },

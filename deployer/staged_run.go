@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -364,13 +365,30 @@ func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.Deploymen
 	if s.last != nil {
 		waited = *s.last
 	}
-	_, err := r.d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
-		ServiceDeploymentArn: aws.String(s.arn),
-		HookId:               h.HookId,
-		Action:               action,
-	})
-	if err != nil && !r.continueApplied(ctx, s, waited, h, action) {
-		return fmt.Errorf("continue service deployment %s at %s (%s): %w", s.j.id, hookName(*h), action, err)
+	in := &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(s.arn), HookId: h.HookId, Action: action}
+	// No blind retry: ECS keeps a hook's ID for the whole deployment, so
+	// a retry of a Continue that was applied (its response lost) could
+	// arrive when the next LINEAR or CANARY step waits at the same hookId,
+	// and continue that one too. Each retry reads first, and goes out only
+	// while the hook still waits where it waited.
+	for attempt := 1; ; attempt++ {
+		_, err := r.d.ecs.ContinueServiceDeployment(ctx, in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+		if err == nil {
+			break
+		}
+		applied, waiting := r.continueOutcome(ctx, s, waited, h, action)
+		if applied {
+			break
+		}
+		retryable := retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+		if !waiting || !retryable || attempt == 3 {
+			return fmt.Errorf("continue service deployment %s at %s (%s): %w", s.j.id, hookName(*h), action, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("continue service deployment %s at %s (%s): %w", s.j.id, hookName(*h), action, err)
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
 	}
 	s.j.noteContinued(waited, aws.ToString(h.HookId))
 	stage := ""
@@ -387,28 +405,30 @@ func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.Deploymen
 	return nil
 }
 
-// continueApplied reports whether a ContinueServiceDeployment that
-// failed needs no retry: read again, the hook no longer waits where it
-// waited (waited) — a retry of a call ECS had applied, a hook continued by
-// someone else or timed out — and, for ROLLBACK, the deployment rolls
-// back. ECS refuses a Continue at a hook that is not AWAITING_ACTION
+// continueOutcome reads our deployment again after a
+// ContinueServiceDeployment failed. applied: nothing is left to do — the
+// hook no longer waits where it waited (waited: a call ECS had applied
+// before its response was lost, a hook continued by someone else or timed
+// out; the watch judges what follows) and, for ROLLBACK, the deployment
+// rolls back. waiting: the hook still waits there, so the call did not go
+// through. ECS refuses a Continue at a hook that is not AWAITING_ACTION
 // (developer guide, continue-service-deployment.html).
-func (r *run) continueApplied(ctx context.Context, s *stagedWatch, waited types.ServiceDeployment, h *types.DeploymentLifecycleHookDetail, action types.DeploymentLifecycleHookAction) bool {
-	if action == types.DeploymentLifecycleHookActionRollback {
-		return r.alreadyRollingBack(ctx, s)
-	}
+func (r *run) continueOutcome(ctx context.Context, s *stagedWatch, waited types.ServiceDeployment, h *types.DeploymentLifecycleHookDetail, action types.DeploymentLifecycleHookAction) (applied, waiting bool) {
 	sd, err := r.d.describeServiceDeployment(ctx, s.arn)
 	if err != nil {
-		return false
+		return false, false
 	}
 	s.last = &sd
+	id := aws.ToString(h.HookId)
 	for _, d := range sd.LifecycleHookDetails {
-		if aws.ToString(d.HookId) == aws.ToString(h.HookId) && d.Status == types.DeploymentLifecycleHookStatusAwaitingAction &&
-			hookKey(sd, aws.ToString(d.HookId)) == hookKey(waited, aws.ToString(h.HookId)) {
-			return false // still waits there: the call did not go through
+		if aws.ToString(d.HookId) == id && d.Status == types.DeploymentLifecycleHookStatusAwaitingAction && hookKey(sd, id) == hookKey(waited, id) {
+			waiting = true
 		}
 	}
-	return true // moved on: the watch judges what follows
+	if action == types.DeploymentLifecycleHookActionRollback {
+		return isRollbackStatus(sd.Status) && sd.Status != types.ServiceDeploymentStatusRollbackFailed, waiting
+	}
+	return !waiting, waiting
 }
 
 // rollbackStaged rolls our staged deployment back in one call:

@@ -289,8 +289,8 @@ func TestStagedPauseThenResume(t *testing.T) {
 		wantSD     types.ServiceDeploymentStatus
 		wantReason string
 		wantFinal  string
-		// lost: ECS applies the Continue but its response is lost; the
-		// SDK's retry is refused (the hook moved on), which is no failure.
+		// lost: ECS applies the Continue but its response is lost: no
+		// failure, and no retry (the hook moved on).
 		lost bool
 	}{
 		{"continue", deployer.ResumeContinue, deployer.StatusSucceeded, types.ServiceDeploymentStatusSuccessful, "completed: 2/2 tasks of web:2 running", "web:2", false},
@@ -319,8 +319,8 @@ func TestStagedPauseThenResume(t *testing.T) {
 			before := len(e.srv.Sim.MutatingCalls())
 			wantMut := []string{"ContinueServiceDeployment"}
 			if tt.lost {
+				// No second call: read again, the hook has moved on.
 				e.srv.Sim.InjectFault("ContinueServiceDeployment", ecssim.Fault{Status5xx: 1, AfterApply: true})
-				wantMut = append(wantMut, "ContinueServiceDeployment") // the SDK's retry, refused
 			}
 
 			rec2 := &recorder{}
@@ -594,4 +594,52 @@ func TestStagedTimeoutAndTakeover(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStagedResumeRetryAtLinearStep: ECS shows the same hookId before
+// every LINEAR step. The response to our resume's Continue is lost after
+// ECS applied it, and a blind retry (the SDK's) would arrive when the next
+// step waits at the same hookId, and continue it too: the gate of the
+// second step would open without anyone approving it. Our retry reads
+// first: the first wait has moved on, so there is nothing to retry, and
+// the run stops at the second step's wait.
+func TestStagedResumeRetryAtLinearStep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, stagedScenario("LINEAR", func(sc *ecssim.Scenario) {
+		dc := &sc.Services[0].DeploymentConfiguration
+		dc.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(0)}
+		dc.LifecycleHooks = []types.DeploymentLifecycleHook{{
+			TargetType:      types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePreProductionTrafficShift},
+			TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{
+				TimeoutInMinutes: aws.Int32(600), Action: types.DeploymentLifecycleHookActionRollback},
+		}}
+	}))
+	rec := &recorder{}
+	res, _ := deployer.New(e.ecs, e.logs, deployer.WithReporter(rec.report)).Deploy(context.Background(), config("repo/app:2"))
+	if res.Status != deployer.StatusPaused {
+		t.Fatalf("deploy: %s, want paused before the first step: %s\n%s", res.Status, res.Reason, rec.text())
+	}
+	// The Continue is applied, its response lost; every Continue takes
+	// 300 ms to be served, long enough for the next step to wait.
+	e.srv.Sim.InjectFault("ContinueServiceDeployment", ecssim.Fault{Status5xx: 1, AfterApply: true, Latency: ecssim.Duration(300 * time.Millisecond)})
+	rec2 := &recorder{}
+	res2, _ := deployer.New(e.ecs, e.logs, deployer.WithReporter(rec2.report)).Deploy(context.Background(), resumeConfig(deployer.ResumeContinue))
+	if res2.Status != deployer.StatusPaused {
+		t.Fatalf("resume: %s, want paused at the second step (nobody approved it): %s\n%s", res2.Status, res2.Reason, rec2.text())
+	}
+	sd := e.describeSD(t, res.ServiceDeploymentARN)
+	if p := targetWeight(sd); sd.Status != types.ServiceDeploymentStatusInProgress || p != 50 {
+		t.Errorf("service deployment %s with production %v %% on web:2, want IN_PROGRESS at 50 %%", sd.Status, p)
+	}
+	if n := ops(e.srv.Sim.Calls(), "ContinueServiceDeployment"); n != 1 {
+		t.Errorf("%d ContinueServiceDeployment calls applied, want 1", n)
+	}
+}
+
+func targetWeight(sd types.ServiceDeployment) float64 {
+	if sd.TargetServiceRevision == nil {
+		return -1
+	}
+	return aws.ToFloat64(sd.TargetServiceRevision.RequestedProductionTrafficWeight)
 }
