@@ -627,7 +627,7 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 		return res, nil
 	}
 	what := fmt.Sprintf("the main step ended while CodeDeploy deployment %s of %s was %s", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
-	if !cp.Rollback {
+	if !cp.Rollback && !owed { // a rollback the main step owes is issued whatever on-cancel says
 		res.Status = StatusFailed
 		res.Reason = what + "; leaving it (on-cancel: leave)"
 		res.ManualRollback = manual

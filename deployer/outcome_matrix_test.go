@@ -468,7 +468,11 @@ func outcomeWorld(row outcomeRow) ecssim.Scenario {
 		sc.TaskDefinitions = append(sc.TaskDefinitions, w.TaskDefinitions...)
 		sc.Services = append(sc.Services, w.Services...)
 	}
-	if row.strategy != "ROLLING" {
+	if row.strategy == deployer.StrategyCodeDeploy {
+		for i := range sc.Services {
+			ecssim.AddCodeDeploy(&sc, i, nil)
+		}
+	} else if row.strategy != "ROLLING" {
 		for i := range sc.Services {
 			stage(&sc.Services[i], row.strategy)
 		}
@@ -560,6 +564,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		row.setup(sim)
 	}
 	ecsc, cw := ecssimtest.InMemoryClients(sim)
+	cd := deployer.WithCodeDeploy(ecssimtest.InMemoryCodeDeployClient(sim))
 	if row.ecsOptions != nil {
 		ecsc = ecs.New(ecsc.Options(), row.ecsOptions)
 	}
@@ -589,7 +594,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		}()
 	}
 	verify := &ecssimtest.VerifyClients{URL: "http://sim", HTTPClient: ecssimtest.Client{Sim: sim}} // rows with Config.Verify
-	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), deployer.WithVerifyClients(verify)).Deploy(ctx, outcomeConfig(row))
+	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), deployer.WithVerifyClients(verify), cd).Deploy(ctx, outcomeConfig(row))
 	o.end = time.Now()
 	close(done)
 	if row.resume != "" {
@@ -598,7 +603,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		}
 		cfg := outcomeConfig(row)
 		cfg.Images, cfg.Resume = nil, row.resume
-		o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Deploy(context.Background(), cfg)
+		o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), cd).Deploy(context.Background(), cfg)
 	}
 	if row.beforePost != nil {
 		row.beforePost(sim)
@@ -606,7 +611,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	if row.post && len(o.cps) > 0 {
 		cp := o.cps[len(o.cps)-1]
 		if cp.Phase.PostStepMustAct() {
-			o.post, o.postErr = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report)).Recover(context.Background(), cp)
+			o.post, o.postErr = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), cd).Recover(context.Background(), cp)
 		}
 	}
 	time.Sleep(cmpOrDuration(row.settle, 10*time.Minute))
@@ -673,8 +678,8 @@ func servingRevision(sim *ecssim.Sim, service string) string {
 		return "(no service)"
 	}
 	td := aws.ToString(svc.TaskDefinition)
-	if len(svc.Deployments) != 1 {
-		return td[strings.LastIndex(td, "/")+1:] + " (still deploying)"
+	if len(svc.Deployments) != 1 && len(svc.TaskSets) != 1 { // a CODE_DEPLOY service has task sets
+		return td[strings.LastIndex(td, "/")+1:] + fmt.Sprintf(" (still deploying: %d deployments, %d task sets)", len(svc.Deployments), len(svc.TaskSets))
 	}
 	return td[strings.LastIndex(td, "/")+1:]
 }
@@ -704,7 +709,7 @@ func firstRollbackCall(calls []ecssim.Call) time.Time {
 	updates := 0
 	for _, c := range calls {
 		switch {
-		case c.Op == "StopServiceDeployment",
+		case c.Op == "StopServiceDeployment", c.Op == "StopDeployment",
 			c.Op == "ContinueServiceDeployment" && strings.Contains(string(c.Input), "ROLLBACK"):
 			return c.At
 		case c.Op == "UpdateService":
@@ -719,7 +724,7 @@ func firstRollbackCall(calls []ecssim.Call) time.Time {
 
 func TestOutcomeMatrix(t *testing.T) {
 	t.Parallel()
-	runOutcomeRows(t, outcomeRows)
+	runOutcomeRows(t, append(outcomeRows, codeDeployRows...))
 }
 
 func fmtAt(d time.Duration) string { return "+" + d.Round(100*time.Millisecond).String() }

@@ -1111,12 +1111,12 @@ func (s *Sim) stepCDRollback(d *cdDeployment, now time.Time) bool {
 	return true
 }
 
-// codeDeployNext is the next time a CodeDeploy deployment of the service
-// has something to do.
-func (s *Sim) codeDeployNext(cs *cdService) time.Time {
+// codeDeployNext is the next time after now a CodeDeploy deployment of
+// the service has something to do (zero if none).
+func (s *Sim) codeDeployNext(cs *cdService, now time.Time) time.Time {
 	var next time.Time
 	earliest := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}

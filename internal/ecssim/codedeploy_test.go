@@ -164,9 +164,29 @@ func TestCodeDeployHealthyWithTerminationWait(t *testing.T) {
 		if _, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: svc.TaskDefinition}); errCode(err) != "InvalidParameterException" {
 			t.Errorf("UpdateService with a task definition on a CODE_DEPLOY service: got %v, want InvalidParameterException", err)
 		}
-		waitCD(t, 6*time.Minute, "Succeeded after the termination wait", func() bool { return getCD(t, cd, id).Status == cdtypes.DeploymentStatusSucceeded })
-		time.Sleep(time.Second)
+		// No call for ten minutes: the simulator moves on by its own clock,
+		// so the original task set's tasks stopped when the wait ended
+		// (within a few seconds of it), not when someone next asked.
+		blue := aws.ToString(svc.TaskSets[1].Id)
+		waitStart := time.Now()
+		time.Sleep(10 * time.Minute)
 		synctest.Wait()
+		stopped, err := c.ListTasks(context.Background(), &ecs.ListTasksInput{Cluster: aws.String("prod"), StartedBy: aws.String(blue), DesiredStatus: types.DesiredStatusStopped})
+		if err != nil || len(stopped.TaskArns) != 3 {
+			t.Fatalf("the original task set's stopped tasks: %v %v", err, stopped)
+		}
+		tasks, err := c.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: stopped.TaskArns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range tasks.Tasks {
+			if at := aws.ToTime(tk.StoppedAt); at.Sub(waitStart) > 5*time.Minute+10*time.Second {
+				t.Errorf("an original task stopped %s after the wait began; want at the end of the 5-minute wait", at.Sub(waitStart))
+			}
+		}
+		if st := getCD(t, cd, id).Status; st != cdtypes.DeploymentStatusSucceeded {
+			t.Fatalf("after the termination wait: %s", st)
+		}
 		if svc := describeWeb(t, c); len(svc.TaskSets) != 1 || svc.RunningCount != 3 {
 			t.Fatalf("after the wait one task set runs 3 tasks: %d task sets, %d running", len(svc.TaskSets), svc.RunningCount)
 		}

@@ -246,7 +246,7 @@ func (s *Sim) taskSetsNext(svc *service, now time.Time) time.Time {
 			earliest(ts.lastFail.Add(s.timings.RetryBackoff.D()))
 		}
 	}
-	earliest(s.codeDeployNext(cs))
+	earliest(s.codeDeployNext(cs, now))
 	return next
 }
 
