@@ -155,6 +155,9 @@ type oneOff struct {
 	task   types.Task // the last view of it
 	exit   *int32     // the container's exit code
 	reason string     // why it failed, one sentence without the service part
+	// unstopped: we gave up on the task and could not stop it, so it may
+	// still run; the post step is left to stop it.
+	unstopped bool
 }
 
 // oneOffRun runs one task and watches it to STOPPED.
@@ -184,6 +187,7 @@ func (o *oneOffRun) run(ctx context.Context) oneOff {
 			if _, ok := o.stop(ctx, arn, "ecs-rollout: the RunTask call that started this task failed"); ok {
 				res.reason += "; a task it started anyway (" + taskID(arn) + ") was stopped"
 			} else {
+				res.unstopped = true
 				res.reason += "; a task it started anyway (" + taskID(arn) + ") could not be stopped, see the warning"
 			}
 		}
@@ -229,9 +233,16 @@ func (o *oneOffRun) run(ctx context.Context) oneOff {
 		if last == "STOPPED" {
 			return true, nil
 		}
+		c, ok := containerNamed(res.task, o.container)
+		// ECS stops the task once an essential container exits; the task
+		// may take minutes to deprovision (ENI and volume detachment),
+		// but the command's exit code 0 is already the verdict.
+		if ok && c.ExitCode != nil && *c.ExitCode == 0 && aws.ToString(res.task.DesiredStatus) == "STOPPED" {
+			return true, nil
+		}
 		// A non-essential container that finished leaves the rest running
 		// (ECS is not stopping the task on its own).
-		if c, ok := containerNamed(res.task, o.container); ok && c.ExitCode != nil && !stopAsked && aws.ToString(res.task.DesiredStatus) == "RUNNING" {
+		if ok && c.ExitCode != nil && !stopAsked && aws.ToString(res.task.DesiredStatus) == "RUNNING" {
 			stopAsked = true
 			_, _ = o.stop(ctx, res.arn, fmt.Sprintf("ecs-rollout: pre-deploy container %s exited with code %d", o.container, *c.ExitCode))
 		}
@@ -307,6 +318,7 @@ func (o *oneOffRun) stopAndSay(ctx context.Context, res *oneOff, end oneOffEnd, 
 	res.end, res.reason = end, why
 	t, ok := o.stop(ctx, res.arn, stopReason)
 	if !ok {
+		res.unstopped = true
 		res.reason += "; it could not be stopped, see the warning"
 		return
 	}
@@ -400,9 +412,17 @@ func (r *run) preDeployPhase(ctx context.Context) bool {
 	}
 	r.mark("pre-deploy task failed")
 	r.res.Status = StatusFailed
+	if out.end == oneOffCancelled {
+		r.res.Status = StatusCancelled
+	}
 	r.res.Reason = fmt.Sprintf("%s; the service was not changed (still on %s)", out.reason, taskdef.ShortRevision(r.target))
 	if out.arn != "" {
 		r.explainPreDeploy(ctx, out)
+	}
+	if out.unstopped {
+		// The post step tries again to stop what may still run.
+		r.checkpoint(PhasePreDeploy)
+		return false
 	}
 	r.checkpoint(PhaseDone)
 	return false

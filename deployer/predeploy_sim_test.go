@@ -251,7 +251,8 @@ func TestPreDeploy(t *testing.T) {
 }
 
 // TestPreDeployCancelled: a cancel while the migration runs stops the
-// task and leaves the service untouched. The status check that sees the
+// task, leaves the service untouched and reports cancelled (a cancel is
+// not a failure of the migration). The status check that sees the
 // cancel is held in the simulator, so the migration is certainly running.
 func TestPreDeployCancelled(t *testing.T) {
 	t.Parallel()
@@ -276,8 +277,8 @@ func TestPreDeployCancelled(t *testing.T) {
 	}))
 	res, err := d.Deploy(ctx, cfg)
 	<-held
-	if err == nil || res.Status != deployer.StatusFailed || !strings.Contains(res.Reason, "cancelled while pre-deploy task") || !strings.Contains(res.Reason, "stopped it") {
-		t.Fatalf("got %s %q (err %v), want failed: cancelled, stopped", res.Status, res.Reason, err)
+	if err == nil || res.Status != deployer.StatusCancelled || !strings.Contains(res.Reason, "cancelled while pre-deploy task") || !strings.Contains(res.Reason, "stopped it") {
+		t.Fatalf("got %s %q (err %v), want cancelled: cancelled, stopped", res.Status, res.Reason, err)
 	}
 	if diff := cmp.Diff([]string{"RegisterTaskDefinition", "RunTask", "StopTask"}, e.mutating()); diff != "" {
 		t.Errorf("mutating calls (-want +got):\n%s", diff)
