@@ -103,6 +103,9 @@ type run struct {
 	alarms    *alarmWatch // Config.Alarms, nil when none
 	updatedAt time.Time   // our clock, when the update was accepted
 	ecsAlarms []string    // the alarms behind ECS's own alarm rollback
+
+	// preVolume is the pre-deploy task's volume configured at launch, if any.
+	preVolume *types.TaskVolumeConfiguration
 }
 
 // Deploy runs one deployment: preflight → register → [pre-deploy task]

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -37,6 +38,16 @@ type PreDeploy struct {
 	// Timeout bounds the task from RunTask to STOPPED; zero means
 	// DefaultPreDeployTimeout. The task is stopped when it passes.
 	Timeout time.Duration
+	// StartedBy is the task's startedBy; "" means a unique
+	// ecs-rollout/pre-deploy/<random> one.
+	StartedBy string
+	// Tags are put on the task (RunTask tags).
+	Tags []types.Tag
+	// Volume configures the task definition's volume configured at launch
+	// (an Amazon EBS volume); nil means the service's own volume
+	// configuration, when the task definition has such a volume. Its Name
+	// may be empty: the task definition's volume configured at launch.
+	Volume *types.TaskVolumeConfiguration
 }
 
 // ParseCommand reads the pre-deploy-command input: a JSON array of
@@ -101,8 +112,10 @@ func preDeployStartedBy() string {
 
 // preDeployTaskInput is the RunTask request of the pre-deploy task: the
 // new revision, in the service's cluster, placed and networked as the
-// service's own tasks are.
-func preDeployTaskInput(svc types.Service, cluster, taskDef, container string, command []string, startedBy string) *ecs.RunTaskInput {
+// service's own tasks are (placement constraints and strategy too, where
+// ECS takes them: not on Fargate), with volume as its volume configured
+// at launch (nil: none).
+func preDeployTaskInput(svc types.Service, cluster, taskDef, container string, pd PreDeploy, volume *types.TaskVolumeConfiguration, startedBy string) *ecs.RunTaskInput {
 	in := &ecs.RunTaskInput{
 		Cluster:              aws.String(cluster),
 		TaskDefinition:       aws.String(taskDef),
@@ -111,18 +124,86 @@ func preDeployTaskInput(svc types.Service, cluster, taskDef, container string, c
 		NetworkConfiguration: svc.NetworkConfiguration,
 		PlatformVersion:      svc.PlatformVersion,
 		Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{
-			{Name: aws.String(container), Command: command},
+			{Name: aws.String(container), Command: pd.Command},
 		}},
+		Tags: pd.Tags,
 	}
+	if volume != nil {
+		in.VolumeConfigurations = []types.TaskVolumeConfiguration{*volume}
+	}
+	fargate := svc.LaunchType == types.LaunchTypeFargate
 	if len(svc.CapacityProviderStrategy) > 0 {
 		in.CapacityProviderStrategy = svc.CapacityProviderStrategy
+		fargate = true
+		for _, cp := range svc.CapacityProviderStrategy {
+			fargate = fargate && strings.HasPrefix(aws.ToString(cp.CapacityProvider), "FARGATE")
+		}
 	} else {
 		in.LaunchType = svc.LaunchType
 	}
 	if in.LaunchType == types.LaunchTypeEc2 || in.LaunchType == types.LaunchTypeExternal {
 		in.PlatformVersion = nil // only Fargate takes one
 	}
+	// "Task placement constraints aren't supported for tasks run on AWS
+	// Fargate" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PlacementConstraint.html).
+	if !fargate {
+		in.PlacementConstraints = svc.PlacementConstraints
+		in.PlacementStrategy = svc.PlacementStrategy
+	}
 	return in
+}
+
+// launchVolume is the name of the task definition's volume configured at
+// launch, "" when it has none (ECS allows one).
+func launchVolume(in *ecs.RegisterTaskDefinitionInput) string {
+	for _, v := range in.Volumes {
+		if aws.ToBool(v.ConfiguredAtLaunch) {
+			return aws.ToString(v.Name)
+		}
+	}
+	return ""
+}
+
+// preDeployVolume is the volume configuration the pre-deploy task needs
+// when its task definition has a volume configured at launch: the one
+// asked for (PreDeploy.Volume), else the one the service's new
+// deployment gets (service, from Config.ServiceVolume or the service's
+// current deployment), made a task's. nil when the task definition has
+// no such volume, or nothing configures it (ECS then decides). The error
+// names the input when PreDeploy.Volume does not fit.
+func preDeployVolume(in *ecs.RegisterTaskDefinitionInput, pd PreDeploy, service []types.ServiceVolumeConfiguration) (*types.TaskVolumeConfiguration, error) {
+	name := launchVolume(in)
+	if v := pd.Volume; v != nil {
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("pre-deploy-managed-ebs-volume: task definition %s has no volume configured at launch (configuredAtLaunch)", aws.ToString(in.Family))
+		case aws.ToString(v.Name) != "" && aws.ToString(v.Name) != name:
+			return nil, fmt.Errorf("pre-deploy-managed-ebs-volume-name: task definition %s has no volume %q configured at launch (its volume configured at launch is %q)", aws.ToString(in.Family), aws.ToString(v.Name), name)
+		}
+		out := *v
+		out.Name = aws.String(name)
+		return &out, nil
+	}
+	if name == "" {
+		return nil, nil
+	}
+	for _, sv := range service {
+		if aws.ToString(sv.Name) == name && sv.ManagedEBSVolume != nil {
+			return &types.TaskVolumeConfiguration{Name: aws.String(name), ManagedEBSVolume: taskEBSVolume(*sv.ManagedEBSVolume)}, nil
+		}
+	}
+	return nil, nil
+}
+
+// taskEBSVolume is a service's managed EBS volume configuration as a
+// standalone task's: the same members (the task's terminationPolicy is
+// left to ECS's default, delete on stop).
+func taskEBSVolume(v types.ServiceManagedEBSVolumeConfiguration) *types.TaskManagedEBSVolumeConfiguration {
+	return &types.TaskManagedEBSVolumeConfiguration{
+		RoleArn: v.RoleArn, Encrypted: v.Encrypted, FilesystemType: v.FilesystemType, Iops: v.Iops, KmsKeyId: v.KmsKeyId,
+		SizeInGiB: v.SizeInGiB, SnapshotId: v.SnapshotId, TagSpecifications: v.TagSpecifications, Throughput: v.Throughput,
+		VolumeInitializationRate: v.VolumeInitializationRate, VolumeType: v.VolumeType,
+	}
 }
 
 // taskAPI is the part of ECS the pre-deploy task needs.
@@ -169,6 +250,10 @@ type oneOffRun struct {
 	container string
 	timeout   time.Duration
 	onStarted func(arn string) // called once RunTask started the task
+	// ownedBy: in.StartedBy is unique to this run, so any task listed
+	// with it is ours; otherwise (a startedBy the user chose) a listed
+	// task is ours only if it runs our revision with our command.
+	ownedBy bool
 }
 
 // run starts the task and watches it until it stops, the timeout passes
@@ -331,11 +416,37 @@ func (o *oneOffRun) findLost(ctx context.Context) string {
 	defer cancel()
 	for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusPending} {
 		out, err := o.api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: o.in.Cluster, StartedBy: o.in.StartedBy, DesiredStatus: status})
-		if err == nil && len(out.TaskArns) > 0 {
+		if err != nil || len(out.TaskArns) == 0 {
+			continue
+		}
+		if o.ownedBy {
 			return out.TaskArns[0]
+		}
+		d, err := o.api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: o.in.Cluster, Tasks: out.TaskArns[:min(len(out.TaskArns), 100)]})
+		if err != nil {
+			continue
+		}
+		for _, t := range d.Tasks {
+			if aws.ToString(t.TaskDefinitionArn) == aws.ToString(o.in.TaskDefinition) && o.sameCommand(t.Overrides) {
+				return aws.ToString(t.TaskArn)
+			}
 		}
 	}
 	return ""
+}
+
+// sameCommand reports whether a task's overrides run our command in our
+// container.
+func (o *oneOffRun) sameCommand(ov *types.TaskOverride) bool {
+	if ov == nil {
+		return false
+	}
+	for _, co := range ov.ContainerOverrides {
+		if aws.ToString(co.Name) == o.container {
+			return slices.Equal(co.Command, o.command())
+		}
+	}
+	return false
 }
 
 func (o *oneOffRun) command() []string {
@@ -379,6 +490,31 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
+// preparePreDeploy picks, in the preflight, the container and the volume
+// of the pre-deploy task, if there is one; in is the revision it runs.
+func (r *run) preparePreDeploy(in *ecs.RegisterTaskDefinitionInput) error {
+	pd := r.cfg.PreDeploy
+	if pd == nil {
+		return nil
+	}
+	var err error
+	if r.preContainer, err = preDeployContainer(in, pd.Container, r.res.Images); err != nil {
+		return err
+	}
+	var service []types.ServiceVolumeConfiguration
+	if p := primaryOf(r.svc); p != nil {
+		service = p.VolumeConfigurations
+	}
+	r.preVolume, err = preDeployVolume(in, *pd, service)
+	return err
+}
+
+// preDeployTask is the RunTask request of this run's pre-deploy task.
+func (r *run) preDeployTask(startedBy string) *ecs.RunTaskInput {
+	pd := r.cfg.PreDeploy
+	return preDeployTaskInput(r.svc, r.cfg.Cluster, r.newARN, r.preContainer, *pd, r.preVolume, startedBy)
+}
+
 // preDeployPhase runs the pre-deploy task, when there is one, between the
 // registration and the update. false ends the run: the task did not exit
 // 0, and the service was not changed.
@@ -392,7 +528,8 @@ func (r *run) preDeployPhase(ctx context.Context) bool {
 		api:       r.d.ecs,
 		emit:      r.d.emit,
 		poll:      r.d.poll(r.cfg.PollInterval),
-		in:        preDeployTaskInput(r.svc, r.cfg.Cluster, r.newARN, r.preContainer, pd.Command, preDeployStartedBy()),
+		in:        r.preDeployTask(cmp.Or(pd.StartedBy, preDeployStartedBy())),
+		ownedBy:   pd.StartedBy == "",
 		container: r.preContainer,
 		timeout:   pd.Timeout,
 		onStarted: func(arn string) {
@@ -449,7 +586,7 @@ func (r *run) explainPreDeploy(ctx context.Context, out oneOff) {
 // preDeployPlan is the dry run's line for the pre-deploy task.
 func (r *run) preDeployPlan() string {
 	pd := r.cfg.PreDeploy
-	in := preDeployTaskInput(r.svc, r.cfg.Cluster, r.newARN, r.preContainer, pd.Command, "ecs-rollout/pre-deploy/…")
+	in := r.preDeployTask(cmp.Or(pd.StartedBy, "ecs-rollout/pre-deploy/…"))
 	var where []string
 	if in.LaunchType != "" {
 		where = append(where, "launch type "+string(in.LaunchType))
@@ -459,6 +596,12 @@ func (r *run) preDeployPlan() string {
 	}
 	if p := aws.ToString(in.PlatformVersion); p != "" {
 		where = append(where, "platform "+p)
+	}
+	if n := len(in.PlacementConstraints) + len(in.PlacementStrategy); n > 0 {
+		where = append(where, "the service's placement constraints and strategy")
+	}
+	for _, v := range in.VolumeConfigurations {
+		where = append(where, "EBS volume "+aws.ToString(v.Name))
 	}
 	if nc := in.NetworkConfiguration; nc != nil && nc.AwsvpcConfiguration != nil {
 		where = append(where, fmt.Sprintf("subnets %s, security groups %s", strings.Join(nc.AwsvpcConfiguration.Subnets, ","), orDash(strings.Join(nc.AwsvpcConfiguration.SecurityGroups, ","))))

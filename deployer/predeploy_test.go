@@ -104,6 +104,9 @@ func TestPreDeployTaskInput(t *testing.T) {
 	cps := []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 3}, {CapacityProvider: aws.String("FARGATE"), Base: 1, Weight: 1}}
 	cmd := []string{"bin/rails", "db:migrate"}
 	override := &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String("app"), Command: cmd}}}
+	constraints := []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type =~ m7g.*")}}
+	spread := []types.PlacementStrategy{{Type: types.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")}}
+	ec2cp := []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("asg-m7g"), Weight: 1}}
 	tests := []struct {
 		name string
 		svc  types.Service
@@ -118,21 +121,81 @@ func TestPreDeployTaskInput(t *testing.T) {
 		{"EC2 bridge: no network, no platform version",
 			types.Service{LaunchType: types.LaunchTypeEc2, PlatformVersion: aws.String("LATEST")},
 			&ecs.RunTaskInput{LaunchType: types.LaunchTypeEc2}},
+		{"EC2 with placement constraints and strategy: kept",
+			types.Service{LaunchType: types.LaunchTypeEc2, PlacementConstraints: constraints, PlacementStrategy: spread},
+			&ecs.RunTaskInput{LaunchType: types.LaunchTypeEc2, PlacementConstraints: constraints, PlacementStrategy: spread}},
+		{"an EC2 capacity provider with placement: kept",
+			types.Service{CapacityProviderStrategy: ec2cp, PlacementConstraints: constraints, PlacementStrategy: spread},
+			&ecs.RunTaskInput{CapacityProviderStrategy: ec2cp, PlacementConstraints: constraints, PlacementStrategy: spread}},
+		{"Fargate capacity providers: no placement (Fargate takes none)",
+			types.Service{CapacityProviderStrategy: cps, PlacementStrategy: spread},
+			&ecs.RunTaskInput{CapacityProviderStrategy: cps}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := preDeployTaskInput(tc.svc, "prod", newTD, "app", cmd, "ecs-rollout/pre-deploy/abc")
+			got := preDeployTaskInput(tc.svc, "prod", newTD, "app", PreDeploy{Command: cmd}, nil, "ecs-rollout/pre-deploy/abc")
 			want := tc.want
 			want.Cluster, want.TaskDefinition, want.Count = aws.String("prod"), aws.String(newTD), aws.Int32(1)
 			want.StartedBy, want.Overrides = aws.String("ecs-rollout/pre-deploy/abc"), override
 			if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(ecs.RunTaskInput{}, types.TaskOverride{}, types.ContainerOverride{},
-				types.NetworkConfiguration{}, types.AwsVpcConfiguration{}, types.CapacityProviderStrategyItem{})); diff != "" {
+				types.NetworkConfiguration{}, types.AwsVpcConfiguration{}, types.CapacityProviderStrategyItem{}, types.PlacementConstraint{}, types.PlacementStrategy{})); diff != "" {
 				t.Errorf("RunTask input (-want +got):\n%s", diff)
 			}
 		})
 	}
 	if sb := preDeployStartedBy(); len(sb) > 128 || strings.Trim(sb, "abcdefghijklmnopqrstuvwxyz0123456789-/_") != "" || sb == preDeployStartedBy() {
 		t.Errorf("startedBy %q: want ECS's characters, at most 128, unique per run", sb)
+	}
+}
+
+// TestPreDeployVolume: a task definition with a volume configured at
+// launch gets the pre-deploy-managed-ebs-volume, else the service's
+// volume configuration made a task's; without such a volume none is sent.
+func TestPreDeployVolume(t *testing.T) {
+	t.Parallel()
+	withVolume := &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		Volumes: []types.Volume{{Name: aws.String("scratch")}, {Name: aws.String("data"), ConfiguredAtLaunch: aws.Bool(true)}}}
+	plain := &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"), Volumes: []types.Volume{{Name: aws.String("scratch")}}}
+	role := aws.String("arn:aws:iam::123456789012:role/ecsInfrastructureRole")
+	service := []types.ServiceVolumeConfiguration{{Name: aws.String("data"), ManagedEBSVolume: &types.ServiceManagedEBSVolumeConfiguration{
+		RoleArn: role, SizeInGiB: aws.Int32(50), VolumeType: aws.String("gp3"), Encrypted: aws.Bool(true), FilesystemType: types.TaskFilesystemTypeExt4}}}
+	asked := &types.TaskVolumeConfiguration{ManagedEBSVolume: &types.TaskManagedEBSVolumeConfiguration{RoleArn: role, SizeInGiB: aws.Int32(10)}}
+	tests := []struct {
+		name    string
+		td      *ecs.RegisterTaskDefinitionInput
+		pd      PreDeploy
+		service []types.ServiceVolumeConfiguration
+		want    *types.TaskVolumeConfiguration
+		wantErr string
+	}{
+		{"the service's volume, as a task's", withVolume, PreDeploy{}, service,
+			&types.TaskVolumeConfiguration{Name: aws.String("data"), ManagedEBSVolume: &types.TaskManagedEBSVolumeConfiguration{
+				RoleArn: role, SizeInGiB: aws.Int32(50), VolumeType: aws.String("gp3"), Encrypted: aws.Bool(true), FilesystemType: types.TaskFilesystemTypeExt4}}, ""},
+		{"the one asked for, named after the task definition's", withVolume, PreDeploy{Volume: asked}, service,
+			&types.TaskVolumeConfiguration{Name: aws.String("data"), ManagedEBSVolume: asked.ManagedEBSVolume}, ""},
+		{"no volume configured at launch: none", plain, PreDeploy{}, service, nil, ""},
+		{"nothing configures it: none (ECS decides)", withVolume, PreDeploy{}, nil, nil, ""},
+		{"asked for without such a volume", plain, PreDeploy{Volume: asked}, nil, nil, "pre-deploy-managed-ebs-volume: task definition web has no volume configured at launch"},
+		{"asked for under another name", withVolume, PreDeploy{Volume: &types.TaskVolumeConfiguration{Name: aws.String("logs"), ManagedEBSVolume: asked.ManagedEBSVolume}}, nil, nil,
+			`pre-deploy-managed-ebs-volume-name: task definition web has no volume "logs" configured at launch (its volume configured at launch is "data")`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := preDeployVolume(tc.td, tc.pd, tc.service)
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v; want an error starting %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.IgnoreUnexported(types.TaskVolumeConfiguration{}, types.TaskManagedEBSVolumeConfiguration{})); diff != "" {
+				t.Errorf("volume (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -2,12 +2,14 @@ package deployer_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
@@ -78,5 +80,48 @@ func TestPreDeployExitedWhileDeprovisioning(t *testing.T) {
 	}
 	if tk := simTask(t, e, res.PreDeployTaskARN); aws.ToString(tk.LastStatus) == "STOPPED" {
 		t.Errorf("the task is already STOPPED; the test needs it still stopping")
+	}
+}
+
+// ebsService gives web's task definition a volume configured at launch
+// and the service an Amazon EBS volume configuration for it.
+func ebsService(sc *ecssim.Scenario) {
+	sc.TaskDefinitions[0].Volumes = append(sc.TaskDefinitions[0].Volumes, types.Volume{Name: aws.String("data"), ConfiguredAtLaunch: aws.Bool(true)})
+	sc.Services[0].VolumeConfigurations = []types.ServiceVolumeConfiguration{{Name: aws.String("data"), ManagedEBSVolume: &types.ServiceManagedEBSVolumeConfiguration{
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/ecsInfrastructureRole"), SizeInGiB: aws.Int32(20), VolumeType: aws.String("gp3")}}}
+}
+
+// TestPreDeployCarriesServiceVolume: the new revision has a volume
+// configured at launch, so the pre-deploy task's RunTask carries the
+// service's EBS volume configuration (as the service's tasks get it).
+func TestPreDeployCarriesServiceVolume(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario(migrations, ebsService))
+	cfg := config("repo/app:2")
+	preDeploy("bin/migrate", "ok")(&cfg)
+	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+	if err != nil || res.Status != deployer.StatusSucceeded {
+		t.Fatalf("got %s %q (%v), want succeeded", res.Status, res.Reason, err)
+	}
+	var in struct {
+		VolumeConfigurations []struct {
+			Name             string
+			ManagedEBSVolume struct {
+				RoleArn    string
+				SizeInGiB  int32
+				VolumeType string
+			}
+		}
+	}
+	for _, c := range e.srv.Sim.Calls() {
+		if c.Op == "RunTask" {
+			if err := json.Unmarshal(c.Input, &in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(in.VolumeConfigurations) != 1 || in.VolumeConfigurations[0].Name != "data" || in.VolumeConfigurations[0].ManagedEBSVolume.SizeInGiB != 20 ||
+		in.VolumeConfigurations[0].ManagedEBSVolume.RoleArn != "arn:aws:iam::123456789012:role/ecsInfrastructureRole" {
+		t.Errorf("RunTask volumeConfigurations %+v, want the service's volume data (20 GiB)", in.VolumeConfigurations)
 	}
 }

@@ -101,10 +101,8 @@ func (r *run) preflight(ctx context.Context) error {
 	if secrets := append(taskdef.MaskValues(current), taskdef.MaskValues(in)...); len(secrets) > 0 {
 		r.d.report(Event{Time: r.d.now(), Kind: EventSecrets, Secrets: secrets})
 	}
-	if pd := r.cfg.PreDeploy; pd != nil {
-		if r.preContainer, err = preDeployContainer(in, pd.Container, r.res.Images); err != nil {
-			return err
-		}
+	if err := r.preparePreDeploy(in); err != nil {
+		return err
 	}
 
 	// The revision is known and nothing is registered yet: verify it

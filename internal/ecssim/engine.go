@@ -339,6 +339,11 @@ func (s *Sim) rollBackLocked(svc *service, d *deployment, now time.Time, by stri
 		return
 	}
 	nd := s.newDeployment(svc, target, now)
+	for _, old := range svc.deps {
+		if old.id == svc.lastCompletedDep {
+			nd.volumes = old.volumes
+		}
+	}
 	nd.reason = fmt.Sprintf("%s: rolling back to deploymentId %s.", by, svc.lastCompletedDep)
 	nd.ecsRollback = true
 	d.status = "ACTIVE"

@@ -3,6 +3,7 @@ package ecssim
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -208,8 +209,8 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 		DeploymentController:          &types.DeploymentController{Type: types.DeploymentControllerTypeEcs},
 		LoadBalancers:                 []types.LoadBalancer{},
 		ServiceRegistries:             []types.ServiceRegistry{},
-		PlacementConstraints:          []types.PlacementConstraint{},
-		PlacementStrategy:             []types.PlacementStrategy{},
+		PlacementConstraints:          append([]types.PlacementConstraint{}, svc.placement...),
+		PlacementStrategy:             append([]types.PlacementStrategy{}, svc.strategy...),
 		NetworkConfiguration:          svc.network,
 		HealthCheckGracePeriodSeconds: svc.graceSeconds,
 		SchedulingStrategy:            types.SchedulingStrategyReplica,
@@ -255,6 +256,7 @@ func (s *Sim) deploymentView(svc *service, d *deployment) types.Deployment {
 		RolloutState:         d.rollout,
 		RolloutStateReason:   aws.String(d.reason),
 		PlatformVersion:      svc.platformVersion,
+		VolumeConfigurations: d.volumes,
 	}
 	if svc.launchType == types.LaunchTypeFargate {
 		dv.PlatformFamily = aws.String("Linux")
@@ -478,6 +480,23 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	if in.HealthCheckGracePeriodSeconds != nil && *in.HealthCheckGracePeriodSeconds < 0 {
 		return nil, errInvalidParam("healthCheckGracePeriodSeconds must be greater than or equal to 0.")
 	}
+	// volumeConfigurations: null keeps the service's and starts no
+	// deployment; a list replaces them (an empty one removes them) and
+	// starts a deployment when it differs
+	// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html).
+	volumesChange := false
+	if in.VolumeConfigurations != nil {
+		td := svc.deps[0].td
+		if newTD != nil {
+			td = newTD
+		}
+		if aerr := checkVolumeConfigurations(td, in.VolumeConfigurations); aerr != nil {
+			return nil, aerr
+		}
+		a, _ := json.Marshal(in.VolumeConfigurations)
+		b, _ := json.Marshal(svc.deps[0].volumes)
+		volumesChange = string(a) != string(b) && !(len(in.VolumeConfigurations) == 0 && len(svc.deps[0].volumes) == 0)
+	}
 	// Validated: apply.
 	svc.minHealthy, svc.maxPercent, svc.cb, svc.alarms = minH, maxP, cb, alarms
 	staged.applyTo(svc.sdx)
@@ -505,12 +524,18 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		svc.enableExec = *in.EnableExecuteCommand
 	}
 	prim := svc.deps[0]
-	if (newTD != nil && newTD != prim.td) || in.ForceNewDeployment {
+	if (newTD != nil && newTD != prim.td) || in.ForceNewDeployment || volumesChange {
 		td := prim.td
 		if newTD != nil {
 			td = newTD
 		}
 		d := s.newDeployment(svc, td, now)
+		if in.VolumeConfigurations != nil {
+			d.volumes = in.VolumeConfigurations
+			if len(d.volumes) == 0 {
+				d.volumes = nil
+			}
+		}
 		for _, old := range svc.deps {
 			old.status = "ACTIVE"
 		}

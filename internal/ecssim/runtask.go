@@ -153,6 +153,9 @@ func (s *Sim) runTask(in *ecs.RunTaskInput, now time.Time) (*ecs.RunTaskOutput, 
 	if td.td.Status != types.TaskDefinitionStatusActive {
 		return nil, errClient("TaskDefinition is inactive")
 	}
+	if aerr := checkTaskVolumeConfigurations(td, in.VolumeConfigurations); aerr != nil {
+		return nil, aerr
+	}
 	tok := aws.ToString(in.ClientToken)
 	digest := runTaskDigest(in)
 	if tok != "" {

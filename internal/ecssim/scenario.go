@@ -242,6 +242,14 @@ type ScenarioService struct {
 	// DeploymentController is ECS (default) or CODE_DEPLOY: the service's
 	// running deployment is then its PRIMARY task set (tasksets.go).
 	DeploymentController string `json:"deploymentController,omitempty"`
+	// PlacementConstraints and PlacementStrategy are shown by
+	// DescribeServices as given (EC2 services).
+	PlacementConstraints []types.PlacementConstraint `json:"placementConstraints,omitempty"`
+	PlacementStrategy    []types.PlacementStrategy   `json:"placementStrategy,omitempty"`
+	// VolumeConfigurations are the service's volumes configured at launch
+	// (Amazon EBS), shown on its deployments; each names a volume of the
+	// task definition with configuredAtLaunch true.
+	VolumeConfigurations []types.ServiceVolumeConfiguration `json:"volumeConfigurations,omitempty"`
 }
 
 // ScenarioTaskDefinition is a task definition in the shape

@@ -141,6 +141,8 @@ type service struct {
 	platformVersion   *string
 	enableExec        bool
 	tags              []types.Tag
+	placement         []types.PlacementConstraint
+	strategy          []types.PlacementStrategy
 
 	sdx *svcDeploys // strategy settings, service revisions and deployments (servicedeployments.go)
 }
@@ -164,6 +166,9 @@ type deployment struct {
 	ecsRollback    bool             // started by ECS's own rollback
 	rev            *serviceRevision // the service revision it deploys
 	placementEvent time.Time        // the last "unable to place a task" event
+	// volumes are the volumeConfigurations the deployment's tasks launch
+	// with (UpdateService's, or those of the deployment it replaces).
+	volumes []types.ServiceVolumeConfiguration
 }
 
 type container struct {
@@ -484,6 +489,10 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 	staged.applyTo(svc.sdx)
 	svc.sdx.rollbackFails = ss.RollbackFails
 	svc.tags = append([]types.Tag(nil), ss.Tags...)
+	svc.placement, svc.strategy = ss.PlacementConstraints, ss.PlacementStrategy
+	if err := checkVolumeConfigurations(td, ss.VolumeConfigurations); err != nil {
+		return fmt.Errorf("service %s: %s", ss.Name, err.Message)
+	}
 	if svc.launchType == types.LaunchTypeFargate {
 		svc.platformVersion = aws.String("LATEST")
 	}
@@ -495,6 +504,7 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 		}}
 	}
 	d := s.newDeployment(svc, td, now)
+	d.volumes = ss.VolumeConfigurations
 	d.rollout = types.DeploymentRolloutStateCompleted
 	d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
 	d.evaluating = false
@@ -530,7 +540,12 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 // newDeployment creates a PRIMARY deployment in progress (not yet attached).
 func (s *Sim) newDeployment(svc *service, td *taskDef, now time.Time) *deployment {
 	id := fmt.Sprintf("ecs-svc/%d%018d", 1+s.rnd.IntN(9), s.rnd.Int64N(1e18))
+	var volumes []types.ServiceVolumeConfiguration
+	if len(svc.deps) > 0 {
+		volumes = svc.deps[0].volumes // kept unless UpdateService gives others
+	}
 	return &deployment{
+		volumes:    volumes,
 		id:         id,
 		status:     "PRIMARY",
 		td:         td,
