@@ -72,9 +72,9 @@ func renderTD() *ecs.RegisterTaskDefinitionInput {
 		Cpu:                     aws.String("256"), Memory: aws.String("512"),
 		ContainerDefinitions: []types.ContainerDefinition{
 			{Name: aws.String("app"), Image: aws.String("web:1"),
-				Environment: []types.KeyValuePair{{Name: aws.String("A"), Value: aws.String("1")}, {Name: aws.String("B"), Value: aws.String("2")}, {Name: aws.String("C"), Value: aws.String("")}},
-				Secrets:     []types.Secret{{Name: aws.String("TOKEN"), ValueFrom: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:token")}},
-				DockerLabels: map[string]string{"team": "web", "old": "x"},
+				Environment:      []types.KeyValuePair{{Name: aws.String("A"), Value: aws.String("1")}, {Name: aws.String("B"), Value: aws.String("2")}, {Name: aws.String("C"), Value: aws.String("")}},
+				Secrets:          []types.Secret{{Name: aws.String("TOKEN"), ValueFrom: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:token")}},
+				DockerLabels:     map[string]string{"team": "web", "old": "x"},
 				LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{"awslogs-group": "/web", "mode": "blocking"}},
 				Command:          []string{"old"}},
 			{Name: aws.String("envoy"), Image: aws.String("envoy:1")},
