@@ -93,6 +93,20 @@ func inputSpecs() []inputSpec {
 		{Name: inCodeDeployGroup, Usage: "CODE_DEPLOY services: CodeDeploy deployment group; none: DgpECS-<cluster>-<service>"},
 		{Name: inCodeDeployDescription, Usage: "CODE_DEPLOY services: description of the CodeDeploy deployment"},
 		{Name: inCodeDeployConfig, Usage: "CODE_DEPLOY services: CodeDeploy deployment configuration (e.g. CodeDeployDefault.ECSCanary10Percent5Minutes); none: the deployment group's"},
+		{Name: inEnvironmentVariables, Kind: kindList, Usage: "environment variables of the container (container-name or the only one): one NAME=value per line sets one, -NAME removes one"},
+		{Name: inEnvFiles, Kind: kindList, Usage: "S3 object ARNs of .env files added to the container's environmentFiles, one per line"},
+		{Name: inSecrets, Kind: kindList, Usage: "secrets of the container: one NAME=valueFrom (Secrets Manager or SSM ARN) per line, -NAME removes one"},
+		{Name: inDockerLabels, Kind: kindList, Usage: "Docker labels of the container: one key=value per line, -key removes one"},
+		{Name: inLogDriver, Usage: "the container's log driver (logConfiguration.logDriver), e.g. awslogs or awsfirelens"},
+		{Name: inLogOptions, Kind: kindList, Usage: "the container's log options (logConfiguration.options): one key=value per line, -key removes one"},
+		{Name: inCommand, Usage: `the container's command: a JSON array, or a string split on spaces with quoted arguments kept whole`},
+		{Name: inTaskRoleARN, Usage: "IAM role ARN of the task (taskRoleArn)"},
+		{Name: inExecutionRoleARN, Usage: "IAM role ARN of the task execution (executionRoleArn)"},
+		{Name: inCPU, Usage: `task-level CPU: units (1024) or vCPUs ("1 vCPU"); checked against Fargate's sizes`},
+		{Name: inMemory, Usage: `task-level memory: MiB (2048) or GB ("2 GB"); checked against Fargate's sizes`},
+		{Name: inTaskDefinitionARN, Usage: "start from this registered revision (ARN) instead of the service's running one"},
+		{Name: inTaskDefinitionFamily, Usage: "start from this family's latest ACTIVE revision (or task-definition-revision) instead of the service's running one"},
+		{Name: inTaskDefinitionRevision, Kind: kindInt, Usage: "with task-definition-family: the revision number to start from"},
 	}
 }
 
@@ -185,6 +199,7 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 		(*inputParser).strategyInputs,   // inputs_strategies.go: on-pause, resume
 		(*inputParser).verifyInputs,     // inputs_verify.go: verify
 		(*inputParser).codeDeployInputs, // inputs_codedeploy.go: codedeploy-*
+		(*inputParser).renderInputs,     // inputs_render.go: the render action's inputs; register-only (checks the groups above)
 	}
 	for _, parse := range groups {
 		parse(p, out, opts)

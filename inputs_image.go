@@ -46,9 +46,10 @@ func (p *inputParser) images() []deployer.ContainerImage {
 		if image != "" {
 			p.add(inImages, "cannot be used together with image: list every container in images")
 		}
-		if name != "" {
+		if name != "" && !p.renderChangesContainer() {
 			p.add(inContainerName, "cannot be used with images: name each container in images (container=image)")
 		}
+		p.checkContainerNames()
 		imgs, err := parseImagesList(list)
 		if err != nil {
 			for _, e := range inputErrors(err) {
@@ -58,16 +59,15 @@ func (p *inputParser) images() []deployer.ContainerImage {
 		return imgs
 	}
 	if image == "" {
-		if name != "" {
+		switch {
+		case name != "" && p.renderChangesContainer():
+			p.checkContainerNames() // it names the containers the render inputs change
+		case name != "":
 			p.add(inContainerName, "is set but image is not: give the new image for "+strconv.Quote(name))
 		}
 		return nil
 	}
-	bad := false
-	if name != "" && !validECSName(name) {
-		p.add(inContainerName, fmt.Sprintf("%q is not a container name (up to 255 letters, numbers, hyphens and underscores)", name))
-		bad = true
-	}
+	bad := !p.checkContainerNames()
 	if err := validateImage(image); err != nil {
 		p.add(inImage, err.Error())
 		bad = true
@@ -81,7 +81,40 @@ func (p *inputParser) images() []deployer.ContainerImage {
 	if name != "" {
 		input = inContainerName
 	}
-	return []deployer.ContainerImage{{Container: name, Image: image, Input: input}}
+	// Several containers, comma-separated as the render action takes
+	// them, get the same image.
+	names := p.containerNames()
+	if len(names) == 0 {
+		names = []string{""}
+	}
+	out := make([]deployer.ContainerImage, 0, len(names))
+	for _, n := range names {
+		out = append(out, deployer.ContainerImage{Container: n, Image: image, Input: input})
+	}
+	return out
+}
+
+// checkContainerNames checks container-name: one container name, or
+// several separated by commas (as the render action takes them), each
+// once. false when it is bad (the problem recorded).
+func (p *inputParser) checkContainerNames() bool {
+	ok := true
+	seen := map[string]bool{}
+	for _, n := range strings.Split(p.raw(inContainerName), ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case p.raw(inContainerName) == "":
+			return true
+		case !validECSName(n):
+			p.add(inContainerName, fmt.Sprintf("%q is not a container name (up to 255 letters, numbers, hyphens and underscores; several are separated by commas)", report.Truncate(n, 80)))
+			ok = false
+		case seen[n]:
+			p.add(inContainerName, fmt.Sprintf("container %q is named twice", n))
+			ok = false
+		}
+		seen[n] = true
+	}
+	return ok
 }
 
 // parseImagesList parses the images input: one container=image per line,

@@ -71,8 +71,10 @@ func (p *inputParser) cluster() string {
 func (p *inputParser) service(cfg *deployer.Config) string {
 	s := p.raw(inService)
 	switch {
+	case s == "" && (p.raw(inTaskDefinition) != "" || p.raw(inTaskDefinitionARN) != "" || p.raw(inTaskDefinitionFamily) != ""):
+		cfg.RegisterOnly = true // register the revision, deploy nothing (inputs_render.go)
 	case s == "":
-		p.add(inService, "required: the name or ARN of the ECS service to deploy")
+		p.add(inService, "required: the name or ARN of the ECS service to deploy (or, to register a revision only, task-definition or task-definition-family without service)")
 	case strings.HasPrefix(s, "arn:"):
 		m := serviceARNRE.FindStringSubmatch(s)
 		if m == nil || len(m[3]) > maxECSName || len(m[4]) > maxECSName {

@@ -72,8 +72,11 @@ func (c Config) Validate() error {
 		bad("services", "service and services are exclusive: name one service in service, or several in services")
 	case len(c.Services) > MaxServices:
 		bad("services", "at most %d services in one step, got %d", MaxServices, len(c.Services))
-	case len(c.Services) == 0 && strings.TrimSpace(c.Service) == "":
+	case len(c.Services) == 0 && strings.TrimSpace(c.Service) == "" && !c.RegisterOnly:
 		bad("service", "is required")
+	}
+	if c.RegisterOnly {
+		c.validateRegisterOnly(bad)
 	}
 	seenSvc := map[Target]bool{}
 	for _, t := range c.Services {
@@ -166,6 +169,9 @@ func (c Config) Validate() error {
 		}
 		if c.TaskDefinition != nil {
 			bad("revision", "cannot be combined with task-definition: give one revision to deploy")
+		}
+		if c.Render != nil || c.BaseRevision != "" {
+			bad("revision", "cannot be combined with the render inputs or task-definition-family: a promoted revision is deployed as it is")
 		}
 	}
 	if pd := c.PreDeploy; pd != nil {

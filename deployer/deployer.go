@@ -126,6 +126,9 @@ type run struct {
 // service in Services.
 func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
+	if cfg.RegisterOnly {
+		return d.registerOnly(ctx, cfg) // revision.go
+	}
 	if len(cfg.Services) > 1 {
 		return d.deployMany(ctx, cfg)
 	}

@@ -67,21 +67,8 @@ func (r *run) preflight(ctx context.Context) error {
 			return err
 		}
 		diffs = imageDiffs(current, in)
-	} else {
-		in = taskdef.Clone(current) // current stays as it runs, for the plan's diff
-		if r.cfg.TaskDefinition != nil {
-			in = taskdef.Clone(r.cfg.TaskDefinition)
-		}
-		changes := make([]taskdef.Change, 0, len(r.cfg.Images))
-		for _, ci := range r.cfg.Images {
-			changes = append(changes, taskdef.Change{Container: ci.Container, Image: ci.Image, Input: ci.Input})
-		}
-		if diffs, err = taskdef.SetImages(in, changes); err != nil {
-			return err
-		}
-		if r.cfg.TaskDefinition != nil {
-			diffs = imageDiffs(current, in)
-		}
+	} else if in, _, diffs, err = r.d.newRevision(ctx, r.cfg, current); err != nil { // revision.go
+		return err
 	}
 	for _, df := range diffs {
 		r.res.Images = append(r.res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})

@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // Status is the outcome of a deployment, as written to the `status` output.
@@ -29,10 +31,15 @@ const (
 	StatusCancelled Status = "cancelled"
 	// StatusDryRun: preflight ran and the plan was printed; nothing changed.
 	StatusDryRun Status = "dry-run"
+	// StatusRegistered: Config.RegisterOnly; the revision was registered
+	// and nothing else was done.
+	StatusRegistered Status = "registered"
 )
 
 // OK reports whether the status lets the step pass.
-func (s Status) OK() bool { return s == StatusSucceeded || s == StatusDryRun || s == StatusPaused }
+func (s Status) OK() bool {
+	return s == StatusSucceeded || s == StatusDryRun || s == StatusPaused || s == StatusRegistered
+}
 
 // OnBusy says what to do when the service already has a deployment in
 // progress that is not ours.
@@ -90,6 +97,19 @@ type Config struct {
 	// PreDeploy, when set, runs a one-off task from the new revision after
 	// it is registered and before the service changes.
 	PreDeploy *PreDeploy
+	// Render, when set, changes the revision registered as the render
+	// action's inputs say (environment, secrets, labels, log
+	// configuration, command, roles, task size); the rest stays as it was.
+	Render *taskdef.Render
+	// BaseRevision, when set (a family, family:revision or an ARN), is
+	// the revision the new one is made from instead of the service's
+	// running one: for a family, its latest ACTIVE revision. Images and
+	// Render apply to it.
+	BaseRevision string
+	// RegisterOnly registers the revision (from TaskDefinition or
+	// BaseRevision) and does nothing else: no service is read or changed.
+	// Service and Services are empty.
+	RegisterOnly bool
 
 	Timeout              time.Duration // how long our deployment may take
 	PollInterval         time.Duration // time between status checks

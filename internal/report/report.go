@@ -48,6 +48,9 @@ func Headline(res deployer.Result) string {
 	if res.Status == deployer.StatusPaused {
 		return "Paused: " + OneLine(res.Reason)
 	}
+	if res.Status == deployer.StatusRegistered || (res.Service == "" && !many(res)) {
+		return OneLine(res.Reason) // register only: no service to name
+	}
 	if many(res) {
 		if res.Status == deployer.StatusDryRun {
 			return fmt.Sprintf("Dry run for %d services (%s): nothing changed", len(res.Services), res.Service)

@@ -79,6 +79,8 @@ func StatusTitle(s deployer.Status) string {
 		return "📝 Dry run"
 	case deployer.StatusPaused:
 		return "⏸️ Paused"
+	case deployer.StatusRegistered:
+		return "🗂️ Registered"
 	case "":
 		return "❔ Unknown outcome"
 	}

@@ -224,6 +224,13 @@ func summaryCases() map[string]deployer.Result {
 	r.Last = deployer.Counts{Desired: 3, Running: 3, RolloutState: "COMPLETED"}
 	r.FinishedAt = sumAt(2 * time.Minute)
 	cases["promoted"] = r
+
+	r = deployer.Result{Status: deployer.StatusRegistered, Cluster: "default",
+		Reason:            "registered web:43; no service given, so nothing was deployed",
+		TaskDefinitionARN: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:43",
+		Images:            []deployer.ImageChange{{Container: "app", Old: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.4.1", New: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.5.0"}},
+		StartedAt:         sumT0, FinishedAt: sumAt(900 * time.Millisecond)}
+	cases["registered"] = r
 	return cases
 }
 
