@@ -117,8 +117,32 @@ func iamActions(c ecssim.Call) []string {
 	}
 	if c.Op == "RunTask" {
 		// Running a task passes its task definition's task and execution
-		// roles (counted whether or not this one has them).
+		// roles (counted whether or not this one has them); tags on it
+		// are a TagResource authorization.
 		out = append(out, "iam:PassRole")
+		var in struct {
+			Tags []json.RawMessage `json:"tags"`
+		}
+		_ = json.Unmarshal(c.Input, &in)
+		if len(in.Tags) > 0 {
+			out = append(out, "ecs:TagResource")
+		}
+	}
+	if c.Op == "UpdateService" {
+		// An EBS volume's roleArn (the ECS infrastructure role) is passed
+		// to ECS.
+		var in struct {
+			VolumeConfigurations []struct {
+				ManagedEBSVolume struct{ RoleArn string } `json:"managedEBSVolume"`
+			} `json:"volumeConfigurations"`
+		}
+		_ = json.Unmarshal(c.Input, &in)
+		for _, v := range in.VolumeConfigurations {
+			if v.ManagedEBSVolume.RoleArn != "" {
+				out = append(out, "iam:PassRole")
+				break
+			}
+		}
 	}
 	return out
 }
@@ -187,6 +211,17 @@ func iamScenarios() []iamScenario {
 				sc.TaskRules = []ecssim.TaskRule{{Command: "bin/migrate hang", Outcome: ecssim.OutcomeForever}}
 			},
 			wantOps: []string{"RunTask", "StopTask"}},
+		{name: "pre-deploy task with tags and startedBy", inputs: map[string]string{"image": "repo/app:2", "pre-deploy-command": "bin/migrate up",
+			"pre-deploy-tags": `[{"key": "team", "value": "web"}]`, "pre-deploy-started-by": "GitHub-Actions"}, wantStatus: "succeeded",
+			wantOps: []string{"RunTask"}},
+		{name: "EBS volume: crash, the previous volume restored", inputs: map[string]string{"image": "repo/app:crash",
+			"service-managed-ebs-volume": `{"roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole", "sizeInGiB": 50}`}, wantStatus: "rolled-back",
+			sc: func(sc *ecssim.Scenario) {
+				sc.TaskDefinitions[0].Volumes = append(sc.TaskDefinitions[0].Volumes, types.Volume{Name: aws.String("data"), ConfiguredAtLaunch: aws.Bool(true)})
+			},
+			wantOps: []string{"UpdateService"}},
+		{name: "register only", inputs: map[string]string{"service": "", "task-definition-family": "web", "image": "repo/app:2"}, wantStatus: "registered",
+			wantOps: []string{"DescribeTaskDefinition", "RegisterTaskDefinition"}},
 		{name: "promoted revision", inputs: map[string]string{"image": "", "container-name": "", "revision": "web:1"}, wantStatus: "succeeded",
 			wantOps: []string{"DescribeTaskDefinition", "UpdateService"}},
 		{name: "cancelled: rolled back", inputs: map[string]string{"image": "repo/app:slow"}, cancelWhileWatching: true, wantStatus: "cancelled"},
@@ -301,13 +336,15 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 			allowed[a] = true
 		}
 		if slices.Contains(st.Action, "iam:PassRole") {
-			if got := st.Condition["StringEquals"]["iam:PassedToService"]; !slices.Equal(got, []string{"ecs-tasks.amazonaws.com"}) {
-				t.Errorf("iam:PassRole is not limited to ecs-tasks.amazonaws.com: %v", st.Condition)
+			// Task and execution roles go to ecs-tasks; the infrastructure
+			// role of EBS volumes to ecs.
+			if got := st.Condition["StringEquals"]["iam:PassedToService"]; !slices.Equal(got, []string{"ecs-tasks.amazonaws.com"}) && !slices.Equal(got, []string{"ecs.amazonaws.com"}) {
+				t.Errorf("iam:PassRole is not limited to ecs-tasks.amazonaws.com or ecs.amazonaws.com: %v", st.Condition)
 			}
 		}
 		if slices.Contains(st.Action, "ecs:TagResource") {
-			if got := st.Condition["StringEquals"]["ecs:CreateAction"]; !slices.Equal(got, []string{"RegisterTaskDefinition"}) {
-				t.Errorf("ecs:TagResource is not limited to tagging on RegisterTaskDefinition: %v", st.Condition)
+			if got := st.Condition["StringEquals"]["ecs:CreateAction"]; !slices.Equal(got, []string{"RegisterTaskDefinition", "RunTask"}) {
+				t.Errorf("ecs:TagResource is not limited to tagging on RegisterTaskDefinition and RunTask: %v", st.Condition)
 			}
 		}
 	}

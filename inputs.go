@@ -107,6 +107,12 @@ func inputSpecs() []inputSpec {
 		{Name: inTaskDefinitionARN, Usage: "start from this registered revision (ARN) instead of the service's running one"},
 		{Name: inTaskDefinitionFamily, Usage: "start from this family's latest ACTIVE revision (or task-definition-revision) instead of the service's running one"},
 		{Name: inTaskDefinitionRevision, Kind: kindInt, Usage: "with task-definition-family: the revision number to start from"},
+		{Name: inServiceEBSVolumeName, Usage: "the task definition's volume configured at launch that service-managed-ebs-volume configures; none: that volume"},
+		{Name: inServiceEBSVolume, Usage: "the service's Amazon EBS volume: a JSON managedEBSVolume object (sizeInGiB, volumeType, roleArn, ...); restored on rollback"},
+		{Name: inPreDeployStartedBy, Usage: "startedBy of the pre-deploy task; none: ecs-rollout/pre-deploy/<random>"},
+		{Name: inPreDeployTags, Usage: `tags of the pre-deploy task: a JSON array ([{"key": "k", "value": "v"}])`},
+		{Name: inPreDeployEBSVolumeName, Usage: "the task definition's volume configured at launch that pre-deploy-managed-ebs-volume configures; none: that volume"},
+		{Name: inPreDeployEBSVolume, Usage: "the pre-deploy task's Amazon EBS volume: a JSON managedEBSVolume object; none: the service's"},
 	}
 }
 
@@ -199,6 +205,7 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 		(*inputParser).strategyInputs,   // inputs_strategies.go: on-pause, resume
 		(*inputParser).verifyInputs,     // inputs_verify.go: verify
 		(*inputParser).codeDeployInputs, // inputs_codedeploy.go: codedeploy-*
+		(*inputParser).volumeInputs,     // inputs_volumes.go: the service's and the pre-deploy task's EBS volumes (after pre-deploy)
 		(*inputParser).renderInputs,     // inputs_render.go: the render action's inputs; register-only (checks the groups above)
 	}
 	for _, parse := range groups {

@@ -204,7 +204,7 @@ func (p *inputParser) registerOnly(out *parsed) {
 	if !cfg.RegisterOnly {
 		return
 	}
-	for _, name := range []string{inRevision, inPreDeployCommand, inResume, inDesiredCount, inAlarms, inMinimumHealthyPercent, inMaximumPercent, inEnableECSManagedTags, inPropagateTags} {
+	for _, name := range []string{inRevision, inPreDeployCommand, inResume, inDesiredCount, inServiceEBSVolume, inAlarms, inMinimumHealthyPercent, inMaximumPercent, inEnableECSManagedTags, inPropagateTags} {
 		if p.raw(name) != "" {
 			p.add(name, "needs service: without service (or services) the step only registers a revision")
 		}

@@ -492,6 +492,7 @@ func (r *run) checkpoint(phase Phase) {
 	if r.cfg.DesiredCount != nil {
 		cp.OriginalDesiredCount = aws.Int32(r.svc.DesiredCount)
 	}
+	r.saveVolumes(cp)
 	if r.strategy != nil {
 		r.strategy.saveTo(cp)
 	}

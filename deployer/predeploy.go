@@ -501,9 +501,9 @@ func (r *run) preparePreDeploy(in *ecs.RegisterTaskDefinitionInput) error {
 	if r.preContainer, err = preDeployContainer(in, pd.Container, r.res.Images); err != nil {
 		return err
 	}
-	var service []types.ServiceVolumeConfiguration
-	if p := primaryOf(r.svc); p != nil {
-		service = p.VolumeConfigurations
+	service := r.serviceVolumes()
+	if v := r.newVolumes(); v != nil {
+		service = v // the task runs as the service's new tasks will
 	}
 	r.preVolume, err = preDeployVolume(in, *pd, service)
 	return err

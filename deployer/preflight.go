@@ -88,7 +88,7 @@ func (r *run) preflight(ctx context.Context) error {
 	if secrets := append(taskdef.MaskValues(current), taskdef.MaskValues(in)...); len(secrets) > 0 {
 		r.d.report(Event{Time: r.d.now(), Kind: EventSecrets, Secrets: secrets})
 	}
-	if err := r.preparePreDeploy(in); err != nil {
+	if err := r.prepareLaunch(in); err != nil { // volumes.go
 		return err
 	}
 
@@ -202,6 +202,9 @@ func (r *run) updatePlan() []string {
 	}
 	if d := r.desiredNote(); d != "" {
 		sent = append(sent, strings.TrimPrefix(d, ", "))
+	}
+	if v := volumePlan(r.cfg.ServiceVolume); v != "" {
+		sent = append(sent, v)
 	}
 	which := "new"
 	if r.res.Promoted {

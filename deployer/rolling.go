@@ -452,6 +452,7 @@ func (s *rollingStrategy) rollback(ctx context.Context) error {
 		desired = aws.Int32(r.svc.DesiredCount)
 	}
 	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
+	in.VolumeConfigurations = r.originalVolumes() // volumes.go
 	id, svc, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
 	if err != nil {
 		return err
@@ -520,6 +521,7 @@ func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 		return res, nil
 	}
 	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
+	in.VolumeConfigurations = cp.originalVolumes() // volumes.go
 	id, _, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
 	if err != nil {
 		res.Status = StatusRollbackFailed

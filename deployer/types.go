@@ -106,6 +106,11 @@ type Config struct {
 	// running one: for a family, its latest ACTIVE revision. Images and
 	// Render apply to it.
 	BaseRevision string
+	// ServiceVolume, when set, is the service's volume configured at
+	// launch (an Amazon EBS volume) sent with our UpdateService; a rollback
+	// restores the volume configurations the service had. An empty Name
+	// is the revision's volume configured at launch.
+	ServiceVolume *types.ServiceVolumeConfiguration
 	// RegisterOnly registers the revision (from TaskDefinition or
 	// BaseRevision) and does nothing else: no service is read or changed.
 	// Service and Services are empty.
@@ -377,6 +382,11 @@ type Checkpoint struct {
 	// OriginalDesiredCount is the service's desired count before our
 	// update; set only when we changed it.
 	OriginalDesiredCount *int32 `json:",omitempty"`
+	// RestoreVolumes: our update sent volumeConfigurations, so the
+	// rollback sends back OriginalVolumes, the service's before it (none:
+	// an empty list, which removes ours).
+	RestoreVolumes  bool                               `json:",omitempty"`
+	OriginalVolumes []types.ServiceVolumeConfiguration `json:",omitempty"`
 	// Targets holds each service's own Checkpoint in a multi-service
 	// step; Phase is then the most urgent of theirs.
 	Targets []Checkpoint `json:",omitempty"`

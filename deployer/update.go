@@ -102,6 +102,7 @@ func (r *run) updateService(ctx context.Context) (accepted bool, err error) {
 		DesiredCount:            r.cfg.DesiredCount,
 		EnableECSManagedTags:    r.cfg.EnableECSManagedTags,
 		PropagateTags:           r.cfg.PropagateTags,
+		VolumeConfigurations:    r.newVolumes(), // volumes.go
 	}
 	out, err := r.d.ecs.UpdateService(ctx, in)
 	var svc types.Service

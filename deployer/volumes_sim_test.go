@@ -1,0 +1,201 @@
+package deployer_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+)
+
+// bigVolume is the EBS volume a deploy asks for (service-managed-ebs-volume).
+func bigVolume() *types.ServiceVolumeConfiguration {
+	return &types.ServiceVolumeConfiguration{ManagedEBSVolume: &types.ServiceManagedEBSVolumeConfiguration{
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/ecsInfrastructureRole"), SizeInGiB: aws.Int32(100), VolumeType: aws.String("io2"), Iops: aws.Int32(3000)}}
+}
+
+// updateVolumes returns, for each UpdateService the simulator received,
+// the sizes of the volumeConfigurations it sent: nil when the member was
+// absent (null), [] when an empty list.
+func updateVolumes(t *testing.T, e env) [][]int32 {
+	t.Helper()
+	var out [][]int32
+	for _, c := range e.srv.Sim.Calls() {
+		if c.Op != "UpdateService" || c.ErrCode != "" {
+			continue
+		}
+		var in struct {
+			VolumeConfigurations *[]struct {
+				Name             string
+				ManagedEBSVolume struct{ SizeInGiB int32 }
+			}
+		}
+		if err := json.Unmarshal(c.Input, &in); err != nil {
+			t.Fatal(err)
+		}
+		if in.VolumeConfigurations == nil {
+			out = append(out, nil)
+			continue
+		}
+		sizes := []int32{}
+		for _, v := range *in.VolumeConfigurations {
+			if v.Name != "data" {
+				t.Errorf("UpdateService sends volume %q, want data", v.Name)
+			}
+			sizes = append(sizes, v.ManagedEBSVolume.SizeInGiB)
+		}
+		out = append(out, sizes)
+	}
+	return out
+}
+
+// primaryVolumeSize is the EBS size of the service's PRIMARY deployment
+// (0: none).
+func primaryVolumeSize(t *testing.T, e env) int32 {
+	t.Helper()
+	d, ok := e.srv.Sim.PrimaryDeployment("prod", "web")
+	if !ok {
+		t.Fatal("no primary deployment")
+	}
+	for _, v := range d.VolumeConfigurations {
+		return aws.ToInt32(v.ManagedEBSVolume.SizeInGiB)
+	}
+	return 0
+}
+
+// TestServiceVolume: service-managed-ebs-volume goes out with our
+// UpdateService, and a rollback restores the service's previous volume
+// configuration (not ours): an empty list when it had none.
+func TestServiceVolume(t *testing.T) {
+	t.Parallel()
+	noVolumeYet := func(sc *ecssim.Scenario) { sc.Services[0].VolumeConfigurations = nil }
+	for _, tc := range []struct {
+		name       string
+		sc         []func(*ecssim.Scenario)
+		image      string
+		wantStatus deployer.Status
+		wantSent   [][]int32
+		wantFinal  int32
+	}{
+		{"succeeds: the new volume stays", []func(*ecssim.Scenario){ebsService}, "repo/app:2", deployer.StatusSucceeded, [][]int32{{100}}, 100},
+		{"crashes: the rollback restores 20 GiB", []func(*ecssim.Scenario){ebsService}, "repo/app:crash", deployer.StatusRolledBack, [][]int32{{100}, {20}}, 20},
+		{"crashes, the service had no volume: the rollback removes ours", []func(*ecssim.Scenario){ebsService, noVolumeYet}, "repo/app:crash", deployer.StatusRolledBack, [][]int32{{100}, {}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, scenario(tc.sc...))
+			cfg := config(tc.image)
+			cfg.ServiceVolume = bigVolume()
+			res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+			if res.Status != tc.wantStatus {
+				t.Fatalf("status %s (%s), want %s", res.Status, res.Reason, tc.wantStatus)
+			}
+			got := updateVolumes(t, e)
+			if len(got) != len(tc.wantSent) {
+				t.Fatalf("UpdateService volumes %v, want %v", got, tc.wantSent)
+			}
+			for i := range got {
+				if got[i] == nil || len(got[i]) != len(tc.wantSent[i]) || (len(got[i]) == 1 && got[i][0] != tc.wantSent[i][0]) {
+					t.Errorf("UpdateService %d sent volumes %v, want %v", i, got[i], tc.wantSent[i])
+				}
+			}
+			if got := primaryVolumeSize(t, e); got != tc.wantFinal {
+				t.Errorf("the service's volume at the end: %d GiB, want %d", got, tc.wantFinal)
+			}
+		})
+	}
+}
+
+// TestServiceVolumeWithoutOne: no volumeConfigurations is sent unless
+// service-managed-ebs-volume is given (the service keeps its own, also
+// through a rollback).
+func TestServiceVolumeWithoutOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario(ebsService))
+	res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), config("repo/app:crash"))
+	if res.Status != deployer.StatusRolledBack {
+		t.Fatalf("status %s (%s)", res.Status, res.Reason)
+	}
+	for i, v := range updateVolumes(t, e) {
+		if v != nil {
+			t.Errorf("UpdateService %d sent volumeConfigurations %v, want none", i, v)
+		}
+	}
+	if got := primaryVolumeSize(t, e); got != 20 {
+		t.Errorf("the service's volume: %d GiB, want its 20", got)
+	}
+}
+
+// TestServiceVolumeRejected: a revision with no volume configured at
+// launch, or another name, is a preflight error naming the input; nothing
+// changes.
+func TestServiceVolumeRejected(t *testing.T) {
+	t.Parallel()
+	other := bigVolume()
+	other.Name = aws.String("logs")
+	for _, tc := range []struct {
+		sc   []func(*ecssim.Scenario)
+		v    *types.ServiceVolumeConfiguration
+		want string
+	}{
+		{nil, bigVolume(), "service-managed-ebs-volume: task definition web has no volume configured at launch"},
+		{[]func(*ecssim.Scenario){ebsService}, other, `service-managed-ebs-volume-name: task definition web has no volume "logs" configured at launch (its volume configured at launch is "data")`},
+	} {
+		e := newEnv(t, scenario(tc.sc...))
+		cfg := config("repo/app:2")
+		cfg.ServiceVolume = tc.v
+		res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+		if err == nil || !strings.HasPrefix(res.Reason, tc.want) {
+			t.Errorf("got %s %q, want a preflight error %q", res.Status, res.Reason, tc.want)
+		}
+		if got := e.mutating(); len(got) != 0 {
+			t.Errorf("mutating calls %v, want none", got)
+		}
+	}
+}
+
+// TestServiceVolumeRecover: the post step's rollback restores the
+// previous volume configuration from the checkpoint.
+func TestServiceVolumeRecover(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario(ebsService))
+	cfg := config("repo/app:pending") // never completes: the post step finds it in flight
+	cfg.ServiceVolume = bigVolume()
+	cfg.Wait = false
+	var mu sync.Mutex
+	var cp *deployer.Checkpoint
+	d := deployer.New(e.ecs, e.logs, deployer.WithReporter(func(ev deployer.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ev.Kind == deployer.EventCheckpoint && ev.State.Phase == deployer.PhaseUpdated {
+			c := *ev.State
+			cp = &c
+		}
+	}))
+	if res, _ := d.Deploy(context.Background(), cfg); res.Status != deployer.StatusSucceeded || cp == nil {
+		t.Fatalf("deploy: %s %q, checkpoint %v", res.Status, res.Reason, cp)
+	}
+	if !cp.RestoreVolumes || len(cp.OriginalVolumes) != 1 || aws.ToInt32(cp.OriginalVolumes[0].ManagedEBSVolume.SizeInGiB) != 20 {
+		t.Fatalf("checkpoint volumes %v %+v, want the service's 20 GiB", cp.RestoreVolumes, cp.OriginalVolumes)
+	}
+	// Through JSON, as the post step reads it.
+	b, _ := json.Marshal(cp)
+	var saved deployer.Checkpoint
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), saved)
+	if err != nil || rec.Status != deployer.StatusRolledBack {
+		t.Fatalf("Recover: %s %q %v", rec.Status, rec.Reason, err)
+	}
+	sent := updateVolumes(t, e)
+	if last := sent[len(sent)-1]; len(last) != 1 || last[0] != 20 {
+		t.Errorf("the post step's rollback sent volumes %v, want the service's 20 GiB", last)
+	}
+}
