@@ -159,6 +159,10 @@ func TestRenderBadInputs(t *testing.T) {
 		"cpu":                          "lots",
 		"memory":                       "2GiB",
 		"task-definition-revision":     "3",
+		"service-managed-ebs-volume":   `{"sizeInGiB": 50, "size": 5}`,
+		"pre-deploy-command":           "bin/migrate",
+		"pre-deploy-started-by":        "not allowed!",
+		"pre-deploy-tags":              `[{"Key": "team", "value": "web"}]`,
 	})
 	r := feRunMain(t.Context(), nil, env)
 	if r.code != exitFail {
@@ -168,7 +172,8 @@ func TestRenderBadInputs(t *testing.T) {
 		t.Errorf("AWS calls %d, want none before the inputs are right", len(calls))
 	}
 	got := errorAnnotations(r.stdout.String())
-	for _, input := range []string{"environment-variables", "env-files", "secrets", "docker-labels", "log-configuration-log-driver", "command", "task-role-arn", "cpu", "memory", "task-definition-revision"} {
+	for _, input := range []string{"environment-variables", "env-files", "secrets", "docker-labels", "log-configuration-log-driver", "command", "task-role-arn", "cpu", "memory", "task-definition-revision",
+		"service-managed-ebs-volume", "pre-deploy-started-by", "pre-deploy-tags"} {
 		if !slices.ContainsFunc(got, func(a string) bool { return strings.Contains(a, "::"+input+": ") }) {
 			t.Errorf("no error annotation names %s:\n%s", input, strings.Join(got, "\n"))
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // bigVolume is the EBS volume a deploy asks for (service-managed-ebs-volume).
@@ -197,5 +198,32 @@ func TestServiceVolumeRecover(t *testing.T) {
 	sent := updateVolumes(t, e)
 	if last := sent[len(sent)-1]; len(last) != 1 || last[0] != 20 {
 		t.Errorf("the post step's rollback sent volumes %v, want the service's 20 GiB", last)
+	}
+}
+
+// TestRenderEveryService: with several services, the render inputs change
+// every service's new revision the same way (one configuration for an
+// application), and nothing else in them.
+func TestRenderEveryService(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, fleetScenario("prod/web", "prod/worker"))
+	cfg := fleetConfig("repo/app:2", "web", "worker")
+	cfg.Render = &taskdef.Render{Environment: []taskdef.Setting{{Name: "RELEASE", Value: "42"}}, Cpu: "512", Memory: "1024"}
+	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+	if err != nil || res.Status != deployer.StatusSucceeded {
+		t.Fatalf("got %s %q (%v)", res.Status, res.Reason, err)
+	}
+	for _, svc := range []string{"web", "worker"} {
+		var td types.TaskDefinition
+		for _, d := range e.srv.Sim.TaskDefinitions() {
+			if aws.ToString(d.Family) == svc && d.Revision == 2 {
+				td = d
+			}
+		}
+		c := td.ContainerDefinitions
+		if aws.ToString(td.Cpu) != "512" || aws.ToString(td.Memory) != "1024" || len(c) != 1 || len(c[0].Environment) != 1 ||
+			aws.ToString(c[0].Environment[0].Name) != "RELEASE" || aws.ToString(c[0].Image) != "repo/app:2" {
+			t.Errorf("%s:2: cpu %s memory %s containers %+v, want the render inputs applied", svc, aws.ToString(td.Cpu), aws.ToString(td.Memory), c)
+		}
 	}
 }
