@@ -16,7 +16,9 @@ import (
 func (r *run) prepareLaunch(in *ecs.RegisterTaskDefinitionInput) error {
 	if v := r.cfg.ServiceVolume; v != nil {
 		name := launchVolume(in)
-		switch {
+		switch dc := r.svc.DeploymentController; {
+		case dc != nil && dc.Type == types.DeploymentControllerTypeCodeDeploy:
+			return fmt.Errorf("service-managed-ebs-volume: service %s uses the CODE_DEPLOY deployment controller, whose deployments do not take volume configurations from UpdateService", r.cfg.Service)
 		case name == "":
 			return fmt.Errorf("service-managed-ebs-volume: task definition %s has no volume configured at launch (configuredAtLaunch) for service %s", aws.ToString(in.Family), r.cfg.Service)
 		case aws.ToString(v.Name) != "" && aws.ToString(v.Name) != name:
