@@ -3,6 +3,7 @@ package deployer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -226,4 +227,28 @@ func TestRenderEveryService(t *testing.T) {
 			t.Errorf("%s:2: cpu %s memory %s containers %+v, want the render inputs applied", svc, aws.ToString(td.Cpu), aws.ToString(td.Memory), c)
 		}
 	}
+}
+
+// TestServiceVolumeCodeDeploy: a CODE_DEPLOY service's deployment takes
+// no volume configuration from UpdateService, so service-managed-ebs-volume
+// is a preflight error there; nothing changes.
+func TestServiceVolumeCodeDeploy(t *testing.T) {
+	t.Parallel()
+	sc := cdScenario(nil, func(sc *ecssim.Scenario) {
+		sc.TaskDefinitions[0].Volumes = append(sc.TaskDefinitions[0].Volumes, types.Volume{Name: aws.String("data"), ConfiguredAtLaunch: aws.Bool(true)})
+	})
+	cdOnFakeClock(t, sc, func(t *testing.T, run func(context.Context, deployer.Config) cdRun) {
+		cfg := cdConfig("repo/app:2")
+		cfg.ServiceVolume = bigVolume()
+		f := run(context.Background(), cfg)
+		if !errors.Is(f.err, deployer.ErrPreflight) || !strings.HasPrefix(f.res.Reason, "service-managed-ebs-volume: service web uses the CODE_DEPLOY deployment controller") {
+			t.Fatalf("got %s %q (%v), want a preflight error", f.res.Status, f.res.Reason, f.err)
+		}
+		for _, c := range f.calls {
+			switch c.Op {
+			case "RegisterTaskDefinition", "UpdateService", "CreateDeployment":
+				t.Errorf("%s called", c.Op)
+			}
+		}
+	})
 }
