@@ -23,6 +23,9 @@ type VerifyClients struct {
 	URL string
 	// HTTPClient, when set, carries the requests (Client, in memory).
 	HTTPClient aws.HTTPClient
+	// MaxAttempts, when set, replaces the SDK's default of 3 attempts
+	// per call (1: no retries).
+	MaxAttempts int
 
 	mu   sync.Mutex
 	made []string
@@ -41,7 +44,7 @@ func (c *VerifyClients) config(service, region string) aws.Config {
 	c.mu.Lock()
 	c.made = append(c.made, service+"@"+region)
 	c.mu.Unlock()
-	cfg := aws.Config{Region: region, Credentials: testCredentials(), BaseEndpoint: aws.String(c.URL)}
+	cfg := aws.Config{Region: region, Credentials: testCredentials(), BaseEndpoint: aws.String(c.URL), RetryMaxAttempts: c.MaxAttempts}
 	if c.HTTPClient != nil {
 		cfg.HTTPClient = c.HTTPClient
 	}
