@@ -48,6 +48,10 @@ type Verification struct {
 	Duration time.Duration
 }
 
+// verifyTimeout bounds the verify phase (each call retries throttling
+// and 5xx within it).
+const verifyTimeout = 30 * time.Second
+
 // verify runs the verify phase on td, the revision that will be deployed.
 // It returns an error listing every problem, and records what it found in
 // the Result. Without Config.Verify or clients it does nothing.
@@ -56,10 +60,17 @@ func (r *run) verify(ctx context.Context, td *ecs.RegisterTaskDefinitionInput) e
 		return nil
 	}
 	start := r.d.now()
+	// A verification API that hangs must not hold the deploy: what is not
+	// answered by then becomes a notice.
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
 	partition, region, account := arnParts(aws.ToString(r.svc.ServiceArn))
 	v := &verifier{clients: r.d.verify, partition: partition, region: region, account: account, notices: map[string]*notice{}}
 	v.collect(td)
-	v.run(ctx)
+	v.run(vctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	res := v.result()
 	res.Duration = r.d.now().Sub(start)
 	r.res.Verification = &res
@@ -892,6 +903,9 @@ func (v *verifier) simulate(ctx context.Context) {
 	for {
 		v.call()
 		out, err := c.SimulatePrincipalPolicy(ctx, in)
+		if apiErrorCode(err) == "NoSuchEntity" {
+			return // checkRole says the role does not exist
+		}
 		if err != nil {
 			v.unreached("the execution role's permissions", "iam:SimulatePrincipalPolicy", err, roleName(v.execRole))
 			return

@@ -2,11 +2,13 @@ package deployer_test
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -319,3 +321,59 @@ func TestVerifyTakesUnderASecond(t *testing.T) {
 }
 
 var ecstypesRuntimePlatformARM = types.RuntimePlatform{CpuArchitecture: types.CPUArchitectureArm64, OperatingSystemFamily: types.OSFamilyLinux}
+
+// TestVerifyHungCallIsANotice: a verification call that does not answer
+// holds the deploy for at most the phase's 30 s (on the fake clock), then
+// is a notice and the deploy goes on.
+func TestVerifyHungCallIsANotice(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sc, err := ecssim.LoadScenario(filepath.Join("..", "testdata", "scenarios", "verify.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim, err := ecssim.New(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sim.Close()
+		h := sim.Hold("DescribeSecret")
+		defer h.Release()
+		ecsc, _ := ecssimtest.InMemoryClients(sim)
+		var notices []string
+		d := deployer.New(ecsc, nil, deployer.WithVerifyClients(&ecssimtest.VerifyClients{URL: "http://sim", HTTPClient: cancellable{ecssimtest.Client{Sim: sim}}}),
+			deployer.WithReporter(func(ev deployer.Event) {
+				if ev.Kind == deployer.EventNotice {
+					notices = append(notices, ev.Message)
+				}
+			}))
+		cfg := verifyConfig(paymentRepo + ":v2")
+		cfg.DryRun = true
+		start := time.Now()
+		res, _ := d.Deploy(context.Background(), cfg)
+		if res.Status != deployer.StatusDryRun {
+			t.Errorf("status %s: %s", res.Status, res.Reason)
+		}
+		if took := time.Since(start); took < 30*time.Second || took > 31*time.Second {
+			t.Errorf("took %s, want the phase's 30 s", took)
+		}
+		if !slices.ContainsFunc(notices, func(n string) bool {
+			return strings.Contains(n, "secrets not verified: secretsmanager:DescribeSecret failed")
+		}) {
+			t.Errorf("notices %q", notices)
+		}
+	})
+}
+
+// cancellable fails a request whose context ended while the simulator
+// held it, as a real HTTP transport does (in memory, the simulator's
+// unanswered request would read as an empty 200).
+type cancellable struct{ c ecssimtest.Client }
+
+func (c cancellable) Do(r *http.Request) (*http.Response, error) {
+	resp, err := c.c.Do(r)
+	if r.Context().Err() != nil {
+		return nil, r.Context().Err()
+	}
+	return resp, err
+}
