@@ -27,6 +27,23 @@ func Start(t testing.TB, env ...string) string {
 		}
 		t.Skipf("moto_server not on PATH (pip install 'moto[server]'): %v", err)
 	}
+	// The port is free when chosen but may be taken (by another test's
+	// server) before moto binds it: moto then exits, and another port is
+	// tried. Only moto's own answer (200 on /moto-api/) counts as moto.
+	var out strings.Builder
+	for range 5 {
+		if url, ok := start(t, bin, env, &out); ok {
+			return url
+		}
+	}
+	t.Fatalf("moto_server did not start; output:\n%s", out.String())
+	return ""
+}
+
+// start runs moto_server on a free port; ok is false when it exited
+// before answering (its port was taken).
+func start(t testing.TB, bin string, env []string, out *strings.Builder) (string, bool) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
@@ -37,25 +54,36 @@ func Start(t testing.TB, env ...string) string {
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start moto_server: %v", err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-exited
 	})
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return "", false
+		default:
+		}
 		resp, err := http.Get(url + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			return url
+			if resp.StatusCode == http.StatusOK {
+				return url, true
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("moto_server did not answer on %s within 30s; output:\n%s", url, out.String())
-	return ""
+	return "", false
 }
