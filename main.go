@@ -1,6 +1,7 @@
-// Command ecs-rollout ships a new container image to an Amazon ECS service
-// with a rolling update, watches its own deployment by ID and rolls back to
-// the exact previous revision when that deployment fails or times out.
+// Command ecs-rollout ships a new container image to Amazon ECS services
+// (a rolling update, ECS's blue/green, linear or canary deployments, or
+// CodeDeploy's), watches its own deployment and rolls back to the exact
+// previous revision when that deployment fails or times out.
 //
 // It runs as a GitHub Action (a container action: inputs come from
 // INPUT_<NAME> variables, outputs go to GITHUB_OUTPUT) and, outside GitHub,

@@ -36,10 +36,6 @@ func WithCloudWatch(c CloudWatchClient) Option {
 	}
 }
 
-// MaxAlarms is how many alarms Config.Alarms may name: what one
-// DescribeAlarms call answers.
-const MaxAlarms = 100
-
 // AlarmState is a CloudWatch alarm state.
 type AlarmState string
 
@@ -334,43 +330,25 @@ func (r *run) ecsAlarmRollback(ctx context.Context, reason string) (names []stri
 	return names, true
 }
 
-// serviceDeploymentsAPI is the part of ECS that reports which alarms
-// failed a service deployment. ECSClient does not require it (an *ecs.Client
-// has it): the names are read when the client can, and are only a better
-// account of an ECS rollback already recognised.
-type serviceDeploymentsAPI interface {
-	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
-	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
-}
-
-var _ serviceDeploymentsAPI = (*ecs.Client)(nil)
-
 // triggeredAlarmNames returns the alarms ECS says failed a service
 // deployment of the service started since our update
 // (alarms.triggeredAlarmNames), or nil when it says none or cannot be
-// asked (two calls at most).
+// asked (two calls at most; an endpoint without the service-deployment
+// API, such as moto, answers neither: the names are only a better account
+// of an ECS rollback already recognised).
 func (r *run) triggeredAlarmNames(ctx context.Context) []string {
-	sd, ok := r.d.ecs.(serviceDeploymentsAPI)
-	if !ok || r.updatedAt.IsZero() {
+	if r.updatedAt.IsZero() {
 		return nil
 	}
-	list, err := sd.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+	sds, err := r.d.listServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service),
 		CreatedAt: &types.CreatedAt{After: aws.Time(r.updatedAt.Add(-time.Minute))}, MaxResults: aws.Int32(20),
 	})
-	if err != nil || len(list.ServiceDeployments) == 0 {
-		return nil
-	}
-	var arns []string
-	for _, b := range list.ServiceDeployments {
-		arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
-	}
-	out, err := sd.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns})
 	if err != nil {
 		return nil
 	}
 	var names []string
-	for _, d := range out.ServiceDeployments {
+	for _, d := range sds {
 		if d.Alarms == nil {
 			continue
 		}

@@ -21,9 +21,6 @@ import (
 // (and one DescribeAlarms when alarms are watched) per poll interval,
 // stopped tasks listed only on a sign that some stopped.
 
-// MaxBakeTime is the longest Config.BakeTime.
-const MaxBakeTime = 6 * time.Hour
-
 // bakeDeployment bakes our ECS deployment (run.ours) after it
 // succeeded: a rolling deployment that COMPLETED, or a BLUE_GREEN,
 // LINEAR or CANARY one that is SUCCESSFUL (ECS has retired the old

@@ -226,6 +226,50 @@ func (d *Deployer) readServiceDeployment(ctx context.Context, arn string) (types
 	return d.describeServiceDeployment(ctx, arn)
 }
 
+// listServiceDeployments is the one list-then-describe of a service's
+// deployments: the ARNs in first (the service's current one, say), then
+// those ListServiceDeployments returns for in (its first page), described
+// twenty a DescribeServiceDeployments, in that order. An error names the
+// call that failed (errServiceDeploymentsRead).
+func (d *Deployer) listServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, first ...string) ([]types.ServiceDeployment, error) {
+	list, err := d.ecs.ListServiceDeployments(ctx, in)
+	if err != nil {
+		return nil, &serviceDeploymentsReadError{action: "ecs:ListServiceDeployments", err: err}
+	}
+	arns := slices.DeleteFunc(slices.Clone(first), func(s string) bool { return s == "" })
+	for _, b := range list.ServiceDeployments {
+		if arn := aws.ToString(b.ServiceDeploymentArn); arn != "" && !slices.Contains(arns, arn) {
+			arns = append(arns, arn)
+		}
+	}
+	var out []types.ServiceDeployment
+	for chunk := range slices.Chunk(arns, maxServiceDeploymentsPerDescribe) {
+		found, _, err := d.describeServiceDeployments(ctx, chunk)
+		if err != nil {
+			return nil, &serviceDeploymentsReadError{action: "ecs:DescribeServiceDeployments", err: err}
+		}
+		for _, arn := range chunk {
+			if sd, ok := found[arn]; ok {
+				out = append(out, sd)
+			}
+		}
+	}
+	return out, nil
+}
+
+// serviceDeploymentsReadError is a failed read of the service-deployment
+// API, naming the IAM action of the call.
+type serviceDeploymentsReadError struct {
+	action string // "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments"
+	err    error
+}
+
+func (e *serviceDeploymentsReadError) Error() string {
+	return fmt.Sprintf("%s: %v", e.action, e.err)
+}
+
+func (e *serviceDeploymentsReadError) Unwrap() error { return e.err }
+
 // describeServiceDeployments reads up to twenty service deployments in
 // one call: those found by ARN, and why the others are missing.
 func (d *Deployer) describeServiceDeployments(ctx context.Context, arns []string) (found map[string]types.ServiceDeployment, missing map[string]string, err error) {

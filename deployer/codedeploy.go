@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -137,8 +138,8 @@ func (st *codeDeployStrategy) name() string { return StrategyCodeDeploy }
 func (st *codeDeployStrategy) names() (app, group string) {
 	r := st.r
 	c, s := clusterName(r.cfg.Cluster), serviceName(r.cfg.Service)
-	return orDefault(r.cfg.CodeDeploy.Application, fmt.Sprintf("AppECS-%s-%s", c, s)),
-		orDefault(r.cfg.CodeDeploy.DeploymentGroup, fmt.Sprintf("DgpECS-%s-%s", c, s))
+	return cmp.Or(r.cfg.CodeDeploy.Application, fmt.Sprintf("AppECS-%s-%s", c, s)),
+		cmp.Or(r.cfg.CodeDeploy.DeploymentGroup, fmt.Sprintf("DgpECS-%s-%s", c, s))
 }
 
 // preflight checks the CodeDeploy side without changing anything: the
@@ -177,7 +178,7 @@ func (st *codeDeployStrategy) preflight(ctx context.Context) error {
 	}) {
 		return fmt.Errorf("codedeploy-deployment-group: deployment group %s of %s does not deploy service %s of cluster %s", st.group, st.app, serviceName(r.cfg.Service), clusterName(r.cfg.Cluster))
 	}
-	cfgName := orDefault(r.cfg.CodeDeploy.DeploymentConfig, aws.ToString(st.info.DeploymentConfigName))
+	cfgName := cmp.Or(r.cfg.CodeDeploy.DeploymentConfig, aws.ToString(st.info.DeploymentConfigName))
 	if cfgName != "" {
 		c, err := r.d.cd.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(cfgName)})
 		switch {
@@ -218,7 +219,7 @@ func (st *codeDeployStrategy) checkAppSpec(rev *ecs.RegisterTaskDefinitionInput)
 	} else {
 		spec, err := appspec.Parse(r.cfg.CodeDeploy.AppSpec)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", in, orDefault(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec"), err)
+			return fmt.Errorf("%s: %s: %w", in, cmp.Or(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec"), err)
 		}
 		st.spec = spec
 	}
@@ -321,7 +322,7 @@ func (st *codeDeployStrategy) configName() string {
 		return st.r.cfg.CodeDeploy.DeploymentConfig
 	}
 	if st.info != nil {
-		return orDefault(aws.ToString(st.info.DeploymentConfigName), "CodeDeployDefault.ECSAllAtOnce")
+		return cmp.Or(aws.ToString(st.info.DeploymentConfigName), "CodeDeployDefault.ECSAllAtOnce")
 	}
 	return "CodeDeployDefault.ECSAllAtOnce"
 }

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -43,7 +44,7 @@ var _ judge = (*cdWatch)(nil)
 
 func (w *cdWatch) subject() string {
 	if w.what == watchRollback {
-		return "rollback " + orDefault(w.rbID, "of "+w.id)
+		return "rollback " + cmp.Or(w.rbID, "of "+w.id)
 	}
 	return "CodeDeploy deployment " + w.id
 }
@@ -198,10 +199,10 @@ func (w *cdWatch) markEvents(tg *cdtypes.ECSTarget) {
 // production 40 % → web:42, 3/3 running".
 func (w *cdWatch) line(id string, tg *cdtypes.ECSTarget, c Counts) string {
 	if tg == nil {
-		return fmt.Sprintf("%s: %s", id, orDefault(c.RolloutState, "Created"))
+		return fmt.Sprintf("%s: %s", id, cmp.Or(c.RolloutState, "Created"))
 	}
 	at := currentEvent(tg)
-	s := fmt.Sprintf("%s: %s, production %s %% → %s, %d/%d running", id, orDefault(at, string(tg.Status)),
+	s := fmt.Sprintf("%s: %s, production %s %% → %s, %d/%d running", id, cmp.Or(at, string(tg.Status)),
 		weightText(greenWeight(tg)), taskdef.ShortRevision(w.st.r.newARN), c.Running, c.Desired)
 	if c.Pending > 0 {
 		s += fmt.Sprintf(", %d pending", c.Pending)
@@ -308,7 +309,7 @@ func (w *cdWatch) failureReason(ctx context.Context, info cdtypes.DeploymentInfo
 		}
 	}
 	if e := info.ErrorInformation; e != nil {
-		s += fmt.Sprintf(": %s", strings.TrimSuffix(strings.TrimSpace(orDefault(aws.ToString(e.Message), string(e.Code))), "."))
+		s += fmt.Sprintf(": %s", strings.TrimSuffix(strings.TrimSpace(cmp.Or(aws.ToString(e.Message), string(e.Code))), "."))
 		if e.Code != "" {
 			s += fmt.Sprintf(" (%s)", e.Code)
 		}
@@ -355,7 +356,7 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 	case cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
 		v.kind, v.reason = verdictFailed, fmt.Sprintf("rollback deployment %s %s", w.rbID, strings.ToLower(string(info.Status)))
 		if e := info.ErrorInformation; e != nil {
-			v.reason += ": " + strings.TrimSuffix(orDefault(aws.ToString(e.Message), string(e.Code)), ".")
+			v.reason += ": " + strings.TrimSuffix(cmp.Or(aws.ToString(e.Message), string(e.Code)), ".")
 		}
 	}
 	return v, nil

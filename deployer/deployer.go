@@ -358,7 +358,7 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		r.res.Reason = v.reason
 		r.checkpoint(PhaseDone)
 		return nil
-	case verdictCircuitBreaker:
+	case verdictECSMonitorRollback:
 		r.mark("deployment failed")
 		r.mark("rollback issued")
 		r.res.RollbackDeploymentID = v.other

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,7 +120,7 @@ func headline(causes []Cause, total int) string {
 	lower := strings.ToLower(c.StoppedReason + " " + c.ContainerReason)
 	switch {
 	case strings.Contains(lower, "cannotpull"):
-		return "image pull failed: " + firstNonEmpty(c.ContainerReason, c.StoppedReason)
+		return "image pull failed: " + cmp.Or(c.ContainerReason, c.StoppedReason)
 	case strings.Contains(lower, "health check"):
 		return fmt.Sprintf("health checks failed: %s %s", strings.TrimSuffix(c.StoppedReason, "."), of)
 	case c.ExitCode != nil:
@@ -129,7 +130,7 @@ func headline(causes []Cause, total int) string {
 		}
 		return s + " " + of
 	default:
-		return strings.TrimSuffix(firstNonEmpty(c.ContainerReason, c.StoppedReason, c.StopCode), ".") + " " + of
+		return strings.TrimSuffix(cmp.Or(c.ContainerReason, c.StoppedReason, c.StopCode), ".") + " " + of
 	}
 }
 

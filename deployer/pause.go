@@ -32,11 +32,6 @@ const (
 	ResumeRollback Resume = "rollback"
 )
 
-// StatusPaused: our deployment waits at a PAUSE lifecycle hook and the
-// run ended there (on-pause: return). The step passes; a later run with
-// Config.Resume continues or rolls it back.
-const StatusPaused Status = "paused"
-
 // paused ends a run whose deployment waits at a pause (v.pause): with
 // on-pause return the run ends here (status paused, the notice says what
 // to run next); with on-pause rollback the strategy rolls back there.

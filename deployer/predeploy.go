@@ -371,7 +371,7 @@ func (o *oneOffRun) judge(res oneOff) oneOff {
 		}
 	case t.StopCode == types.TaskStopCodeTaskFailedToStart || t.StartedAt == nil:
 		res.end = oneOffFailedToStart
-		res.reason = "pre-deploy task failed to start: " + firstNonEmpty(aws.ToString(c.Reason), aws.ToString(t.StoppedReason), string(t.StopCode))
+		res.reason = "pre-deploy task failed to start: " + cmp.Or(aws.ToString(c.Reason), aws.ToString(t.StoppedReason), string(t.StopCode))
 	default:
 		res.end = oneOffStopped
 		res.reason = fmt.Sprintf("pre-deploy task stopped before container %s exited (%s)", o.container, stop)

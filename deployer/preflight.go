@@ -128,7 +128,7 @@ func checkService(svc types.Service, name string) error {
 		return fmt.Errorf("service: service %q is %s, not ACTIVE", name, st)
 	}
 	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs && dc.Type != types.DeploymentControllerTypeCodeDeploy {
-		return fmt.Errorf("service: service %q uses the %s deployment controller; ecs-rollout performs ECS rolling updates", name, dc.Type)
+		return fmt.Errorf("service: service %q uses the %s deployment controller; ecs-rollout deploys services of the ECS and CODE_DEPLOY controllers", name, dc.Type)
 	}
 	if aws.ToString(svc.TaskDefinition) == "" {
 		return fmt.Errorf("service: service %q has no task definition", name)

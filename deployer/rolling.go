@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -67,7 +68,7 @@ type rollingJudge struct {
 var _ judge = (*rollingJudge)(nil)
 
 func (j *rollingJudge) subject() string {
-	return j.what.String() + " " + orDefault(j.id, "(unknown ID)")
+	return j.what.String() + " " + cmp.Or(j.id, "(unknown ID)")
 }
 
 // judge judges the deployment in one snapshot.
@@ -195,7 +196,7 @@ func (j *rollingJudge) failed(svc types.Service, mine *types.Deployment, c Count
 			j.cbFailed++
 			return verdict{kind: verdictInProgress, counts: &c}, true
 		}
-		return verdict{kind: verdictFailed, counts: &c, reason: fmt.Sprintf("%s failed: %s", j.subject(), strings.TrimSuffix(orDefault(aws.ToString(mine.RolloutStateReason), "rollout state FAILED"), "."))}, true
+		return verdict{kind: verdictFailed, counts: &c, reason: fmt.Sprintf("%s failed: %s", j.subject(), strings.TrimSuffix(cmp.Or(aws.ToString(mine.RolloutStateReason), "rollout state FAILED"), "."))}, true
 	}
 	if int(c.Failed) >= j.threshold {
 		return verdict{kind: verdictFailed, counts: &c, reason: fmt.Sprintf("%d %s of %s failed to start (failed-tasks-threshold %d)", c.Failed, plural(int(c.Failed), "task", "tasks"), j.id, j.threshold)}, true
@@ -286,8 +287,8 @@ func (j *rollingJudge) replaced(svc types.Service, mine, primary *types.Deployme
 		j.sawFailed = true // ECS says the PRIMARY is its circuit breaker's (or alarms') rollback
 	}
 	if j.what == watchDeployment && ptd == j.target && j.sawFailed {
-		return verdict{kind: verdictCircuitBreaker, other: pid,
-			reason: fmt.Sprintf("deployment %s failed: %s", j.id, orDefault(failedReason, "ECS deployment circuit breaker: tasks failed to start"))}
+		return verdict{kind: verdictECSMonitorRollback, other: pid,
+			reason: fmt.Sprintf("deployment %s failed: %s", j.id, cmp.Or(failedReason, "ECS deployment circuit breaker: tasks failed to start"))}
 	}
 	return verdict{kind: verdictTakenOver, other: pid,
 		reason: fmt.Sprintf("another deployment (%s of %s) took over from %s; not undoing someone else's deploy", pid, taskdef.ShortRevision(ptd), j.subject())}
@@ -374,7 +375,7 @@ func stopSummary(t types.Task) string {
 			break
 		}
 	}
-	return strings.TrimSuffix(orDefault(s, string(t.StopCode)), ".")
+	return strings.TrimSuffix(cmp.Or(s, string(t.StopCode)), ".")
 }
 
 // rollingStrategy is the ECS deployment controller's ROLLING strategy:
@@ -431,7 +432,7 @@ func (s *rollingStrategy) confirmFailed(ctx context.Context, v verdict) verdict 
 	}
 	p := primaryOf(svc)
 	if ours && p != nil && aws.ToString(p.Id) != r.res.DeploymentID && aws.ToString(p.TaskDefinition) == r.target {
-		return verdict{kind: verdictCircuitBreaker, other: aws.ToString(p.Id), reason: v.reason}
+		return verdict{kind: verdictECSMonitorRollback, other: aws.ToString(p.Id), reason: v.reason}
 	}
 	return v
 }
@@ -510,9 +511,9 @@ func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition))
 		return res, nil
 	}
-	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(string(primary.RolloutState), "unfinished"))
 	if owed {
-		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), orDefault(string(primary.RolloutState), "unfinished"))
+		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(string(primary.RolloutState), "unfinished"))
 	}
 	if !cp.Rollback && !owed {
 		res.Status = StatusFailed

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 // serviceNotFound is the error of a service ECS reports missing (reason
 // is ECS's failure reason, MISSING when it gave none).
 func serviceNotFound(cluster, service, reason string) error {
-	return &notFoundError{fmt.Sprintf("service: service %q not found in cluster %q (%s)", service, cluster, orDefault(reason, "MISSING"))}
+	return &notFoundError{fmt.Sprintf("service: service %q not found in cluster %q (%s)", service, cluster, cmp.Or(reason, "MISSING"))}
 }
 
 // notFoundError is a cluster or service that does not exist; it matches

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -180,7 +181,7 @@ func (j *stagedJudge) judge(sd types.ServiceDeployment) stagedDecision {
 		d.outcome = stagedPaused
 		d.hook = h
 		d.reason = fmt.Sprintf("deployment %s of %s is paused at %s, waiting at %s", j.id, j.rev,
-			orDefault(string(sd.LifecycleStage), "a lifecycle stage"), hookName(*h))
+			cmp.Or(string(sd.LifecycleStage), "a lifecycle stage"), hookName(*h))
 		return d
 	}
 	if !j.ourRollback && int(fails) >= j.threshold && !breakerTripped(sd) {
@@ -309,7 +310,7 @@ func isFinished(s types.ServiceDeploymentStatus) bool {
 // the rollback target).
 func (j *stagedJudge) rollbackReason(sd types.ServiceDeployment) string {
 	if j.ourRollback {
-		return fmt.Sprintf("deployment %s rolled back to %s", j.id, orDefault(j.prev, "the previous revision"))
+		return fmt.Sprintf("deployment %s rolled back to %s", j.id, cmp.Or(j.prev, "the previous revision"))
 	}
 	return fmt.Sprintf("deployment %s failed: %s", j.id, j.trigger(sd))
 }
@@ -324,7 +325,7 @@ func (j *stagedJudge) stoppedReason(sd types.ServiceDeployment) string {
 		}
 		return s
 	}
-	return fmt.Sprintf("deployment %s was stopped: %s", j.id, orDefault(why, "no reason given"))
+	return fmt.Sprintf("deployment %s was stopped: %s", j.id, cmp.Or(why, "no reason given"))
 }
 
 // trigger names what made ECS roll back: the hook (which one, at which
@@ -339,7 +340,7 @@ func (j *stagedJudge) trigger(sd types.ServiceDeployment) string {
 			return why
 		}
 	}
-	return orDefault(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "ECS gave no reason")
+	return cmp.Or(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "ECS gave no reason")
 }
 
 // detected names the monitors and hooks that failed the deployment, or "".
@@ -410,10 +411,10 @@ func hookName(h types.DeploymentLifecycleHookDetail) string {
 	case types.DeploymentLifecycleHookTargetTypeAwsLambda:
 		return "Lambda hook " + lambdaName(aws.ToString(h.TargetArn))
 	case types.DeploymentLifecycleHookTargetTypePause:
-		return "PAUSE hook " + orDefault(aws.ToString(h.HookId), "(no ID)")
+		return "PAUSE hook " + cmp.Or(aws.ToString(h.HookId), "(no ID)")
 	}
-	name := orDefault(aws.ToString(h.TargetArn), aws.ToString(h.HookId))
-	return strings.TrimSpace(orDefault(string(h.TargetType), "lifecycle") + " hook " + name)
+	name := cmp.Or(aws.ToString(h.TargetArn), aws.ToString(h.HookId))
+	return strings.TrimSpace(cmp.Or(string(h.TargetType), "lifecycle") + " hook " + name)
 }
 
 // lambdaName is a Lambda function's name from its ARN (with its
@@ -439,7 +440,7 @@ func targetOf(sd types.ServiceDeployment) types.ServiceRevisionSummary {
 func (j *stagedJudge) progressLine(sd types.ServiceDeployment) string {
 	t := targetOf(sd)
 	var b strings.Builder
-	fmt.Fprintf(&b, "deployment %s: %s", j.id, orDefault(string(sd.LifecycleStage), "-"))
+	fmt.Fprintf(&b, "deployment %s: %s", j.id, cmp.Or(string(sd.LifecycleStage), "-"))
 	if t.RequestedProductionTrafficWeight != nil {
 		fmt.Fprintf(&b, ", production %s %% → %s", percent(*t.RequestedProductionTrafficWeight), j.rev)
 	}
@@ -461,7 +462,7 @@ func (j *stagedJudge) progressLine(sd types.ServiceDeployment) string {
 	if cb := sd.DeploymentCircuitBreaker; cb != nil && cb.FailureCount > 0 {
 		fmt.Fprintf(&b, ", %d failed", cb.FailureCount)
 	}
-	fmt.Fprintf(&b, ", %s", orDefault(string(sd.Status), "-"))
+	fmt.Fprintf(&b, ", %s", cmp.Or(string(sd.Status), "-"))
 	return b.String()
 }
 
@@ -506,7 +507,7 @@ func serviceDeploymentID(arn string) string {
 // pausedNotice is what people read when a run ends at a PAUSE hook: the
 // stage, the hook, its deadline, and the step to run next.
 func pausedNotice(service, id, rev string, stage types.ServiceDeploymentLifecycleStage, h types.DeploymentLifecycleHookDetail) string {
-	s := fmt.Sprintf("deployment %s of %s is paused at %s (%s)", id, rev, orDefault(string(stage), "a lifecycle stage"), hookName(h))
+	s := fmt.Sprintf("deployment %s of %s is paused at %s (%s)", id, rev, cmp.Or(string(stage), "a lifecycle stage"), hookName(h))
 	if h.ExpiresAt != nil {
 		s += fmt.Sprintf("; ECS waits until %s", h.ExpiresAt.UTC().Format(time.RFC3339))
 		switch h.TimeoutAction {
@@ -570,12 +571,12 @@ func strategyPlan(c *types.DeploymentConfiguration) []string {
 		case types.DeploymentLifecycleHookTargetTypePause:
 			s = "hook PAUSE at " + strings.Join(stages, ", ") + ": waits for ContinueServiceDeployment"
 			if tc := h.TimeoutConfiguration; tc != nil && tc.TimeoutInMinutes != nil {
-				s += fmt.Sprintf(" (after %s: %s)", minutes(*tc.TimeoutInMinutes), orDefault(string(tc.Action), "ECS's default"))
+				s += fmt.Sprintf(" (after %s: %s)", minutes(*tc.TimeoutInMinutes), cmp.Or(string(tc.Action), "ECS's default"))
 			}
 		case types.DeploymentLifecycleHookTargetTypeAwsLambda:
 			s = fmt.Sprintf("hook Lambda %s at %s", lambdaName(aws.ToString(h.HookTargetArn)), strings.Join(stages, ", "))
 		default:
-			s = fmt.Sprintf("hook %s %s at %s", orDefault(string(h.TargetType), "lifecycle"), aws.ToString(h.HookTargetArn), strings.Join(stages, ", "))
+			s = fmt.Sprintf("hook %s %s at %s", cmp.Or(string(h.TargetType), "lifecycle"), aws.ToString(h.HookTargetArn), strings.Join(stages, ", "))
 		}
 		lines = append(lines, s)
 	}

@@ -50,7 +50,7 @@ type stagedWatch struct {
 var _ judge = (*stagedWatch)(nil)
 
 func (s *stagedWatch) subject() string {
-	return s.what.String() + " " + orDefault(s.j.id, "(not found yet)")
+	return s.what.String() + " " + cmp.Or(s.j.id, "(not found yet)")
 }
 
 // newStagedWatch returns the judge of our service deployment arn ("" when
@@ -127,7 +127,7 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 			// Continued by the strategy (answer), never waited out.
 			s.paused = d.hook
 			v.kind, v.reason = verdictPaused, d.reason
-			v.pause = &pause{at: orDefault(string(sd.LifecycleStage), "a PAUSE hook")}
+			v.pause = &pause{at: cmp.Or(string(sd.LifecycleStage), "a PAUSE hook")}
 		case stagedFailed, stagedECSRollback, stagedRolledBack, stagedRollbackFailed, stagedStopped:
 			v.kind, v.reason = verdictFailed, d.reason
 		}
@@ -159,7 +159,7 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		}
 		s.paused = d.hook // on-pause continue: the strategy continues it (answer)
 		v.kind, v.reason = verdictPaused, d.reason
-		v.pause = &pause{at: orDefault(string(sd.LifecycleStage), "a PAUSE hook"),
+		v.pause = &pause{at: cmp.Or(string(sd.LifecycleStage), "a PAUSE hook"),
 			notice: pausedNotice(s.r.cfg.Service, s.j.id, taskdef.ShortRevision(s.r.newARN), sd.LifecycleStage, *d.hook)}
 		return v, nil
 	case stagedFailed:
@@ -267,7 +267,7 @@ func (d *Deployer) describeServiceDeployment(ctx context.Context, arn string) (t
 	}
 	why := "not found"
 	for _, f := range out.Failures {
-		why = orDefault(aws.ToString(f.Reason), why)
+		why = cmp.Or(aws.ToString(f.Reason), why)
 	}
 	return types.ServiceDeployment{}, fmt.Errorf("describe service deployment %s: %s", serviceDeploymentID(arn), why)
 }
@@ -401,7 +401,7 @@ func (r *run) continueAt(ctx context.Context, s *stagedWatch, h *types.Deploymen
 		return nil
 	}
 	r.d.emit(EventInfo, "Continued deployment %s at %s (%s)", s.j.id, orDash(stage), hookName(*h))
-	r.mark("continued at " + orDefault(stage, "a PAUSE hook"))
+	r.mark("continued at " + cmp.Or(stage, "a PAUSE hook"))
 	return nil
 }
 
@@ -545,7 +545,7 @@ func (st *stagedStrategy) resume(ctx context.Context) bool {
 	s.last = &sd
 	st.w, r.ours = s, s.tasks
 	r.res.DeploymentID = s.j.id
-	r.mark("resumed at " + orDefault(string(sd.LifecycleStage), "a PAUSE hook"))
+	r.mark("resumed at " + cmp.Or(string(sd.LifecycleStage), "a PAUSE hook"))
 	if r.cfg.Resume == ResumeRollback {
 		r.d.emit(EventPhase, "Roll back deployment %s at %s (resume: rollback)", s.j.id, orDash(string(sd.LifecycleStage)))
 		r.checkpoint(PhaseRollingBack)
@@ -575,37 +575,20 @@ func (st *stagedStrategy) resume(ctx context.Context) bool {
 // deployment first, then the in-progress ones ECS lists.
 func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
 	r, svc := st.r, st.r.svc
-	var arns []string
-	if cur := aws.ToString(svc.CurrentServiceDeployment); cur != "" {
-		arns = append(arns, cur)
-	}
-	list, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+	sds, err := r.d.listServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service),
 		Status: []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusInProgress},
-	})
+	}, aws.ToString(svc.CurrentServiceDeployment))
 	if err != nil {
-		return "", fmt.Errorf("resume: list service deployments of %s: %w", r.cfg.Service, err)
-	}
-	for _, b := range list.ServiceDeployments {
-		if arn := aws.ToString(b.ServiceDeploymentArn); arn != "" && !slices.Contains(arns, arn) {
-			arns = append(arns, arn)
-		}
+		return "", fmt.Errorf("resume: read the service deployments of %s: %w", r.cfg.Service, err)
 	}
 	var sd types.ServiceDeployment
 	var hook *types.DeploymentLifecycleHookDetail
-	for len(arns) > 0 && hook == nil {
-		n := min(len(arns), 20)
-		out, err := r.d.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[:n]})
-		if err != nil {
-			return "", fmt.Errorf("resume: describe service deployments of %s: %w", r.cfg.Service, err)
+	for _, d := range sds {
+		if h := pausedHook(d); h != nil {
+			sd, hook = d, h
+			break
 		}
-		for _, d := range out.ServiceDeployments {
-			if h := pausedHook(d); h != nil {
-				sd, hook = d, h
-				break
-			}
-		}
-		arns = arns[n:]
 	}
 	if hook == nil {
 		return "", fmt.Errorf("resume: service %s has no deployment waiting at a PAUSE hook; nothing to %s, nothing changed", r.cfg.Service, r.cfg.Resume)
@@ -699,7 +682,7 @@ func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 func recoverRollbackFailed(ctx context.Context, d *Deployer, cp Checkpoint, res Result, sd types.ServiceDeployment) (Result, error) {
 	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
 	what := fmt.Sprintf("ECS's rollback of deployment %s of %s failed (ROLLBACK_FAILED: %s)", serviceDeploymentID(cp.ServiceDeploymentARN),
-		taskdef.ShortRevision(cp.TaskDefinition), orDefault(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "no reason given"))
+		taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "no reason given"))
 	if !cp.Rollback {
 		res.Status = StatusFailed
 		res.Reason = what + "; leaving it (on-cancel: leave)"

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,30 +62,19 @@ func (st *stagedStrategy) planWatch() string {
 // unwatched.
 func (st *stagedStrategy) preflight(ctx context.Context) error {
 	r := st.r
-	list, err := r.d.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
-		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service), MaxResults: aws.Int32(1)})
-	if err != nil {
-		return stagedReadFailed(r.cfg.Service, st.kind, "ecs:ListServiceDeployments", err)
+	// The service's current one (or one listed); a service ECS has not
+	// deployed through the API yet has none to describe.
+	_, err := r.d.listServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(r.cfg.Cluster), Service: aws.String(r.cfg.Service), MaxResults: aws.Int32(1)},
+		aws.ToString(r.svc.CurrentServiceDeployment))
+	var re *serviceDeploymentsReadError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &re) && accessLost(err):
+		return fmt.Errorf("service: service %s uses %s, which is watched through its service deployments, and the credentials may not read them; allow %s (see iam-policy.json): %w", r.cfg.Service, st.kind, re.action, err)
 	}
-	arn := aws.ToString(r.svc.CurrentServiceDeployment)
-	if arn == "" && len(list.ServiceDeployments) > 0 {
-		arn = aws.ToString(list.ServiceDeployments[0].ServiceDeploymentArn)
-	}
-	if arn == "" {
-		return nil // nothing to read yet: ECS has not deployed this service through the API
-	}
-	if _, err := r.d.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}}); err != nil {
-		return stagedReadFailed(r.cfg.Service, st.kind, "ecs:DescribeServiceDeployments", err)
-	}
-	return nil
-}
-
-// stagedReadFailed is the preflight error of a service-deployment read.
-func stagedReadFailed(service string, kind types.DeploymentStrategy, action string, err error) error {
-	if accessLost(err) {
-		return fmt.Errorf("service: service %s uses %s, which is watched through its service deployments, and the credentials may not read them; allow %s (see iam-policy.json): %w", service, kind, action, err)
-	}
-	return fmt.Errorf("service: could not read the service deployments of %s (%s): %w", service, action, err)
+	return fmt.Errorf("service: could not read the service deployments of %s: %w", r.cfg.Service, err)
 }
 
 // start sends the UpdateService and sets up the judge of the service
@@ -107,7 +97,7 @@ func (st *stagedStrategy) start(ctx context.Context) (bool, error) {
 func (st *stagedStrategy) watch(ctx context.Context) verdict {
 	r, s := st.r, st.w
 	timeout := stagedTimeout(r.cfg.Timeout, r.origDepl)
-	title := fmt.Sprintf("Watch deployment %s (%s, up to %s)", orDefault(s.j.id, r.res.DeploymentID), st.kind, timeout)
+	title := fmt.Sprintf("Watch deployment %s (%s, up to %s)", cmp.Or(s.j.id, r.res.DeploymentID), st.kind, timeout)
 	v := r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt }, st.answer(s))
 	st.release(s)
 	if v.kind == verdictSucceeded || v.kind == verdictStopped {

@@ -23,9 +23,6 @@ import (
 // service of a cluster with one DescribeServices per poll (ten services a
 // call), and the rollback scope decides what a failure takes back.
 
-// MaxServices is the most services one step deploys to.
-const MaxServices = 100
-
 // Target names one service of a multi-service step.
 type Target struct {
 	Cluster string // cluster name or ARN; Config.Cluster when empty

@@ -1,28 +1,15 @@
 package deployer
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // Small text helpers for the reasons and log lines this package writes.
 // Revisions are formatted by taskdef.ShortRevision and task counts by
 // Counts.String, nowhere else.
 
-func orDash(s string) string { return orDefault(s, "-") }
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
+func orDash(s string) string { return cmp.Or(s, "-") }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

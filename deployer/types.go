@@ -13,8 +13,9 @@ import (
 // Status is the outcome of a deployment, as written to the `status` output.
 type Status string
 
-// The outcomes Deploy can report. Only StatusSucceeded and StatusDryRun
-// mean the step passes.
+// The outcomes Deploy can report. StatusSucceeded, StatusPaused,
+// StatusRegistered and StatusDryRun let the step pass (Status.OK); the
+// others fail it.
 const (
 	// StatusSucceeded: the new revision is running healthy (or, with
 	// Config.Wait false, the update was accepted and not watched).
@@ -34,6 +35,21 @@ const (
 	// StatusRegistered: Config.RegisterOnly; the revision was registered
 	// and nothing else was done.
 	StatusRegistered Status = "registered"
+	// StatusPaused: our deployment waits at a PAUSE lifecycle hook and
+	// the run ended there (OnPauseReturn). The step passes; a later run
+	// with Config.Resume continues or rolls it back.
+	StatusPaused Status = "paused"
+)
+
+// The limits of a Config.
+const (
+	// MaxServices is the most services one step deploys to.
+	MaxServices = 100
+	// MaxAlarms is how many alarms Config.Alarms may name: what one
+	// DescribeAlarms call answers.
+	MaxAlarms = 100
+	// MaxBakeTime is the longest Config.BakeTime.
+	MaxBakeTime = 6 * time.Hour
 )
 
 // OK reports whether the status lets the step pass.

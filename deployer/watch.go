@@ -20,8 +20,9 @@ import (
 // the loop and its timeout, the verdict types, and the signals that do
 // not depend on how a deployment rolls out (the service deleted, access
 // lost, the service's events, progress worth a log line, why ECS could
-// not start tasks). How a deployment is judged lives with its strategy:
-// rolling.go for rolling updates.
+// not start tasks). How a deployment is judged lives with its strategy
+// (strategy.go): rolling.go for rolling updates, staged*.go for
+// BLUE_GREEN, LINEAR and CANARY.
 
 type verdictKind int
 
@@ -30,14 +31,14 @@ const (
 	verdictSucceeded
 	verdictFailed
 	verdictTimedOut
-	verdictTakenOver      // someone else's deployment replaced ours
-	verdictCircuitBreaker // ECS's circuit breaker rolled ours back
+	verdictTakenOver          // someone else's deployment replaced ours
+	verdictECSMonitorRollback // ECS's circuit breaker or deployment alarms rolled our rolling deployment back (a new deployment: other)
 	verdictCancelled
 	verdictAccessLost  // our credentials stopped working: the deployment's state is unknown
 	verdictServiceGone // the service was deleted under us
 	verdictAlarm       // a watched CloudWatch alarm went into ALARM
 	verdictPeerFailed  // another service of the step failed (rollback scope all)
-	verdictPaused      // our staged deployment waits at a PAUSE hook
+	verdictPaused      // our deployment waits at a pause (a PAUSE hook, a Ready wait): verdict.pause
 	verdictECSRollback // ECS rolls our staged deployment back by itself (hook, alarm, breaker)
 	verdictStopped     // ECS stopped our staged deployment on a failure, without a rollback
 )
