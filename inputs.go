@@ -61,7 +61,7 @@ func inputSpecs() []inputSpec {
 		{Name: inImages, Kind: kindList, Usage: "several containers at once: one container=image per line (the CLI flag may be repeated)"},
 		{Name: inTaskDefinition, Usage: "path to a task definition JSON file to register instead of a copy of the running revision"},
 		{Name: inRevision, Usage: "promote an existing ACTIVE revision (family:revision or ARN) instead of registering one"},
-		{Name: inPreDeployCommand, Usage: `one-off task run from the new revision before the service changes: JSON array or plain string (no shell)`},
+		{Name: inPreDeployCommand, Usage: `one-off task run from the new revision before the service changes: JSON array, or a string with quoted arguments kept whole (no shell)`},
 		{Name: inPreDeployContainer, Usage: "container that runs pre-deploy-command; none: the one whose image changes, or the only one"},
 		{Name: inPreDeployTimeout, Default: durationText(deployer.DefaultPreDeployTimeout), Kind: kindDuration, Usage: "how long the pre-deploy task may take; it is stopped when this passes"},
 		{Name: inTimeout, Default: durationText(deployer.DefaultTimeout), Kind: kindDuration, Usage: "how long the deployment may take before it counts as failed"},

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,27 +49,12 @@ type PreDeploy struct {
 	Volume *types.TaskVolumeConfiguration
 }
 
-// ParseCommand reads the pre-deploy-command input: a JSON array of
-// strings (`["bin/rails", "db:migrate"]`) or a plain string split on
-// spaces. No shell is involved, so quotes in a plain string are not
-// special: use the JSON form for arguments with spaces.
-func ParseCommand(s string) ([]string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, errors.New("is empty")
-	}
-	if !strings.HasPrefix(s, "[") {
-		return strings.Fields(s), nil
-	}
-	var cmd []string
-	if err := json.Unmarshal([]byte(s), &cmd); err != nil {
-		return nil, fmt.Errorf("is not a JSON array of strings (%v); write it as [\"bin/rails\", \"db:migrate\"] or as a plain string", err)
-	}
-	if len(cmd) == 0 {
-		return nil, errors.New("is an empty JSON array")
-	}
-	return cmd, nil
-}
+// ParseCommand reads the pre-deploy-command input as the command input
+// is read (taskdef.SplitCommand): a JSON array of strings
+// (`["bin/rails", "db:migrate"]`), or a string split on spaces where
+// quoted arguments are kept whole (`sh -c 'bin/migrate && bin/seed'`). No
+// shell is involved.
+func ParseCommand(s string) ([]string, error) { return taskdef.SplitCommand(s) }
 
 // preDeployContainer picks the container whose command the pre-deploy
 // task replaces: the one asked for, else the one whose image changes,

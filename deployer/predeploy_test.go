@@ -22,7 +22,9 @@ func TestParseCommand(t *testing.T) {
 		{`  ["sh", "-c", "a && b"] `, []string{"sh", "-c", "a && b"}, ""},
 		{"bin/rails db:migrate", []string{"bin/rails", "db:migrate"}, ""},
 		{"  ./migrate   --to   latest\n", []string{"./migrate", "--to", "latest"}, ""},
-		{`echo "a b"`, []string{"echo", `"a`, `b"`}, ""}, // no shell: quotes are not special
+		{`echo "a b"`, []string{"echo", "a b"}, ""}, // quoted arguments kept whole, as the command input
+		{`sh -c 'bin/migrate && bin/seed'`, []string{"sh", "-c", "bin/migrate && bin/seed"}, ""},
+		{`echo 'open`, nil, "quote that is not closed"},
 		{"", nil, "is empty"},
 		{"   ", nil, "is empty"},
 		{"[]", nil, "empty JSON array"},

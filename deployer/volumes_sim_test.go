@@ -252,3 +252,23 @@ func TestServiceVolumeCodeDeploy(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceVolumeDryRun: the plan names the volume the update would
+// send; nothing changes.
+func TestServiceVolumeDryRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario(ebsService))
+	cfg := config("repo/app:2")
+	cfg.ServiceVolume = bigVolume()
+	cfg.DryRun = true
+	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+	if err != nil || res.Status != deployer.StatusDryRun {
+		t.Fatalf("got %s %q (%v)", res.Status, res.Reason, err)
+	}
+	if plan := strings.Join(res.Plan, "\n"); !strings.Contains(plan, "EBS volume data (100 GiB, io2)") {
+		t.Errorf("the plan does not name the volume:\n%s", plan)
+	}
+	if got := e.mutating(); len(got) != 0 {
+		t.Errorf("mutating calls %v, want none", got)
+	}
+}
