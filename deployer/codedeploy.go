@@ -115,6 +115,9 @@ type codeDeployStrategy struct {
 	w  *cdWatch  // its judge
 	rb *cdWatch  // the rollback's judge
 	by string    // who rolls back ("CodeDeploy", or "" for ours)
+	// forward is the rollback of a finished deployment: a new deployment
+	// of the previous revision.
+	forward string
 	at time.Time // when our deployment was created (our clock)
 
 	paused *cdtypes.DeploymentInfo // findPaused: the deployment waiting in Ready
@@ -444,8 +447,38 @@ func (st *codeDeployStrategy) confirmFailed(ctx context.Context, v verdict) verd
 	return verdict{kind: verdictECSRollback, by: "CodeDeploy", reason: st.w.failureReason(ctx, info)}
 }
 
-// bake is not supported for CodeDeploy yet: the verdict stands.
-func (st *codeDeployStrategy) bake(ctx context.Context, v verdict) verdict { return v }
+// bake keeps watching our deployment for Config.BakeTime once production
+// traffic is on it: a task of the replacement task set that stops on a
+// failure (or a watched alarm) fails it, and the rollback is ours
+// (StopDeployment while the original task set still runs, a new
+// deployment of the previous revision after).
+func (st *codeDeployStrategy) bake(ctx context.Context, v verdict) verdict {
+	r := st.r
+	if v.kind != verdictSucceeded || r.cfg.BakeTime <= 0 || st.w == nil {
+		return v
+	}
+	completed := r.d.now()
+	r.mark("deployment completed")
+	r.d.emit(EventPhase, "Bake %s for %s", taskdef.ShortRevision(r.newARN), r.cfg.BakeTime)
+	r.mark("bake started")
+	st.w.baking, st.w.bakeFrom = true, completed
+	var j judge = st.w
+	if r.alarms != nil {
+		j = &alarmJudge{inner: j, alarms: r.alarms, since: func() time.Time { return completed }, sinceWhat: "production traffic moved"}
+	}
+	bv := r.watcher(j).watch(ctx, r.cfg.BakeTime, r.cfg.PollInterval)
+	switch bv.kind {
+	case verdictTimedOut:
+		r.mark("bake completed")
+		return verdict{kind: verdictSucceeded, counts: v.counts, reason: fmt.Sprintf("%s; baked for %s with no failure", v.reason, r.cfg.BakeTime)}
+	case verdictCancelled:
+		return bv
+	}
+	r.mark("bake failed")
+	r.d.emit(EventWarning, "Bake of %s failed after %s: %s", taskdef.ShortRevision(r.newARN), r.d.now().Sub(completed).Round(time.Second), bv.reason)
+	bv.standalone = true
+	return bv
+}
 
 // rollback stops our deployment with autoRollbackEnabled: CodeDeploy
 // reroutes traffic to the original task set, which it keeps until the
@@ -458,6 +491,11 @@ func (st *codeDeployStrategy) rollback(ctx context.Context) error {
 		return errors.New("no CodeDeploy deployment was created")
 	}
 	_, err := r.d.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(st.id), AutoRollbackEnabled: aws.Bool(true)})
+	if apiErrorCode(err) == "DeploymentAlreadyCompletedException" {
+		if info, gerr := st.get(ctx, st.id); gerr == nil && info.Status == cdtypes.DeploymentStatusSucceeded {
+			return st.redeployPrevious(ctx)
+		}
+	}
 	if err != nil {
 		info, gerr := st.get(ctx, st.id)
 		if gerr != nil || info.RollbackInfo == nil || aws.ToString(info.RollbackInfo.RollbackDeploymentId) == "" {
@@ -468,13 +506,45 @@ func (st *codeDeployStrategy) rollback(ctx context.Context) error {
 	return nil
 }
 
-func (st *codeDeployStrategy) rollbackSubject() string { return "of CodeDeploy deployment " + st.id }
+// redeployPrevious rolls back a deployment that CodeDeploy finished (its
+// original task set is gone): a new CodeDeploy deployment of the previous
+// revision, with the same AppSpec.
+func (st *codeDeployStrategy) redeployPrevious(ctx context.Context) error {
+	r := st.r
+	content, sum, err := st.spec.Content(r.target)
+	if err != nil {
+		return err
+	}
+	out, err := r.d.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+		ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group),
+		Description: aws.String(fmt.Sprintf("ecs-rollout: roll back %s to %s", st.id, taskdef.ShortRevision(r.target))),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(content), Sha256: aws.String(sum)}},
+	})
+	if err != nil {
+		return fmt.Errorf("CodeDeploy deployment %s has finished; create a deployment of %s: %w", st.id, taskdef.ShortRevision(r.target), err)
+	}
+	st.forward = aws.ToString(out.DeploymentId)
+	r.res.RollbackDeploymentID = st.forward
+	r.d.emit(EventInfo, "Rollback: CodeDeploy deployment %s has finished, so %s is deployed anew (CodeDeploy deployment %s)", st.id, taskdef.ShortRevision(r.target), st.forward)
+	return nil
+}
+
+func (st *codeDeployStrategy) rollbackSubject() string {
+	if st.forward != "" {
+		return st.forward
+	}
+	return "of CodeDeploy deployment " + st.id
+}
 
 // watchRollback follows the rollback deployment CodeDeploy created for
 // ours until it ends.
 func (st *codeDeployStrategy) watchRollback(ctx context.Context) verdict {
 	r := st.r
 	st.rb = st.newWatch(st.id, watchRollback)
+	if st.forward != "" {
+		st.rb.rbID, st.rb.forward = st.forward, true
+	}
 	w := r.watcher(st.rb)
 	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
 }

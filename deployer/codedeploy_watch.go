@@ -33,7 +33,12 @@ type cdWatch struct {
 	tasks *rollingJudge // the replacement task set's tasks
 
 	rbID      string
+	forward   bool // rbID is a new deployment of the previous revision
 	readyDone bool // ContinueDeployment READY_WAIT sent (or resumed)
+	// baking: production traffic is on our task set and the bake runs:
+	// success is no verdict, our tasks stopping on a failure are.
+	baking   bool
+	bakeFrom time.Time
 	polls     int
 	seen      map[string]cdtypes.LifecycleEventStatus
 	last      *cdtypes.ECSTarget
@@ -105,6 +110,9 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 	}
 	switch status {
 	case cdtypes.DeploymentStatusSucceeded:
+		if w.baking {
+			return w.bakeTasks(ctx, snap, c, v)
+		}
 		v.kind, v.reason = verdictSucceeded, w.successReason(tg)
 		return v, nil
 	case cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
@@ -133,6 +141,9 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 		v.pause = &pause{at: "Ready", notice: w.readyNotice()}
 		return v, nil
 	}
+	if w.baking {
+		return w.bakeTasks(ctx, snap, c, v)
+	}
 	if tg != nil && eventStatus(tg, "AfterAllowTraffic") == cdtypes.LifecycleEventStatusSucceeded && greenWeight(tg) >= 100 {
 		v.kind, v.reason = verdictSucceeded, w.successReason(tg)
 		return v, nil
@@ -151,6 +162,34 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 		}
 	}
 	return v, nil
+}
+
+// bakeTasks judges our task set's tasks during the bake: a stopped task
+// of ours that failed (signalled by the counts or the service's events,
+// or listed every periodicStoppedCheck polls) fails the bake.
+func (w *cdWatch) bakeTasks(ctx context.Context, snap snapshot, c Counts, v verdict) (verdict, error) {
+	j := w.tasks
+	if j.id == "" {
+		return v, nil
+	}
+	j.polls++
+	signal := j.stopSignal(c, snap)
+	j.observe(c)
+	if !signal && !j.recheck && w.polls%periodicStoppedCheck != 0 {
+		return v, nil
+	}
+	before := len(j.failedTasks)
+	fv, failed, err := j.stoppedVerdict(ctx, c)
+	if err != nil || !failed {
+		return v, err
+	}
+	if len(j.failedTasks) > before {
+		t := j.failedTasks[len(j.failedTasks)-1]
+		fv.reason = fmt.Sprintf("task %s of %s stopped %s after production traffic moved to it: %s (failed-tasks-threshold %d)",
+			taskID(aws.ToString(t.TaskArn)), taskdef.ShortRevision(w.st.r.newARN), max(aws.ToTime(t.StoppedAt).Sub(w.bakeFrom), 0).Round(time.Second), stopSummary(t), j.threshold)
+	}
+	fv.line, fv.standalone = v.line, true
+	return fv, nil
 }
 
 // counts are the replacement task set's counts (Counts.RolloutState is
@@ -347,6 +386,29 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 	info, err := w.st.get(ctx, w.rbID)
 	if err != nil {
 		return verdict{}, err
+	}
+	if w.forward && info.Status == cdtypes.DeploymentStatusReady && !w.readyDone {
+		// The group's Ready wait stops our rollback too: it goes on.
+		if _, err := r.d.cd.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(w.rbID), DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait}); err != nil {
+			return verdict{}, fmt.Errorf("continue rollback deployment %s (READY_WAIT): %w", w.rbID, err)
+		}
+		w.readyDone = true
+	}
+	if w.forward && slices.Contains(activeStatuses, info.Status) {
+		// A deployment of the previous revision: done once production
+		// traffic is all on it, as ours would be.
+		tg, err := w.target(ctx, w.rbID)
+		if err != nil {
+			return verdict{}, err
+		}
+		if tg != nil {
+			c, _ := w.counts(tg, &info)
+			line := fmt.Sprintf("rollback %s: %s, production %s %% → %s, %d/%d running", w.rbID, orDefault(currentEvent(tg), string(tg.Status)), weightText(greenWeight(tg)), taskdef.ShortRevision(r.target), c.Running, c.Desired)
+			if eventStatus(tg, "AfterAllowTraffic") == cdtypes.LifecycleEventStatusSucceeded && greenWeight(tg) >= 100 {
+				return verdict{kind: verdictSucceeded, counts: &c, line: line, reason: fmt.Sprintf("deployment %s of %s serves all production traffic", w.rbID, taskdef.ShortRevision(r.target))}, nil
+			}
+			return verdict{kind: verdictInProgress, counts: &c, line: line}, nil
+		}
 	}
 	c := Counts{RolloutState: string(info.Status)}
 	v := verdict{kind: verdictInProgress, counts: &c, line: fmt.Sprintf("rollback %s: %s", w.rbID, info.Status)}

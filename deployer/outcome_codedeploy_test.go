@@ -52,6 +52,23 @@ var codeDeployRows = []outcomeRow{
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
 		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+	{name: "CodeDeploy crash during bake-time, in the termination wait", strategy: deployer.StrategyCodeDeploy, moment: "our bake (termination wait)", fault: "crash after 3 minutes",
+		image: "repo/app:late", world: func(sc *ecssim.Scenario) {
+			lateCrash(sc)
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 })(sc)
+		},
+		config: func(cfg *deployer.Config) { cfg.BakeTime = 10 * time.Minute },
+		want:   deployer.StatusRolledBack, wantReason: []string{"after production traffic moved to it", "rolled back to web:1"},
+		serving: map[string]string{"web": "web:1"}, calls: []string{"StopDeployment"}},
+	{name: "CodeDeploy crash during bake-time, after CodeDeploy finished", strategy: deployer.StrategyCodeDeploy, moment: "our bake (deployment Succeeded)", fault: "crash after 3 minutes",
+		image: "repo/app:late", world: lateCrash,
+		config: func(cfg *deployer.Config) { cfg.BakeTime = 10 * time.Minute },
+		want:   deployer.StatusRolledBack, wantReason: []string{"after production traffic moved to it", "rolled back to web:1"},
+		serving: map[string]string{"web": "web:1"}, check: func(t *testing.T, o outcome) {
+			if n := o.count("CreateDeployment"); n != 2 {
+				t.Errorf("%d CreateDeployment calls, want ours and the rollback's", n)
+			}
+		}},
 	{name: "CodeDeploy and rolling services, CodeDeploy crashes", strategy: deployer.StrategyCodeDeploy, services: 2, moment: "Install (web)", fault: "crash",
 		world: func(sc *ecssim.Scenario) {
 			// worker stays a ROLLING service of the ECS controller.
@@ -73,6 +90,11 @@ func createdAgo(d time.Duration) func(*ecssim.Sim) bool {
 		}
 		return false
 	}
+}
+
+// lateCrash makes repo/app:late crash three minutes after it started.
+func lateCrash(sc *ecssim.Scenario) {
+	sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:late", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(3 * time.Minute)}}, sc.ImageRules...)
 }
 
 // cdGroup changes the deployment group of web.
