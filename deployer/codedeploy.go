@@ -111,14 +111,14 @@ type codeDeployStrategy struct {
 	config     *cdtypes.DeploymentConfigInfo
 	spec       *appspec.AppSpec
 
-	id string    // our deployment
-	w  *cdWatch  // its judge
-	rb *cdWatch  // the rollback's judge
-	by string    // who rolls back ("CodeDeploy", or "" for ours)
+	id string   // our deployment
+	w  *cdWatch // its judge
+	rb *cdWatch // the rollback's judge
+	by string   // who rolls back ("CodeDeploy", or "" for ours)
 	// forward is the rollback of a finished deployment: a new deployment
 	// of the previous revision.
 	forward string
-	at time.Time // when our deployment was created (our clock)
+	at      time.Time // when our deployment was created (our clock)
 
 	paused *cdtypes.DeploymentInfo // findPaused: the deployment waiting in Ready
 }

@@ -39,10 +39,10 @@ type cdWatch struct {
 	// success is no verdict, our tasks stopping on a failure are.
 	baking   bool
 	bakeFrom time.Time
-	polls     int
-	seen      map[string]cdtypes.LifecycleEventStatus
-	last      *cdtypes.ECSTarget
-	lastLine  string
+	polls    int
+	seen     map[string]cdtypes.LifecycleEventStatus
+	last     *cdtypes.ECSTarget
+	lastLine string
 }
 
 var _ judge = (*cdWatch)(nil)
