@@ -403,7 +403,7 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 		}
 		if tg != nil {
 			c, _ := w.counts(tg, &info)
-			line := fmt.Sprintf("rollback %s: %s, production %s %% → %s, %d/%d running", w.rbID, orDefault(currentEvent(tg), string(tg.Status)), weightText(greenWeight(tg)), taskdef.ShortRevision(r.target), c.Running, c.Desired)
+			line := fmt.Sprintf("rollback %s: %s, production %s %% → %s, %d/%d running", w.rbID, cmp.Or(currentEvent(tg), string(tg.Status)), weightText(greenWeight(tg)), taskdef.ShortRevision(r.target), c.Running, c.Desired)
 			if eventStatus(tg, "AfterAllowTraffic") == cdtypes.LifecycleEventStatusSucceeded && greenWeight(tg) >= 100 {
 				return verdict{kind: verdictSucceeded, counts: &c, line: line, reason: fmt.Sprintf("deployment %s of %s serves all production traffic", w.rbID, taskdef.ShortRevision(r.target))}, nil
 			}
