@@ -272,3 +272,33 @@ func TestServiceVolumeDryRun(t *testing.T) {
 		t.Errorf("mutating calls %v, want none", got)
 	}
 }
+
+// TestBaseRevision: task-definition-family starts the new revision from
+// the family's latest ACTIVE revision (here web:2, not the web:1 the
+// service runs); the rollback target stays what the service ran.
+func TestBaseRevision(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario())
+	registerRevision(t, e, "web", "repo/app:9") // web:2: web:1's containers, app on repo/app:9, no tags
+	cfg := config("repo/app:3")
+	cfg.BaseRevision = "web"
+	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
+	if err != nil || res.Status != deployer.StatusSucceeded {
+		t.Fatalf("got %s %q (%v)", res.Status, res.Reason, err)
+	}
+	if !strings.HasSuffix(res.TaskDefinitionARN, "web:3") || !strings.HasSuffix(res.PreviousTaskDefinitionARN, "web:1") {
+		t.Errorf("deployed %s over %s, want web:3 over web:1", res.TaskDefinitionARN, res.PreviousTaskDefinitionARN)
+	}
+	var three types.TaskDefinition
+	for _, d := range e.srv.Sim.TaskDefinitions() {
+		if d.Revision == 3 {
+			three = d
+		}
+	}
+	if len(three.ContainerDefinitions) != 2 || aws.ToString(three.ContainerDefinitions[0].Image) != "repo/app:3" {
+		t.Errorf("web:3 containers %+v, want web:2's with app on repo/app:3", three.ContainerDefinitions)
+	}
+	if tags, _ := e.srv.Sim.TaskDefinitionTags("web:3"); len(tags) != 0 {
+		t.Errorf("web:3 has tags %+v: it was made from web:1 (tagged), not web:2", tags)
+	}
+}
