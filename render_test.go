@@ -276,3 +276,40 @@ func TestRegisterOnlyInputErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderContainerName: container-name as the render action takes it
+// (several, comma-separated: the same image for each), naming the render
+// inputs' container without an image, and beside images.
+func TestRenderContainerName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in         map[string]string
+		images     []string // container=image
+		containers []string // the render inputs' containers
+	}{
+		{map[string]string{"service": "web", "container-name": "app, worker", "image": "nginx:1"}, []string{"app=nginx:1", "worker=nginx:1"}, nil},
+		{map[string]string{"service": "web", "container-name": "app", "environment-variables": "A=1"}, nil, []string{"app"}},
+		{map[string]string{"service": "web", "images": "app=nginx:1\nworker=nginx:2", "container-name": "worker", "command": "bin/work"}, []string{"app=nginx:1", "worker=nginx:2"}, []string{"worker"}},
+	} {
+		p, err := parseInputs(func(k string) string { return tc.in[k] }, parseOptions{})
+		if err != nil {
+			t.Errorf("%v: %v", tc.in, err)
+			continue
+		}
+		var images []string
+		for _, ci := range p.Config.Images {
+			images = append(images, ci.Container+"="+ci.Image)
+		}
+		var containers []string
+		if p.Config.Render != nil {
+			containers = p.Config.Render.Containers
+		}
+		if !cmp.Equal(tc.images, images) || !cmp.Equal(tc.containers, containers) {
+			t.Errorf("%v: images %v, render containers %v; want %v and %v", tc.in, images, containers, tc.images, tc.containers)
+		}
+	}
+	_, err := parseInputs(func(k string) string {
+		return map[string]string{"service": "web", "container-name": "app,app", "image": "nginx:1"}[k]
+	}, parseOptions{})
+	checkInputErrors(t, err, [][2]string{{"container-name", `container "app" is named twice`}})
+}
