@@ -74,6 +74,9 @@ func client[C any](v *verifyClients, service, region string, mk func(cfg aws.Con
 	return c, nil
 }
 
+// Region is the step's region.
+func (v *verifyClients) Region() string { return v.cfg.Region }
+
 // ECR returns an ECR client of the registry's region.
 func (v *verifyClients) ECR(region string) (deployer.ECRClient, error) {
 	return client(v, "ECR", region, func(cfg aws.Config, endpoint string) *ecr.Client {

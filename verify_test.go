@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,5 +101,37 @@ func TestVerifyInputOff(t *testing.T) {
 		if c.Op != "DescribeServices" && c.Op != "DescribeTaskDefinition" {
 			t.Errorf("%s called with verify: false", c.Op)
 		}
+	}
+}
+
+// TestVerifyCommandTaskDefinitionFile: `ecs-rollout verify
+// --task-definition FILE` with no service verifies the file's revision
+// (register-only, dry run): a pull-request check of a task definition.
+func TestVerifyCommandTaskDefinitionFile(t *testing.T) {
+	t.Parallel()
+	srv := verifySim(t)
+	env := verifyEnv(t, srv.URL, nil)
+	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"} {
+		delete(env, k)
+	}
+	file := filepath.Join(t.TempDir(), "td.json")
+	td := `{"family": "payment", "executionRoleArn": "arn:aws:iam::123456789012:role/payment-exec",
+  "containerDefinitions": [{"name": "app", "image": "` + verifyImage + `:TAG", "memory": 256,
+    "secrets": [{"name": "API_KEY", "valueFrom": "/payment/nope"}]}]}`
+	for tag, want := range map[string]int{"v2": exitFail, "v3": exitFail} {
+		if err := os.WriteFile(file, []byte(strings.ReplaceAll(td, "TAG", tag)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := feRunMain(t.Context(), []string{"verify", "--task-definition", file}, env)
+		out := r.stdout.String() + r.stderr.String()
+		if r.code != want || !strings.Contains(out, `container "app": secret API_KEY: SSM parameter *** does not exist` /* the name is the valueFrom: masked */) {
+			t.Errorf("%s: exit %d, want %d\n%s", tag, r.code, want, out)
+		}
+		if tag == "v3" && !strings.Contains(out, "tag v3 was never pushed") {
+			t.Errorf("v3: the missing tag is not reported\n%s", out)
+		}
+	}
+	if m := srv.Sim.MutatingCalls(); len(m) > 0 {
+		t.Errorf("mutating calls %v", m)
 	}
 }

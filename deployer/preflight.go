@@ -97,7 +97,7 @@ func (r *run) preflight(ctx context.Context) error {
 	if err := r.verify(ctx, in); err != nil {
 		return err
 	}
-	plan := r.verifyPlan()
+	plan := verifyPlan(r.res.Verification)
 	if r.res.Promoted {
 		plan = append(plan, fmt.Sprintf("no RegisterTaskDefinition: promote the existing revision %s", taskdef.ShortRevision(r.newARN)))
 	} else {

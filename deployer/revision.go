@@ -111,7 +111,16 @@ func (d *Deployer) registerOnly(ctx context.Context, cfg Config) (Result, error)
 	if secrets := append(taskdef.MaskValues(base), taskdef.MaskValues(in)...); len(secrets) > 0 {
 		d.report(Event{Time: d.now(), Kind: EventSecrets, Secrets: secrets})
 	}
-	res.Plan = []string{fmt.Sprintf("RegisterTaskDefinition: a new revision of %s", aws.ToString(in.Family))}
+	// Verified before it is registered (verify.go).
+	v, err := d.verifyRevision(ctx, cfg, in, "")
+	res.Verification = v
+	if err != nil {
+		if ctx.Err() != nil {
+			return end(StatusCancelled, fmt.Sprintf("cancelled before any change: %v", context.Cause(ctx)), nil)
+		}
+		return end(StatusFailed, err.Error(), fmt.Errorf("%w: %w", ErrPreflight, err))
+	}
+	res.Plan = append(verifyPlan(v), fmt.Sprintf("RegisterTaskDefinition: a new revision of %s", aws.ToString(in.Family)))
 	for _, line := range taskdef.PlanDiff(base, in) {
 		res.Plan = append(res.Plan, "  "+line)
 	}

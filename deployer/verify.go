@@ -52,41 +52,53 @@ type Verification struct {
 // and 5xx within it).
 const verifyTimeout = 30 * time.Second
 
-// verify runs the verify phase on td, the revision that will be deployed.
-// It returns an error listing every problem, and records what it found in
-// the Result. Without Config.Verify or clients it does nothing.
+// verify runs the verify phase on td, the revision that will be deployed
+// to the run's service, and records what it found in the Result.
 func (r *run) verify(ctx context.Context, td *ecs.RegisterTaskDefinitionInput) error {
-	if !r.cfg.Verify || r.d.verify == nil || td == nil {
-		return nil
+	v, err := r.d.verifyRevision(ctx, r.cfg, td, aws.ToString(r.svc.ServiceArn))
+	r.res.Verification = v
+	return err
+}
+
+// verifyRevision runs the verify phase on td. It returns what it found
+// (nil when it did not run: no Config.Verify or no clients) and an error
+// listing every problem. serviceARN gives the region and account of the
+// names that are not ARNs (an SSM parameter's, a log group's); without a
+// service they come from the clients and the task definition's roles.
+func (d *Deployer) verifyRevision(ctx context.Context, cfg Config, td *ecs.RegisterTaskDefinitionInput, serviceARN string) (*Verification, error) {
+	if !cfg.Verify || d.verify == nil || td == nil {
+		return nil, nil
 	}
-	start := r.d.now()
+	start := d.now()
 	// A verification API that hangs must not hold the deploy: what is not
 	// answered by then becomes a notice.
 	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
-	partition, region, account := arnParts(aws.ToString(r.svc.ServiceArn))
-	v := &verifier{clients: r.d.verify, partition: partition, region: region, account: account, notices: map[string]*notice{}}
+	partition, region, account := arnParts(serviceARN)
+	if serviceARN == "" {
+		partition, _, account = arnParts(cmp.Or(aws.ToString(td.ExecutionRoleArn), aws.ToString(td.TaskRoleArn)))
+		region = d.verify.Region()
+	}
+	v := &verifier{clients: d.verify, partition: partition, region: region, account: account, notices: map[string]*notice{}}
 	v.collect(td)
 	v.run(vctx)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	res := v.result()
-	res.Duration = r.d.now().Sub(start)
-	r.res.Verification = &res
+	res.Duration = d.now().Sub(start)
 	for _, n := range res.Notices {
-		r.d.emit(EventNotice, "%s", n)
+		d.emit(EventNotice, "%s", n)
 	}
 	if len(res.Problems) > 0 {
-		return fmt.Errorf("verify: %s; nothing was registered or changed", strings.Join(res.Problems, "; "))
+		return &res, fmt.Errorf("verify: %s; nothing was registered or changed", strings.Join(res.Problems, "; "))
 	}
-	r.d.emit(EventInfo, "Verified in %s (%d calls): %s", res.Duration.Round(time.Millisecond), res.Calls, orNothing(strings.Join(res.Checked, "; ")))
-	return nil
+	d.emit(EventInfo, "Verified in %s (%d calls): %s", res.Duration.Round(time.Millisecond), res.Calls, orNothing(strings.Join(res.Checked, "; ")))
+	return &res, nil
 }
 
 // verifyPlan is the dry run's account of the verify phase.
-func (r *run) verifyPlan() []string {
-	vr := r.res.Verification
+func verifyPlan(vr *Verification) []string {
 	if vr == nil {
 		return nil
 	}

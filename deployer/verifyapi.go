@@ -62,6 +62,8 @@ var (
 // cannot be reached from here (for example ECS is an emulator and the
 // service has no endpoint).
 type VerifyClients interface {
+	// Region is the step's region.
+	Region() string
 	ECR(region string) (ECRClient, error)
 	SecretsManager(region string) (SecretsManagerClient, error)
 	SSM(region string) (SSMClient, error)

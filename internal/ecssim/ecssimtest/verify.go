@@ -51,6 +51,9 @@ func (c *VerifyClients) config(service, region string) aws.Config {
 	return cfg
 }
 
+// Region is the simulator clients' region.
+func (c *VerifyClients) Region() string { return Region }
+
 // ECR returns an ECR client.
 func (c *VerifyClients) ECR(region string) (deployer.ECRClient, error) {
 	return ecr.NewFromConfig(c.config("ecr", region)), nil
