@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 
 	githubactions "github.com/sethvargo/go-githubactions"
 
@@ -90,6 +92,7 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 	}
 	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify), deployer.WithCodeDeploy(clients.CodeDeploy))
 	res, err := d.Deploy(ctx, p.Config)
+	res = inputNames(res, err)
 	reportVerifyProblems(con, res)
 	res = completeResult(res, err, p.Config)
 	return res, con.finish(res)
@@ -115,4 +118,88 @@ func completeResult(res deployer.Result, err error, cfg deployer.Config) deploye
 		}
 	}
 	return res
+}
+
+// inputNames rewrites the deployer's problems with Config fields
+// (deployer.FieldError, found in err) in the reasons of res as the
+// action's inputs: "OnBusy: … (OnBusy: fail)" becomes "on-busy: …
+// (on-busy: fail)". The deployer knows only its Config; the names people
+// typed are ours.
+func inputNames(res deployer.Result, err error) deployer.Result {
+	var fes []*deployer.FieldError
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		if fe, ok := e.(*deployer.FieldError); ok {
+			fes = append(fes, fe)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	if len(fes) == 0 {
+		return res
+	}
+	rewrite := func(s string) string {
+		for _, fe := range fes {
+			s = strings.ReplaceAll(s, fe.Error(), configFieldsAsInputs(fe.Error()))
+		}
+		return s
+	}
+	res.Reason = rewrite(res.Reason)
+	res.Services = slices.Clone(res.Services)
+	for i := range res.Services {
+		res.Services[i].Reason = rewrite(res.Services[i].Reason)
+	}
+	return res
+}
+
+// configFieldsAsInputs replaces the Config field names a deployer message
+// uses with the inputs they come from.
+func configFieldsAsInputs(s string) string {
+	pairs := []string{
+		"PreDeploy.Command", inPreDeployCommand, "PreDeploy.Timeout", inPreDeployTimeout,
+		"RollbackScope", inRollbackScope, "RollbackTimeout", inRollbackTimeout, "PollInterval", inPollInterval,
+		"FailedTasksThreshold", inFailedTasksThreshold, "MinimumHealthyPercent", inMinimumHealthyPercent,
+		"MaximumPercent", inMaximumPercent, "DesiredCount", inDesiredCount, "BakeTime", inBakeTime,
+		"LogLines", inLogLines, "Timeout", inTimeout, "OnBusy", inOnBusy, "OnCancel", inOnCancel, "OnPause", inOnPause,
+		"TaskDefinition", inTaskDefinition, "BaseRevision", inTaskDefinitionFamily, "Render", "the render inputs",
+		"Services", inServices, "Service", inService, "Alarms", inAlarms, "Resume", inResume,
+		"Images", inImages, "Revision", inRevision,
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		matched := false
+		for i := 0; i < len(pairs) && !matched; i += 2 {
+			f := pairs[i]
+			if strings.HasPrefix(s, f) && (len(s) == len(f) || !isWordByte(s[len(f)])) {
+				b.WriteString(pairs[i+1])
+				s = s[len(f):]
+				matched = true
+			}
+		}
+		if !matched {
+			r := s[0]
+			b.WriteByte(r)
+			s = s[1:]
+			for len(s) > 0 && isWordByte(r) && isWordByte(s[0]) { // not a field's start: copy the rest of the word
+				b.WriteByte(s[0])
+				s = s[1:]
+			}
+		}
+	}
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

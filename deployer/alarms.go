@@ -134,14 +134,14 @@ func describeAlarms(ctx context.Context, cw CloudWatchClient, names []string) (m
 // of a red alarm would mean nothing). It records their states at start.
 func (a *alarmWatch) preflight(ctx context.Context) error {
 	if a.d.cw == nil {
-		return fmt.Errorf("alarms: no CloudWatch client to read them with")
+		return fieldError("Alarms", "no CloudWatch client to read them with")
 	}
 	got, err := a.describe(ctx)
 	if err != nil {
 		if accessLost(err) {
-			return fmt.Errorf("alarms: reading the alarms was denied (%w); allow cloudwatch:DescribeAlarms (see iam-policy.json) or remove the alarms input", err)
+			return fieldError("Alarms", "reading the alarms was denied; allow cloudwatch:DescribeAlarms (see iam-policy.json) or watch no Alarms: %w", err)
 		}
-		return fmt.Errorf("alarms: could not read the alarms: %w", err)
+		return fieldError("Alarms", "could not read the alarms: %w", err)
 	}
 	var unknown, red []string
 	for _, n := range a.names {
@@ -154,10 +154,10 @@ func (a *alarmWatch) preflight(ctx context.Context) error {
 		}
 	}
 	if len(unknown) > 0 {
-		return fmt.Errorf("alarms: no CloudWatch %s named %s in this account and region", plural(len(unknown), "alarm", "alarms"), strings.Join(unknown, ", "))
+		return fieldError("Alarms", "no CloudWatch %s named %s in this account and region", plural(len(unknown), "alarm", "alarms"), strings.Join(unknown, ", "))
 	}
 	if len(red) > 0 {
-		return fmt.Errorf("alarms: %s already in ALARM: %s; not deploying, since whether the new revision is bad could not be told (fix or silence it first)",
+		return fieldError("Alarms", "%s already in ALARM: %s; not deploying, since whether the new revision is bad could not be told (fix or silence it first)",
 			plural(len(red), "alarm is", "alarms are"), strings.Join(red, "; "))
 	}
 	for _, n := range a.names {

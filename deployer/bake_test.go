@@ -317,18 +317,18 @@ func TestAlarmsPreflight(t *testing.T) {
 		{
 			name: "an alarm already in ALARM",
 			sc:   scenario(withAlarms(ecssim.ScenarioAlarm{Name: "web-5xx", State: ecssim.AlarmAlarm}, ecssim.ScenarioAlarm{Name: "web-p99"})),
-			want: []string{`alarms: alarm is already in ALARM: "web-5xx" (Threshold Crossed: 1 out of the last 1 datapoints [12.0`, "not deploying"},
+			want: []string{`Alarms: alarm is already in ALARM: "web-5xx" (Threshold Crossed: 1 out of the last 1 datapoints [12.0`, "not deploying"},
 		},
 		{
 			name: "unknown alarms",
 			sc:   scenario(withAlarms(ecssim.ScenarioAlarm{Name: "web-p99"})),
-			want: []string{`alarms: no CloudWatch alarms named "web-5xx", "web-latency" in this account and region`},
+			want: []string{`Alarms: no CloudWatch alarms named "web-5xx", "web-latency" in this account and region`},
 		},
 		{
 			name:  "DescribeAlarms denied",
 			sc:    scenario(withAlarms(ecssim.ScenarioAlarm{Name: "web-5xx"}, ecssim.ScenarioAlarm{Name: "web-p99"})),
 			fault: true,
-			want:  []string{"alarms: reading the alarms was denied", "AccessDenied", "allow cloudwatch:DescribeAlarms (see iam-policy.json) or remove the alarms input"},
+			want:  []string{"Alarms: reading the alarms was denied", "AccessDenied", "allow cloudwatch:DescribeAlarms (see iam-policy.json) or watch no Alarms"},
 		},
 	}
 	for _, tt := range tests {

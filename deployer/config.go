@@ -58,22 +58,42 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// FieldError is a problem with one field of the Config. Field is the
+// field's name in Config ("RollbackScope", "PreDeploy.Command"), and the
+// message names other fields the same way: the package knows nothing of
+// the action's inputs or the CLI's flags, and their callers map Field
+// (and the names in the message) to what their users typed.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the problem without the field.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// fieldError is a FieldError with a formatted message (%w wraps).
+func fieldError(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
 // Validate reports every problem with the Config at once (joined with
-// errors.Join), each naming the input it comes from. The action's input
+// errors.Join), each a *FieldError naming the field. The action's input
 // parser validates the raw text; this guards the invariants Deploy relies
 // on whoever builds the Config.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(input, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", input, fmt.Sprintf(format, args...)))
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fieldError(field, format, args...))
 	}
 	switch {
 	case len(c.Services) > 0 && strings.TrimSpace(c.Service) != "" && len(c.Services) > 1:
-		bad("services", "service and services are exclusive: name one service in service, or several in services")
+		bad("Services", "Service and Services are exclusive: name one service in Service, or several in Services")
 	case len(c.Services) > MaxServices:
-		bad("services", "at most %d services in one step, got %d", MaxServices, len(c.Services))
+		bad("Services", "at most %d services in one step, got %d", MaxServices, len(c.Services))
 	case len(c.Services) == 0 && strings.TrimSpace(c.Service) == "" && !c.RegisterOnly:
-		bad("service", "is required")
+		bad("Service", "is required")
 	}
 	if c.RegisterOnly {
 		c.validateRegisterOnly(bad)
@@ -83,107 +103,107 @@ func (c Config) Validate() error {
 		t.Cluster = cmp.Or(t.Cluster, c.Cluster, DefaultCluster)
 		switch {
 		case strings.TrimSpace(t.Service) == "":
-			bad("services", "a service name is empty")
+			bad("Services", "a service name is empty")
 		case seenSvc[t]:
-			bad("services", "service %s is listed twice", t)
+			bad("Services", "service %s is listed twice", t)
 		}
 		seenSvc[t] = true
 	}
 	switch c.RollbackScope {
 	case "", RollbackScopeAll, RollbackScopeFailed:
 	default:
-		bad("rollback-scope", "must be %q or %q, got %q", RollbackScopeAll, RollbackScopeFailed, c.RollbackScope)
+		bad("RollbackScope", "must be %q or %q, got %q", RollbackScopeAll, RollbackScopeFailed, c.RollbackScope)
 	}
 	if c.Timeout < 0 {
-		bad("timeout", "must be positive, got %s", c.Timeout)
+		bad("Timeout", "must be positive, got %s", c.Timeout)
 	}
 	if c.RollbackTimeout < 0 {
-		bad("rollback-timeout", "must be positive, got %s", c.RollbackTimeout)
+		bad("RollbackTimeout", "must be positive, got %s", c.RollbackTimeout)
 	}
 	if c.PollInterval < 0 {
-		bad("poll-interval", "must be positive, got %s", c.PollInterval)
+		bad("PollInterval", "must be positive, got %s", c.PollInterval)
 	}
 	if c.FailedTasksThreshold < 0 {
-		bad("failed-tasks-threshold", "must be at least 1, got %d", c.FailedTasksThreshold)
+		bad("FailedTasksThreshold", "must be at least 1, got %d", c.FailedTasksThreshold)
 	}
 	if p := c.MinimumHealthyPercent; p != nil && (*p < 0 || *p > 100) {
-		bad("minimum-healthy-percent", "must be between 0 and 100, got %d", *p)
+		bad("MinimumHealthyPercent", "must be between 0 and 100, got %d", *p)
 	}
 	if p := c.MaximumPercent; p != nil && *p < 100 {
-		bad("maximum-percent", "must be at least 100, got %d", *p)
+		bad("MaximumPercent", "must be at least 100, got %d", *p)
 	}
 	if c.DesiredCount != nil && *c.DesiredCount < 0 {
-		bad("desired-count", "must not be negative, got %d", *c.DesiredCount)
+		bad("DesiredCount", "must not be negative, got %d", *c.DesiredCount)
 	}
 	if c.BakeTime < 0 || c.BakeTime > MaxBakeTime {
-		bad("bake-time", "must be between 0s and %s, got %s", MaxBakeTime, c.BakeTime)
+		bad("BakeTime", "must be between 0s and %s, got %s", MaxBakeTime, c.BakeTime)
 	}
 	if len(c.Alarms) > MaxAlarms {
-		bad("alarms", "at most %d alarms can be watched, got %d", MaxAlarms, len(c.Alarms))
+		bad("Alarms", "at most %d alarms can be watched, got %d", MaxAlarms, len(c.Alarms))
 	}
 	for _, a := range c.Alarms {
 		if strings.TrimSpace(a) == "" || len(a) > 255 {
-			bad("alarms", "%q is not an alarm name (1 to 255 characters)", a)
+			bad("Alarms", "%q is not an alarm name (1 to 255 characters)", a)
 		}
 	}
 	if c.LogLines < 0 {
-		bad("log-lines", "must not be negative, got %d", c.LogLines)
+		bad("LogLines", "must not be negative, got %d", c.LogLines)
 	}
 	switch c.OnBusy {
 	case "", OnBusyWait, OnBusyFail:
 	default:
-		bad("on-busy", "must be %q or %q, got %q", OnBusyWait, OnBusyFail, c.OnBusy)
+		bad("OnBusy", "must be %q or %q, got %q", OnBusyWait, OnBusyFail, c.OnBusy)
 	}
 	switch c.OnCancel {
 	case "", OnCancelRollback, OnCancelLeave:
 	default:
-		bad("on-cancel", "must be %q or %q, got %q", OnCancelRollback, OnCancelLeave, c.OnCancel)
+		bad("OnCancel", "must be %q or %q, got %q", OnCancelRollback, OnCancelLeave, c.OnCancel)
 	}
 	switch c.OnPause {
 	case "", OnPauseReturn, OnPauseContinue, OnPauseRollback:
 	default:
-		bad("on-pause", "must be %q, %q or %q, got %q", OnPauseReturn, OnPauseContinue, OnPauseRollback, c.OnPause)
+		bad("OnPause", "must be %q, %q or %q, got %q", OnPauseReturn, OnPauseContinue, OnPauseRollback, c.OnPause)
 	}
 	switch c.Resume {
 	case "":
 	case ResumeContinue, ResumeRollback:
 		if len(c.Images) > 0 || c.TaskDefinition != nil {
-			bad("resume", "acts on the deployment already waiting at a PAUSE hook and deploys nothing: give no image, images or task-definition")
+			bad("Resume", "acts on the deployment already waiting at a PAUSE hook and deploys nothing: give no Images or TaskDefinition")
 		}
 	default:
-		bad("resume", "must be %q or %q, got %q", ResumeContinue, ResumeRollback, c.Resume)
+		bad("Resume", "must be %q or %q, got %q", ResumeContinue, ResumeRollback, c.Resume)
 	}
 	seen := map[string]bool{}
 	for _, ci := range c.Images {
 		if strings.TrimSpace(ci.Image) == "" {
-			bad("images", "container %q has an empty image", ci.Container)
+			bad("Images", "container %q has an empty image", ci.Container)
 		}
 		if seen[ci.Container] {
-			bad("images", "container %q is listed twice", ci.Container)
+			bad("Images", "container %q is listed twice", ci.Container)
 		}
 		seen[ci.Container] = true
 	}
 	if c.Revision != "" {
 		if len(c.Images) > 0 {
-			bad("revision", "cannot be combined with image or images: a promoted revision is deployed as it is")
+			bad("Revision", "cannot be combined with Images: a promoted revision is deployed as it is")
 		}
 		if c.TaskDefinition != nil {
-			bad("revision", "cannot be combined with task-definition: give one revision to deploy")
+			bad("Revision", "cannot be combined with TaskDefinition: give one revision to deploy")
 		}
 		if c.Render != nil || c.BaseRevision != "" {
-			bad("revision", "cannot be combined with the render inputs or task-definition-family: a promoted revision is deployed as it is")
+			bad("Revision", "cannot be combined with Render or BaseRevision: a promoted revision is deployed as it is")
 		}
 	}
 	if pd := c.PreDeploy; pd != nil {
 		if len(pd.Command) == 0 || strings.TrimSpace(strings.Join(pd.Command, "")) == "" {
-			bad("pre-deploy-command", "is empty")
+			bad("PreDeploy.Command", "is empty")
 		}
 		if pd.Timeout < 0 {
-			bad("pre-deploy-timeout", "must be positive, got %s", pd.Timeout)
+			bad("PreDeploy.Timeout", "must be positive, got %s", pd.Timeout)
 		}
 	}
 	if len(c.Images) > 1 && seen[""] {
-		bad("container-name", "is required for every image when several images are given")
+		bad("Images", "every image needs its Container when several images are given")
 	}
 	return errors.Join(errs...)
 }

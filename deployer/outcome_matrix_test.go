@@ -316,6 +316,15 @@ var outcomeRows = []outcomeRow{
 		config: bakeWith(5*time.Minute, "web-5xx"), resume: deployer.ResumeContinue,
 		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
 
+	{name: "two blue/green services resumed, worker crashes after the resume", strategy: "BLUE_GREEN", services: 2, moment: "after a PAUSE hook, ECS's bake", fault: "crash (worker)",
+		world: func(sc *ecssim.Scenario) {
+			pauseHook(sc, 0)
+			pauseHook(sc, 1)
+			sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:2", Family: "worker", Behavior: ecssim.BehaviorCrashAfter, After: ecssim.Duration(90 * time.Second)}}, sc.ImageRules...)
+		},
+		resume: deployer.ResumeContinue,
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1", "worker": "worker:1"}},
+
 	// --- issue 18, row 8: preflight reads the service-deployment API of a staged service ---
 	{name: "blue/green, no ecs:ListServiceDeployments", strategy: "BLUE_GREEN", moment: "preflight", fault: "access denied",
 		setup: func(sim *ecssim.Sim) {

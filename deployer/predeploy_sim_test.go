@@ -460,9 +460,9 @@ func TestPromoteRejected(t *testing.T) {
 	}
 	first := len(e.srv.Sim.MutatingCalls())
 	for _, tc := range []struct{ revision, want string }{
-		{arn, "revision: web:2 is INACTIVE; only an ACTIVE revision can be deployed"},
-		{"web:7", "revision: task definition web:7 does not exist"},
-		{"arn:aws:ecs:us-east-1:123456789012:task-definition/api:3", "revision: task definition arn:aws:ecs:us-east-1:123456789012:task-definition/api:3 does not exist"},
+		{arn, "Revision: web:2 is INACTIVE; only an ACTIVE revision can be deployed"},
+		{"web:7", "Revision: task definition web:7 does not exist"},
+		{"arn:aws:ecs:us-east-1:123456789012:task-definition/api:3", "Revision: task definition arn:aws:ecs:us-east-1:123456789012:task-definition/api:3 does not exist"},
 	} {
 		cfg := config("")
 		cfg.Images = nil

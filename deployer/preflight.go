@@ -26,7 +26,7 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	if busy := otherInProgress(svc); busy != nil {
 		if r.cfg.OnBusy == OnBusyFail {
-			return fmt.Errorf("on-busy: service %s already has deployment %s in progress (%s); not deploying (on-busy: fail)",
+			return fieldError("OnBusy", "service %s already has deployment %s in progress (%s); not deploying (OnBusy: fail)",
 				r.cfg.Service, aws.ToString(busy.Id), taskdef.ShortRevision(aws.ToString(busy.TaskDefinition)))
 		}
 		r.d.emit(EventInfo, "Service %s already has deployment %s in progress; waiting for it to settle (on-busy: wait, up to %s)",
@@ -57,7 +57,7 @@ func (r *run) preflight(ctx context.Context) error {
 		return fmt.Errorf("describe task definition %s (the rollback target): empty response", r.target)
 	}
 	if st := td.TaskDefinition.Status; st != "" && st != types.TaskDefinitionStatusActive {
-		return fmt.Errorf("service: the running task definition %s is %s, so it could not be rolled back to; register and deploy an ACTIVE revision first", taskdef.ShortRevision(r.target), st)
+		return fieldError("Service", "the running task definition %s is %s, so it could not be rolled back to; register and deploy an ACTIVE revision first", taskdef.ShortRevision(r.target), st)
 	}
 	current := taskdef.RegisterInput(td.TaskDefinition, td.Tags)
 	var in *ecs.RegisterTaskDefinitionInput
@@ -125,13 +125,13 @@ func (r *run) preflight(ctx context.Context) error {
 // checkService rejects services ecs-rollout cannot deploy safely.
 func checkService(svc types.Service, name string) error {
 	if st := aws.ToString(svc.Status); st != "" && st != "ACTIVE" {
-		return fmt.Errorf("service: service %q is %s, not ACTIVE", name, st)
+		return fieldError("Service", "service %q is %s, not ACTIVE", name, st)
 	}
 	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs && dc.Type != types.DeploymentControllerTypeCodeDeploy {
-		return fmt.Errorf("service: service %q uses the %s deployment controller; ecs-rollout deploys services of the ECS and CODE_DEPLOY controllers", name, dc.Type)
+		return fieldError("Service", "service %q uses the %s deployment controller; ecs-rollout deploys services of the ECS and CODE_DEPLOY controllers", name, dc.Type)
 	}
 	if aws.ToString(svc.TaskDefinition) == "" {
-		return fmt.Errorf("service: service %q has no task definition", name)
+		return fieldError("Service", "service %q has no task definition", name)
 	}
 	return nil
 }
@@ -160,7 +160,7 @@ func (r *run) waitIdle(ctx context.Context) (types.Service, error) {
 		if ctx.Err() != nil {
 			return svc, ctx.Err()
 		}
-		return svc, fmt.Errorf("on-busy: service %s was still busy with another deployment after %s: %w", r.cfg.Service, r.cfg.Timeout, err)
+		return svc, fieldError("OnBusy", "service %s was still busy with another deployment after %s: %w", r.cfg.Service, r.cfg.Timeout, err)
 	}
 	return svc, checkService(svc, r.cfg.Service)
 }
@@ -231,16 +231,16 @@ func (r *run) promoted(ctx context.Context) (*ecs.RegisterTaskDefinitionInput, e
 	var ae smithy.APIError
 	switch {
 	case errors.As(err, &ae) && ae.ErrorCode() == "ClientException":
-		return nil, fmt.Errorf("revision: task definition %s does not exist (%s)", r.cfg.Revision, ae.ErrorMessage())
+		return nil, fieldError("Revision", "task definition %s does not exist (%s)", r.cfg.Revision, ae.ErrorMessage())
 	case err != nil:
-		return nil, fmt.Errorf("revision: describe task definition %s: %w", r.cfg.Revision, err)
+		return nil, fieldError("Revision", "describe task definition %s: %w", r.cfg.Revision, err)
 	case out.TaskDefinition == nil:
-		return nil, fmt.Errorf("revision: describe task definition %s: empty response", r.cfg.Revision)
+		return nil, fieldError("Revision", "describe task definition %s: empty response", r.cfg.Revision)
 	}
 	td := out.TaskDefinition
 	arn := aws.ToString(td.TaskDefinitionArn)
 	if td.Status != types.TaskDefinitionStatusActive {
-		return nil, fmt.Errorf("revision: %s is %s; only an ACTIVE revision can be deployed", taskdef.ShortRevision(arn), td.Status)
+		return nil, fieldError("Revision", "%s is %s; only an ACTIVE revision can be deployed", taskdef.ShortRevision(arn), td.Status)
 	}
 	r.newARN = arn
 	r.res.TaskDefinitionARN = arn

@@ -479,7 +479,7 @@ func (s *rollingStrategy) manualRollback() string {
 
 // findPaused: a rolling deployment never waits.
 func (s *rollingStrategy) findPaused(context.Context) (string, error) {
-	return "", fmt.Errorf("resume: service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", s.r.cfg.Service, strategyOf(s.r.svc))
+	return "", fieldError("Resume", "service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", s.r.cfg.Service, strategyOf(s.r.svc))
 }
 
 func (s *rollingStrategy) resume(context.Context) bool {

@@ -344,14 +344,14 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		cfg  func(*deployer.Config)
 		want string
 	}{
-		{"empty service", func(c *deployer.Config) { c.Service = "" }, "service:"},
+		{"empty service", func(c *deployer.Config) { c.Service = "" }, "Service:"},
 		{"unknown service", func(c *deployer.Config) { c.Service = "nope" }, "service:"},
 		{"unknown cluster", func(c *deployer.Config) { c.Cluster = "nope" }, "cluster:"},
 		{"unknown container", func(c *deployer.Config) { c.Images[0].Container = "api" }, `"api"`},
 		{"ambiguous container", func(c *deployer.Config) { c.Images[0].Container = "" }, "container-name"},
-		{"duplicate images", func(c *deployer.Config) { c.Images = append(c.Images, c.Images[0]) }, "images:"},
-		{"negative timeout", func(c *deployer.Config) { c.Timeout = -time.Second }, "timeout:"},
-		{"absurd percent", func(c *deployer.Config) { c.MinimumHealthyPercent = aws.Int32(500) }, "minimum-healthy-percent:"},
+		{"duplicate images", func(c *deployer.Config) { c.Images = append(c.Images, c.Images[0]) }, "Images:"},
+		{"negative timeout", func(c *deployer.Config) { c.Timeout = -time.Second }, "Timeout:"},
+		{"absurd percent", func(c *deployer.Config) { c.MinimumHealthyPercent = aws.Int32(500) }, "MinimumHealthyPercent:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -396,7 +396,7 @@ func TestDeployOnBusy(t *testing.T) {
 			res, err := deployer.New(e.ecs, e.logs).Deploy(ctx, cfg)
 			got := e.mutating()
 			if policy == deployer.OnBusyFail {
-				if err == nil || !strings.Contains(err.Error(), "on-busy") {
+				if err == nil || !strings.Contains(err.Error(), "OnBusy") {
 					t.Errorf("Deploy error: got %v, want one naming on-busy", err)
 				}
 				if diff := cmp.Diff([]string{"UpdateService"}, got); diff != "" {

@@ -580,7 +580,7 @@ func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
 		Status: []types.ServiceDeploymentStatus{types.ServiceDeploymentStatusInProgress},
 	}, aws.ToString(svc.CurrentServiceDeployment))
 	if err != nil {
-		return "", fmt.Errorf("resume: read the service deployments of %s: %w", r.cfg.Service, err)
+		return "", fieldError("Resume", "read the service deployments of %s: %w", r.cfg.Service, err)
 	}
 	var sd types.ServiceDeployment
 	var hook *types.DeploymentLifecycleHookDetail
@@ -591,7 +591,7 @@ func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
 		}
 	}
 	if hook == nil {
-		return "", fmt.Errorf("resume: service %s has no deployment waiting at a PAUSE hook; nothing to %s, nothing changed", r.cfg.Service, r.cfg.Resume)
+		return "", fieldError("Resume", "service %s has no deployment waiting at a PAUSE hook; nothing to %s, nothing changed", r.cfg.Service, r.cfg.Resume)
 	}
 	revs := []string{aws.ToString(targetOf(sd).Arn)}
 	for _, src := range sd.SourceServiceRevisions {
@@ -599,7 +599,7 @@ func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
 	}
 	tds, err := r.d.revisionTaskDefinitions(ctx, revs)
 	if err != nil {
-		return "", fmt.Errorf("resume: %w", err)
+		return "", fieldError("Resume", "%w", err)
 	}
 	r.newARN = tds[revs[0]]
 	r.res.TaskDefinitionARN = r.newARN

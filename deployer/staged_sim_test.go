@@ -354,7 +354,7 @@ func TestStagedResumeWithNothingWaiting(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, pauseScenario("BLUE_GREEN", 600))
 	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), resumeConfig(deployer.ResumeContinue))
-	if err == nil || res.Status != deployer.StatusFailed || !strings.Contains(res.Reason, "resume: service web has no deployment waiting at a PAUSE hook") {
+	if err == nil || res.Status != deployer.StatusFailed || !strings.Contains(res.Reason, "Resume: service web has no deployment waiting at a PAUSE hook") {
 		t.Fatalf("status %s, reason %q, err %v", res.Status, res.Reason, err)
 	}
 	if got := e.mutating(); len(got) != 0 {

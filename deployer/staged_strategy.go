@@ -72,9 +72,9 @@ func (st *stagedStrategy) preflight(ctx context.Context) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &re) && accessLost(err):
-		return fmt.Errorf("service: service %s uses %s, which is watched through its service deployments, and the credentials may not read them; allow %s (see iam-policy.json): %w", r.cfg.Service, st.kind, re.action, err)
+		return fieldError("Service", "service %s uses %s, which is watched through its service deployments, and the credentials may not read them; allow %s (see iam-policy.json): %w", r.cfg.Service, st.kind, re.action, err)
 	}
-	return fmt.Errorf("service: could not read the service deployments of %s: %w", r.cfg.Service, err)
+	return fieldError("Service", "could not read the service deployments of %s: %w", r.cfg.Service, err)
 }
 
 // start sends the UpdateService and sets up the judge of the service

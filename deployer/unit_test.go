@@ -115,21 +115,21 @@ func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*Config)
-		want   []string // inputs named in the error
+		want   []string // Config fields named in the error
 	}{
 		{"good", func(*Config) {}, nil},
-		{"no service", func(c *Config) { c.Service = " " }, []string{"service:"}},
+		{"no service", func(c *Config) { c.Service = " " }, []string{"Service:"}},
 		{"several problems at once", func(c *Config) {
 			c.Timeout = -time.Second
 			c.MinimumHealthyPercent = aws.Int32(101)
 			c.MaximumPercent = aws.Int32(50)
 			c.OnBusy = "maybe"
-		}, []string{"timeout:", "minimum-healthy-percent:", "maximum-percent:", "on-busy:"}},
-		{"negative poll interval", func(c *Config) { c.PollInterval = -time.Second }, []string{"poll-interval:"}},
+		}, []string{"Timeout:", "MinimumHealthyPercent:", "MaximumPercent:", "OnBusy:"}},
+		{"negative poll interval", func(c *Config) { c.PollInterval = -time.Second }, []string{"PollInterval:"}},
 		{"duplicate container", func(c *Config) {
 			c.Images = []ContainerImage{{Container: "app", Image: "a:1"}, {Container: "app", Image: "a:2"}}
-		}, []string{"images:"}},
-		{"negative desired", func(c *Config) { c.DesiredCount = aws.Int32(-1) }, []string{"desired-count:"}},
+		}, []string{"Images:"}},
+		{"negative desired", func(c *Config) { c.DesiredCount = aws.Int32(-1) }, []string{"DesiredCount:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
