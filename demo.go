@@ -29,6 +29,15 @@ var demoScenario []byte
 //go:embed testdata/scenarios/demo-blue-green.json
 var demoBlueGreenScenario []byte
 
+// demoCodeDeployScenario is the demo's fifth world: service
+// "web-codedeploy" on the CODE_DEPLOY controller with its CodeDeploy
+// application and deployment group (a one-hour termination wait, a
+// "minute" lasting half a second), where images tagged :crash crash at
+// Install.
+//
+//go:embed testdata/scenarios/demo-codedeploy.json
+var demoCodeDeployScenario []byte
+
 // demoVerifyScenario is the demo's fourth world: service "payment" with
 // its ECR repository, secret, parameter, log group and roles, where the
 // verify phase stops a tag that was never pushed (docs/verify.md).
@@ -122,6 +131,18 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 	}
 	defer vSrv.Close()
 
+	cdSc, err := ecssim.ParseScenario(demoCodeDeployScenario)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: %v\n", err)
+		return exitFail
+	}
+	cdSrv, err := ecssim.Start("127.0.0.1:0", cdSc)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ecs-rollout demo: start the simulator: %v\n", err)
+		return exitFail
+	}
+	defer cdSrv.Close()
+
 	fmt.Fprintf(e.stdout, "ecs-rollout demo: ECS simulator at %s; service %s in cluster %s runs %s.\n",
 		srv.URL, svc.Name, svc.Cluster, svc.TaskDefinition)
 
@@ -133,12 +154,14 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 		svc       ecssim.ScenarioService
 		container string
 	}{
-		{"Step 1 of 4: deploy a good image", *good, deployer.StatusSucceeded, e.demoEnv(srv.URL, sc.Region), svc, ""},
-		{"Step 2 of 4: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoEnv(srv.URL, sc.Region), svc, ""},
-		{"Step 3 of 4: a BLUE_GREEN service, an image that crashes in the bake (rolled back by one StopServiceDeployment)",
+		{"Step 1 of 5: deploy a good image", *good, deployer.StatusSucceeded, e.demoEnv(srv.URL, sc.Region), svc, ""},
+		{"Step 2 of 5: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoEnv(srv.URL, sc.Region), svc, ""},
+		{"Step 3 of 5: a BLUE_GREEN service, an image that crashes in the bake (rolled back by one StopServiceDeployment)",
 			"public.ecr.aws/ecs-rollout/web:bake-crash", deployer.StatusRolledBack, e.demoEnv(bgSrv.URL, bgSc.Region), bgSvc, ""},
-		{"Step 4 of 4: an image tag that was never pushed, stopped by the verify phase before any change",
+		{"Step 4 of 5: an image tag that was never pushed, stopped by the verify phase before any change",
 			"123456789012.dkr.ecr.us-east-1.amazonaws.com/payment:v3", deployer.StatusFailed, e.demoVerifyEnv(vSrv.URL, vSc.Region), vSc.Services[0], "app"},
+		{"Step 5 of 5: a CODE_DEPLOY service, an image that crashes at Install (CodeDeploy would wait an hour; stopped with rollback by one StopDeployment)",
+			"public.ecr.aws/ecs-rollout/web:crash", deployer.StatusRolledBack, e.demoEnv(cdSrv.URL, cdSc.Region), cdSc.Services[0], ""},
 	}
 	ok := true
 	var outcomes []string
@@ -194,6 +217,7 @@ func (e *cmdEnv) demoEnv(url, region string) *cmdEnv {
 		"AWS_REGION":                       cmp.Or(region, "us-east-1"),
 		"AWS_ENDPOINT_URL_ECS":             url,
 		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": url,
+		"AWS_ENDPOINT_URL_CODEDEPLOY":      url,
 		"AWS_ACCESS_KEY_ID":                "demo",
 		"AWS_SECRET_ACCESS_KEY":            "demo",
 		"AWS_SESSION_TOKEN":                "",

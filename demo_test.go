@@ -23,6 +23,8 @@ func TestDemo(t *testing.T) {
 		"web:crash: rolled-back (as expected)",
 		"web:bake-crash: rolled-back (as expected)",
 		"payment:v3: failed (as expected)",
+		"Rollback requested: StopDeployment",
+		"Watch rollback of CodeDeploy deployment d-",
 		"tag v3 was never pushed to repository payment",
 		"The verify phase stopped it in",
 		"BAKE_TIME, production 100 % → web-bluegreen:2",
