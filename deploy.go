@@ -167,6 +167,8 @@ func inputNames(res deployer.Result, err error) deployer.Result {
 // uses with the inputs they come from.
 func configFieldsAsInputs(s string) string {
 	pairs := []string{
+		"CodeDeploy.AppSpec", inCodeDeployAppSpec, "CodeDeploy.Application", inCodeDeployApplication,
+		"CodeDeploy.DeploymentGroup", inCodeDeployGroup, "CodeDeploy.DeploymentConfig", inCodeDeployConfig,
 		"PreDeploy.Command", inPreDeployCommand, "PreDeploy.Timeout", inPreDeployTimeout,
 		"RollbackScope", inRollbackScope, "RollbackTimeout", inRollbackTimeout, "PollInterval", inPollInterval,
 		"FailedTasksThreshold", inFailedTasksThreshold, "MinimumHealthyPercent", inMinimumHealthyPercent,

@@ -151,48 +151,48 @@ func (st *codeDeployStrategy) names() (app, group string) {
 func (st *codeDeployStrategy) preflight(ctx context.Context) error {
 	r := st.r
 	if r.d.cd == nil {
-		return fmt.Errorf("service: service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
+		return fieldError("Service", "service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
 	}
 	if r.cfg.MinimumHealthyPercent != nil || r.cfg.MaximumPercent != nil {
-		in := "minimum-healthy-percent"
+		in := "MinimumHealthyPercent"
 		if r.cfg.MinimumHealthyPercent == nil {
-			in = "maximum-percent"
+			in = "MaximumPercent"
 		}
-		return fmt.Errorf("%s: service %s is deployed by CodeDeploy, whose deployment configuration (codedeploy-deployment-config) decides how tasks and traffic move; leave it empty", in, r.cfg.Service)
+		return fieldError(in, "service %s is deployed by CodeDeploy, whose deployment configuration (CodeDeploy.DeploymentConfig) decides how tasks and traffic move; leave it empty", r.cfg.Service)
 	}
 	if r.cfg.DesiredCount != nil {
-		return fmt.Errorf("desired-count: service %s is deployed by CodeDeploy, which keeps the service's desired count; change it with UpdateService apart, or leave it empty", r.cfg.Service)
+		return fieldError("DesiredCount", "service %s is deployed by CodeDeploy, which keeps the service's desired count; change it with UpdateService apart, or leave it empty", r.cfg.Service)
 	}
 	st.app, st.group = st.names()
 	g, err := r.d.cd.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group)})
 	switch code := apiErrorCode(err); {
 	case code == "ApplicationDoesNotExistException":
-		return fmt.Errorf("codedeploy-application: CodeDeploy application %q does not exist", st.app)
+		return fieldError("CodeDeploy.Application", "CodeDeploy application %q does not exist", st.app)
 	case code == "DeploymentGroupDoesNotExistException":
-		return fmt.Errorf("codedeploy-deployment-group: deployment group %q of application %s does not exist", st.group, st.app)
+		return fieldError("CodeDeploy.DeploymentGroup", "deployment group %q of application %s does not exist", st.group, st.app)
 	case err != nil:
-		return fmt.Errorf("codedeploy-deployment-group: get deployment group %s of %s: %w", st.group, st.app, err)
+		return fieldError("CodeDeploy.DeploymentGroup", "get deployment group %s of %s: %w", st.group, st.app, err)
 	case g.DeploymentGroupInfo == nil:
-		return fmt.Errorf("codedeploy-deployment-group: get deployment group %s of %s: empty response", st.group, st.app)
+		return fieldError("CodeDeploy.DeploymentGroup", "get deployment group %s of %s: empty response", st.group, st.app)
 	}
 	st.info = g.DeploymentGroupInfo
 	if !slices.ContainsFunc(st.info.EcsServices, func(s cdtypes.ECSService) bool {
 		return aws.ToString(s.ServiceName) == serviceName(r.cfg.Service) && clusterName(aws.ToString(s.ClusterName)) == clusterName(r.cfg.Cluster)
 	}) {
-		return fmt.Errorf("codedeploy-deployment-group: deployment group %s of %s does not deploy service %s of cluster %s", st.group, st.app, serviceName(r.cfg.Service), clusterName(r.cfg.Cluster))
+		return fieldError("CodeDeploy.DeploymentGroup", "deployment group %s of %s does not deploy service %s of cluster %s", st.group, st.app, serviceName(r.cfg.Service), clusterName(r.cfg.Cluster))
 	}
 	cfgName := cmp.Or(r.cfg.CodeDeploy.DeploymentConfig, aws.ToString(st.info.DeploymentConfigName))
 	if cfgName != "" {
 		c, err := r.d.cd.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(cfgName)})
 		switch {
 		case apiErrorCode(err) == "DeploymentConfigDoesNotExistException":
-			return fmt.Errorf("codedeploy-deployment-config: deployment configuration %q does not exist", cfgName)
+			return fieldError("CodeDeploy.DeploymentConfig", "deployment configuration %q does not exist", cfgName)
 		case err != nil:
-			return fmt.Errorf("codedeploy-deployment-config: get deployment configuration %s: %w", cfgName, err)
+			return fieldError("CodeDeploy.DeploymentConfig", "get deployment configuration %s: %w", cfgName, err)
 		}
 		st.config = c.DeploymentConfigInfo
 		if st.config != nil && st.config.ComputePlatform != "" && st.config.ComputePlatform != cdtypes.ComputePlatformEcs {
-			return fmt.Errorf("codedeploy-deployment-config: %s is a deployment configuration of the %s compute platform, not ECS", cfgName, st.config.ComputePlatform)
+			return fieldError("CodeDeploy.DeploymentConfig", "%s is a deployment configuration of the %s compute platform, not ECS", cfgName, st.config.ComputePlatform)
 		}
 	}
 	return nil
@@ -212,17 +212,17 @@ func (st *codeDeployStrategy) preflightRevision(ctx context.Context, rev *ecs.Re
 // checks that it names a container and port of the revision.
 func (st *codeDeployStrategy) checkAppSpec(rev *ecs.RegisterTaskDefinitionInput) error {
 	r := st.r
-	in := "codedeploy-appspec"
+	in := "CodeDeploy.AppSpec"
 	if len(r.cfg.CodeDeploy.AppSpec) == 0 {
 		if len(r.svc.LoadBalancers) == 0 || aws.ToString(r.svc.LoadBalancers[0].ContainerName) == "" {
-			return fmt.Errorf("%s: service %s has no load balancer to build the AppSpec from; give an AppSpec file", in, r.cfg.Service)
+			return fieldError(in, "service %s has no load balancer to build the AppSpec from; give an AppSpec file", r.cfg.Service)
 		}
 		lb := r.svc.LoadBalancers[0]
 		st.spec = appspec.Build(r.target, aws.ToString(lb.ContainerName), aws.ToInt32(lb.ContainerPort), aws.ToString(r.svc.PlatformVersion))
 	} else {
 		spec, err := appspec.Parse(r.cfg.CodeDeploy.AppSpec)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", in, cmp.Or(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec"), err)
+			return fieldError(in, "%s: %w", cmp.Or(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec"), err)
 		}
 		st.spec = spec
 	}
@@ -236,13 +236,13 @@ func (st *codeDeployStrategy) checkAppSpec(rev *ecs.RegisterTaskDefinitionInput)
 		for _, c := range rev.ContainerDefinitions {
 			names = append(names, aws.ToString(c.Name))
 		}
-		return fmt.Errorf("%s: the AppSpec's LoadBalancerInfo names container %q, which the revision does not have (it has %s)", in, name, strings.Join(names, ", "))
+		return fieldError(in, "the AppSpec's LoadBalancerInfo names container %q, which the revision does not have (it has %s)", name, strings.Join(names, ", "))
 	}
 	if port == 0 {
-		return fmt.Errorf("%s: the AppSpec's LoadBalancerInfo has no ContainerPort", in)
+		return fieldError(in, "the AppSpec's LoadBalancerInfo has no ContainerPort")
 	}
 	if pm := rev.ContainerDefinitions[i].PortMappings; len(pm) > 0 && !slices.ContainsFunc(pm, func(p types.PortMapping) bool { return int(aws.ToInt32(p.ContainerPort)) == port }) {
-		return fmt.Errorf("%s: the AppSpec's LoadBalancerInfo names port %d of container %q, which maps no such port", in, port, name)
+		return fieldError(in, "the AppSpec's LoadBalancerInfo names port %d of container %q, which maps no such port", port, name)
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ func (st *codeDeployStrategy) waitGroupIdle(ctx context.Context) error {
 		return err
 	}
 	if r.cfg.OnBusy == OnBusyFail {
-		return fmt.Errorf("on-busy: deployment group %s already has deployment %s in progress; not deploying (on-busy: fail)", st.group, busy)
+		return fieldError("OnBusy", "deployment group %s already has deployment %s in progress; not deploying (OnBusy: fail)", st.group, busy)
 	}
 	r.d.emit(EventInfo, "Deployment group %s already has deployment %s in progress; waiting for it to end (on-busy: wait, up to %s)", st.group, busy, r.cfg.Timeout)
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
@@ -292,7 +292,7 @@ func (st *codeDeployStrategy) waitGroupIdle(ctx context.Context) error {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
-	return fmt.Errorf("on-busy: deployment group %s was still busy with deployment %s after %s: %w", st.group, busy, r.cfg.Timeout, err)
+	return fieldError("OnBusy", "deployment group %s was still busy with deployment %s after %s: %w", st.group, busy, r.cfg.Timeout, err)
 }
 
 func (st *codeDeployStrategy) updatePlan() []string {
@@ -587,7 +587,7 @@ func getCodeDeployment(ctx context.Context, cd CodeDeployClient, id string) (cdt
 func (st *codeDeployStrategy) findPaused(ctx context.Context) (string, error) {
 	r := st.r
 	if r.d.cd == nil {
-		return "", fmt.Errorf("resume: service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
+		return "", fieldError("Resume", "service %s uses the CODE_DEPLOY deployment controller, and no CodeDeploy client is configured", r.cfg.Service)
 	}
 	st.app, st.group = st.names()
 	out, err := r.d.cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
@@ -595,14 +595,14 @@ func (st *codeDeployStrategy) findPaused(ctx context.Context) (string, error) {
 		IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusReady},
 	})
 	if err != nil {
-		return "", fmt.Errorf("resume: list deployments of %s: %w", st.group, err)
+		return "", fieldError("Resume", "list deployments of %s: %w", st.group, err)
 	}
 	if len(out.Deployments) == 0 {
-		return "", fmt.Errorf("resume: deployment group %s of service %s has no deployment waiting in Ready; nothing to %s, nothing changed", st.group, r.cfg.Service, r.cfg.Resume)
+		return "", fieldError("Resume", "deployment group %s of service %s has no deployment waiting in Ready; nothing to %s, nothing changed", st.group, r.cfg.Service, r.cfg.Resume)
 	}
 	info, err := st.get(ctx, out.Deployments[0])
 	if err != nil {
-		return "", fmt.Errorf("resume: %w", err)
+		return "", fieldError("Resume", "%w", err)
 	}
 	if info.Revision != nil && info.Revision.AppSpecContent != nil {
 		if spec, err := appspec.Parse([]byte(aws.ToString(info.Revision.AppSpecContent.Content))); err == nil {

@@ -150,13 +150,13 @@ func TestMotoContractCodeDeploy(t *testing.T) {
 	// deploy before any change.
 	cfg.OnBusy = deployer.OnBusyFail
 	res2, err := d.Deploy(context.Background(), cfg)
-	if err == nil || !strings.Contains(res2.Reason, "on-busy: deployment group DgpECS-prod-web already has deployment "+res.DeploymentID) {
+	if err == nil || !strings.Contains(res2.Reason, "OnBusy: deployment group DgpECS-prod-web already has deployment "+res.DeploymentID) {
 		t.Errorf("second deploy: %s %v: %s", res2.Status, err, res2.Reason)
 	}
 	// A group that does not exist is a preflight error naming the input.
 	cfg.CodeDeploy.DeploymentGroup = "nope"
 	res3, err := d.Deploy(context.Background(), cfg)
-	if err == nil || !strings.HasPrefix(res3.Reason, "codedeploy-deployment-group: ") {
+	if err == nil || !strings.HasPrefix(res3.Reason, "CodeDeploy.DeploymentGroup: ") {
 		t.Errorf("unknown group: %s %v: %s", res3.Status, err, res3.Reason)
 	}
 }

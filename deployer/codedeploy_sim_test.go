@@ -324,20 +324,20 @@ func TestCodeDeployBadInputsChangeNothing(t *testing.T) {
 		sim   func(*ecssim.Scenario)
 		want  string
 	}{
-		{name: "unknown group", cfg: func(c *deployer.Config) { c.CodeDeploy.DeploymentGroup = "nope" }, want: `codedeploy-deployment-group: deployment group "nope"`},
-		{name: "unknown application", cfg: func(c *deployer.Config) { c.CodeDeploy.Application = "nope" }, want: `codedeploy-application: CodeDeploy application "nope" does not exist`},
-		{name: "unknown config", cfg: func(c *deployer.Config) { c.CodeDeploy.DeploymentConfig = "nope" }, want: `codedeploy-deployment-config: deployment configuration "nope" does not exist`},
+		{name: "unknown group", cfg: func(c *deployer.Config) { c.CodeDeploy.DeploymentGroup = "nope" }, want: `CodeDeploy.DeploymentGroup: deployment group "nope"`},
+		{name: "unknown application", cfg: func(c *deployer.Config) { c.CodeDeploy.Application = "nope" }, want: `CodeDeploy.Application: CodeDeploy application "nope" does not exist`},
+		{name: "unknown config", cfg: func(c *deployer.Config) { c.CodeDeploy.DeploymentConfig = "nope" }, want: `CodeDeploy.DeploymentConfig: deployment configuration "nope" does not exist`},
 		{name: "container not in the revision", cfg: func(c *deployer.Config) {
 			c.CodeDeploy.AppSpec = []byte(`{"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"x","LoadBalancerInfo":{"ContainerName":"web","ContainerPort":80}}}}]}`)
-		}, want: `codedeploy-appspec: the AppSpec's LoadBalancerInfo names container "web"`},
-		{name: "not an AppSpec", cfg: func(c *deployer.Config) { c.CodeDeploy.AppSpec = []byte("version: 0.0\n") }, want: "codedeploy-appspec: the AppSpec: no Resources section"},
+		}, want: `CodeDeploy.AppSpec: the AppSpec's LoadBalancerInfo names container "web"`},
+		{name: "not an AppSpec", cfg: func(c *deployer.Config) { c.CodeDeploy.AppSpec = []byte("version: 0.0\n") }, want: "CodeDeploy.AppSpec: the AppSpec: no Resources section"},
 		{name: "group of another service", group: func(g *ecssim.ScenarioDeploymentGroup) { g.Service = "api" }, sim: func(sc *ecssim.Scenario) {
 			api := sc.Services[0]
 			api.Name = "api"
 			sc.Services = append(sc.Services, api)
 			sc.CodeDeploy.DeploymentGroups[0].Name = "DgpECS-prod-web"
-		}, want: "codedeploy-deployment-group: deployment group DgpECS-prod-web of AppECS-prod-web does not deploy service web"},
-		{name: "percentages", cfg: func(c *deployer.Config) { c.MinimumHealthyPercent = aws.Int32(50) }, want: "minimum-healthy-percent: service web is deployed by CodeDeploy"},
+		}, want: "CodeDeploy.DeploymentGroup: deployment group DgpECS-prod-web of AppECS-prod-web does not deploy service web"},
+		{name: "percentages", cfg: func(c *deployer.Config) { c.MinimumHealthyPercent = aws.Int32(50) }, want: "MinimumHealthyPercent: service web is deployed by CodeDeploy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -377,7 +377,7 @@ func TestCodeDeployBusyGroup(t *testing.T) {
 		cfg := cdConfig("repo/app:3")
 		cfg.OnBusy = deployer.OnBusyFail
 		g := run(context.Background(), cfg)
-		if g.res.Status != deployer.StatusFailed || !strings.Contains(g.res.Reason, "on-busy: deployment group DgpECS-prod-web already has deployment "+f.res.DeploymentID) {
+		if g.res.Status != deployer.StatusFailed || !strings.Contains(g.res.Reason, "OnBusy: deployment group DgpECS-prod-web already has deployment "+f.res.DeploymentID) {
 			t.Fatalf("on-busy fail: %s: %s", g.res.Status, g.res.Reason)
 		}
 		cfg.OnBusy = deployer.OnBusyWait
