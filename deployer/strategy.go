@@ -29,10 +29,16 @@ import (
 //	recover      UpdateService back                Stop/ContinueServiceDeployment ROLLBACK;
 //	                                               finished: as rolling
 //
-// A third strategy (CodeDeploy's CreateDeployment, StopDeployment with
-// autoRollbackEnabled, a Ready wait answered by ContinueDeployment) is a
-// new type implementing this interface and one case in chooseStrategy:
-// its Ready wait is a verdictPaused with a pause, as a PAUSE hook is.
+// The third strategy, codeDeployStrategy (codedeploy.go, the CODE_DEPLOY
+// controller), implements the same phases with CodeDeploy: preflight
+// GetDeploymentGroup/GetDeploymentConfig (and, once the revision is known,
+// the AppSpec and ListDeployments: preflighter); start CreateDeployment;
+// watch GetDeploymentTarget (GetDeployment at the ends) and the
+// replacement task set's stopped tasks; confirm CodeDeploy's own
+// rollback; bake the replacement task set's tasks; rollback StopDeployment
+// with autoRollbackEnabled (finished: a new CodeDeploy deployment of the
+// previous revision); resume ContinueDeployment READY_WAIT at Ready (a
+// verdictPaused with a pause, as a PAUSE hook is); recover StopDeployment.
 //
 // A strategy value belongs to one run (r.strategy); it keeps what only
 // it needs (the service deployment being watched, whether the deployment
