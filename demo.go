@@ -154,14 +154,14 @@ func (e *cmdEnv) runDemo(ctx context.Context, args []string) int {
 		svc       ecssim.ScenarioService
 		container string
 	}{
-		{"Step 1 of 5: deploy a good image", *good, deployer.StatusSucceeded, e.demoEnv(srv.URL, sc.Region), svc, ""},
-		{"Step 2 of 5: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoEnv(srv.URL, sc.Region), svc, ""},
+		{"Step 1 of 5: deploy a good image", *good, deployer.StatusSucceeded, e.demoVerifyEnv(srv.URL, sc.Region), svc, ""},
+		{"Step 2 of 5: deploy an image that crashes", *bad, deployer.StatusRolledBack, e.demoVerifyEnv(srv.URL, sc.Region), svc, ""},
 		{"Step 3 of 5: a BLUE_GREEN service, an image that crashes in the bake (rolled back by one StopServiceDeployment)",
-			"public.ecr.aws/ecs-rollout/web:bake-crash", deployer.StatusRolledBack, e.demoEnv(bgSrv.URL, bgSc.Region), bgSvc, ""},
+			"public.ecr.aws/ecs-rollout/web:bake-crash", deployer.StatusRolledBack, e.demoVerifyEnv(bgSrv.URL, bgSc.Region), bgSvc, ""},
 		{"Step 4 of 5: an image tag that was never pushed, stopped by the verify phase before any change",
 			"123456789012.dkr.ecr.us-east-1.amazonaws.com/payment:v3", deployer.StatusFailed, e.demoVerifyEnv(vSrv.URL, vSc.Region), vSc.Services[0], "app"},
 		{"Step 5 of 5: a CODE_DEPLOY service, an image that crashes at Install (CodeDeploy would wait an hour; stopped with rollback by one StopDeployment)",
-			"public.ecr.aws/ecs-rollout/web:crash", deployer.StatusRolledBack, e.demoEnv(cdSrv.URL, cdSc.Region), cdSc.Services[0], ""},
+			"public.ecr.aws/ecs-rollout/web:crash", deployer.StatusRolledBack, e.demoVerifyEnv(cdSrv.URL, cdSc.Region), cdSc.Services[0], ""},
 	}
 	ok := true
 	var outcomes []string
