@@ -2,18 +2,25 @@ package deployer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/awsclient"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
@@ -64,8 +71,13 @@ type outcomeRow struct {
 	setup      func(sim *ecssim.Sim)      // before the step, with the simulator up
 	ecsOptions func(*ecs.Options)         // changes the step's ECS client (e.g. a middleware)
 	cancelWhen func(sim *ecssim.Sim) bool // cancel the step (SIGINT) when it first returns true
-	post       bool                       // run the post step's Recover after Deploy
-	beforePost func(sim *ecssim.Sim)      // between Deploy and the post step (e.g. ClearFaults)
+	// killWhen kills the step (SIGKILL) when it first returns true: from
+	// then on none of its calls reaches AWS and none of its checkpoints is
+	// saved, and its status is not checked (a killed step has none); the
+	// post step (set post) reads the last checkpoint saved before.
+	killWhen   func(sim *ecssim.Sim) bool
+	post       bool                  // run the post step's Recover after Deploy
+	beforePost func(sim *ecssim.Sim) // between Deploy and the post step (e.g. ClearFaults)
 	// resume, when set, runs a second step after the first (which must
 	// end paused): the same config with Resume set and no images.
 	resume deployer.Resume
@@ -572,13 +584,36 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	if row.setup != nil {
 		row.setup(sim)
 	}
+	// The clients retry as the action's do (internal/awsclient: ten
+	// attempts, backoff up to 20 s of the fake clock).
 	ecsc, cw := ecssimtest.InMemoryClients(sim)
-	cd := deployer.WithCodeDeploy(ecssimtest.InMemoryCodeDeployClient(sim))
+	ecsc = ecs.New(ecsc.Options(), func(o *ecs.Options) { o.Retryer = awsclient.Retryer() })
+	cw = cloudwatch.New(cw.Options(), func(o *cloudwatch.Options) { o.Retryer = awsclient.Retryer() })
+	cdc := codedeploy.New(ecssimtest.InMemoryCodeDeployClient(sim).Options(), func(o *codedeploy.Options) { o.Retryer = awsclient.Retryer() })
+	cd := deployer.WithCodeDeploy(cdc)
 	if row.ecsOptions != nil {
 		ecsc = ecs.New(ecsc.Options(), row.ecsOptions)
 	}
+	// The main step's clients: once it is killed, nothing it sends
+	// arrives.
+	var killed atomic.Bool
+	mainECS := ecs.New(ecsc.Options(), func(o *ecs.Options) {
+		o.HTTPClient, o.Retryer = killableHTTP{o.HTTPClient, &killed}, awsclient.Retryer()
+	})
+	mainCW := cloudwatch.New(cw.Options(), func(o *cloudwatch.Options) {
+		o.HTTPClient, o.Retryer = killableHTTP{o.HTTPClient, &killed}, awsclient.Retryer()
+	})
+	mainCD := deployer.WithCodeDeploy(codedeploy.New(cdc.Options(), func(o *codedeploy.Options) {
+		o.HTTPClient, o.Retryer = killableHTTP{o.HTTPClient, &killed}, awsclient.Retryer()
+	}))
 	o := outcome{sim: sim, start: time.Now()}
+	var mu sync.Mutex // the reporter runs on the step's goroutine, killWhen on another
 	report := func(ev deployer.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if killed.Load() {
+			return
+		}
 		o.events = append(o.events, ev)
 		if ev.Kind == deployer.EventCheckpoint && ev.State != nil {
 			o.cps = append(o.cps, *ev.State)
@@ -587,6 +622,24 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
+	if row.killWhen != nil {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(time.Second):
+				}
+				if row.killWhen(sim) {
+					mu.Lock()
+					killed.Store(true)
+					mu.Unlock()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
 	if row.cancelWhen != nil {
 		go func() {
 			for {
@@ -603,9 +656,12 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		}()
 	}
 	verify := &ecssimtest.VerifyClients{URL: "http://sim", HTTPClient: ecssimtest.Client{Sim: sim}} // rows with Config.Verify
-	o.res, _ = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), deployer.WithVerifyClients(verify), cd).Deploy(ctx, outcomeConfig(row))
+	o.res, _ = deployer.New(mainECS, nil, deployer.WithCloudWatch(mainCW), deployer.WithReporter(report), deployer.WithVerifyClients(verify), mainCD).Deploy(ctx, outcomeConfig(row))
 	o.end = time.Now()
 	close(done)
+	if row.killWhen != nil && !killed.Load() {
+		t.Fatalf("the step ended (%s: %s) before it was killed\n%s", o.res.Status, o.res.Reason, o.log())
+	}
 	if row.resume != "" {
 		if o.res.Status != deployer.StatusPaused {
 			t.Fatalf("first step: status %s, want paused: %s\n%s", o.res.Status, o.res.Reason, o.log())
@@ -626,7 +682,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	time.Sleep(cmpOrDuration(row.settle, 10*time.Minute))
 	o.calls = sim.Calls()
 
-	if o.res.Status != row.want {
+	if o.res.Status != row.want && !killed.Load() {
 		t.Errorf("status %s, want %s: %s", o.res.Status, row.want, o.res.Reason)
 	}
 	if row.post && o.post.Status != row.wantPost {
@@ -670,6 +726,22 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	if t.Failed() {
 		t.Logf("%s", o.log())
 	}
+}
+
+// killableHTTP is an HTTP client that fails every request once killed
+// is set, as a process that was SIGKILLed sends nothing.
+type killableHTTP struct {
+	next interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+	killed *atomic.Bool
+}
+
+func (k killableHTTP) Do(r *http.Request) (*http.Response, error) {
+	if k.killed.Load() {
+		return nil, errors.New("the step was killed")
+	}
+	return k.next.Do(r)
 }
 
 func cmpOrDuration(a, b time.Duration) time.Duration {
