@@ -3,12 +3,13 @@
 package motoserver
 
 import (
-	"fmt"
-	"net"
+	"bufio"
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +19,13 @@ import (
 // MOTO_ECS_SERVICE_RUNNING=2) and returns its URL. The server is stopped
 // when the test ends. Without moto_server on PATH the test is skipped,
 // except under CI (CI=true), where that is a failure: CI must install it.
+//
+// moto_server binds the port itself (-p 0: the kernel picks a free one)
+// and the URL is the one it prints ("Running on http://127.0.0.1:PORT").
+// Choosing a free port here and handing it to moto would leave a window
+// between closing our probe listener and moto's bind in which another
+// test's server (a simulator, or another moto_server) could take the
+// port; the test would then talk to that server.
 func Start(t testing.TB, env ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
@@ -27,63 +35,99 @@ func Start(t testing.TB, env ...string) string {
 		}
 		t.Skipf("moto_server not on PATH (pip install 'moto[server]'): %v", err)
 	}
-	// The port is free when chosen but may be taken (by another test's
-	// server) before moto binds it: moto then exits, and another port is
-	// tried. Only moto's own answer (200 on /moto-api/) counts as moto.
-	var out strings.Builder
-	for range 5 {
-		if url, ok := start(t, bin, env, &out); ok {
-			return url
-		}
-	}
-	t.Fatalf("moto_server did not start; output:\n%s", out.String())
-	return ""
-}
-
-// start runs moto_server on a free port; ok is false when it exited
-// before answering (its port was taken).
-func start(t testing.TB, bin string, env []string, out *strings.Builder) (string, bool) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	pr, pw, err := os.Pipe()
+	if err != nil {
 		t.Fatalf("start moto_server: %v", err)
 	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		t.Fatalf("start moto_server: %v", err)
+	}
+	pw.Close()
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
 		close(exited)
 	}()
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-exited: // reaped: its process group ID may be someone else's now
+		default:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 		<-exited
+		pr.Close()
 	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	// Read moto's output (kept for the failure message) until it names
+	// its address; keep draining it afterwards so moto never blocks on a
+	// full pipe.
+	found := make(chan string, 1)
+	out := &syncBuilder{}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			out.add(line)
+			if m := runningOn.FindStringSubmatch(line); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-found:
+	case <-exited:
+		t.Fatalf("moto_server exited before it served; output:\n%s", out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("moto_server did not say where it serves within 30s; output:\n%s", out.String())
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return "", false
+			t.Fatalf("moto_server exited; output:\n%s", out.String())
 		default:
 		}
 		resp, err := http.Get(url + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return url, true
+				return url
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("moto_server did not answer on %s within 30s; output:\n%s", url, out.String())
-	return "", false
+	return ""
+}
+
+// runningOn matches the line in which moto_server (werkzeug) names the
+// address it bound.
+var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
+
+// syncBuilder collects output lines from one goroutine for another.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) add(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(line)
+	s.b.WriteByte('\n')
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
