@@ -37,11 +37,16 @@ var rollbackFaultRows = func() []outcomeRow {
 		{"BLUE_GREEN", "blue/green", "StopServiceDeployment", 1, "aws ecs stop-service-deployment"},
 		{"LINEAR", "linear", "StopServiceDeployment", 1, "aws ecs stop-service-deployment"},
 		{"CANARY", "canary", "StopServiceDeployment", 1, "aws ecs stop-service-deployment"},
+		{deployer.StrategyCodeDeploy, "CodeDeploy", "StopDeployment", 1, "aws deploy stop-deployment"},
 	} {
-		staged := s.strategy != "ROLLING"
+		staged := s.strategy != "ROLLING" && s.strategy != deployer.StrategyCodeDeploy
 		var stagedCalls []string
-		if staged {
-			stagedCalls = []string{"StopServiceDeployment"}
+		if s.strategy != "ROLLING" {
+			stagedCalls = []string{s.rollbackOp}
+		}
+		started := updatedAgo(30 * time.Second)
+		if s.strategy == deployer.StrategyCodeDeploy {
+			started = createdAgo(30 * time.Second)
 		}
 		rows = append(rows,
 			// Killed (SIGKILL) while watching a deployment whose tasks never
@@ -49,7 +54,7 @@ var rollbackFaultRows = func() []outcomeRow {
 			// checkpoint and rolls it back (on-cancel: rollback, the default);
 			// a staged one, still in progress, is stopped with ROLLBACK.
 			outcomeRow{name: s.name + " killed mid-watch, post step", strategy: s.strategy, moment: "watch", fault: "SIGKILL, then the post step",
-				image: "repo/app:pending", killWhen: updatedAgo(30 * time.Second), post: true,
+				image: "repo/app:pending", killWhen: started, post: true,
 				wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, calls: stagedCalls,
 				check: lastCheckpointIs(deployer.PhaseWatching)},
 
@@ -83,8 +88,25 @@ var rollbackFaultRows = func() []outcomeRow {
 				},
 				want: deployer.StatusRollbackFailed, wantReason: []string{s.manual}},
 		)
-		if !staged {
+		if s.strategy == deployer.StrategyCodeDeploy {
 			continue
+		}
+		// Killed during our bake-time, after ECS finished the deployment
+		// (COMPLETED, SUCCESSFUL): the post step finds it finished and
+		// leaves it, saying the bake was cut short
+		// (docs/bake-and-alarms.md, "Cancellation and the post step").
+		if s.strategy == "ROLLING" || s.strategy == "BLUE_GREEN" {
+			rows = append(rows, outcomeRow{name: s.name + " killed in our bake-time, post step", strategy: s.strategy, moment: "our bake", fault: "SIGKILL, then the post step",
+				config: bakeWith(5 * time.Minute), killWhen: deploymentDone("web"), post: true,
+				wantPost: "", serving: map[string]string{"web": "web:2"}, noCalls: []string{"StopServiceDeployment"},
+				check: func(t *testing.T, o outcome) {
+					if n := o.count("UpdateService"); n != 1 {
+						t.Errorf("%d UpdateService calls, want 1 (ours)", n)
+					}
+					if !strings.Contains(o.post.Reason, "completed") || !strings.Contains(o.post.Reason, "leaving it") {
+						t.Errorf("the post step's reason does not say it leaves the completed deployment: %q", o.post.Reason)
+					}
+				}})
 		}
 		rows = append(rows,
 			// Credentials stop working mid-watch: failed, the state is
@@ -100,7 +122,7 @@ var rollbackFaultRows = func() []outcomeRow {
 				want: deployer.StatusFailed, wantReason: []string{"access", "unknown", "aws ecs describe-services"},
 				check: noRollbackAttempt},
 		)
-		if s.strategy == "BLUE_GREEN" {
+		if !staged || s.strategy == "BLUE_GREEN" {
 			continue // outcome_ecs_test.go and staged_sim_test.go have blue/green's
 		}
 		rows = append(rows,
