@@ -143,6 +143,24 @@ var rollbackFaultRows = func() []outcomeRow {
 				}},
 		)
 	}
+	// Two services, killed while both are being watched: the post step
+	// rolls both back from the one checkpoint.
+	for _, st := range []struct{ strategy, name string }{{"ROLLING", "rolling"}, {"BLUE_GREEN", "blue/green"}} {
+		rows = append(rows, outcomeRow{name: "two " + st.name + " services killed mid-watch, post step", strategy: st.strategy, services: 2, moment: "watch", fault: "SIGKILL, then the post step",
+			image: "repo/app:pending", killWhen: updatedAgo(30 * time.Second), post: true,
+			wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1", "worker": "worker:1"},
+			check: func(t *testing.T, o outcome) {
+				var ops []string
+				for _, c := range o.calls {
+					if c.ErrCode == "" && strings.Contains(string(c.Input), "worker") && (c.Op == "UpdateService" || c.Op == "StopServiceDeployment") {
+						ops = append(ops, c.Op)
+					}
+				}
+				if len(ops) < 2 || ops[0] != "UpdateService" {
+					t.Errorf("worker's calls %v, want our UpdateService and the post step's rollback", ops)
+				}
+			}})
+	}
 	return rows
 }()
 
