@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -218,26 +219,35 @@ func TestDeployManyPreflight(t *testing.T) {
 // TestDeployManyReadsTenAtATime: twelve services of one cluster and two
 // of another are watched with DescribeServices calls naming up to ten
 // services of one cluster each.
+//
+// It runs on the fake clock of a synctest bubble with the simulator in
+// memory: on the wall clock a loaded machine let services finish at
+// different polls, and the calls of the watch's tail named fewer services.
 func TestDeployManyReadsTenAtATime(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, manyReadsTenAtATime)
+}
+
+func manyReadsTenAtATime(t *testing.T) {
 	var names []string
 	for i := range 12 {
 		names = append(names, fmt.Sprintf("prod/svc%02d", i))
 	}
 	names = append(names, "staging/a", "staging/b")
-	e := newEnv(t, fleetScenario(names...))
-	res, err := deployer.New(e.ecs, e.logs).Deploy(context.Background(), fleetConfig("repo/app:2", names...))
+	sim, ecsc, logs := inMemorySim(t, fleetScenario(names...))
+	res, err := deployer.New(ecsc, logs).Deploy(context.Background(), fleetConfig("repo/app:2", names...))
 	if err != nil {
 		t.Fatalf("Deploy: %v (%s)", err, res.Reason)
 	}
 	for _, s := range res.Services {
-		if got, want := revisionOf(t, e, s.Cluster, s.Service), s.Service+":2"; got != want {
+		svc, _ := sim.Service(s.Cluster, s.Service)
+		if got, want := aws.ToString(svc.TaskDefinition), "task-definition/"+s.Service+":2"; !strings.HasSuffix(got, want) {
 			t.Errorf("%s runs %s, want %s", s.Service, got, want)
 		}
 	}
 	var calls, read, most int
 	watching := false
-	for _, c := range e.srv.Sim.Calls() {
+	for _, c := range sim.Calls() {
 		if c.Op == "UpdateService" {
 			watching = true
 			calls, read = 0, 0 // count only the watch, after the last update
