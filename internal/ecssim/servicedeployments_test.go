@@ -104,19 +104,31 @@ func TestRollingServiceDeployments(t *testing.T) {
 	}
 }
 
+// TestListServiceDeployments runs on the fake clock of a synctest bubble
+// (the simulator served in memory): createdAt filters compare the
+// simulator's clock with the test's, and the SDK sends a timestamp in
+// whole milliseconds, so on the wall clock "created before mid" depended
+// on the scenario's deployment and mid falling in different milliseconds
+// (and, with the list delay, on how long the calls took).
 func TestListServiceDeployments(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testListServiceDeployments)
+}
+
+func testListServiceDeployments(t *testing.T) {
 	sc := rollingWorld(nil)
 	sc.ImageRules = append(sc.ImageRules, ImageRule{Image: "app:v2", Behavior: BehaviorSlow, After: Duration(time.Minute)})
-	srv := NewServer(t, sc)
-	c, _ := clients(srv, 1)
+	_, c := fakeClockSim(t, sc)
 	ctx := context.Background()
 	first := aws.ToString(describeService(t, c, "prod", "web").CurrentServiceDeployment)
 	if first == "" {
 		t.Fatal("a scenario service has no currentServiceDeployment")
 	}
+	// The bubble's clock starts on a whole millisecond; mid lies a
+	// millisecond after the scenario's deployment and one before a.
+	time.Sleep(time.Millisecond)
 	mid := time.Now()
-	time.Sleep(2 * time.Millisecond)
+	time.Sleep(time.Millisecond)
 	a := deployImage(t, c, "app:v2")
 	b := deployImage(t, c, "app:v3") // replaces a
 	waitSD(t, c, b, "SUCCESSFUL", nil, statusIs(types.ServiceDeploymentStatusSuccessful))
