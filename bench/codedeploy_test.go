@@ -123,66 +123,25 @@ func BenchmarkCodeDeployDetection(b *testing.B) {
 // for a healthy deployment of about a minute.
 func BenchmarkCodeDeployWatchRate(b *testing.B) {
 	p := profileOf(b)
-	type run struct {
-		watch time.Duration
-		calls map[string]int
-		ok    bool
-	}
-	var runs []run
+	var runs []watchRun
 	b.Run("healthy", func(b *testing.B) {
 		for range b.N {
-			runs = append(runs, repeat(p.reps, func(i int) []run {
+			runs = append(runs, repeat(p.reps, func(i int) []watchRun {
 				res, srv, end := codeDeployRun(b, p, codeDeployWorld(p, newRNG(i), p.d(30*time.Second), nil), "repo/app:2")
-				r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
-				var start time.Time
-				for _, c := range srv.Sim.Calls() {
-					if c.Op == "CreateDeployment" && start.IsZero() {
-						start = c.At
-						continue
-					}
-					if !start.IsZero() {
-						r.calls[c.Op]++
-					}
-				}
-				r.watch = end.Sub(start)
-				return []run{r}
+				return []watchRun{newWatchRun(srv.Sim.Calls(), "CreateDeployment", end, res.Status == deployer.StatusSucceeded)}
 			})...)
 		}
 	})
 	cdOps := map[string]bool{"GetDeployment": true, "GetDeploymentTarget": true, "StopDeployment": true, "ContinueDeployment": true, "ListDeployments": true}
-	var ecsRate, cdRate, secs float64
-	total := map[string]int{}
-	n := 0
-	for _, r := range runs {
-		if !r.ok {
-			b.Errorf("a healthy CodeDeploy deployment did not succeed")
-			continue
-		}
-		var e, c int
-		for op, k := range r.calls {
-			total[op] += k
-			if cdOps[op] {
-				c += k
-			} else {
-				e += k
-			}
-		}
-		ecsRate += float64(e) / r.watch.Seconds()
-		cdRate += float64(c) / r.watch.Seconds()
-		secs += r.watch.Seconds()
-		n++
-	}
-	if n == 0 {
+	sum := summarizeWatch(b, runs, "a healthy CodeDeploy deployment did not succeed",
+		func(op string) bool { return !cdOps[op] }, func(op string) bool { return cdOps[op] })
+	if sum.n == 0 {
 		return
 	}
-	ecsRate, cdRate, secs = ecsRate/float64(n), cdRate/float64(n), secs/float64(n)
-	var ops []string
-	for op, k := range total {
-		ops = append(ops, fmt.Sprintf("%s %.1f", op, float64(k)/float64(n)))
-	}
+	ecsRate, cdRate := sum.rates[0], sum.rates[1]
 	tbl := &table{title: "CodeDeploy: calls while watching a healthy ~1 minute deployment (issue 21)",
 		header: []string{"poll interval", "runs", "watch s (mean)", "ECS calls/s", "CodeDeploy calls/s", "calls (mean, by operation)"}}
-	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(n), f2(secs), f2(ecsRate), f2(cdRate), strings.Join(sortedStrings(ops), ", "))
+	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(sum.n), f2(sum.secs), f2(ecsRate), f2(cdRate), sum.ops)
 	tbl.print(os.Stdout)
 	b.ReportMetric(ecsRate, "ecs-calls/s")
 	b.ReportMetric(cdRate, "codedeploy-calls/s")

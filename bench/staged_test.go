@@ -141,62 +141,25 @@ func BenchmarkBlueGreenRollback(b *testing.B) {
 // calls per second from our UpdateService to the end of the watch.
 func BenchmarkBlueGreenWatchRate(b *testing.B) {
 	p := profileOf(b)
-	type run struct {
-		watch time.Duration
-		calls map[string]int
-		ok    bool
-	}
-	var runs []run
+	var runs []watchRun
 	b.Run("healthy", func(b *testing.B) {
 		for range b.N {
-			runs = append(runs, repeat(p.reps, func(i int) []run {
+			runs = append(runs, repeat(p.reps, func(i int) []watchRun {
 				e := newEnv(b, blueGreenWorld(p, newRNG(i), p.d(30*time.Second), 1, nil))
 				res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), blueGreenConfig(p, "repo/app:2"))
 				end := time.Now()
-				r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
-				var start time.Time
-				for _, c := range e.srv.Sim.Calls() {
-					if c.Op == "UpdateService" && start.IsZero() {
-						start = c.At
-						continue
-					}
-					if !start.IsZero() {
-						r.calls[c.Op]++
-					}
-				}
-				r.watch = end.Sub(start)
-				return []run{r}
+				return []watchRun{newWatchRun(e.srv.Sim.Calls(), "UpdateService", end, res.Status == deployer.StatusSucceeded)}
 			})...)
 		}
 	})
-	var rate, secs float64
-	total := map[string]int{}
-	n := 0
-	for _, r := range runs {
-		if !r.ok {
-			b.Errorf("a healthy blue/green deployment did not succeed")
-			continue
-		}
-		sum := 0
-		for op, k := range r.calls {
-			sum += k
-			total[op] += k
-		}
-		rate += float64(sum) / r.watch.Seconds()
-		secs += r.watch.Seconds()
-		n++
-	}
-	if n == 0 {
+	sum := summarizeWatch(b, runs, "a healthy blue/green deployment did not succeed")
+	if sum.n == 0 {
 		return
 	}
-	rate, secs = rate/float64(n), secs/float64(n)
-	var ops []string
-	for op, k := range total {
-		ops = append(ops, fmt.Sprintf("%s %.1f", op, float64(k)/float64(n)))
-	}
+	rate := sum.rates[0]
 	tbl := &table{title: "Blue/green: ECS calls while watching a healthy ~1 minute deployment",
 		header: []string{"poll interval", "runs", "watch s (mean)", "calls/s (mean)", "calls (mean, by operation)"}}
-	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(n), f2(secs), f2(rate), strings.Join(sortedStrings(ops), ", "))
+	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(sum.n), f2(sum.secs), f2(rate), sum.ops)
 	tbl.print(os.Stdout)
 	b.ReportMetric(rate, "watch-calls/s")
 }
@@ -329,15 +292,10 @@ func BenchmarkBlueGreenDetection(b *testing.B) {
 func BenchmarkBlueGreenFleetRate(b *testing.B) {
 	p := profileOf(b)
 	const services = 10
-	type run struct {
-		watch time.Duration
-		calls map[string]int
-		ok    bool
-	}
-	var runs []run
+	var runs []watchRun
 	b.Run("ten-services", func(b *testing.B) {
 		for range b.N {
-			runs = append(runs, repeat(max(p.reps/4, 1), func(i int) []run {
+			runs = append(runs, repeat(max(p.reps/4, 1), func(i int) []watchRun {
 				one := blueGreenWorld(p, newRNG(i), p.d(30*time.Second), 1, nil)
 				sc := one
 				sc.Services, sc.TaskDefinitions = nil, nil
@@ -362,49 +320,18 @@ func BenchmarkBlueGreenFleetRate(b *testing.B) {
 				e := newEnv(b, sc)
 				res, _ := deployer.New(e.ecs, e.logs).Deploy(context.Background(), cfg)
 				end := time.Now()
-				r := run{calls: map[string]int{}, ok: res.Status == deployer.StatusSucceeded}
-				var start time.Time
-				for _, c := range e.srv.Sim.Calls() {
-					if c.Op == "UpdateService" && start.IsZero() {
-						start = c.At
-					}
-					if !start.IsZero() && c.Op != "UpdateService" {
-						r.calls[c.Op]++
-					}
-				}
-				r.watch = end.Sub(start)
-				return []run{r}
+				return []watchRun{newWatchRun(e.srv.Sim.Calls(), "UpdateService", end, res.Status == deployer.StatusSucceeded)}
 			})...)
 		}
 	})
-	var rate, secs float64
-	total := map[string]int{}
-	n := 0
-	for _, r := range runs {
-		if !r.ok {
-			b.Errorf("a step of ten healthy blue/green services did not succeed")
-			continue
-		}
-		sum := 0
-		for op, k := range r.calls {
-			sum += k
-			total[op] += k
-		}
-		rate += float64(sum) / r.watch.Seconds()
-		secs += r.watch.Seconds()
-		n++
-	}
-	if n == 0 {
+	sum := summarizeWatch(b, runs, "a step of ten healthy blue/green services did not succeed")
+	if sum.n == 0 {
 		return
 	}
-	rate, secs = rate/float64(n), secs/float64(n)
-	var ops []string
-	for op, k := range total {
-		ops = append(ops, fmt.Sprintf("%s %.1f", op, float64(k)/float64(n)))
-	}
+	rate := sum.rates[0]
 	tbl := &table{title: "Blue/green: ECS calls while one step watches ten healthy ~1 minute deployments (issue 18)",
 		header: []string{"poll interval", "runs", "watch s (mean)", "calls/s in total (mean)", "watch calls (mean, by operation)"}}
-	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(n), f2(secs), f2(rate), strings.Join(sortedStrings(ops), ", "))
+	tbl.add(blueGreenConfig(p, "").PollInterval.String(), fmt.Sprint(sum.n), f2(sum.secs), f2(rate), sum.ops)
 	tbl.print(os.Stdout)
 	b.ReportMetric(rate, "watch-calls/s")
 	if !p.short && rate > 0.6 {
