@@ -1,6 +1,7 @@
 package deployer_test
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"testing"
@@ -208,10 +209,10 @@ func noRollbackAttempt(t *testing.T, o outcome) {
 		switch {
 		case c.Op == "UpdateService":
 			if updates++; updates > 1 {
-				t.Errorf("a second UpdateService (%s)", cmpOr(c.ErrCode, "accepted"))
+				t.Errorf("a second UpdateService (%s)", cmp.Or(c.ErrCode, "accepted"))
 			}
 		case c.Op == "StopServiceDeployment", c.Op == "ContinueServiceDeployment" && strings.Contains(string(c.Input), "ROLLBACK"):
-			t.Errorf("%s (%s) with credentials that no longer work", c.Op, cmpOr(c.ErrCode, "accepted"))
+			t.Errorf("%s (%s) with credentials that no longer work", c.Op, cmp.Or(c.ErrCode, "accepted"))
 		}
 	}
 }

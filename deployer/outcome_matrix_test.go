@@ -1,6 +1,7 @@
 package deployer_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -462,7 +463,7 @@ func rolledBackByNewDeployment(t *testing.T, o outcome) {
 	}
 	for _, c := range o.calls {
 		if c.Op == "StopServiceDeployment" {
-			t.Errorf("StopServiceDeployment (%s) on a finished deployment", cmpOr(c.ErrCode, "accepted"))
+			t.Errorf("StopServiceDeployment (%s) on a finished deployment", cmp.Or(c.ErrCode, "accepted"))
 		}
 	}
 }
@@ -538,7 +539,7 @@ func serviceNames(row outcomeRow) []string {
 
 // outcomeConfig is a row's config (see outcomeRow).
 func outcomeConfig(row outcomeRow) deployer.Config {
-	cfg := config(cmpOr(row.image, "repo/app:2"))
+	cfg := config(cmp.Or(row.image, "repo/app:2"))
 	cfg.PollInterval = deployer.DefaultPollInterval
 	cfg.Timeout = 10 * time.Minute
 	cfg.RollbackTimeout = 10 * time.Minute
@@ -553,13 +554,6 @@ func outcomeConfig(row outcomeRow) deployer.Config {
 		row.config(&cfg)
 	}
 	return cfg
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // runOutcomeRows runs rows as subtests, each on its own fake clock.
@@ -679,7 +673,7 @@ func runOutcome(t *testing.T, row outcomeRow) {
 			o.post, o.postErr = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), cd).Recover(context.Background(), cp)
 		}
 	}
-	time.Sleep(cmpOrDuration(row.settle, 10*time.Minute))
+	time.Sleep(cmp.Or(row.settle, 10*time.Minute))
 	o.calls = sim.Calls()
 
 	if o.res.Status != row.want && !killed.Load() {
@@ -742,13 +736,6 @@ func (k killableHTTP) Do(r *http.Request) (*http.Response, error) {
 		return nil, errors.New("the step was killed")
 	}
 	return k.next.Do(r)
-}
-
-func cmpOrDuration(a, b time.Duration) time.Duration {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // servingRevision is the revision a service runs at the end, as

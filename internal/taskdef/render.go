@@ -2,6 +2,7 @@ package taskdef
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,7 +124,7 @@ func ApplyRender(in *ecs.RegisterTaskDefinitionInput, r Render) error {
 			index = append(index, i)
 		}
 	}
-	cpu, memory := cmpOr(r.Cpu, aws.ToString(in.Cpu)), cmpOr(r.Memory, aws.ToString(in.Memory))
+	cpu, memory := cmp.Or(r.Cpu, aws.ToString(in.Cpu)), cmp.Or(r.Memory, aws.ToString(in.Memory))
 	if (r.Cpu != "" || r.Memory != "") && slices.Contains(in.RequiresCompatibilities, types.CompatibilityFargate) {
 		if err := fargateSize(cpu, memory, r.Cpu != ""); err != nil {
 			errs = append(errs, err)
@@ -150,43 +151,20 @@ func ApplyRender(in *ecs.RegisterTaskDefinitionInput, r Render) error {
 	return nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func applyContainer(c *types.ContainerDefinition, r Render) {
-	for _, s := range r.Environment {
-		i := slices.IndexFunc(c.Environment, func(kv types.KeyValuePair) bool { return aws.ToString(kv.Name) == s.Name })
-		switch {
-		case s.Remove && i >= 0:
-			c.Environment = slices.Delete(c.Environment, i, i+1)
-		case s.Remove:
-		case i >= 0:
-			c.Environment[i].Value = aws.String(s.Value)
-		default:
-			c.Environment = append(c.Environment, types.KeyValuePair{Name: aws.String(s.Name), Value: aws.String(s.Value)})
-		}
-	}
+	c.Environment = applyNamed(c.Environment, r.Environment,
+		func(kv types.KeyValuePair) *string { return kv.Name },
+		func(kv *types.KeyValuePair, v *string) { kv.Value = v },
+		func(name, value *string) types.KeyValuePair { return types.KeyValuePair{Name: name, Value: value} })
 	for _, arn := range r.EnvironmentFiles {
 		if !slices.ContainsFunc(c.EnvironmentFiles, func(f types.EnvironmentFile) bool { return aws.ToString(f.Value) == arn }) {
 			c.EnvironmentFiles = append(c.EnvironmentFiles, types.EnvironmentFile{Type: types.EnvironmentFileTypeS3, Value: aws.String(arn)})
 		}
 	}
-	for _, s := range r.Secrets {
-		i := slices.IndexFunc(c.Secrets, func(sec types.Secret) bool { return aws.ToString(sec.Name) == s.Name })
-		switch {
-		case s.Remove && i >= 0:
-			c.Secrets = slices.Delete(c.Secrets, i, i+1)
-		case s.Remove:
-		case i >= 0:
-			c.Secrets[i].ValueFrom = aws.String(s.Value)
-		default:
-			c.Secrets = append(c.Secrets, types.Secret{Name: aws.String(s.Name), ValueFrom: aws.String(s.Value)})
-		}
-	}
+	c.Secrets = applyNamed(c.Secrets, r.Secrets,
+		func(sec types.Secret) *string { return sec.Name },
+		func(sec *types.Secret, v *string) { sec.ValueFrom = v },
+		func(name, value *string) types.Secret { return types.Secret{Name: name, ValueFrom: value} })
 	c.DockerLabels = applyMap(c.DockerLabels, r.DockerLabels)
 	if r.LogDriver != "" || len(r.LogOptions) > 0 {
 		if c.LogConfiguration == nil {
@@ -200,6 +178,26 @@ func applyContainer(c *types.ContainerDefinition, r Render) {
 	if r.Command != nil {
 		c.Command = slices.Clone(r.Command)
 	}
+}
+
+// applyNamed applies settings to a list of named entries (environment
+// variables, secrets) in order: a setting overwrites the value of the
+// entry with its name, appends a new entry when there is none, and with
+// Remove deletes the entry (nothing when there is none).
+func applyNamed[T any](list []T, settings []Setting, name func(T) *string, set func(e *T, value *string), newEntry func(name, value *string) T) []T {
+	for _, s := range settings {
+		i := slices.IndexFunc(list, func(e T) bool { return aws.ToString(name(e)) == s.Name })
+		switch {
+		case s.Remove && i >= 0:
+			list = slices.Delete(list, i, i+1)
+		case s.Remove:
+		case i >= 0:
+			set(&list[i], aws.String(s.Value))
+		default:
+			list = append(list, newEntry(aws.String(s.Name), aws.String(s.Value)))
+		}
+	}
+	return list
 }
 
 func applyMap(m map[string]string, settings []Setting) map[string]string {
