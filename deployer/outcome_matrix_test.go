@@ -616,7 +616,12 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
-	if row.killWhen != nil {
+	// when checks cond every second of the fake clock until the step
+	// ends, and acts once when it first holds.
+	when := func(cond func(*ecssim.Sim) bool, act func()) {
+		if cond == nil {
+			return
+		}
 		go func() {
 			for {
 				select {
@@ -624,31 +629,20 @@ func runOutcome(t *testing.T, row outcomeRow) {
 					return
 				case <-time.After(time.Second):
 				}
-				if row.killWhen(sim) {
-					mu.Lock()
-					killed.Store(true)
-					mu.Unlock()
-					cancel()
+				if cond(sim) {
+					act()
 					return
 				}
 			}
 		}()
 	}
-	if row.cancelWhen != nil {
-		go func() {
-			for {
-				select {
-				case <-done:
-					return
-				case <-time.After(time.Second):
-				}
-				if row.cancelWhen(sim) {
-					cancel()
-					return
-				}
-			}
-		}()
-	}
+	when(row.killWhen, func() {
+		mu.Lock()
+		killed.Store(true)
+		mu.Unlock()
+		cancel()
+	})
+	when(row.cancelWhen, cancel)
 	verify := &ecssimtest.VerifyClients{URL: "http://sim", HTTPClient: ecssimtest.Client{Sim: sim}} // rows with Config.Verify
 	o.res, _ = deployer.New(mainECS, nil, deployer.WithCloudWatch(mainCW), deployer.WithReporter(report), deployer.WithVerifyClients(verify), mainCD).Deploy(ctx, outcomeConfig(row))
 	o.end = time.Now()
