@@ -5,7 +5,7 @@
 # the tests and the release, so the binary a user gets from the action image
 # is built exactly like the one measured and tested here: a static
 # (CGO_ENABLED=0), reproducible (-trimpath), stripped (-s -w) binary with the
-# version stamped into main.version.
+# version stamped into internal/action.version.
 #
 # VERSION defaults to $VERSION, then to `git describe`, then to "dev".
 # GOOS/GOARCH are honoured when set (cross-compiling).
@@ -37,4 +37,4 @@ case $version in
 	;;
 esac
 
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${version}" -o "$out" .
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X github.com/ecs-rollout/ecs-rollout/internal/action.version=${version}" -o "$out" .

@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkVerify measures what the verify phase adds to a deploy: the
-// preflight of a dry run of testdata/scenarios/verify.json (service
+// preflight of a dry run of internal/action/scenarios/verify.json (service
 // payment: one ECR image with an image index, a Secrets Manager secret,
 // an SSM parameter, an awslogs log group, an execution and a task role)
 // with verify off and on, one run after the other against a fresh
@@ -66,7 +66,7 @@ func BenchmarkVerify(b *testing.B) {
 // verifyRun is one dry run of image to service payment, and how long
 // Deploy took.
 func verifyRun(tb testing.TB, image string, verify bool) (deployer.Result, time.Duration) {
-	sc, err := ecssim.LoadScenario(filepath.Join("..", "testdata", "scenarios", "verify.json"))
+	sc, err := ecssim.LoadScenario(filepath.Join("..", "internal", "action", "scenarios", "verify.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}

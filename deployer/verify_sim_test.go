@@ -19,12 +19,12 @@ import (
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
-// verifySim is testdata/scenarios/verify.json (service payment in
+// verifySim is internal/action/scenarios/verify.json (service payment in
 // cluster prod, running payment:1 with app and envoy containers), changed
 // by mutate.
 func verifySim(t *testing.T, mutate ...func(*ecssim.Scenario)) *ecssim.Server {
 	t.Helper()
-	sc, err := ecssim.LoadScenario(filepath.Join("..", "testdata", "scenarios", "verify.json"))
+	sc, err := ecssim.LoadScenario(filepath.Join("..", "internal", "action", "scenarios", "verify.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ var ecstypesRuntimePlatformARM = types.RuntimePlatform{CpuArchitecture: types.CP
 func TestVerifyHungCallIsANotice(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		sc, err := ecssim.LoadScenario(filepath.Join("..", "testdata", "scenarios", "verify.json"))
+		sc, err := ecssim.LoadScenario(filepath.Join("..", "internal", "action", "scenarios", "verify.json"))
 		if err != nil {
 			t.Fatal(err)
 		}

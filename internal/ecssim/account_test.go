@@ -23,10 +23,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// verifyScenario loads testdata/scenarios/verify.json.
+// verifyScenario loads internal/action/scenarios/verify.json.
 func verifyScenario(t testing.TB) Scenario {
 	t.Helper()
-	sc, err := LoadScenario(filepath.Join("..", "..", "testdata", "scenarios", "verify.json"))
+	sc, err := LoadScenario(filepath.Join("..", "action", "scenarios", "verify.json"))
 	if err != nil {
 		t.Fatalf("load verify scenario: %v", err)
 	}

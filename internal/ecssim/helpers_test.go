@@ -19,10 +19,10 @@ var testCreds = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentia
 	return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", Source: "test"}, nil
 })
 
-// demoScenario loads testdata/scenarios/demo.json with test-speed timings.
+// demoScenario loads internal/action/scenarios/demo.json with test-speed timings.
 func demoScenario(t testing.TB) Scenario {
 	t.Helper()
-	sc, err := LoadScenario(filepath.Join("..", "..", "testdata", "scenarios", "demo.json"))
+	sc, err := LoadScenario(filepath.Join("..", "action", "scenarios", "demo.json"))
 	if err != nil {
 		t.Fatalf("load demo scenario: %v", err)
 	}

@@ -40,7 +40,7 @@ func (s *syncBuffer) String() string {
 // it prints (golden file) and that it answers, then cancels it.
 func TestServeBanner(t *testing.T) {
 	t.Parallel()
-	scenario := filepath.Join("..", "..", "testdata", "scenarios", "demo.json")
+	scenario := filepath.Join("..", "action", "scenarios", "demo.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
@@ -94,7 +94,7 @@ func TestServeErrors(t *testing.T) {
 		name, addr, scenario, want string
 	}{
 		{"missing scenario", "127.0.0.1:0", filepath.Join("testdata", "nope.json"), "read scenario"},
-		{"bad address", "256.0.0.1:99999", filepath.Join("..", "..", "testdata", "scenarios", "demo.json"), "listen on"},
+		{"bad address", "256.0.0.1:99999", filepath.Join("..", "action", "scenarios", "demo.json"), "listen on"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,7 +94,7 @@ func TestDockerfile(t *testing.T) {
 func TestBuildScript(t *testing.T) {
 	t.Parallel()
 	script := repoFile(t, ".ci/build.sh")
-	const want = `CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${version}" -o "$out" .`
+	const want = `CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X github.com/ecs-rollout/ecs-rollout/internal/action.version=${version}" -o "$out" .`
 	var got []string
 	for _, line := range strings.Split(script, "\n") {
 		if strings.Contains(line, "go build") && !strings.HasPrefix(strings.TrimSpace(line), "#") {

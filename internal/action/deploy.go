@@ -1,0 +1,207 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	githubactions "github.com/sethvargo/go-githubactions"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+)
+
+// runDeploy is the deploy command: inputs from the INPUT_* variables in
+// GitHub mode when no flags are given, from flags otherwise.
+func (e *cmdEnv) runDeploy(ctx context.Context, args []string) int {
+	return e.runDeployWith(ctx, args, nil)
+}
+
+// runDeployWith is runDeploy with some inputs forced to a value (the
+// verify command forces dry-run and verify).
+func (e *cmdEnv) runDeployWith(ctx context.Context, args []string, force map[string]string) int {
+	gh := e.github()
+	fs := flag.NewFlagSet("ecs-rollout", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {}
+	flagInputs := defineInputFlags(fs)
+	summaryPath := fs.String("summary", "", "also write the job summary (Markdown) to this file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(e.stdout, fs)
+			return exitOK
+		}
+		fmt.Fprintln(e.stderr, "see ecs-rollout --help")
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "ecs-rollout: unexpected argument %q; see ecs-rollout --help\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	// Without flags, the inputs come from INPUT_* as the runner sets them;
+	// then the output speaks workflow commands even if GITHUB_ACTIONS is
+	// missing.
+	get := flagInputs
+	if len(args) == 0 && (gh || e.inputsInEnv()) {
+		gh = true
+		get = githubactions.New(githubactions.WithGetenv(e.getenv)).GetInput
+	}
+	if force != nil {
+		given := get
+		get = func(name string) string {
+			if v, ok := force[name]; ok {
+				return v
+			}
+			return given(name)
+		}
+	}
+	con := newConsole(gh, e.getenv, e.stdout, e.stderr)
+	con.summaryFile = *summaryPath
+	if gh && len(args) == 0 {
+		// First thing: tells the post step that it is the post step.
+		con.saveState(stateStarted, "true")
+	}
+
+	_, code := e.deploy(ctx, con, get)
+	return code
+}
+
+// deploy parses the inputs read by get, deploys, and reports the result
+// through con. It returns the result and the exit code. Invalid inputs (or
+// a missing region) are reported before any AWS call, with status failed.
+func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) string) (deployer.Result, int) {
+	p, err := parseInputs(get, parseOptions{Workspace: e.getenv("GITHUB_WORKSPACE"), ReadFile: e.readFile})
+	if err != nil {
+		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
+	}
+	con.mask(p.Secrets)
+	for _, n := range p.Notes {
+		con.infof("%s", n)
+	}
+
+	clients, err := newAWSClients(ctx, e.getenv)
+	if err != nil {
+		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
+	}
+	if len(p.Config.Alarms) > 0 && clients.CloudWatch == nil {
+		err := &inputError{Input: inAlarms, Msg: "ECS is at a custom endpoint (AWS_ENDPOINT_URL_ECS) but CloudWatch is not: set AWS_ENDPOINT_URL_CLOUDWATCH to read the alarms from"}
+		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
+	}
+	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify), deployer.WithCodeDeploy(clients.CodeDeploy))
+	res, err := d.Deploy(ctx, p.Config)
+	res = inputNames(res, err)
+	reportVerifyProblems(con, res)
+	res = completeResult(res, err, p.Config)
+	return res, con.finish(res)
+}
+
+// completeResult makes sure a result carries a status and a reason, also
+// when Deploy returned an error with a partial result.
+func completeResult(res deployer.Result, err error, cfg deployer.Config) deployer.Result {
+	if res.Service == "" {
+		res.Service = cfg.Service
+	}
+	if res.Cluster == "" {
+		res.Cluster = cfg.Cluster
+	}
+	if res.Status == "" {
+		res.Status = deployer.StatusFailed
+	}
+	if res.Reason == "" {
+		if err != nil {
+			res.Reason = err.Error()
+		} else if !res.Status.OK() {
+			res.Reason = "the deployment " + string(res.Status)
+		}
+	}
+	return res
+}
+
+// inputNames rewrites the deployer's problems with Config fields
+// (deployer.FieldError, found in err) in the reasons of res as the
+// action's inputs: "OnBusy: … (OnBusy: fail)" becomes "on-busy: …
+// (on-busy: fail)". The deployer knows only its Config; the names people
+// typed are ours.
+func inputNames(res deployer.Result, err error) deployer.Result {
+	var fes []*deployer.FieldError
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		if fe, ok := e.(*deployer.FieldError); ok {
+			fes = append(fes, fe)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	if len(fes) == 0 {
+		return res
+	}
+	rewrite := func(s string) string {
+		for _, fe := range fes {
+			s = strings.ReplaceAll(s, fe.Error(), configFieldsAsInputs(fe.Error()))
+		}
+		return s
+	}
+	res.Reason = rewrite(res.Reason)
+	res.Services = slices.Clone(res.Services)
+	for i := range res.Services {
+		res.Services[i].Reason = rewrite(res.Services[i].Reason)
+	}
+	return res
+}
+
+// configFieldsAsInputs replaces the Config field names a deployer message
+// uses with the inputs they come from.
+func configFieldsAsInputs(s string) string {
+	pairs := []string{
+		"CodeDeploy.AppSpec", inCodeDeployAppSpec, "CodeDeploy.Application", inCodeDeployApplication,
+		"CodeDeploy.DeploymentGroup", inCodeDeployGroup, "CodeDeploy.DeploymentConfig", inCodeDeployConfig,
+		"PreDeploy.Command", inPreDeployCommand, "PreDeploy.Timeout", inPreDeployTimeout,
+		"RollbackScope", inRollbackScope, "RollbackTimeout", inRollbackTimeout, "PollInterval", inPollInterval,
+		"FailedTasksThreshold", inFailedTasksThreshold, "MinimumHealthyPercent", inMinimumHealthyPercent,
+		"MaximumPercent", inMaximumPercent, "DesiredCount", inDesiredCount, "BakeTime", inBakeTime,
+		"LogLines", inLogLines, "Timeout", inTimeout, "OnBusy", inOnBusy, "OnCancel", inOnCancel, "OnPause", inOnPause,
+		"TaskDefinition", inTaskDefinition, "BaseRevision", inTaskDefinitionFamily, "Render", "the render inputs",
+		"Services", inServices, "Service", inService, "Alarms", inAlarms, "Resume", inResume,
+		"Images", inImages, "Revision", inRevision,
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		matched := false
+		for i := 0; i < len(pairs) && !matched; i += 2 {
+			f := pairs[i]
+			if strings.HasPrefix(s, f) && (len(s) == len(f) || !isWordByte(s[len(f)])) {
+				b.WriteString(pairs[i+1])
+				s = s[len(f):]
+				matched = true
+			}
+		}
+		if !matched {
+			r := s[0]
+			b.WriteByte(r)
+			s = s[1:]
+			for len(s) > 0 && isWordByte(r) && isWordByte(s[0]) { // not a field's start: copy the rest of the word
+				b.WriteByte(s[0])
+				s = s[1:]
+			}
+		}
+	}
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}

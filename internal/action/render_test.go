@@ -1,0 +1,317 @@
+package action
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
+)
+
+// renderInputs is what a workflow gives amazon-ecs-render-task-definition,
+// given to our step instead (with the render action's formats).
+func renderInputs() map[string]string {
+	return map[string]string{
+		"cluster": "demo", "service": "web", "poll-interval": "100ms",
+		"container-name": "app", "image": "public.ecr.aws/ecs-rollout/web:good",
+		"environment-variables":        "LOG_LEVEL=debug\nFEATURE_FLAGS=a=1,b=2\nAPI_TOKEN=ghp_planted0123456789abcdefghijklmnopqrst\n",
+		"env-files":                    "arn:aws:s3:::config-bucket/web/prod.env",
+		"secrets":                      "STRIPE_KEY=arn:aws:secretsmanager:us-east-1:123456789012:secret:web/stripe-Zz9Yy8\n-DB_PASSWORD",
+		"docker-labels":                "com.example.release=42",
+		"log-configuration-log-driver": "awslogs",
+		"log-configuration-options":    "awslogs-stream-prefix=api\nmode=non-blocking",
+		"command":                      `sh -c 'exec bin/server --greeting "hello world"'`,
+		"task-role-arn":                "arn:aws:iam::123456789012:role/web-task-v2",
+		"execution-role-arn":           "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+		"cpu":                          "512",
+		"memory":                       "1 GB",
+	}
+}
+
+// printed is the log without the ::add-mask:: lines (which hand values
+// to the runner to hide, and are not shown).
+func printed(log string) string {
+	var keep []string
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// describeJSON is a task definition as ECS describes it, as JSON members,
+// without the members ECS sets on each registration.
+func describeJSON(t *testing.T, c *ecs.Client, ref string) map[string]any {
+	t.Helper()
+	out, err := c.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(out.TaskDefinition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"TaskDefinitionArn", "Revision", "RegisteredAt", "RegisteredBy"} {
+		delete(m, k)
+	}
+	return m
+}
+
+// TestRenderInputsThroughBinary: the render action's inputs on our step,
+// through the binary against the simulator. The registered revision
+// differs from the running one exactly where the inputs say; the secret
+// environment value is never printed.
+func TestRenderInputsThroughBinary(t *testing.T) {
+	t.Parallel()
+	srv := demoSim(t)
+	env := feGitHubEnv(t, srv.URL, renderInputs())
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitOK {
+		t.Fatalf("exit code %d, want 0\n%s", r.code, r.stdout)
+	}
+	out := readFileCommands(t, env["GITHUB_OUTPUT"])
+	if out["status"] != "succeeded" || !strings.HasSuffix(out["task-definition-arn"], "task-definition/web:2") {
+		t.Fatalf("outputs %v, want succeeded with web:2", out)
+	}
+	clients, _ := ecssimtest.Clients(srv)
+	want := describeJSON(t, clients, "web:1")
+	got := describeJSON(t, clients, "web:2")
+	app := want["ContainerDefinitions"].([]any)[0].(map[string]any)
+	app["Image"] = "public.ecr.aws/ecs-rollout/web:good"
+	app["Environment"] = []any{
+		map[string]any{"Name": "LOG_LEVEL", "Value": "debug"},
+		map[string]any{"Name": "FEATURE_FLAGS", "Value": "a=1,b=2"},
+		map[string]any{"Name": "API_TOKEN", "Value": "ghp_planted0123456789abcdefghijklmnopqrst"},
+	}
+	app["EnvironmentFiles"] = []any{map[string]any{"Type": "s3", "Value": "arn:aws:s3:::config-bucket/web/prod.env"}}
+	app["Secrets"] = []any{map[string]any{"Name": "STRIPE_KEY", "ValueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:web/stripe-Zz9Yy8"}}
+	app["DockerLabels"] = map[string]any{"com.example.release": "42"}
+	opts := app["LogConfiguration"].(map[string]any)["Options"].(map[string]any)
+	opts["awslogs-stream-prefix"], opts["mode"] = "api", "non-blocking"
+	app["Command"] = []any{"sh", "-c", `exec bin/server --greeting "hello world"`}
+	want["TaskRoleArn"] = "arn:aws:iam::123456789012:role/web-task-v2"
+	want["Cpu"], want["Memory"] = "512", "1 GB"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("web:2 differs from web:1 beyond the inputs (-want +got):\n%s", diff)
+	}
+	if strings.Contains(printed(r.stdout.String()), "ghp_planted") || strings.Contains(readText(t, env["GITHUB_STEP_SUMMARY"]), "ghp_planted") {
+		t.Errorf("a secret value was printed:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout.String(), "::add-mask::ghp_planted") {
+		t.Errorf("the credential-like environment value was not masked:\n%s", r.stdout)
+	}
+}
+
+// TestRenderDryRun: dry-run shows the render inputs' diff, with names and
+// no values of the environment and secrets, and changes nothing.
+func TestRenderDryRun(t *testing.T) {
+	t.Parallel()
+	srv := demoSim(t)
+	in := renderInputs()
+	in["dry-run"] = "true"
+	env := feGitHubEnv(t, srv.URL, in)
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitOK || readFileCommands(t, env["GITHUB_OUTPUT"])["status"] != "dry-run" {
+		t.Fatalf("exit code %d, want a dry run\n%s", r.code, r.stdout)
+	}
+	if got := srv.Sim.MutatingCalls(); len(got) != 0 {
+		t.Errorf("mutating calls %v, want none", got)
+	}
+	log := printed(r.stdout.String())
+	for _, w := range []string{"environment LOG_LEVEL changed (value hidden)", "environment API_TOKEN added (value hidden)", "STRIPE_KEY", "DB_PASSWORD", "task definition: cpu 256 -> 512", "taskRoleArn"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("the plan lacks %q:\n%s", w, log)
+		}
+	}
+	if strings.Contains(log, "ghp_planted") || strings.Contains(log, "stripe-Zz9Yy8") {
+		t.Errorf("the plan prints a secret value:\n%s", log)
+	}
+}
+
+// TestRenderBadInputs: bad render values are input errors, each naming
+// its input, all at once, before any AWS call; a value is never quoted.
+func TestRenderBadInputs(t *testing.T) {
+	t.Parallel()
+	srv := demoSim(t)
+	env := feGitHubEnv(t, srv.URL, map[string]string{
+		"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good",
+		"environment-variables":        "hunter2-no-equals-sign",
+		"env-files":                    "s3://bucket/prod.env",
+		"secrets":                      "=arn:aws:ssm:us-east-1:123456789012:parameter/x",
+		"docker-labels":                "a=1\na=2",
+		"log-configuration-log-driver": "cloudwatch",
+		"command":                      `sh -c 'unclosed`,
+		"task-role-arn":                "web-task",
+		"cpu":                          "lots",
+		"memory":                       "2GiB",
+		"task-definition-revision":     "3",
+		"service-managed-ebs-volume":   `{"sizeInGiB": 50, "size": 5}`,
+		"pre-deploy-command":           "bin/migrate",
+		"pre-deploy-started-by":        "not allowed!",
+		"pre-deploy-tags":              `[{"Key": "team", "value": "web"}]`,
+	})
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitFail {
+		t.Fatalf("exit code %d, want %d\n%s", r.code, exitFail, r.stdout)
+	}
+	if calls := srv.Sim.Calls(); len(calls) != 0 {
+		t.Errorf("AWS calls %d, want none before the inputs are right", len(calls))
+	}
+	got := errorAnnotations(r.stdout.String())
+	for _, input := range []string{"environment-variables", "env-files", "secrets", "docker-labels", "log-configuration-log-driver", "command", "task-role-arn", "cpu", "memory", "task-definition-revision",
+		"service-managed-ebs-volume", "pre-deploy-started-by", "pre-deploy-tags"} {
+		if !slices.ContainsFunc(got, func(a string) bool { return strings.Contains(a, "::"+input+": ") }) {
+			t.Errorf("no error annotation names %s:\n%s", input, strings.Join(got, "\n"))
+		}
+	}
+	if strings.Contains(r.stdout.String(), "hunter2") {
+		t.Errorf("an environment value was printed:\n%s", r.stdout)
+	}
+}
+
+// TestRegisterOnlyThroughBinary: no service and no services, as the deploy
+// action without service: one RegisterTaskDefinition and nothing else,
+// status registered, task-definition-arn set, exit 0.
+func TestRegisterOnlyThroughBinary(t *testing.T) {
+	t.Parallel()
+	td := `{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+  "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/ecs-rollout/web:v1", "essential": true}]}`
+	for _, tc := range []struct {
+		name    string
+		inputs  map[string]string
+		wantOps []string
+		wantArn string
+	}{
+		{"a task-definition file", map[string]string{"task-definition": "td.json", "image": "public.ecr.aws/ecs-rollout/web:good", "environment-variables": "A=1"},
+			[]string{"RegisterTaskDefinition"}, "web:2"},
+		{"a family's latest revision with the inputs", map[string]string{"task-definition-family": "web", "container-name": "app", "image": "public.ecr.aws/ecs-rollout/web:good", "cpu": "512", "memory": "1024"},
+			[]string{"DescribeTaskDefinition", "RegisterTaskDefinition"}, "web:2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := demoSim(t)
+			env := feGitHubEnv(t, srv.URL, tc.inputs)
+			if err := os.WriteFile(filepath.Join(env["GITHUB_WORKSPACE"], "td.json"), []byte(td), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := feRunMain(t.Context(), nil, env)
+			if r.code != exitOK {
+				t.Fatalf("exit code %d, want 0\n%s", r.code, r.stdout)
+			}
+			out := readFileCommands(t, env["GITHUB_OUTPUT"])
+			if out["status"] != "registered" || !strings.HasSuffix(out["task-definition-arn"], "task-definition/"+tc.wantArn) {
+				t.Errorf("outputs %v, want registered %s", out, tc.wantArn)
+			}
+			var ops []string
+			for _, c := range srv.Sim.Calls() {
+				if c.Op != "DescribeLogGroups" { // the verify phase's read of the awslogs group (docs/verify.md)
+					ops = append(ops, c.Op)
+				}
+			}
+			if diff := cmp.Diff(tc.wantOps, ops); diff != "" {
+				t.Errorf("AWS calls (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(readText(t, env["GITHUB_STEP_SUMMARY"]), "Registered") {
+				t.Errorf("the summary does not say registered:\n%s", readText(t, env["GITHUB_STEP_SUMMARY"]))
+			}
+			if svc, _ := srv.Sim.Service("demo", "web"); !strings.HasSuffix(aws.ToString(svc.TaskDefinition), "web:1") {
+				t.Errorf("the service changed: it runs %s", aws.ToString(svc.TaskDefinition))
+			}
+		})
+	}
+}
+
+// TestRegisterOnlyDryRun: a register-only dry run reads the family and
+// registers nothing.
+func TestRegisterOnlyDryRun(t *testing.T) {
+	t.Parallel()
+	srv := demoSim(t)
+	env := feGitHubEnv(t, srv.URL, map[string]string{"task-definition-family": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "dry-run": "true"})
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitOK || readFileCommands(t, env["GITHUB_OUTPUT"])["status"] != "dry-run" {
+		t.Fatalf("exit code %d, want a dry run\n%s", r.code, r.stdout)
+	}
+	if got := srv.Sim.MutatingCalls(); len(got) != 0 {
+		t.Errorf("mutating calls %v, want none", got)
+	}
+	if !strings.Contains(r.stdout.String(), "container app: image public.ecr.aws/ecs-rollout/web:v1 -> public.ecr.aws/ecs-rollout/web:good") {
+		t.Errorf("the plan lacks the image change:\n%s", r.stdout)
+	}
+}
+
+// TestRegisterOnlyInputErrors: without service, inputs that act on a
+// service are errors; no service and nothing to register is the usual
+// "service: required".
+func TestRegisterOnlyInputErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		in   map[string]string
+		want [][2]string
+	}{
+		{"nothing at all", map[string]string{"image": "nginx:1"}, [][2]string{{"service", "required"}}},
+		{"a pre-deploy task and a desired count", map[string]string{"task-definition-family": "web", "pre-deploy-command": "bin/migrate", "desired-count": "2"},
+			[][2]string{{"pre-deploy-command", "needs service"}, {"desired-count", "needs service"}}},
+		{"family and arn", map[string]string{"task-definition-family": "web", "task-definition-arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"},
+			[][2]string{{"task-definition-arn", "not both"}}},
+		{"render inputs and revision", map[string]string{"service": "web", "revision": "web:3", "cpu": "512"},
+			[][2]string{{"revision", "cannot be combined with cpu"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseInputs(func(k string) string { return tc.in[k] }, parseOptions{})
+			checkInputErrors(t, err, tc.want)
+		})
+	}
+}
+
+// TestRenderContainerName: container-name as the render action takes it
+// (several, comma-separated: the same image for each), naming the render
+// inputs' container without an image, and beside images.
+func TestRenderContainerName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in         map[string]string
+		images     []string // container=image
+		containers []string // the render inputs' containers
+	}{
+		{map[string]string{"service": "web", "container-name": "app, worker", "image": "nginx:1"}, []string{"app=nginx:1", "worker=nginx:1"}, nil},
+		{map[string]string{"service": "web", "container-name": "app", "environment-variables": "A=1"}, nil, []string{"app"}},
+		{map[string]string{"service": "web", "images": "app=nginx:1\nworker=nginx:2", "container-name": "worker", "command": "bin/work"}, []string{"app=nginx:1", "worker=nginx:2"}, []string{"worker"}},
+	} {
+		p, err := parseInputs(func(k string) string { return tc.in[k] }, parseOptions{})
+		if err != nil {
+			t.Errorf("%v: %v", tc.in, err)
+			continue
+		}
+		var images []string
+		for _, ci := range p.Config.Images {
+			images = append(images, ci.Container+"="+ci.Image)
+		}
+		var containers []string
+		if p.Config.Render != nil {
+			containers = p.Config.Render.Containers
+		}
+		if !cmp.Equal(tc.images, images) || !cmp.Equal(tc.containers, containers) {
+			t.Errorf("%v: images %v, render containers %v; want %v and %v", tc.in, images, containers, tc.images, tc.containers)
+		}
+	}
+	_, err := parseInputs(func(k string) string {
+		return map[string]string{"service": "web", "container-name": "app,app", "image": "nginx:1"}[k]
+	}, parseOptions{})
+	checkInputErrors(t, err, [][2]string{{"container-name", `container "app" is named twice`}})
+}
