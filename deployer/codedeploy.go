@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -219,12 +220,15 @@ func (st *codeDeployStrategy) checkAppSpec(rev *ecs.RegisterTaskDefinitionInput)
 		}
 		lb := r.svc.LoadBalancers[0]
 		st.spec = appspec.Build(r.target, aws.ToString(lb.ContainerName), aws.ToInt32(lb.ContainerPort), aws.ToString(r.svc.PlatformVersion))
+		r.d.emit(EventInfo, "No AppSpec file: built the AppSpec from service %s's load balancer (container %s, port %d), with no hooks",
+			r.cfg.Service, aws.ToString(lb.ContainerName), aws.ToInt32(lb.ContainerPort))
 	} else {
 		spec, err := appspec.Parse(r.cfg.CodeDeploy.AppSpec)
 		if err != nil {
 			return fieldError(in, "%s: %w", cmp.Or(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec"), err)
 		}
 		st.spec = spec
+		r.d.emit(EventInfo, "AppSpec from %s%s", cmp.Or(r.cfg.CodeDeploy.AppSpecFile, "the AppSpec file"), hooksNote(spec.Hooks()))
 	}
 	name, port, ok := st.spec.Container()
 	if !ok {
@@ -713,4 +717,30 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 	res.Status = StatusRolledBack
 	res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopDeployment with autoRollbackEnabled)", what, taskdef.ShortRevision(cp.RollbackTarget))
 	return res, nil
+}
+
+// hooksNote lists an AppSpec's lifecycle hooks for the log, in the order
+// of the ECS lifecycle events (names matched whatever their case, as the
+// AppSpec's are).
+func hooksNote(hooks map[string]string) string {
+	if len(hooks) == 0 {
+		return ", with no hooks"
+	}
+	order := []string{"beforeinstall", "afterinstall", "afterallowtesttraffic", "beforeallowtraffic", "afterallowtraffic"}
+	events := slices.Collect(maps.Keys(hooks))
+	slices.SortFunc(events, func(a, b string) int {
+		ia, ib := slices.Index(order, strings.ToLower(a)), slices.Index(order, strings.ToLower(b))
+		if ia < 0 {
+			ia = len(order)
+		}
+		if ib < 0 {
+			ib = len(order)
+		}
+		return cmp.Or(cmp.Compare(ia, ib), strings.Compare(a, b))
+	})
+	parts := make([]string, len(events))
+	for i, ev := range events {
+		parts[i] = ev + " " + hooks[ev]
+	}
+	return ", hooks: " + strings.Join(parts, ", ")
 }

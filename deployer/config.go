@@ -10,8 +10,13 @@ import (
 
 // Defaults used when a Config field is left zero.
 const (
-	DefaultCluster         = "default"
-	DefaultTimeout         = 10 * time.Minute
+	DefaultCluster = "default"
+	// DefaultTimeout is how long a deployment may take when Config.Timeout
+	// is zero: the deploy action's wait-for-minutes default (30), so a
+	// migrated workflow waits as long as it did. The watch fails a
+	// deployment on its own signals (failed tasks, ECS's circuit breaker,
+	// alarms) long before; the timeout only ends one that makes no progress.
+	DefaultTimeout         = 30 * time.Minute
 	DefaultRollbackTimeout = 10 * time.Minute
 	// DefaultPollInterval is the time between status checks. See
 	// BENCHMARKS.md for how it was chosen: it keeps the median detection

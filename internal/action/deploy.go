@@ -81,6 +81,9 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 	for _, n := range p.Notes {
 		con.infof("%s", n)
 	}
+	for _, n := range p.Notices {
+		con.noticef("%s", n)
+	}
 
 	clients, err := newAWSClients(ctx, e.getenv)
 	if err != nil {

@@ -72,8 +72,8 @@ func inputSpecs() []inputSpec {
 		{Name: inRollbackTimeout, Default: durationText(deployer.DefaultRollbackTimeout), Kind: kindDuration, Usage: "how long to wait for the rollback to settle"},
 		{Name: inBakeTime, Default: "0s", Kind: kindDuration, Usage: "after the deployment completes, keep watching its tasks and the alarms this long (at most 6h); 0s: the verdict is final at COMPLETED"},
 		{Name: inAlarms, Kind: kindList, Usage: "CloudWatch alarm names (metric or composite), one per line or comma-separated, at most 100; one in ALARM from the update to the end of the bake rolls back"},
-		{Name: inMinimumHealthyPercent, Kind: kindInt, Usage: "tasks kept running during the deployment, 0 to 100 % of the desired count (ROLLING services: 100 when none; others: the service's own)"},
-		{Name: inMaximumPercent, Kind: kindInt, Usage: "tasks allowed during the deployment, 100 to 200 % of the desired count (ROLLING services: 200 when none; others: the service's own)"},
+		{Name: inMinimumHealthyPercent, Kind: kindInt, Usage: "tasks kept running during the deployment, 0 to 100 % of the desired count; none: the service's own"},
+		{Name: inMaximumPercent, Kind: kindInt, Usage: "tasks allowed during the deployment, 100 to 200 % of the desired count; none: the service's own"},
 		{Name: inForceNewDeployment, Default: "true", Kind: kindBool, Usage: "force a new deployment even when the revision is unchanged"},
 		{Name: inDesiredCount, Kind: kindInt, Usage: "new desired count; none leaves it unchanged"},
 		{Name: inEnableECSManagedTags, Kind: kindBool, Usage: "turn Amazon ECS managed tags on or off; none leaves it unchanged"},
@@ -88,7 +88,7 @@ func inputSpecs() []inputSpec {
 		{Name: inOnPause, Default: string(deployer.OnPauseReturn), Usage: "when our deployment waits at a PAUSE hook: return (status paused), continue or rollback"},
 		{Name: inResume, Usage: "continue or rollback the deployment waiting at a PAUSE hook (with service or services, no image)"},
 		{Name: inVerify, Default: "true", Kind: kindBool, Usage: "before any change, verify the revision's images (and platform), secrets, log groups and roles; false skips it"},
-		{Name: inCodeDeployAppSpec, Usage: "CODE_DEPLOY services: AppSpec file (YAML or JSON; its TaskDefinition is replaced); none: built from the service's load balancer"},
+		{Name: inCodeDeployAppSpec, Usage: "CODE_DEPLOY services: AppSpec file (YAML or JSON; its TaskDefinition is replaced); none: the workspace's appspec.yaml, else built from the service's load balancer"},
 		{Name: inCodeDeployApplication, Usage: "CODE_DEPLOY services: CodeDeploy application; none: AppECS-<cluster>-<service>"},
 		{Name: inCodeDeployGroup, Usage: "CODE_DEPLOY services: CodeDeploy deployment group; none: DgpECS-<cluster>-<service>"},
 		{Name: inCodeDeployDescription, Usage: "CODE_DEPLOY services: description of the CodeDeploy deployment"},
@@ -172,6 +172,10 @@ type parsed struct {
 	// Notes are lines worth logging, e.g. read-only members ignored in the
 	// task-definition file.
 	Notes []string
+	// Notices are lines worth a notice annotation: an input taken other
+	// than as given (wait-for-minutes clamped to 6 hours), each starting
+	// with the input's name.
+	Notices []string
 }
 
 // parseInputs turns the inputs into a deployer.Config. get returns an
@@ -223,19 +227,26 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
-	out.Notes = p.notes
+	out.Notes, out.Notices = p.notes, p.notices
 	return out, nil
 }
 
 // inputParser collects problems while parsing.
 type inputParser struct {
-	get   func(string) string
-	errs  []error
-	notes []string
+	get     func(string) string
+	errs    []error
+	notes   []string
+	notices []string
 }
 
 func (p *inputParser) raw(name string) string { return strings.TrimSpace(p.get(name)) }
 
 func (p *inputParser) add(name, msg string) {
 	p.errs = append(p.errs, &inputError{Input: name, Msg: msg})
+}
+
+// notice records an input taken other than as given, for a notice
+// annotation naming it.
+func (p *inputParser) notice(name, msg string) {
+	p.notices = append(p.notices, name+": "+msg)
 }

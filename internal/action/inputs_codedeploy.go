@@ -1,9 +1,12 @@
 package action
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
+	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/appspec"
 )
 
@@ -22,6 +25,10 @@ const (
 // maxDescription is CodeDeploy's limit on a deployment's description.
 const maxDescription = 512
 
+// defaultAppSpec is the AppSpec file read when codedeploy-appspec is
+// empty, in the workspace: the deploy action's default.
+const defaultAppSpec = "appspec.yaml"
+
 // codeDeployInputs parses the codedeploy-* inputs. The AppSpec file is
 // read and parsed here, so that a missing or malformed file is an input
 // error before anything reaches AWS; whether it names a container and port
@@ -37,6 +44,7 @@ func (p *inputParser) codeDeployInputs(out *parsed, opts parseOptions) {
 	}
 	path := p.raw(inCodeDeployAppSpec)
 	if path == "" {
+		p.defaultAppSpec(cd, opts)
 		return
 	}
 	if !filepath.IsAbs(path) && opts.Workspace != "" {
@@ -56,4 +64,30 @@ func (p *inputParser) codeDeployInputs(out *parsed, opts parseOptions) {
 		return
 	}
 	cd.AppSpec, cd.AppSpecFile = data, p.raw(inCodeDeployAppSpec)
+}
+
+// defaultAppSpec reads appspec.yaml from the workspace when
+// codedeploy-appspec is empty, as the deploy action does, so that the
+// hooks of a workflow migrated from it are kept. No such file: the
+// CodeDeploy strategy builds an AppSpec from the service's load balancer
+// and says so in the log. The file is parsed at preflight, and only for a
+// CODE_DEPLOY service: an appspec.yaml lying in the workspace of a step
+// that deploys an ECS-controller service is never read as an AppSpec.
+func (p *inputParser) defaultAppSpec(cd *deployer.CodeDeploy, opts parseOptions) {
+	if opts.ReadFile == nil {
+		return
+	}
+	path := defaultAppSpec
+	if opts.Workspace != "" {
+		path = filepath.Join(opts.Workspace, defaultAppSpec)
+	}
+	data, err := opts.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		p.add(inCodeDeployAppSpec, fmt.Sprintf("empty, and the default %s cannot be read: %v", defaultAppSpec, err))
+		return
+	}
+	cd.AppSpec, cd.AppSpecFile = data, defaultAppSpec+" (the workspace's, codedeploy-appspec being empty)"
 }

@@ -36,9 +36,20 @@ func TestCodeDeployInputs(t *testing.T) {
 		cd.AppSpecFile != "appspec.yaml" || !strings.Contains(string(cd.AppSpec), "smoke-test") {
 		t.Errorf("CodeDeploy config: %+v", cd)
 	}
-	if out, err := parse(nil); err != nil || out.Config.CodeDeploy.AppSpec != nil || out.Config.CodeDeploy.Application != "" {
-		t.Errorf("defaults: %v %+v (empty: the deployer applies the official action's defaults)", err, out.Config.CodeDeploy)
+	// codedeploy-appspec empty: the workspace's appspec.yaml, as the
+	// official action reads it; without one, nothing (the deployer builds
+	// an AppSpec and says so).
+	if out, err := parse(nil); err != nil || !strings.Contains(string(out.Config.CodeDeploy.AppSpec), "smoke-test") ||
+		!strings.HasPrefix(out.Config.CodeDeploy.AppSpecFile, "appspec.yaml") || out.Config.CodeDeploy.Application != "" {
+		t.Errorf("defaults: %v %+v (the workspace's appspec.yaml; empty names: the deployer applies the official action's defaults)", err, out.Config.CodeDeploy)
 	}
+	none := func(string) ([]byte, error) { return nil, fs.ErrNotExist }
+	if out, err := parseInputs(mapGetter(map[string]string{"service": "web", "image": "nginx:1.27"}), parseOptions{ReadFile: none, Workspace: "/ws"}); err != nil || out.Config.CodeDeploy.AppSpec != nil {
+		t.Errorf("no appspec.yaml: %v %+v", err, out.Config.CodeDeploy)
+	}
+	denied := func(string) ([]byte, error) { return nil, fs.ErrPermission }
+	_, err = parseInputs(mapGetter(map[string]string{"service": "web", "image": "nginx:1.27"}), parseOptions{ReadFile: denied, Workspace: "/ws"})
+	checkInputErrors(t, err, [][2]string{{"codedeploy-appspec", "empty, and the default appspec.yaml cannot be read"}})
 
 	_, err = parse(map[string]string{"codedeploy-appspec": "missing.yaml", "codedeploy-deployment-description": strings.Repeat("x", 513)})
 	checkInputErrors(t, err, [][2]string{

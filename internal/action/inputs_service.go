@@ -30,9 +30,10 @@ func (p *inputParser) serviceInputs(out *parsed, _ parseOptions) {
 	cfg := &out.Config
 	cfg.MinimumHealthyPercent = p.percent(inMinimumHealthyPercent, 0, 100)
 	cfg.MaximumPercent = p.percent(inMaximumPercent, 100, 200)
-	cfg.RollingDefaults = true // empty inputs: 100 and 200 for a ROLLING service
-	// A ROLLING service takes 100 for a minimum-healthy-percent not given.
-	if lo, hi := cfg.MinimumHealthyPercent, cfg.MaximumPercent; hi != nil && *hi == 100 && (lo == nil || *lo == 100) {
+	// Empty inputs leave the service's own percentages alone (as the
+	// deploy action does): nothing is sent for them, so a ROLLING service
+	// at 50/150 stays at 50/150. deployer.Config.RollingDefaults stays off.
+	if lo, hi := cfg.MinimumHealthyPercent, cfg.MaximumPercent; hi != nil && *hi == 100 && lo != nil && *lo == 100 {
 		p.add(inMaximumPercent, "100 together with minimum-healthy-percent 100 leaves ECS no room to replace a task; raise maximum-percent or lower minimum-healthy-percent")
 	}
 	cfg.ForceNewDeployment = p.boolean(inForceNewDeployment, true)

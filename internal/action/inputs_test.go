@@ -37,7 +37,7 @@ func feDefaultConfig() deployer.Config {
 		Cluster:              "default",
 		Service:              "web",
 		Images:               []deployer.ContainerImage{{Image: "nginx:1.27", Input: "image"}},
-		Timeout:              10 * time.Minute,
+		Timeout:              30 * time.Minute,
 		PollInterval:         deployer.DefaultPollInterval,
 		FailedTasksThreshold: 1,
 		Rollback:             true,
@@ -48,7 +48,6 @@ func feDefaultConfig() deployer.Config {
 		OnBusy:               deployer.OnBusyWait,
 		OnCancel:             deployer.OnCancelRollback,
 		OnPause:              deployer.OnPauseReturn,
-		RollingDefaults:      true,
 		Verify:               true,
 	}
 }
@@ -69,7 +68,7 @@ func TestParseInputs(t *testing.T) {
 		{
 			name: "defaults as the runner passes them",
 			in: map[string]string{
-				"cluster": "default", "timeout": "10m", "poll-interval": "5s", "failed-tasks-threshold": "1",
+				"cluster": "default", "timeout": "30m", "poll-interval": "5s", "failed-tasks-threshold": "1",
 				"rollback": "true", "rollback-timeout": "10m", "minimum-healthy-percent": "", "maximum-percent": "",
 				"force-new-deployment": "true", "wait": "true", "log-lines": "20", "on-cancel": "rollback",
 				"on-busy": "wait", "deregister-failed": "false", "dry-run": "false", "bake-time": "0s", "alarms": "",
@@ -146,8 +145,13 @@ func TestParseInputs(t *testing.T) {
 		},
 		{
 			name: "wait-for-minutes replaces the default timeout",
-			in:   map[string]string{"timeout": "10m", "wait-for-minutes": "30"},
-			want: func(c *deployer.Config) { c.Timeout = 30 * time.Minute },
+			in:   map[string]string{"timeout": "30m", "wait-for-minutes": "45"},
+			want: func(c *deployer.Config) { c.Timeout = 45 * time.Minute },
+		},
+		{
+			name: "wait-for-minutes above 360 is clamped to 6 hours",
+			in:   map[string]string{"timeout": "30m", "wait-for-minutes": "1000"},
+			want: func(c *deployer.Config) { c.Timeout = 6 * time.Hour; c.PollInterval = deployer.DefaultPollInterval },
 		},
 		{
 			name: "wait-for-minutes agreeing with timeout",
@@ -314,7 +318,7 @@ func TestParseInputsErrors(t *testing.T) {
 		{"min healthy negative", map[string]string{"minimum-healthy-percent": "-1"}, [][2]string{{"minimum-healthy-percent", "out of range"}}},
 		{"max percent under 100", map[string]string{"maximum-percent": "99"}, [][2]string{{"maximum-percent", "out of range (100 to 200)"}}},
 		{"max percent absurd", map[string]string{"maximum-percent": "100000"}, [][2]string{{"maximum-percent", "out of range"}}},
-		{"no room to replace", map[string]string{"maximum-percent": "100"}, [][2]string{{"maximum-percent", "no room"}}},
+		{"no room to replace", map[string]string{"maximum-percent": "100", "minimum-healthy-percent": "100"}, [][2]string{{"maximum-percent", "no room"}}},
 		{"desired count negative", map[string]string{"desired-count": "-1"}, [][2]string{{"desired-count", "out of range"}}},
 		{"desired count huge", map[string]string{"desired-count": "99999999999"}, [][2]string{{"desired-count", "out of range"}}},
 		{"bad boolean", map[string]string{"rollback": "yes"}, [][2]string{{"rollback", `"yes" is not a boolean`}}},
@@ -325,7 +329,6 @@ func TestParseInputsErrors(t *testing.T) {
 		{"log-lines negative", map[string]string{"log-lines": "-1"}, [][2]string{{"log-lines", "out of range"}}},
 		{"log-lines absurd", map[string]string{"log-lines": "1000000"}, [][2]string{{"log-lines", "out of range"}}},
 		{"wait-for-minutes zero", map[string]string{"wait-for-minutes": "0"}, [][2]string{{"wait-for-minutes", "out of range"}}},
-		{"wait-for-minutes over 6h", map[string]string{"wait-for-minutes": "361"}, [][2]string{{"wait-for-minutes", "out of range"}}},
 		{"wait-for-minutes and timeout disagree", map[string]string{"wait-for-minutes": "5", "timeout": "20m"}, [][2]string{{"wait-for-minutes", "disagrees with timeout"}}},
 		{"wait false but wait-for-service-stability true", map[string]string{"wait": "false", "wait-for-service-stability": "true"}, [][2]string{{"wait-for-service-stability", "disagrees with wait"}}},
 		{"nothing to deploy", map[string]string{"image": "", "force-new-deployment": "false"}, [][2]string{{"image", "nothing to deploy"}}},

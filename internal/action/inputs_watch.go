@@ -73,6 +73,13 @@ func defaultPollFor(timeouts ...time.Duration) time.Duration {
 	return max(d, minPollInterval)
 }
 
+// maxWaitForMinutes is the deploy action's own limit on wait-for-minutes
+// (MAX_WAIT_MINUTES, 6 hours): more is taken as 360, with a notice.
+const maxWaitForMinutes = 360
+
+// timeout parses timeout and wait-for-minutes (the deploy action's name
+// for it, in minutes). wait-for-minutes above 360 is clamped to 6 hours
+// as the deploy action clamps it, with a notice.
 func (p *inputParser) timeout() time.Duration {
 	t := p.duration(inTimeout, deployer.DefaultTimeout, 0, maxDuration)
 	s := p.raw(inWaitForMinutes)
@@ -83,15 +90,19 @@ func (p *inputParser) timeout() time.Duration {
 	if !ok {
 		return t
 	}
-	if n <= 0 || time.Duration(n)*time.Minute > maxDuration {
-		p.add(inWaitForMinutes, fmt.Sprintf("%d is out of range (1 to %d minutes)", n, int(maxDuration/time.Minute)))
+	if n <= 0 {
+		p.add(inWaitForMinutes, fmt.Sprintf("%d is out of range (1 to %d minutes)", n, maxWaitForMinutes))
 		return t
+	}
+	if n > maxWaitForMinutes {
+		p.notice(inWaitForMinutes, fmt.Sprintf("%d minutes is more than 6 hours; waiting at most 360 minutes (6h), as the deploy action does", n))
+		n = maxWaitForMinutes
 	}
 	w := time.Duration(n) * time.Minute
 	// The runner passes timeout's default even when the user did not set
 	// it, so only a timeout other than the default conflicts.
 	if ts := p.raw(inTimeout); ts != "" && ts != durationText(deployer.DefaultTimeout) && t != w {
-		p.add(inWaitForMinutes, fmt.Sprintf("%d minutes disagrees with timeout %s: set only one", n, ts))
+		p.add(inWaitForMinutes, fmt.Sprintf("%s minutes disagrees with timeout %s: set only one", s, ts))
 	}
 	return w
 }
