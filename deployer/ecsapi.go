@@ -32,6 +32,9 @@ type ECSClient interface {
 	ContinueServiceDeployment(ctx context.Context, in *ecs.ContinueServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+	// Express Mode services (resourceManagementType ECS) deploy and roll
+	// back a revision through it (express.go).
+	UpdateExpressGatewayService(ctx context.Context, in *ecs.UpdateExpressGatewayServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateExpressGatewayServiceOutput, error)
 }
 
 // LogsClient is the part of CloudWatch Logs the deployer calls (for log

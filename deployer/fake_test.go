@@ -96,6 +96,10 @@ func (f *scriptedECS) RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.O
 	panic("scriptedECS: RunTask is not scripted")
 }
 
+func (f *scriptedECS) UpdateExpressGatewayService(context.Context, *ecs.UpdateExpressGatewayServiceInput, ...func(*ecs.Options)) (*ecs.UpdateExpressGatewayServiceOutput, error) {
+	panic("scriptedECS: UpdateExpressGatewayService is not scripted")
+}
+
 func (f *scriptedECS) StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	panic("scriptedECS: StopTask is not scripted")
 }

@@ -44,6 +44,9 @@ func (d *Deployer) describeServices(ctx context.Context, cluster string, names [
 		}
 		return nil, nil, fmt.Errorf("describe service %s: %w", strings.Join(names, ", "), err)
 	}
+	for i := range out.Services {
+		expressTaskDefinition(&out.Services[i]) // express.go
+	}
 	found, missing = map[string]types.Service{}, map[string]string{}
 	for _, name := range names {
 		for _, s := range out.Services {

@@ -135,6 +135,9 @@ type pause struct {
 // preflight (or resume) found it: its deployment controller and its
 // deployment strategy.
 func chooseStrategy(r *run, svc types.Service) strategy {
+	if isExpress(svc) {
+		return newExpressStrategy(r, svc) // express.go
+	}
 	if isCodeDeploy(svc) {
 		return &codeDeployStrategy{r: r}
 	}
@@ -147,6 +150,9 @@ func chooseStrategy(r *run, svc types.Service) strategy {
 // recoveryStrategy picks the strategy that recovers a checkpoint in the
 // post step, from what the checkpoint says.
 func recoveryStrategy(cp Checkpoint) strategy {
+	if cp.ExpressServiceARN != "" {
+		return &expressStrategy{stagedStrategy: &stagedStrategy{kind: types.DeploymentStrategy(cp.Strategy)}, serviceARN: cp.ExpressServiceARN}
+	}
 	if cp.Strategy == StrategyCodeDeploy {
 		return &codeDeployStrategy{}
 	}

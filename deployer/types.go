@@ -408,4 +408,8 @@ type Checkpoint struct {
 	Targets []Checkpoint `json:",omitempty"`
 	// PreDeployTask is the ARN of the pre-deploy task, once started.
 	PreDeployTask string `json:",omitempty"`
+	// ExpressServiceARN is set for an Express Mode service: the post step
+	// rolls it back through UpdateExpressGatewayService, never
+	// UpdateService (express.go).
+	ExpressServiceARN string `json:",omitempty"`
 }

@@ -233,6 +233,10 @@ func iamScenarios() []iamScenario {
 		{name: "blue/green: paused at a PAUSE hook", inputs: map[string]string{"image": "repo/app:2"}, sc: blueGreen(true), wantStatus: "paused"},
 		{name: "blue/green: resume continue", inputs: map[string]string{"resume": "continue", "container-name": ""}, sc: blueGreen(true), wantStatus: "succeeded",
 			before: pausedDeployment, wantOps: []string{"ListServiceDeployments", "DescribeServiceRevisions", "ContinueServiceDeployment"}},
+		{name: "Express Mode: succeeded", inputs: map[string]string{"image": "repo/app:2", "container-name": "Main"}, sc: expressMode, wantStatus: "succeeded",
+			wantOps: []string{"UpdateExpressGatewayService", "DescribeServiceDeployments"}},
+		{name: "Express Mode: crash, StopServiceDeployment", inputs: map[string]string{"image": "repo/app:crash", "container-name": "Main"}, sc: expressMode, wantStatus: "rolled-back",
+			wantOps: []string{"UpdateExpressGatewayService", "StopServiceDeployment"}},
 		{name: "CodeDeploy: succeeded", inputs: map[string]string{"image": "repo/app:2"}, sc: codeDeployService(false), wantStatus: "succeeded",
 			wantOps: []string{"GetDeploymentGroup", "GetDeploymentConfig", "ListDeployments", "CreateDeployment", "GetDeploymentTarget", "GetDeployment"}},
 		{name: "CodeDeploy: crash, StopDeployment", inputs: map[string]string{"image": "repo/app:crash"}, sc: codeDeployService(false), wantStatus: "rolled-back",
@@ -240,6 +244,19 @@ func iamScenarios() []iamScenario {
 		{name: "CodeDeploy: resume continue at Ready", inputs: map[string]string{"resume": "continue", "container-name": ""}, sc: codeDeployService(true), wantStatus: "succeeded",
 			before: readyDeployment, wantOps: []string{"ListDeployments", "ContinueDeployment"}},
 	}
+}
+
+// expressMode makes the service an Express Mode service (container Main,
+// resourceManagementType ECS, Express Mode's canary) on a fast scenario
+// clock.
+func expressMode(sc *ecssim.Scenario) {
+	sc.TaskDefinitions[0].ContainerDefinitions[0].Name = aws.String("Main")
+	svc := &sc.Services[0]
+	svc.ResourceManagementType = "ECS"
+	lb := ecssim.BlueGreenLoadBalancer()
+	lb.ContainerName = aws.String("Main")
+	svc.LoadBalancers = []types.LoadBalancer{lb}
+	sc.Timings.Minute = ecssim.Duration(100 * time.Millisecond)
 }
 
 // codeDeployService makes the service CODE_DEPLOY with its CodeDeploy
@@ -381,7 +398,7 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 			t.Errorf("%s is called (in %s) but iam-policy.json does not allow it", a, strings.Join(used[a], ", "))
 		}
 	}
-	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms", "ecs:RunTask", "ecs:StopTask", "codedeploy:CreateDeployment", "codedeploy:StopDeployment", "codedeploy:ContinueDeployment"} {
+	for _, want := range []string{"ecs:TagResource", "iam:PassRole", "logs:GetLogEvents", "ecs:DeregisterTaskDefinition", "cloudwatch:DescribeAlarms", "ecs:RunTask", "ecs:StopTask", "codedeploy:CreateDeployment", "codedeploy:StopDeployment", "codedeploy:ContinueDeployment", "ecs:UpdateExpressGatewayService"} {
 		if len(used[want]) == 0 {
 			t.Errorf("no scenario needed %s: the test no longer covers it", want)
 		}

@@ -22,7 +22,7 @@ const (
 func isMutating(op string) bool {
 	switch op {
 	case "RegisterTaskDefinition", "DeregisterTaskDefinition", "UpdateService", "RunTask", "StopTask",
-		"StopServiceDeployment", "ContinueServiceDeployment",
+		"StopServiceDeployment", "ContinueServiceDeployment", "UpdateExpressGatewayService",
 		"CreateDeployment", "StopDeployment", "ContinueDeployment": // CodeDeploy
 		return true
 	}
@@ -119,8 +119,8 @@ func (s *Sim) Calls() []Call {
 
 // MutatingCalls returns the calls (successful or not) to operations that
 // can change state: RegisterTaskDefinition, DeregisterTaskDefinition,
-// UpdateService, RunTask, StopTask, StopServiceDeployment and
-// ContinueServiceDeployment.
+// UpdateService, RunTask, StopTask, StopServiceDeployment,
+// ContinueServiceDeployment and UpdateExpressGatewayService.
 func (s *Sim) MutatingCalls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,7 +8,8 @@ import (
 )
 
 // Service returns the service as DescribeServices would (with tags), and
-// false if the cluster or service does not exist.
+// false if the cluster or service does not exist; an Express Mode
+// service with its taskDefinition, which DescribeServices leaves out.
 func (s *Sim) Service(cluster, name string) (types.Service, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -21,7 +22,11 @@ func (s *Sim) Service(cluster, name string) (types.Service, bool) {
 	if !ok {
 		return types.Service{}, false
 	}
-	return s.serviceView(svc, true), true
+	v := s.serviceView(svc, true)
+	if svc.express {
+		v.TaskDefinition = aws.String(svc.deps[0].td.arn()) // for tests: what the wire leaves out (express.go)
+	}
+	return v, true
 }
 
 // TaskDefinitions returns every registered revision (ACTIVE and INACTIVE),

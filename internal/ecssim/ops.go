@@ -78,6 +78,8 @@ func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 		return handle(s, req, v.ContinueServiceDeployment, s.continueServiceDeployment)
 	case "DescribeTaskSets":
 		return handle(s, req, v.DescribeTaskSets, s.describeTaskSets)
+	case "UpdateExpressGatewayService":
+		return handle(s, req, v.UpdateExpressGatewayService, s.updateExpressGatewayService)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
@@ -236,6 +238,7 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 	}
 	s.decorateServiceView(svc, &v)
 	s.decorateCodeDeployView(svc, &v)
+	expressView(svc, &v)
 	return v
 }
 
@@ -434,6 +437,9 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	}
 	if cs := s.cdServiceOf(svc); cs != nil {
 		return s.updateCodeDeployService(cs, in, now)
+	}
+	if aerr := checkExpressUpdate(svc, in); aerr != nil {
+		return nil, aerr
 	}
 	if in.DesiredCount != nil && *in.DesiredCount < 0 {
 		return nil, errInvalidParam("Desired count must be greater than or equal to 0.")

@@ -250,6 +250,11 @@ type ScenarioService struct {
 	// (Amazon EBS), shown on its deployments; each names a volume of the
 	// task definition with configuredAtLaunch true.
 	VolumeConfigurations []types.ServiceVolumeConfiguration `json:"volumeConfigurations,omitempty"`
+	// ResourceManagementType ECS makes it an Express Mode service
+	// (express.go): CANARY with Express Mode's settings unless the
+	// deploymentConfiguration says otherwise, changed through
+	// UpdateExpressGatewayService.
+	ResourceManagementType string `json:"resourceManagementType,omitempty"`
 }
 
 // ScenarioTaskDefinition is a task definition in the shape

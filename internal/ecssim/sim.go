@@ -145,6 +145,8 @@ type service struct {
 	strategy          []types.PlacementStrategy
 
 	sdx *svcDeploys // strategy settings, service revisions and deployments (servicedeployments.go)
+
+	express bool // resourceManagementType ECS: an Express Mode service (express.go)
 }
 
 type deployment struct {
@@ -466,6 +468,10 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 		propagateTags: types.PropagateTagsNone,
 	}
 	dc := ss.DeploymentConfiguration
+	if ss.ResourceManagementType == string(types.ResourceManagementTypeEcs) {
+		svc.express = true
+		expressDefaults(&dc)
+	}
 	if dc.MinimumHealthyPercent != nil {
 		svc.minHealthy = *dc.MinimumHealthyPercent
 	}
