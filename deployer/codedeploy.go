@@ -3,7 +3,6 @@ package deployer
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -117,17 +116,41 @@ type codeDeployStrategy struct {
 	rb *cdWatch // the rollback's judge
 	by string   // who rolls back ("CodeDeploy", or "" for ours)
 	// forward is the rollback of a finished deployment: a new deployment
-	// of the previous revision.
-	forward string
-	at      time.Time // when our deployment was created (our clock)
+	// of the previous revision, sent as prev; fwdStatus is its status as
+	// last read.
+	forward   string
+	prev      *codedeploy.CreateDeploymentInput
+	fwdStatus cdtypes.DeploymentStatus
+	at        time.Time // when our deployment was created (our clock)
+	// seen is every CodeDeploy deployment as last read, by ID.
+	seen map[string]cdtypes.DeploymentInfo
 
 	paused *cdtypes.DeploymentInfo // findPaused: the deployment waiting in Ready
 }
 
 var (
-	_ strategy    = (*codeDeployStrategy)(nil)
-	_ preflighter = (*codeDeployStrategy)(nil)
+	_ strategy       = (*codeDeployStrategy)(nil)
+	_ preflighter    = (*codeDeployStrategy)(nil)
+	_ idleWaiter     = (*codeDeployStrategy)(nil)
+	_ checkCommander = (*codeDeployStrategy)(nil)
 )
+
+// idleWaiter is a strategy whose deployments in progress the service
+// does not show (a CodeDeploy deployment group's): waitIdle applies
+// Config.OnBusy to them before the run reads the rollback target, and
+// reports whether it waited for one.
+type idleWaiter interface {
+	waitIdle(ctx context.Context) (waited bool, err error)
+}
+
+// checkCommander is a strategy whose deployment a person checks with a
+// command of its own (DescribeServices does not show it).
+type checkCommander interface {
+	checkCommand() string
+}
+
+// checkCommand shows our CodeDeploy deployment.
+func (st *codeDeployStrategy) checkCommand() string { return codeDeployGetCommand(st.id) }
 
 // preflighter is a strategy with checks of its own before any change
 // once the revision about to be registered (or promoted) is known.
@@ -164,6 +187,16 @@ func (st *codeDeployStrategy) preflight(ctx context.Context) error {
 	if r.cfg.DesiredCount != nil {
 		return fieldError("DesiredCount", "service %s is deployed by CodeDeploy, which keeps the service's desired count; change it with UpdateService apart, or leave it empty", r.cfg.Service)
 	}
+	if err := st.readGroup(ctx); err != nil {
+		return err
+	}
+	return st.readConfig(ctx, cmp.Or(r.cfg.CodeDeploy.DeploymentConfig, aws.ToString(st.info.DeploymentConfigName)))
+}
+
+// readGroup finds the application and deployment group (GetDeploymentGroup)
+// and checks that the group deploys this service.
+func (st *codeDeployStrategy) readGroup(ctx context.Context) error {
+	r := st.r
 	st.app, st.group = st.names()
 	g, err := r.d.cd.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group)})
 	switch code := apiErrorCode(err); {
@@ -182,7 +215,13 @@ func (st *codeDeployStrategy) preflight(ctx context.Context) error {
 	}) {
 		return fieldError("CodeDeploy.DeploymentGroup", "deployment group %s of %s does not deploy service %s of cluster %s", st.group, st.app, serviceName(r.cfg.Service), clusterName(r.cfg.Cluster))
 	}
-	cfgName := cmp.Or(r.cfg.CodeDeploy.DeploymentConfig, aws.ToString(st.info.DeploymentConfigName))
+	return nil
+}
+
+// readConfig reads the deployment configuration cfgName (its traffic
+// shifting's waits are the watches').
+func (st *codeDeployStrategy) readConfig(ctx context.Context, cfgName string) error {
+	r := st.r
 	if cfgName != "" {
 		c, err := r.d.cd.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(cfgName)})
 		switch {
@@ -200,13 +239,22 @@ func (st *codeDeployStrategy) preflight(ctx context.Context) error {
 }
 
 // preflightRevision checks that the AppSpec parses and names a container
-// and port of the revision, then applies on-busy to a deployment of the
-// group in progress.
+// and port of the revision.
 func (st *codeDeployStrategy) preflightRevision(ctx context.Context, rev *ecs.RegisterTaskDefinitionInput) error {
-	if err := st.checkAppSpec(rev); err != nil {
-		return err
+	return st.checkAppSpec(rev)
+}
+
+// waitIdle applies on-busy to a deployment of the group in progress
+// (idleWaiter): fail, or wait for it within the timeout. waited reports
+// that one was waited for: the service runs what it left, which the run
+// reads again before it reads the rollback target and the revision to
+// copy.
+func (st *codeDeployStrategy) waitIdle(ctx context.Context) (waited bool, err error) {
+	busy, err := st.busy(ctx)
+	if err != nil || busy == "" {
+		return false, err
 	}
-	return st.waitGroupIdle(ctx)
+	return true, st.waitGroupIdle(ctx, busy)
 }
 
 // checkAppSpec parses the AppSpec (or builds it from the service) and
@@ -274,19 +322,15 @@ func (st *codeDeployStrategy) busy(ctx context.Context) (string, error) {
 
 // waitGroupIdle applies on-busy to a deployment of the group in progress:
 // fail, or wait for it within the timeout.
-func (st *codeDeployStrategy) waitGroupIdle(ctx context.Context) error {
+func (st *codeDeployStrategy) waitGroupIdle(ctx context.Context, busy string) error {
 	r := st.r
-	busy, err := st.busy(ctx)
-	if err != nil || busy == "" {
-		return err
-	}
 	if r.cfg.OnBusy == OnBusyFail {
 		return fieldError("OnBusy", "deployment group %s already has deployment %s in progress; not deploying (OnBusy: fail)", st.group, busy)
 	}
 	r.d.emit(EventInfo, "Deployment group %s already has deployment %s in progress; waiting for it to end (on-busy: wait, up to %s)", st.group, busy, r.cfg.Timeout)
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	err = doPoll(wctx, r.d.poll(r.cfg.PollInterval), func(ctx context.Context) (bool, error) {
+	err := doPoll(wctx, r.d.poll(r.cfg.PollInterval), func(ctx context.Context) (bool, error) {
 		b, err := st.busy(ctx)
 		return b == "", err
 	})
@@ -337,19 +381,25 @@ func (st *codeDeployStrategy) configName() string {
 // timeout is the timeout input plus the time CodeDeploy waits on purpose
 // while shifting traffic (the canary's interval, the linear steps').
 func (st *codeDeployStrategy) timeout() time.Duration {
-	t := st.r.cfg.Timeout
-	if st.config == nil || st.config.TrafficRoutingConfig == nil {
-		return t
+	return st.r.cfg.Timeout + shiftWaits(st.config)
+}
+
+// shiftWaits is the time a deployment configuration waits on purpose
+// while it shifts production traffic (the canary's interval, the linear
+// steps'); zero for all at once.
+func shiftWaits(c *cdtypes.DeploymentConfigInfo) time.Duration {
+	if c == nil || c.TrafficRoutingConfig == nil {
+		return 0
 	}
-	rc := st.config.TrafficRoutingConfig
+	rc := c.TrafficRoutingConfig
 	switch {
 	case rc.TimeBasedCanary != nil:
-		t += time.Duration(rc.TimeBasedCanary.CanaryInterval) * time.Minute
+		return time.Duration(rc.TimeBasedCanary.CanaryInterval) * time.Minute
 	case rc.TimeBasedLinear != nil && rc.TimeBasedLinear.LinearPercentage > 0:
 		steps := int(math.Ceil(100 / float64(rc.TimeBasedLinear.LinearPercentage)))
-		t += time.Duration(max(steps-1, 0)) * time.Duration(rc.TimeBasedLinear.LinearInterval) * time.Minute
+		return time.Duration(max(steps-1, 0)) * time.Duration(rc.TimeBasedLinear.LinearInterval) * time.Minute
 	}
-	return t
+	return 0
 }
 
 // terminationWait is the deployment group's wait before the original
@@ -484,56 +534,6 @@ func (st *codeDeployStrategy) bake(ctx context.Context, v verdict) verdict {
 	return bv
 }
 
-// rollback stops our deployment with autoRollbackEnabled: CodeDeploy
-// reroutes traffic to the original task set, which it keeps until the
-// termination wait ends.
-func (st *codeDeployStrategy) rollback(ctx context.Context) error {
-	r := st.r
-	ctx, cancel := freshContext(ctx)
-	defer cancel()
-	if st.id == "" {
-		return errors.New("no CodeDeploy deployment was created")
-	}
-	_, err := r.d.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(st.id), AutoRollbackEnabled: aws.Bool(true)})
-	if apiErrorCode(err) == "DeploymentAlreadyCompletedException" {
-		if info, gerr := st.get(ctx, st.id); gerr == nil && info.Status == cdtypes.DeploymentStatusSucceeded {
-			return st.redeployPrevious(ctx)
-		}
-	}
-	if err != nil {
-		info, gerr := st.get(ctx, st.id)
-		if gerr != nil || info.RollbackInfo == nil || aws.ToString(info.RollbackInfo.RollbackDeploymentId) == "" {
-			return fmt.Errorf("stop CodeDeploy deployment %s with rollback: %w", st.id, err)
-		}
-	}
-	r.d.emit(EventInfo, "Rollback requested: StopDeployment %s with autoRollbackEnabled (back to %s)", st.id, taskdef.ShortRevision(r.target))
-	return nil
-}
-
-// redeployPrevious rolls back a deployment that CodeDeploy finished (its
-// original task set is gone): a new CodeDeploy deployment of the previous
-// revision, with the same AppSpec.
-func (st *codeDeployStrategy) redeployPrevious(ctx context.Context) error {
-	r := st.r
-	content, sum, err := st.spec.Content(r.target)
-	if err != nil {
-		return err
-	}
-	out, err := r.d.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
-		ApplicationName: aws.String(st.app), DeploymentGroupName: aws.String(st.group),
-		Description: aws.String(fmt.Sprintf("ecs-rollout: roll back %s to %s", st.id, taskdef.ShortRevision(r.target))),
-		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
-			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(content), Sha256: aws.String(sum)}},
-	})
-	if err != nil {
-		return fmt.Errorf("CodeDeploy deployment %s has finished; create a deployment of %s: %w", st.id, taskdef.ShortRevision(r.target), err)
-	}
-	st.forward = aws.ToString(out.DeploymentId)
-	r.res.RollbackDeploymentID = st.forward
-	r.d.emit(EventInfo, "Rollback: CodeDeploy deployment %s has finished, so %s is deployed anew (CodeDeploy deployment %s)", st.id, taskdef.ShortRevision(r.target), st.forward)
-	return nil
-}
-
 func (st *codeDeployStrategy) rollbackSubject() string {
 	if st.forward != "" {
 		return st.forward
@@ -550,11 +550,7 @@ func (st *codeDeployStrategy) watchRollback(ctx context.Context) verdict {
 		st.rb.rbID, st.rb.forward = st.forward, true
 	}
 	w := r.watcher(st.rb)
-	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
-}
-
-func (st *codeDeployStrategy) manualRollback() string {
-	return codeDeployStopCommand(st.id)
+	return w.watch(ctx, st.rollbackTimeout(), r.cfg.PollInterval)
 }
 
 func codeDeployStopCommand(id string) string {
@@ -572,7 +568,14 @@ func (st *codeDeployStrategy) get(ctx context.Context, id string) (cdtypes.Deplo
 	if st.r != nil {
 		cd = st.r.d.cd
 	}
-	return getCodeDeployment(ctx, cd, id)
+	info, err := getCodeDeployment(ctx, cd, id)
+	if err == nil {
+		if st.seen == nil {
+			st.seen = map[string]cdtypes.DeploymentInfo{}
+		}
+		st.seen[id] = info
+	}
+	return info, err
 }
 
 func getCodeDeployment(ctx context.Context, cd CodeDeployClient, id string) (cdtypes.DeploymentInfo, error) {
@@ -611,7 +614,17 @@ func (st *codeDeployStrategy) findPaused(ctx context.Context) (string, error) {
 	if info.Revision != nil && info.Revision.AppSpecContent != nil {
 		if spec, err := appspec.Parse([]byte(aws.ToString(info.Revision.AppSpecContent.Content))); err == nil {
 			r.newARN = spec.TaskDefinition()
+			st.spec = spec
 		}
+	}
+	// What a deploy's preflight reads, and the watch and the rollback
+	// need: the group (its Ready wait, its termination wait) and the
+	// paused deployment's configuration (its traffic shifting's waits).
+	if err := st.readGroup(ctx); err != nil {
+		return "", err
+	}
+	if err := st.readConfig(ctx, aws.ToString(info.DeploymentConfigName)); err != nil {
+		return "", err
 	}
 	r.res.TaskDefinitionARN = r.newARN
 	r.target = aws.ToString(r.svc.TaskDefinition)
@@ -665,58 +678,6 @@ func (st *codeDeployStrategy) continueReady(ctx context.Context) error {
 	r.d.emit(EventInfo, "Continued CodeDeploy deployment %s: production traffic moves to %s", st.id, taskdef.ShortRevision(r.newARN))
 	r.mark("continued at Ready")
 	return nil
-}
-
-// recover is Recover for a CODE_DEPLOY service: when our deployment is
-// not over (or owed a rollback), one StopDeployment with rollback, not
-// awaited.
-func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
-	manual := codeDeployStopCommand(cp.DeploymentID)
-	if d.cd == nil || cp.DeploymentID == "" {
-		res.Status = StatusRollbackFailed
-		res.Reason = "post: the CodeDeploy deployment cannot be checked (no CodeDeploy client, or no deployment ID)"
-		res.ManualRollback = manual
-		return res, errors.New(res.Reason)
-	}
-	info, err := getCodeDeployment(ctx, d.cd, cp.DeploymentID)
-	if err != nil {
-		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("post: could not check CodeDeploy deployment %s: %v", cp.DeploymentID, err)
-		res.ManualRollback = manual
-		return res, fmt.Errorf("post: %w", err)
-	}
-	owed := cp.Phase == PhaseRollbackOwed
-	active := slices.Contains(activeStatuses, info.Status)
-	switch {
-	case info.Status == cdtypes.DeploymentStatusFailed || info.Status == cdtypes.DeploymentStatusStopped:
-		res.Reason = fmt.Sprintf("CodeDeploy deployment %s is %s; nothing to do", cp.DeploymentID, info.Status)
-		return res, nil
-	case !active:
-		res.Reason = fmt.Sprintf("CodeDeploy deployment %s of %s is %s; leaving it", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
-		if owed {
-			res.Status = StatusRollbackFailed
-			res.Reason = fmt.Sprintf("the main step could not roll back CodeDeploy deployment %s of %s, and it has %s since", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
-			res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
-			return res, errors.New(res.Reason)
-		}
-		return res, nil
-	}
-	what := fmt.Sprintf("the main step ended while CodeDeploy deployment %s of %s was %s", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), info.Status)
-	if !cp.Rollback && !owed { // a rollback the main step owes is issued whatever on-cancel says
-		res.Status = StatusFailed
-		res.Reason = what + "; leaving it (on-cancel: leave)"
-		res.ManualRollback = manual
-		return res, nil
-	}
-	if _, err := d.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(cp.DeploymentID), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
-		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("%s; the rollback could not be requested: %v", what, err)
-		res.ManualRollback = manual
-		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
-	}
-	res.Status = StatusRolledBack
-	res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopDeployment with autoRollbackEnabled)", what, taskdef.ShortRevision(cp.RollbackTarget))
-	return res, nil
 }
 
 // hooksNote lists an AppSpec's lifecycle hooks for the log, in the order

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
+	"github.com/ecs-rollout/ecs-rollout/internal/appspec"
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
@@ -123,6 +124,10 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 			v.kind, v.by, v.reason = verdictECSRollback, "CodeDeploy", why
 			return v, nil
 		}
+		if tv, ok, err := w.takenOver(ctx, *info); err != nil || ok {
+			tv.line = v.line
+			return tv, err
+		}
 		v.kind, v.reason = verdictStopped, why+"; CodeDeploy did not roll it back"
 		return v, nil
 	case cdtypes.DeploymentStatusReady:
@@ -162,6 +167,29 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 		}
 	}
 	return v, nil
+}
+
+// takenOver: our deployment ended without a rollback and someone else's
+// deployment of the group is in progress: ours was taken over, and theirs
+// is left alone (we never undo someone else's deploy).
+func (w *cdWatch) takenOver(ctx context.Context, info cdtypes.DeploymentInfo) (verdict, bool, error) {
+	st := w.st
+	other, err := st.busy(ctx)
+	if err != nil || other == "" || other == w.id || other == st.forward {
+		return verdict{}, false, err
+	}
+	theirs, err := st.get(ctx, other)
+	if err != nil {
+		return verdict{}, false, err
+	}
+	rev := "a revision"
+	if theirs.Revision != nil && theirs.Revision.AppSpecContent != nil {
+		if spec, err := appspec.Parse([]byte(aws.ToString(theirs.Revision.AppSpecContent.Content))); err == nil && spec.TaskDefinition() != "" {
+			rev = taskdef.ShortRevision(spec.TaskDefinition())
+		}
+	}
+	return verdict{kind: verdictTakenOver, reason: fmt.Sprintf("CodeDeploy deployment %s was %s, and someone else's deployment %s of %s is in progress in deployment group %s; leaving theirs alone",
+		w.id, strings.ToLower(string(info.Status)), other, rev, st.group)}, true, nil
 }
 
 // bakeTasks judges our task set's tasks during the bake: a stopped task
@@ -386,6 +414,9 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 	info, err := w.st.get(ctx, w.rbID)
 	if err != nil {
 		return verdict{}, err
+	}
+	if w.forward {
+		w.st.fwdStatus = info.Status
 	}
 	if w.forward && info.Status == cdtypes.DeploymentStatusReady && !w.readyDone {
 		// The group's Ready wait stops our rollback too: it goes on.

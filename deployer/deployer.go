@@ -507,8 +507,12 @@ func (r *run) accessLost(v verdict) error {
 	r.res.Status = StatusFailed
 	r.mark("access lost")
 	r.res.ManualRollback = r.manualRollback()
+	check := describeCommand(r.cfg.Cluster, r.cfg.Service)
+	if c, ok := r.strategy.(checkCommander); ok {
+		check = c.checkCommand()
+	}
 	r.res.Reason = fmt.Sprintf("%s; no rollback was attempted. Check the service with: %s; roll back by hand, if needed, with: %s",
-		v.reason, describeCommand(r.cfg.Cluster, r.cfg.Service), r.res.ManualRollback)
+		v.reason, check, r.res.ManualRollback)
 	r.checkpoint(PhaseDone)
 	return nil
 }

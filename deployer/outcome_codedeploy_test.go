@@ -1,11 +1,20 @@
 package deployer_test
 
 import (
+	"cmp"
+	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // codeDeployRows are the outcome matrix's rows of CODE_DEPLOY services
@@ -110,5 +119,342 @@ func readyGate(g *ecssim.ScenarioDeploymentGroup) {
 func withAppSpecHook(event, function string) func(*deployer.Config) {
 	return func(cfg *deployer.Config) {
 		cfg.CodeDeploy.AppSpec = []byte("version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: x\n        LoadBalancerInfo:\n          ContainerName: app\n          ContainerPort: 8080\nHooks:\n  - " + event + ": " + function + "\n")
+	}
+}
+
+// codeDeploySeamRows are issue 24's CODE_DEPLOY rows: the seams between
+// a verdict and CodeDeploy's own transitions (a deployment that finished
+// before our rollback, a group that does not roll back, a busy group, a
+// rollback by a new deployment on a canary group), and the rows every
+// strategy has around the rollback (killed in the bake, access lost,
+// taken over).
+var codeDeploySeamRows = []outcomeRow{
+	// The resume skips preflight; the rollback of the deployment that
+	// CodeDeploy finished is a new deployment of web:1, whose own Ready
+	// wait is continued: a rollback never waits at the gate.
+	{name: "CodeDeploy Ready, resume continue, alarm after Succeeded in bake-time", strategy: deployer.StrategyCodeDeploy, moment: "our bake (deployment Succeeded)", fault: "alarm",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(readyGate)(sc)
+			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+		},
+		config: bakeWith(5*time.Minute, "web-5xx"), resume: deployer.ResumeContinue,
+		want: deployer.StatusRolledBack, wantReason: []string{`alarm "web-5xx" went into ALARM`, "rolled back to web:1"},
+		check: func(t *testing.T, o outcome) {
+			cdRolledBackByNewDeployment(t, o)
+			noTaskSetOfWeb2(t, o)
+			if n := o.count("ContinueDeployment"); n != 2 {
+				t.Errorf("%d ContinueDeployment calls, want 2 (the resume's, the rollback's Ready wait)", n)
+			}
+		}},
+	// A group without automatic rollback: CodeDeploy fails the deployment
+	// at AfterAllowTraffic with production traffic on web:2 and leaves it
+	// so; StopDeployment cannot roll a finished deployment back.
+	{name: "CodeDeploy auto-rollback off, AfterAllowTraffic hook fails after traffic moved", strategy: deployer.StrategyCodeDeploy, moment: "AfterAllowTraffic", fault: "hook Failed, no automatic rollback",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.AutoRollback = false })(sc)
+			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Event: "AfterAllowTraffic", Image: "repo/app:2", Results: []string{"Failed"}, Message: "GET /checkout returned 500"}}
+		},
+		config: withAppSpecHook("AfterAllowTraffic", "smoke-test"),
+		want:   deployer.StatusRolledBack, wantReason: []string{"at AfterAllowTraffic (hook smoke-test: GET /checkout returned 500)", "rolled back to web:1"},
+		check: func(t *testing.T, o outcome) { cdRolledBackByNewDeployment(t, o); noTaskSetOfWeb2(t, o) }},
+	{name: "CodeDeploy stopped by someone without rollback in the termination wait", strategy: deployer.StrategyCodeDeploy, moment: "our bake (termination wait)", fault: "someone's StopDeployment without rollback",
+		world:  cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 }),
+		config: bakeWith(5 * time.Minute),
+		setup: func(sim *ecssim.Sim) {
+			onOurDeployment(sim, inTerminationWait(30*time.Second), func(cd *codedeploy.Client, id string) {
+				cd.StopDeployment(context.Background(), &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(false)})
+			})
+		},
+		want: deployer.StatusRolledBack, wantReason: []string{"stopped", "rolled back to web:1"},
+		check: cdRolledBackByNewDeployment},
+	// on-busy wait: someone else's deployment of web:2 (a sidecar bump)
+	// is in progress; the rollback target and the revision copied are
+	// read after it ended, so ours keeps their envoy.
+	{name: "CodeDeploy on-busy wait, someone else's deployment in progress", strategy: deployer.StrategyCodeDeploy, moment: "preflight", fault: "someone else's CreateDeployment",
+		setup: func(sim *ecssim.Sim) { someoneDeploysEnvoy(sim) },
+		want:  deployer.StatusSucceeded, serving: map[string]string{"web": "web:3"},
+		check: func(t *testing.T, o outcome) {
+			if got := o.res.PreviousTaskDefinitionARN; !strings.HasSuffix(got, "/web:2") {
+				t.Errorf("previous-task-definition-arn %s, want web:2 (theirs, running when ours started)", got)
+			}
+			for _, c := range o.calls {
+				if c.Op == "RegisterTaskDefinition" && c.ErrCode == "" && strings.Contains(string(c.Input), "repo/app:2") && !strings.Contains(string(c.Input), "envoy:v1.32") {
+					t.Errorf("our revision reverts their sidecar: %s", c.Input)
+				}
+			}
+		}},
+	// A rollback by a new deployment on a canary group gets the canary's
+	// interval on top of rollback-timeout (2 minutes here, less than the
+	// canary's 5).
+	{name: "CodeDeploy canary group, alarm after Succeeded, rollback by a new deployment", strategy: deployer.StrategyCodeDeploy, moment: "our bake (deployment Succeeded)", fault: "alarm",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) {
+				g.DeploymentConfigName = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+			})(sc)
+			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+		},
+		config: func(cfg *deployer.Config) {
+			bakeWith(5*time.Minute, "web-5xx")(cfg)
+			cfg.RollbackTimeout = 2 * time.Minute
+		},
+		settle: 15 * time.Minute,
+		want:   deployer.StatusRolledBack, check: cdRolledBackByNewDeployment},
+	// codedeploy-deployment-config is the rollback's too.
+	{name: "CodeDeploy canary config input, alarm after Succeeded, rollback by a new deployment", strategy: deployer.StrategyCodeDeploy, moment: "our bake (deployment Succeeded)", fault: "alarm",
+		world: withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second)),
+		config: func(cfg *deployer.Config) {
+			bakeWith(5*time.Minute, "web-5xx")(cfg)
+			cfg.RollbackTimeout = 2 * time.Minute
+			cfg.CodeDeploy.DeploymentConfig = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+		},
+		settle: 15 * time.Minute,
+		want:   deployer.StatusRolledBack,
+		check: func(t *testing.T, o outcome) {
+			cdRolledBackByNewDeployment(t, o)
+			for _, in := range cdCreates(o) {
+				if !strings.Contains(in, "CodeDeployDefault.ECSCanary10Percent5Minutes") {
+					t.Errorf("a CreateDeployment without codedeploy-deployment-config: %s", in)
+				}
+			}
+		}},
+	// The rollback deployment fails (its hook rejects web:1): the command
+	// printed creates one again; our Succeeded deployment cannot be
+	// stopped.
+	{name: "CodeDeploy rollback by a new deployment fails", strategy: deployer.StrategyCodeDeploy, moment: "rollback", fault: "the rollback deployment's hook Failed",
+		world: func(sc *ecssim.Scenario) {
+			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Image: "repo/app:1", Results: []string{"Failed"}, Message: "GET /health returned 500"}}
+		},
+		config: func(cfg *deployer.Config) {
+			bakeWith(5*time.Minute, "web-5xx")(cfg)
+			withAppSpecHook("AfterAllowTestTraffic", "smoke-test")(cfg)
+		},
+		want: deployer.StatusRollbackFailed, wantReason: []string{"aws deploy create-deployment --application-name AppECS-prod-web --deployment-group-name DgpECS-prod-web", `web:1`},
+		check: func(t *testing.T, o outcome) {
+			if strings.Contains(o.res.Reason, "stop-deployment") {
+				t.Errorf("the command stops a finished deployment: %s", o.res.ManualRollback)
+			}
+			if n := o.count("CreateDeployment"); n != 2 {
+				t.Errorf("%d CreateDeployment calls, want ours and the rollback's", n)
+			}
+		}},
+	// deregister-failed after a rollback by a new deployment, whose
+	// termination wait keeps web:2's task set: a CODE_DEPLOY service has
+	// task sets, not deployments, and web:2 is not deregistered while one
+	// runs it.
+	{name: "CodeDeploy deregister-failed, rollback in its termination wait", strategy: deployer.StrategyCodeDeploy, moment: "rollback's termination wait", fault: "alarm",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 })(sc)
+			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+		},
+		config: func(cfg *deployer.Config) {
+			bakeWith(5*time.Minute, "web-5xx")(cfg)
+			cfg.DeregisterFailed = true
+		},
+		setup: func(sim *ecssim.Sim) {
+			// Someone ends our termination wait: CodeDeploy finishes ours.
+			onOurDeployment(sim, inTerminationWait(0), func(cd *codedeploy.Client, id string) {
+				cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
+			})
+		},
+		settle: time.Second,
+		want:   deployer.StatusRolledBack, noCalls: []string{"DeregisterTaskDefinition"},
+		check: func(t *testing.T, o outcome) {
+			if !strings.Contains(o.log(), "still used by task set") {
+				t.Errorf("no warning that web:2 is still used by a task set")
+			}
+		}},
+
+	// Killed in our bake while CodeDeploy's termination wait runs: the
+	// traffic moved and our verdict was success, so the post step leaves
+	// it, as for every strategy (docs/bake-and-alarms.md).
+	{name: "CodeDeploy killed in our bake-time, post step", strategy: deployer.StrategyCodeDeploy, moment: "our bake (termination wait)", fault: "SIGKILL, then the post step",
+		world:  cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 }),
+		config: bakeWith(5 * time.Minute), killWhen: terminationWaitFor(15 * time.Second), post: true,
+		wantPost: "", noCalls: []string{"StopDeployment"},
+		check: func(t *testing.T, o outcome) {
+			if _, primary, _ := o.sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:2") {
+				t.Errorf("production runs %s, want web:2", primary)
+			}
+			if !strings.Contains(o.post.Reason, "leaving it") {
+				t.Errorf("the post step's reason does not say it leaves the deployment: %q", o.post.Reason)
+			}
+		}},
+	{name: "CodeDeploy access lost mid-watch", strategy: deployer.StrategyCodeDeploy, moment: "watch", fault: "AccessDenied on every call",
+		image: "repo/app:pending",
+		setup: func(sim *ecssim.Sim) {
+			onOurDeployment(sim, func(sim *ecssim.Sim, info cdtypes.DeploymentInfo) bool { return createdAgo(30 * time.Second)(sim) }, func(*codedeploy.Client, string) {
+				sim.InjectFault("", ecssim.Fault{Error: "AccessDeniedException", Message: "not authorized"})
+			})
+		},
+		want: deployer.StatusFailed, wantReason: []string{"access", "unknown", "aws deploy get-deployment --deployment-id", "aws deploy stop-deployment"},
+		noCalls: []string{"StopDeployment"},
+		check: func(t *testing.T, o outcome) {
+			for _, c := range o.calls {
+				if c.Op == "StopDeployment" || c.Op == "CreateDeployment" && c.ErrCode != "" {
+					t.Errorf("%s (%s) with credentials that no longer work", c.Op, c.ErrCode)
+				}
+			}
+		}},
+	// Someone stops ours and deploys their own: ours failed, theirs is
+	// left alone.
+	{name: "CodeDeploy taken over by someone else's deployment", strategy: deployer.StrategyCodeDeploy, moment: "Install", fault: "someone's StopDeployment and CreateDeployment",
+		image: "repo/app:slow",
+		setup: func(sim *ecssim.Sim) {
+			onOurDeployment(sim, func(sim *ecssim.Sim, info cdtypes.DeploymentInfo) bool { return createdAgo(20 * time.Second)(sim) }, func(cd *codedeploy.Client, id string) {
+				cd.StopDeployment(context.Background(), &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(false)})
+				createDeployment(cd, "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1")
+			})
+		},
+		want: deployer.StatusFailed, wantReason: []string{"someone else"},
+		check: func(t *testing.T, o outcome) {
+			if n := o.count("CreateDeployment"); n != 2 {
+				t.Errorf("%d CreateDeployment calls, want ours and theirs", n)
+			}
+			if n := o.count("StopDeployment"); n != 1 {
+				t.Errorf("%d StopDeployment calls, want theirs", n)
+			}
+		}},
+}
+
+func TestOutcomeMatrixCodeDeploySeams(t *testing.T) {
+	t.Parallel()
+	runOutcomeRows(t, codeDeploySeamRows)
+}
+
+// cdRolledBackByNewDeployment checks that a finished CodeDeploy
+// deployment was rolled back by a new deployment of web:1, chosen from a
+// fresh read (no StopDeployment sent to a finished deployment), and that
+// production runs web:1 with no task set of web:2 left.
+func cdRolledBackByNewDeployment(t *testing.T, o outcome) {
+	t.Helper()
+	creates := cdCreates(o)
+	if len(creates) < 2 || !strings.Contains(creates[len(creates)-1], `task-definition/web:1\"`) {
+		t.Errorf("CreateDeployment calls %q, want ours and one of web:1", creates)
+	}
+	for _, c := range o.calls {
+		if c.Op == "StopDeployment" && !strings.Contains(string(c.Input), `"autoRollbackEnabled":false`) {
+			t.Errorf("StopDeployment (%s) on a finished deployment", cmp.Or(c.ErrCode, "accepted"))
+		}
+	}
+	if _, primary, _ := o.sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
+		t.Errorf("production runs %s, want web:1", primary)
+	}
+}
+
+// noTaskSetOfWeb2 checks that no task set of web:2 is left (the rollback
+// deployment's termination wait is over).
+func noTaskSetOfWeb2(t *testing.T, o outcome) {
+	t.Helper()
+	svc, _ := o.sim.Service("prod", "web")
+	for _, ts := range svc.TaskSets {
+		if strings.HasSuffix(aws.ToString(ts.TaskDefinition), ":2") {
+			t.Errorf("task set %s of web:2 (%s) left", aws.ToString(ts.Id), aws.ToString(ts.Status))
+		}
+	}
+}
+
+// cdCreates are the inputs of the successful CreateDeployment calls.
+func cdCreates(o outcome) []string {
+	var out []string
+	for _, c := range o.calls {
+		if c.Op == "CreateDeployment" && c.ErrCode == "" {
+			out = append(out, string(c.Input))
+		}
+	}
+	return out
+}
+
+// onOurDeployment runs act once when cond holds of the group's newest
+// deployment (checked every second of the fake clock, on a goroutine of
+// its own).
+func onOurDeployment(sim *ecssim.Sim, cond func(*ecssim.Sim, cdtypes.DeploymentInfo) bool, act func(cd *codedeploy.Client, id string)) {
+	cd := ecssimtest.InMemoryCodeDeployClient(sim)
+	go func() {
+		for range 7200 {
+			time.Sleep(time.Second)
+			l, err := cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{ApplicationName: aws.String("AppECS-prod-web"), DeploymentGroupName: aws.String("DgpECS-prod-web")})
+			if err != nil || len(l.Deployments) == 0 {
+				continue
+			}
+			d, err := cd.GetDeployment(context.Background(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(l.Deployments[0])})
+			if err != nil || !cond(sim, *d.DeploymentInfo) {
+				continue
+			}
+			act(cd, l.Deployments[0])
+			return
+		}
+	}()
+}
+
+// inTerminationWait holds d after the deployment's termination wait
+// started.
+func inTerminationWait(d time.Duration) func(*ecssim.Sim, cdtypes.DeploymentInfo) bool {
+	var since time.Time
+	return func(_ *ecssim.Sim, info cdtypes.DeploymentInfo) bool {
+		if !info.InstanceTerminationWaitTimeStarted || info.Status != cdtypes.DeploymentStatusInProgress {
+			return false
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) >= d
+	}
+}
+
+// terminationWaitFor is killWhen's: our deployment has been in its
+// termination wait for d.
+func terminationWaitFor(d time.Duration) func(*ecssim.Sim) bool {
+	cond := inTerminationWait(d)
+	var cd *codedeploy.Client
+	return func(sim *ecssim.Sim) bool {
+		if cd == nil {
+			cd = ecssimtest.InMemoryCodeDeployClient(sim)
+		}
+		l, err := cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{ApplicationName: aws.String("AppECS-prod-web"), DeploymentGroupName: aws.String("DgpECS-prod-web")})
+		if err != nil || len(l.Deployments) == 0 {
+			return false
+		}
+		info, err := cd.GetDeployment(context.Background(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(l.Deployments[0])})
+		return err == nil && cond(sim, *info.DeploymentInfo)
+	}
+}
+
+// createDeployment creates a deployment of taskDefinition in web's
+// group, as someone else would.
+func createDeployment(cd *codedeploy.Client, taskDefinition string) (string, error) {
+	content := `{"version":0.0,"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"` + taskDefinition + `","LoadBalancerInfo":{"ContainerName":"app","ContainerPort":8080}}}}]}`
+	out, err := cd.CreateDeployment(context.Background(), &codedeploy.CreateDeploymentInput{
+		ApplicationName: aws.String("AppECS-prod-web"), DeploymentGroupName: aws.String("DgpECS-prod-web"),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(content)}},
+	})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.DeploymentId), nil
+}
+
+// someoneDeploysEnvoy registers web:2, web:1 with envoy v1.32, and
+// deploys it through CodeDeploy, as someone else would.
+func someoneDeploysEnvoy(sim *ecssim.Sim) {
+	c, _ := ecssimtest.InMemoryClients(sim)
+	td, err := c.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:1")})
+	if err != nil {
+		panic(err)
+	}
+	in := &ecs.RegisterTaskDefinitionInput{Family: td.TaskDefinition.Family, ContainerDefinitions: td.TaskDefinition.ContainerDefinitions,
+		Cpu: td.TaskDefinition.Cpu, Memory: td.TaskDefinition.Memory, NetworkMode: td.TaskDefinition.NetworkMode,
+		RequiresCompatibilities: td.TaskDefinition.RequiresCompatibilities, ExecutionRoleArn: td.TaskDefinition.ExecutionRoleArn}
+	for i := range in.ContainerDefinitions {
+		if aws.ToString(in.ContainerDefinitions[i].Name) == "envoy" {
+			in.ContainerDefinitions[i].Image = aws.String("envoyproxy/envoy:v1.32")
+		}
+	}
+	reg, err := c.RegisterTaskDefinition(context.Background(), in)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := createDeployment(ecssimtest.InMemoryCodeDeployClient(sim), aws.ToString(reg.TaskDefinition.TaskDefinitionArn)); err != nil {
+		panic(err)
 	}
 }

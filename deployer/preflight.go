@@ -42,6 +42,19 @@ func (r *run) preflight(ctx context.Context) error {
 	if err := r.strategy.preflight(ctx); err != nil {
 		return err
 	}
+	if w, ok := r.strategy.(idleWaiter); ok {
+		// Someone else's deployment the strategy waited for changed what
+		// runs: the rollback target and the revision to copy are read
+		// after it.
+		if waited, err := w.waitIdle(ctx); err != nil {
+			return err
+		} else if waited {
+			if svc, err = r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service); err != nil {
+				return err
+			}
+			r.svc = svc
+		}
+	}
 	r.target = aws.ToString(svc.TaskDefinition)
 	r.res.PreviousTaskDefinitionARN = r.target
 	r.origDepl = svc.DeploymentConfiguration

@@ -166,6 +166,12 @@ func (r *run) deregisterFailed(ctx context.Context) {
 			return
 		}
 	}
+	// A CODE_DEPLOY service has task sets, not deployments (one runs the
+	// failed revision through a termination wait).
+	if ts := taskSetRunning(svc, r.newARN); ts != "" {
+		r.d.emit(EventWarning, "deregister-failed: %s is still used by task set %s; not deregistering it", taskdef.ShortRevision(r.newARN), ts)
+		return
+	}
 	if _, err := r.d.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(r.newARN)}); err != nil {
 		r.d.emit(EventWarning, "deregister-failed: deregister %s: %v", taskdef.ShortRevision(r.newARN), err)
 		return

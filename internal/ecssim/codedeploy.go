@@ -131,6 +131,10 @@ type CodeDeployHook struct {
 	// Event limits the script to one lifecycle event (e.g.
 	// "AfterAllowTestTraffic"); empty matches every event.
 	Event string `json:"event,omitempty"`
+	// Image limits the script to deployments whose task definition has a
+	// container of this image ('*' matches any run of characters), e.g.
+	// the new revision's and not a rollback's to the previous one.
+	Image string `json:"image,omitempty"`
 	// Results are Succeeded or Failed, in invocation order.
 	Results []string `json:"results"`
 	// Delay is how long the function runs before it reports (default one
@@ -582,6 +586,7 @@ func (s *Sim) cdCreateDeployment(in *codedeploy.CreateDeploymentInput, now time.
 	}
 	d := s.newCDDeployment(g, now)
 	d.creator = cdtypes.DeploymentCreatorUser
+	s.noteCodeDeployLocked(d, false, now)
 	d.description = aws.ToString(in.Description)
 	d.config = cfg
 	d.content = content
@@ -992,7 +997,7 @@ func (s *Sim) invokeCDHook(d *cdDeployment, e *cdEvent, fn string) (result strin
 	n := d.hookCount[key]
 	d.hookCount[key] = n + 1
 	for _, h := range s.cd.hooks {
-		if !globMatch(h.Function, fn) || (h.Event != "" && h.Event != e.name) {
+		if !globMatch(h.Function, fn) || (h.Event != "" && h.Event != e.name) || (h.Image != "" && !d.runsImage(h.Image)) {
 			continue
 		}
 		res := h.Results[min(n, len(h.Results)-1)]
@@ -1004,6 +1009,17 @@ func (s *Sim) invokeCDHook(d *cdDeployment, e *cdEvent, fn string) (result strin
 		return res, delay, msg
 	}
 	return "Succeeded", s.timings.Stage.D(), ""
+}
+
+// runsImage reports whether the deployment's task definition has a
+// container whose image matches pattern.
+func (d *cdDeployment) runsImage(pattern string) bool {
+	if d.td == nil {
+		return false
+	}
+	return slices.ContainsFunc(d.td.td.ContainerDefinitions, func(c ecstypes.ContainerDefinition) bool {
+		return globMatch(pattern, aws.ToString(c.Image))
+	})
 }
 
 // cdEventDone reports whether the running lifecycle event is done, or
@@ -1074,7 +1090,36 @@ func (s *Sim) stepTermination(d *cdDeployment, now time.Time) bool {
 	}
 	d.status = cdtypes.DeploymentStatusSucceeded
 	d.completed = now
+	s.noteCodeDeployLocked(d, true, now)
 	return true
+}
+
+// noteCodeDeployLocked sets the alarm scripts' anchors (alarms.go) for a
+// CODE_DEPLOY service: AnchorUpdate is its first CreateDeployment,
+// AnchorCompleted that deployment's success.
+func (s *Sim) noteCodeDeployLocked(d *cdDeployment, completed bool, now time.Time) {
+	cw, name := s.cw, d.g.svc.name
+	switch {
+	case !completed:
+		if _, ok := cw.updated[name]; ok {
+			return
+		}
+		cw.updated[name], cw.updatedDep[name] = now, d.id
+		if cw.firstSvc == "" {
+			cw.firstSvc, cw.updated[""] = name, now
+		}
+	case cw.updatedDep[name] != d.id:
+		return
+	default:
+		if _, ok := cw.completed[name]; ok {
+			return
+		}
+		cw.completed[name] = now
+		if cw.firstSvc == name {
+			cw.completed[""] = now
+		}
+	}
+	cw.resolve(s, now)
 }
 
 // stepCDRollback moves a rollback deployment: production and test
