@@ -110,3 +110,90 @@ func TestCodeDeployBadInputsThroughTheBinary(t *testing.T) {
 		t.Errorf("%d calls (first %s) before the input error, want none", len(calls), calls[0].Op)
 	}
 }
+
+// TestCodeDeployResumeBakeAlarmThroughTheBinary (issue 24): a Ready gate,
+// then resume: continue with bake-time and an alarm that goes into ALARM
+// after CodeDeploy finished the deployment. The resume skips preflight,
+// and the rollback (a new deployment of the previous revision, through
+// its own Ready wait) once panicked on the AppSpec preflight had not read:
+// now the step ends rolled-back, with its annotation and summary.
+func TestCodeDeployResumeBakeAlarmThroughTheBinary(t *testing.T) {
+	t.Parallel()
+	sc := codeDeployScenario(func(g *ecssim.ScenarioDeploymentGroup) { g.ReadyAction, g.ReadyWaitMinutes = "STOP_DEPLOYMENT", 6000 })
+	sc.Alarms = []ecssim.ScenarioAlarm{{Name: "web-5xx", Changes: []ecssim.AlarmChange{{State: ecssim.AlarmAlarm, From: ecssim.AnchorCompleted, After: ecssim.Duration(300 * time.Millisecond)}}}}
+	srv := ecssimtest.NewServer(t, sc)
+	first := newActionRun(t, srv, map[string]string{"image": "repo/app:2"})
+	if code := first.run(); code != 0 || first.outputs()["status"] != "paused" {
+		t.Fatalf("first step: exit %d, outputs %v\n%s", code, first.outputs(), first.dump())
+	}
+	second := newActionRun(t, srv, map[string]string{"resume": "continue", "container-name": "", "bake-time": "10s", "alarms": "web-5xx"})
+	code := second.run()
+	out := second.outputs()
+	if code != 1 || out["status"] != "rolled-back" || !strings.Contains(out["reason"], `alarm "web-5xx" went into ALARM`) {
+		t.Fatalf("resume: exit %d, outputs %v\n%s", code, out, second.dump())
+	}
+	if len(errorAnnotations(second.stdout.String())) == 0 || !strings.Contains(second.summary(), "rolled-back") && !strings.Contains(second.summary(), "Rolled back") {
+		t.Errorf("no annotation or summary:\n%s", second.dump())
+	}
+	if n := codeDeployCalls(srv, "CreateDeployment"); n != 2 {
+		t.Errorf("%d CreateDeployment calls, want ours and the rollback's", n)
+	}
+	if n := codeDeployCalls(srv, "ContinueDeployment"); n != 2 {
+		t.Errorf("%d ContinueDeployment calls, want the resume's and the rollback's Ready wait", n)
+	}
+	if _, primary, _ := srv.Sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
+		t.Errorf("production runs %s, want web:1", primary)
+	}
+}
+
+// TestCodeDeployNoAutoRollbackThroughTheBinary (issue 24): a deployment
+// group without automatic rollback fails our deployment at
+// AfterAllowTraffic, production traffic already on web:2. The step rolls
+// back with a new deployment of web:1; when that cannot be created, the
+// step prints a command that works in that state (create-deployment, not
+// stop-deployment of a finished deployment) and the post step issues it.
+func TestCodeDeployNoAutoRollbackThroughTheBinary(t *testing.T) {
+	t.Parallel()
+	appspec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: app\n          ContainerPort: 8080\nHooks:\n  - AfterAllowTraffic: smoke-test\n"
+	for _, createFails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "rolled back", true: "rollback refused, post step"}[createFails], func(t *testing.T) {
+			t.Parallel()
+			sc := codeDeployScenario(func(g *ecssim.ScenarioDeploymentGroup) { g.AutoRollback = false })
+			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Event: "AfterAllowTraffic", Image: "repo/app:2", Results: []string{"Failed"}, Message: "GET /checkout returned 500"}}
+			srv := ecssimtest.NewServer(t, sc)
+			if createFails {
+				srv.Sim.InjectFault("CreateDeployment", ecssim.Fault{Error: "InvalidRoleException", Message: "injected refusal", OnCall: 2})
+			}
+			r := newActionRun(t, srv, map[string]string{"image": "repo/app:2", "codedeploy-appspec": "appspec.yaml"})
+			if err := os.WriteFile(filepath.Join(r.dir, "appspec.yaml"), []byte(appspec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code := r.run()
+			out := r.outputs()
+			if !createFails {
+				if code != 1 || out["status"] != "rolled-back" || !strings.Contains(out["reason"], "at AfterAllowTraffic (hook smoke-test: GET /checkout returned 500)") {
+					t.Fatalf("exit %d, outputs %v\n%s", code, out, r.dump())
+				}
+				if _, primary, _ := srv.Sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
+					t.Errorf("production runs %s, want web:1", primary)
+				}
+				return
+			}
+			if code != 1 || out["status"] != "rollback-failed" || !strings.Contains(out["reason"], "aws deploy create-deployment --application-name AppECS-prod-web") || strings.Contains(out["reason"], "stop-deployment") {
+				t.Fatalf("exit %d, outputs %v\n%s", code, out, r.dump())
+			}
+			srv.Sim.ClearFaults()
+			post := postRun(t, r)
+			if code := post.run(); code != 0 {
+				t.Fatalf("post step: exit %d\n%s", code, post.dump())
+			}
+			if n := codeDeployCalls(srv, "CreateDeployment"); n != 2 {
+				t.Errorf("%d CreateDeployment calls, want ours and the post step's rollback", n)
+			}
+			waitFor(t, 30*time.Second, "web:1 serving production", func() bool {
+				_, primary, _ := srv.Sim.CodeDeployTraffic("prod", "web")
+				return strings.HasSuffix(primary, "/web:1")
+			})
+		})
+	}
+}

@@ -94,11 +94,26 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
 	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify), deployer.WithCodeDeploy(clients.CodeDeploy))
-	res, err := d.Deploy(ctx, p.Config)
+	res, err := deployRecovered(ctx, d, p.Config)
 	res = inputNames(res, err)
 	reportVerifyProblems(con, res)
 	res = completeResult(res, err, p.Config)
 	return res, con.finish(res)
+}
+
+// deployRecovered is d.Deploy with a belt: a panic (a bug in the deployer)
+// still ends the step failed with a reason, an annotation and a summary,
+// instead of a crash that reports nothing; the last checkpoint saved stays
+// for the post step, which acts on it.
+func deployRecovered(ctx context.Context, d *deployer.Deployer, cfg deployer.Config) (res deployer.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = deployer.Result{Cluster: cfg.Cluster, Service: cfg.Service, Status: deployer.StatusFailed,
+				Reason: fmt.Sprintf("internal error in ecs-rollout (please report it): %v; the deployment's state is unknown, and the post step acts on the last state saved", p)}
+			err = errors.New(res.Reason)
+		}
+	}()
+	return d.Deploy(ctx, cfg)
 }
 
 // completeResult makes sure a result carries a status and a reason, also
