@@ -208,9 +208,9 @@ func (r *run) logTail(ctx context.Context, container, task string) (ex LogExcerp
 	var ae smithy.APIError
 	switch {
 	case err == nil:
-		secrets := taskdef.SecretValues(r.register)
+		redact := taskdef.LogRedactor(r.register)
 		for _, e := range outp.Events {
-			ex.Lines = append(ex.Lines, scrub(strings.TrimRight(aws.ToString(e.Message), "\n"), secrets))
+			ex.Lines = append(ex.Lines, redact.Redact(strings.TrimRight(aws.ToString(e.Message), "\n")))
 		}
 		if len(ex.Lines) == 0 {
 			ex.Note = "the log stream is empty"
@@ -245,16 +245,6 @@ func awslogsStream(in *ecs.RegisterTaskDefinitionInput, container, task string) 
 		return group, prefix + "/" + container + "/" + task, opts["awslogs-region"], true
 	}
 	return "", "", "", false
-}
-
-// scrub replaces every secret value in s.
-func scrub(s string, secrets []string) string {
-	for _, v := range secrets {
-		if len(v) >= taskdef.MinSecretLen {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return s
 }
 
 // taskID is the last part of a task ARN.

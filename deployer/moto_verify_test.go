@@ -127,7 +127,7 @@ func TestMotoVerify(t *testing.T) {
 	if res.Status != deployer.StatusSucceeded {
 		t.Fatalf("tag 2: status %s: %s", res.Status, res.Reason)
 	}
-	for _, want := range []string{"image " + ecrApp + ":2 (linux/amd64 in its index)", "secret web/db (Secrets Manager)", "parameter API_KEY (SSM)",
+	for _, want := range []string{"image " + ecrApp + ":2 (linux/amd64 in its index)", `container "app": secret DB_PASSWORD (Secrets Manager)`, `container "app": secret API_KEY (SSM parameter)`,
 		"log group /ecs/web", "execution role web-exec (trusts ECS tasks)", "task role web-task (trusts ECS tasks)"} {
 		if !slices.Contains(res.Verification.Checked, want) {
 			t.Errorf("checked lacks %q: %q", want, res.Verification.Checked)

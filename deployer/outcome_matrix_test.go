@@ -367,7 +367,7 @@ var outcomeRows = []outcomeRow{
 			sc.TaskDefinitions[0].ContainerDefinitions[0].Secrets = []types.Secret{{Name: aws.String("DB_PASSWORD"),
 				ValueFrom: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:web/db-AbCdEf")}}
 		},
-		want: deployer.StatusFailed, wantReason: []string{`container "app": secret DB_PASSWORD: Secrets Manager secret web/db does not exist`},
+		want: deployer.StatusFailed, wantReason: []string{`container "app": secret DB_PASSWORD: the Secrets Manager secret it names does not exist`},
 		serving: map[string]string{"web": "web:1"}, noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
 	{name: "rolling, verify: ecr:DescribeImages denied is a notice", strategy: "ROLLING", moment: "preflight", fault: "access denied",
 		image: ecrApp + ":3", world: withECRApp, config: verifyOn,

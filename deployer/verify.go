@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/distribution/reference"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // Verification is what the verify phase (Config.Verify) found in the
@@ -79,7 +81,8 @@ func (d *Deployer) verifyRevision(ctx context.Context, cfg Config, td *ecs.Regis
 		partition, _, account = arnParts(cmp.Or(aws.ToString(td.ExecutionRoleArn), aws.ToString(td.TaskRoleArn)))
 		region = d.verify.Region()
 	}
-	v := &verifier{clients: d.verify, partition: partition, region: region, account: account, notices: map[string]*notice{}}
+	v := &verifier{clients: d.verify, partition: partition, region: region, account: account, notices: map[string]*notice{},
+		redact: taskdef.NewRedactor(taskdef.MaskValues(td))}
 	v.collect(td)
 	v.run(vctx)
 	if ctx.Err() != nil {
@@ -150,9 +153,11 @@ type (
 		image, registry, region, repo, tag, digest string
 		users                                      []user
 	}
+	// A secret or parameter is named in what people read by its users
+	// (container "app": secret DB_PASSWORD), never by its name or ARN.
 	secretRef struct {
-		id, name, region, arn string // id: the ARN without ECS's json-key suffix
-		users                 []user
+		id, region, arn string // id: the ARN without ECS's json-key suffix
+		users           []user
 	}
 	paramRef struct {
 		name, region, arn string
@@ -201,6 +206,11 @@ type verifier struct {
 	roles     []roleRef
 	execRole  string
 	needs     []need
+
+	// redact keeps the task definition's credentials (and the forms
+	// AWS's messages name its secrets by) out of every finding and
+	// notice, SDK error messages included.
+	redact *taskdef.Redactor
 
 	mu       sync.Mutex
 	problems []finding
@@ -318,7 +328,7 @@ func (v *verifier) addSecret(valueFrom string, u user, secrets map[string]*secre
 			ref.users = append(ref.users, u)
 			return
 		}
-		ref := &secretRef{id: id, name: secretName(p[6]), region: p[3], arn: id, users: []user{u}}
+		ref := &secretRef{id: id, region: p[3], arn: id, users: []user{u}}
 		secrets[id] = ref
 		v.secrets = append(v.secrets, ref)
 	case len(p) >= 6 && p[0] == "arn" && p[2] == "ssm":
@@ -349,12 +359,6 @@ func (v *verifier) addParam(params map[string]*paramRef, name, region, arn strin
 	v.params = append(v.params, ref)
 }
 
-// secretSuffix is the six random characters Secrets Manager appends to a
-// secret's name in its ARN.
-var secretSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
-
-func secretName(s string) string { return secretSuffix.ReplaceAllString(s, "") }
-
 func roleName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 // executionNeeds lists what ECS does with the execution role for this
@@ -379,10 +383,10 @@ func (v *verifier) executionNeeds() []need {
 		}
 	}
 	for _, s := range v.secrets {
-		out = append(out, need{action: "secretsmanager:GetSecretValue", resource: s.arn, display: s.name, consequence: initErr, users: s.users})
+		out = append(out, need{action: "secretsmanager:GetSecretValue", resource: s.arn, display: secretNames(s.users), consequence: initErr, users: s.users})
 	}
 	for _, p := range v.params {
-		out = append(out, need{action: "ssm:GetParameters", resource: p.arn, display: p.name, consequence: initErr, users: p.users})
+		out = append(out, need{action: "ssm:GetParameters", resource: p.arn, display: secretNames(p.users), consequence: initErr, users: p.users})
 	}
 	for _, g := range v.logGroups {
 		for _, a := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
@@ -429,7 +433,12 @@ func (v *verifier) result() Verification {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	sorted := func(fs []finding) []string {
-		sort.SliceStable(fs, func(i, j int) bool { return fs[i].order < fs[j].order })
+		// The checks run at once: findings of the same rank (two secrets
+		// of one container) are put in the order of their text, so that
+		// every run prints them alike.
+		sort.SliceStable(fs, func(i, j int) bool {
+			return fs[i].order < fs[j].order || fs[i].order == fs[j].order && fs[i].text < fs[j].text
+		})
 		out := make([]string, len(fs))
 		for i, f := range fs {
 			out[i] = f.text
@@ -457,13 +466,13 @@ func (v *verifier) result() Verification {
 func (v *verifier) problem(order int, format string, args ...any) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.problems = append(v.problems, finding{order, fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, finding{order, v.redact.Redact(fmt.Sprintf(format, args...))})
 }
 
 func (v *verifier) ok(order int, format string, args ...any) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.checked = append(v.checked, finding{order, fmt.Sprintf(format, args...)})
+	v.checked = append(v.checked, finding{order, v.redact.Redact(fmt.Sprintf(format, args...))})
 }
 
 // notice records a check that could not be made: one notice per kind,
@@ -471,6 +480,7 @@ func (v *verifier) ok(order int, format string, args ...any) {
 func (v *verifier) notice(kind string, order int, text, item string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	text, item = v.redact.Redact(text), v.redact.Redact(item)
 	n := v.notices[kind]
 	if n == nil {
 		n = &notice{order: order, text: text}
@@ -507,6 +517,47 @@ func isDenied(err error) bool {
 		return true
 	}
 	return false
+}
+
+// secretUsers names a secret or parameter by its users, container by
+// container: container "app": secret DB_PASSWORD, or container "app":
+// secrets DB_PASSWORD, DB_PASS and container "worker": secret DB.
+func secretUsers(us []user) string {
+	var containers []string
+	byContainer := map[string][]user{}
+	for _, u := range us {
+		if _, ok := byContainer[u.container]; !ok {
+			containers = append(containers, u.container)
+		}
+		byContainer[u.container] = append(byContainer[u.container], u)
+	}
+	parts := make([]string, len(containers))
+	for i, c := range containers {
+		parts[i] = fmt.Sprintf("container %q: %s", c, secretNames(byContainer[c]))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// secretNames names a secret or parameter by the variables it fills, for
+// a line that names the containers already: secret DB_PASSWORD, secrets
+// DB_PASSWORD, DB_PASS.
+func secretNames(us []user) string {
+	var names []string
+	for _, u := range us {
+		if !slices.Contains(names, u.name) {
+			names = append(names, u.name)
+		}
+	}
+	return plural(len(names), "secret ", "secrets ") + strings.Join(names, ", ")
+}
+
+// prefix is "container \"app\": " for a need of the containers us, ""
+// for one of the task (ecr:GetAuthorizationToken).
+func prefix(us []user) string {
+	if len(us) == 0 {
+		return ""
+	}
+	return usersOf(us) + ": "
 }
 
 func usersOf(us []user) string {
@@ -677,13 +728,13 @@ func (v *verifier) checkSecret(ctx context.Context, s *secretRef) {
 	_, err = c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.id)})
 	switch {
 	case err == nil:
-		v.ok(order, "secret %s (Secrets Manager)", s.name)
+		v.ok(order, "%s (Secrets Manager)", secretUsers(s.users))
 	case apiErrorCode(err) == "ResourceNotFoundException":
 		for _, u := range s.users {
-			v.problem(u.index*10+2, "%s: Secrets Manager secret %s does not exist: the tasks would stop with ResourceInitializationError", u, s.name)
+			v.problem(u.index*10+2, "%s: the Secrets Manager secret it names does not exist: the tasks would stop with ResourceInitializationError", u)
 		}
 	default:
-		v.unreached("secrets", "secretsmanager:DescribeSecret", err, s.name)
+		v.unreached("secrets", "secretsmanager:DescribeSecret", err, secretUsers(s.users))
 	}
 }
 
@@ -712,11 +763,11 @@ func (v *verifier) checkParams(ctx context.Context, region string, ps []*paramRe
 	}
 	for _, p := range ps {
 		if found[p.name] {
-			v.ok(order, "parameter %s (SSM)", p.users[0].name)
+			v.ok(order, "%s (SSM parameter)", secretUsers(p.users))
 			continue
 		}
 		for _, u := range p.users {
-			v.problem(u.index*10+3, "%s: SSM parameter %s does not exist in %s: the tasks would stop with ResourceInitializationError", u, p.name, region)
+			v.problem(u.index*10+3, "%s: the SSM parameter it names does not exist in %s: the tasks would stop with ResourceInitializationError", u, region)
 		}
 	}
 }
@@ -938,13 +989,9 @@ func (v *verifier) simulate(ctx context.Context) {
 		case !ok || d.decision == "allowed":
 			allowed++
 		case len(d.missing) > 0:
-			v.notice("simulate-context", 3, fmt.Sprintf("the execution role %s's permissions depend on conditions the simulation cannot know (%s); not verified", name, strings.Join(d.missing, ", ")), n.action+" on "+n.display)
+			v.notice("simulate-context", 3, fmt.Sprintf("the execution role %s's permissions depend on conditions the simulation cannot know (%s); not verified", name, strings.Join(d.missing, ", ")), prefix(n.users)+n.action+" on "+n.display)
 		default:
-			prefix := ""
-			if len(n.users) > 0 {
-				prefix = usersOf(n.users) + ": "
-			}
-			v.problem(firstIndex(n.users)*10+5, "%sthe execution role %s may not %s on %s (%s): %s", prefix, name, n.action, n.display, d.decision, n.consequence)
+			v.problem(firstIndex(n.users)*10+5, "%sthe execution role %s may not %s on %s (%s): %s", prefix(n.users), name, n.action, n.display, d.decision, n.consequence)
 		}
 	}
 	if allowed == len(v.needs) {

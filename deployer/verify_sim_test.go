@@ -84,7 +84,7 @@ func TestVerifyPasses(t *testing.T) {
 	if v == nil || len(v.Problems) > 0 {
 		t.Fatalf("verification: %+v", v)
 	}
-	for _, want := range []string{"image " + paymentRepo + ":v2 (linux/amd64 in its index)", "secret payment/db (Secrets Manager)", "parameter API_KEY (SSM)",
+	for _, want := range []string{"image " + paymentRepo + ":v2 (linux/amd64 in its index)", `container "app": secret DB_PASSWORD (Secrets Manager)`, `container "app": secret API_KEY (SSM parameter)`,
 		"log group /ecs/payment", "execution role payment-exec (trusts ECS tasks)", "task role payment-task (trusts ECS tasks)"} {
 		if !slices.Contains(v.Checked, want) {
 			t.Errorf("checked %q missing from %q", want, v.Checked)
@@ -129,8 +129,8 @@ func TestVerifyFindsEveryProblemAtOnce(t *testing.T) {
 	}
 	want := []string{
 		`container "app": image ` + paymentRepo + `:v3: tag v3 was never pushed to repository payment (newest tags: v2-plain, v2-arm, v2, latest, v1): the tasks would stop with CannotPullContainerError`,
-		`container "app": secret DB_PASSWORD: Secrets Manager secret payment/db does not exist: the tasks would stop with ResourceInitializationError`,
-		`container "app": secret API_KEY: SSM parameter /payment/api-key does not exist in us-east-1: the tasks would stop with ResourceInitializationError`,
+		`container "app": secret DB_PASSWORD: the Secrets Manager secret it names does not exist: the tasks would stop with ResourceInitializationError`,
+		`container "app": secret API_KEY: the SSM parameter it names does not exist in us-east-1: the tasks would stop with ResourceInitializationError`,
 	}
 	if got := res.Verification.Problems; !slices.Equal(got, want) {
 		t.Errorf("problems:\n got %q\nwant %q", got, want)
@@ -207,7 +207,7 @@ func TestVerifyDeniedIsNotFailed(t *testing.T) {
 			t.Errorf("%d notices name %s, want 1: %q", n, perm, notices)
 		}
 	}
-	if !slices.Contains(res.Verification.Checked, "parameter API_KEY (SSM)") {
+	if !slices.Contains(res.Verification.Checked, `container "app": secret API_KEY (SSM parameter)`) {
 		t.Errorf("the parameter was not verified with GetParameters: %q", res.Verification.Checked)
 	}
 }
@@ -223,8 +223,8 @@ func TestVerifyExecutionRole(t *testing.T) {
 	})
 	res, _, _ := verifyRun(t, srv, verifyConfig(paymentRepo+":v2"))
 	want := []string{
-		`container "app": the execution role payment-exec-nosecrets may not secretsmanager:GetSecretValue on payment/db (implicitDeny): the tasks would stop with ResourceInitializationError`,
-		`container "app": the execution role payment-exec-nosecrets may not ssm:GetParameters on /payment/api-key (explicitDeny): the tasks would stop with ResourceInitializationError`,
+		`container "app": the execution role payment-exec-nosecrets may not secretsmanager:GetSecretValue on secret DB_PASSWORD (implicitDeny): the tasks would stop with ResourceInitializationError`,
+		`container "app": the execution role payment-exec-nosecrets may not ssm:GetParameters on secret API_KEY (explicitDeny): the tasks would stop with ResourceInitializationError`,
 		`the task role lambda-role does not let ecs-tasks.amazonaws.com sts:AssumeRole (its trust policy): ECS could not start the tasks`,
 	}
 	if res.Verification == nil || !slices.Equal(res.Verification.Problems, want) {
@@ -301,7 +301,7 @@ func TestVerifyEveryServiceFirst(t *testing.T) {
 	if v := res.Services[0].Verification; v == nil || len(v.Problems) != 0 {
 		t.Errorf("payment: verification %+v", v)
 	}
-	if v := res.Services[1].Verification; v == nil || len(v.Problems) == 0 || !strings.Contains(v.Problems[0], "secret worker/db does not exist") {
+	if v := res.Services[1].Verification; v == nil || len(v.Problems) == 0 || !strings.Contains(v.Problems[0], `container "app": secret DB_PASSWORD: the Secrets Manager secret it names does not exist`) || strings.Contains(strings.Join(v.Problems, " "), "worker/db") {
 		t.Errorf("worker: verification %+v", v)
 	}
 	noChange(t, srv)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 
@@ -56,9 +55,11 @@ const (
 // workflow commands on stdout and writes GitHub's files; in CLI mode it
 // logs plain lines to stderr and prints outputs as name=value on stdout.
 //
-// Every line passes through a redactor that replaces the registered
-// secret values with "***" (GitHub masks them too, once ::add-mask:: was
-// issued; the CLI has only this).
+// Every line, annotation, output and the job summary pass through a
+// redactor that replaces the registered credentials with "***", whatever
+// their length (taskdef.Redactor: short ones where they stand as a whole
+// word). GitHub masks those of taskdef.MinSecretLen bytes or more too,
+// once ::add-mask:: was issued; the CLI has only the redactor.
 type console struct {
 	mu      sync.Mutex
 	gh      *githubactions.Action // nil in CLI mode
@@ -67,7 +68,8 @@ type console struct {
 	log     *redactWriter
 	out     *redactWriter // CLI outputs (stdout)
 	inGroup bool
-	secrets []string
+	secrets []string        // the credentials registered by mask, in order
+	masked  map[string]bool // the same, as a set
 	// summaryFile is where the CLI writes the job summary (--summary);
 	// summaryAppend appends to it instead of replacing it.
 	summaryFile   string
@@ -92,39 +94,36 @@ func newConsole(github bool, getenv func(string) string, stdout, stderr io.Write
 	return c
 }
 
-// mask registers values that must never be printed. In GitHub mode each
-// one is also announced with ::add-mask:: (multi-line values line by line,
-// as the runner masks per line).
+// mask registers credentials that must never be printed (the deployer's
+// EventSecrets: taskdef.MaskValues), of any length: every one is redacted
+// from what the console writes. In GitHub mode those of
+// taskdef.MinSecretLen bytes or more are also announced with
+// ::add-mask:: (multi-line values line by line, as the runner masks per
+// line); a shorter one is not, since the runner would blank it out inside
+// every word that contains it ("abc" in "abcdef"), so the redactor alone
+// keeps it out of what we print (see docs/task-definitions.md).
 func (c *console) mask(values []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := map[string]bool{}
+	if c.masked == nil {
+		c.masked = map[string]bool{}
+	}
 	for _, v := range values {
 		for _, part := range append([]string{v}, strings.Split(v, "\n")...) {
-			part = strings.TrimSpace(part)
-			// Short values (info, prod, 8080) are ordinary words that
-			// masking would blank out everywhere, ARNs and outputs
-			// included; nothing prints environment values anyway, so the
-			// masks guard the values that could be secrets.
-			if len(part) < taskdef.MinSecretLen || seen[part] {
+			part = strings.TrimSpace(strings.TrimSuffix(part, "\r"))
+			if part == "" || c.masked[part] {
 				continue
 			}
-			seen[part] = true
-			if c.gh != nil {
+			c.masked[part] = true
+			if c.gh != nil && len(part) >= taskdef.MinSecretLen {
 				fmt.Fprintf(c.raw, "::add-mask::%s\n", escapeCommandData(part))
 			}
 			c.secrets = append(c.secrets, part)
 		}
 	}
-	// Longest first, so a secret containing another is replaced whole.
-	sort.Slice(c.secrets, func(i, j int) bool { return len(c.secrets[i]) > len(c.secrets[j]) })
-	pairs := make([]string, 0, 2*len(c.secrets))
-	for _, s := range c.secrets {
-		pairs = append(pairs, s, "***")
-	}
-	r := strings.NewReplacer(pairs...)
-	c.log.setReplacer(r)
-	c.out.setReplacer(r)
+	r := taskdef.NewRedactor(c.secrets)
+	c.log.setRedactor(r)
+	c.out.setRedactor(r)
 }
 
 // redact applies the registered masks to s.
@@ -315,6 +314,8 @@ func (c *console) outputs(kv map[string]string) {
 		if !ok {
 			continue
 		}
+		// GitHub's output file is written as it is: redact it here.
+		v = c.log.redact(v)
 		if c.gh == nil {
 			fmt.Fprintf(c.out, "%s=%s\n", name, strings.ReplaceAll(v, "\n", "%0A"))
 			continue
@@ -471,10 +472,10 @@ func (c *console) finish(res deployer.Result) int {
 type redactWriter struct {
 	mu sync.Mutex
 	w  io.Writer
-	r  *strings.Replacer
+	r  *taskdef.Redactor
 }
 
-func (w *redactWriter) setReplacer(r *strings.Replacer) {
+func (w *redactWriter) setRedactor(r *taskdef.Redactor) {
 	w.mu.Lock()
 	w.r = r
 	w.mu.Unlock()
@@ -484,10 +485,7 @@ func (w *redactWriter) redact(s string) string {
 	w.mu.Lock()
 	r := w.r
 	w.mu.Unlock()
-	if r == nil {
-		return s
-	}
-	return r.Replace(s)
+	return r.Redact(s)
 }
 
 func (w *redactWriter) Write(p []byte) (int, error) {

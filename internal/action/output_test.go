@@ -97,13 +97,19 @@ warning: throttled; retrying
 	}
 }
 
+// TestConsoleMask: every credential registered is redacted from what the
+// console writes, whatever its length; GitHub is told (::add-mask::) of
+// those of taskdef.MinSecretLen bytes or more only, line by line, and a
+// short one is redacted where it stands as a word, never inside another
+// word.
 func TestConsoleMask(t *testing.T) {
 	t.Parallel()
 	for _, github := range []bool{true, false} {
 		var stdout, stderr lockedBuffer
 		c := newConsole(github, func(string) string { return "" }, &stdout, &stderr)
-		c.mask([]string{"s3cr3t-value-1", "info", "line-one-secret\nline-two-secret", "s3cr3t-value-1"})
-		c.infof("connecting with s3cr3t-value-1 at level info; line-two-secret")
+		c.mask([]string{"s3cr3t-value-1", "hunter2", "line-one-secret\nline-two-secret", "s3cr3t-value-1", "abc"})
+		c.infof("connecting with s3cr3t-value-1 as DB_PASSWORD=hunter2; line-two-secret; abcdef (abc)")
+		c.outputs(map[string]string{outReason: "password hunter2 refused"})
 		all := stdout.String() + stderr.String()
 		masks := regexp.MustCompile(`(?m)^::add-mask::(.*)$`).FindAllStringSubmatch(all, -1)
 		var got []string
@@ -117,9 +123,25 @@ func TestConsoleMask(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("github=%v: add-mask commands (-want +got):\n%s", github, diff)
 		}
-		if !strings.Contains(all, "connecting with *** at level info; ***") {
+		if !strings.Contains(all, "connecting with *** as DB_PASSWORD=***; ***; abcdef (***)") {
 			t.Errorf("github=%v: log line not scrubbed:\n%s", github, all)
 		}
+		if github {
+			continue // no GITHUB_OUTPUT: the outputs are checked below
+		}
+		if !strings.Contains(all, "reason=password *** refused") {
+			t.Errorf("CLI output not scrubbed:\n%s", all)
+		}
+	}
+	// GitHub's output file is written past the redacting writer.
+	dir := t.TempDir()
+	env := map[string]string{"GITHUB_OUTPUT": filepath.Join(dir, "out")}
+	var stdout lockedBuffer
+	c := newConsole(true, func(k string) string { return env[k] }, &stdout, &stdout)
+	c.mask([]string{"hunter2"})
+	c.outputs(map[string]string{outReason: "password hunter2 refused"})
+	if got := readFileCommands(t, env["GITHUB_OUTPUT"])[outReason]; got != "password *** refused" {
+		t.Errorf("GITHUB_OUTPUT reason %q, want it redacted", got)
 	}
 }
 

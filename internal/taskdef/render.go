@@ -276,9 +276,11 @@ func ParseEnvFiles(text string) ([]string, error) {
 		switch {
 		case line == "":
 		case !s3ObjectARN.MatchString(line):
-			errs = append(errs, fmt.Errorf("line %d: %q is not an S3 object ARN (arn:aws:s3:::bucket/path/file.env)", i+1, truncate(line, 120)))
+			// The value is not quoted: an environment file's ARN is never
+			// printed (docs/safety.md).
+			errs = append(errs, fmt.Errorf("line %d is not an S3 object ARN (arn:aws:s3:::bucket/path/file.env)", i+1))
 		case !strings.HasSuffix(line, ".env"):
-			errs = append(errs, fmt.Errorf("line %d: %q does not end in .env, which ECS requires of an environment file", i+1, truncate(line, 120)))
+			errs = append(errs, fmt.Errorf("line %d does not end in .env, which ECS requires of an environment file", i+1))
 		case !slices.Contains(out, line):
 			out = append(out, line)
 		}

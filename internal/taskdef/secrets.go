@@ -13,19 +13,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// MinSecretLen is the shortest value that is masked in what people read
-// (the action's ::add-mask:: and the deployer's scrubbing of reasons and
-// log lines): shorter environment values ("info", "8080", "true") are
-// ordinary words whose removal would garble every line, not secrets.
+// MinSecretLen is the shortest value that is replaced wherever it occurs
+// in what people read, and the shortest credential the action registers
+// with GitHub's ::add-mask:: (the runner then masks it everywhere, inside
+// words too). A Redactor replaces a shorter credential only where it
+// stands as a whole word ("DB_PASSWORD=hunter2", "token abc."), never
+// inside a longer word; see docs/task-definitions.md.
 const MinSecretLen = 8
 
 // SecretValues returns every value in in that must never be printed, each
 // once, longest first (so a caller that scrubs text replaces a value
 // before any shorter value it contains):
 //
-//   - container environment values (non-empty);
+//   - container environment values (non-empty) and environmentFiles
+//     values (S3 object ARNs);
 //   - secrets[].valueFrom and logConfiguration.secretOptions[].valueFrom
-//     (Secrets Manager / SSM parameter ARNs or names);
+//     (Secrets Manager / SSM parameter ARNs or names), with the forms
+//     ECS and AWS's error messages name them by (ReferenceForms: a
+//     secret's ARN without ECS's json-key suffix, its name with and
+//     without Secrets Manager's six random characters, a parameter's
+//     name with and without its leading slash);
 //   - repositoryCredentials.credentialsParameter;
 //   - FSx for Windows authorizationConfig.credentialsParameter;
 //   - logConfiguration and firelensConfiguration options and Docker labels
@@ -44,6 +51,11 @@ func SecretValues(in *ecs.RegisterTaskDefinitionInput) []string {
 			set[v] = true
 		}
 	}
+	addRef := func(s *string) {
+		for _, v := range ReferenceForms(aws.ToString(s)) {
+			set[v] = true
+		}
+	}
 	addOptions := func(m map[string]string) {
 		for k, v := range m {
 			if credentialKey(k) && v != "" {
@@ -55,15 +67,18 @@ func SecretValues(in *ecs.RegisterTaskDefinitionInput) []string {
 		for _, e := range c.Environment {
 			add(e.Value)
 		}
+		for _, f := range c.EnvironmentFiles {
+			add(f.Value)
+		}
 		for _, s := range c.Secrets {
-			add(s.ValueFrom)
+			addRef(s.ValueFrom)
 		}
 		if c.RepositoryCredentials != nil {
-			add(c.RepositoryCredentials.CredentialsParameter)
+			addRef(c.RepositoryCredentials.CredentialsParameter)
 		}
 		if c.LogConfiguration != nil {
 			for _, s := range c.LogConfiguration.SecretOptions {
-				add(s.ValueFrom)
+				addRef(s.ValueFrom)
 			}
 			addOptions(c.LogConfiguration.Options)
 		}
@@ -74,7 +89,7 @@ func SecretValues(in *ecs.RegisterTaskDefinitionInput) []string {
 	}
 	for _, v := range in.Volumes {
 		if f := v.FsxWindowsFileServerVolumeConfiguration; f != nil && f.AuthorizationConfig != nil {
-			add(f.AuthorizationConfig.CredentialsParameter)
+			addRef(f.AuthorizationConfig.CredentialsParameter)
 		}
 	}
 	if len(set) == 0 {
@@ -93,16 +108,20 @@ func SecretValues(in *ecs.RegisterTaskDefinitionInput) []string {
 	return out
 }
 
-// MaskValues returns the subset of SecretValues worth an ::add-mask::
-// line: secret and credential ARNs (secrets[].valueFrom, log secretOptions,
-// repositoryCredentials), credential-keyed options and labels, and the
-// environment values whose name or value looks like a credential
-// (API_TOKEN, DB_PASSWORD, an access key ID, a URL with a password, a
-// private key). Plain configuration values (AWS_REGION=us-east-1,
+// MaskValues returns the subset of SecretValues that are credentials,
+// whatever their length: secret and credential references
+// (secrets[].valueFrom, log secretOptions, repositoryCredentials, with
+// their ReferenceForms), environment files, credential-keyed options and
+// labels, and the environment values whose name or value looks like a
+// credential (API_TOKEN, DB_PASSWORD, an access key ID, a URL with a
+// password, a private key). The action redacts them from everything it
+// prints (a Redactor) and registers those of MinSecretLen bytes or more
+// with ::add-mask::. Plain configuration values (AWS_REGION=us-east-1,
 // ACCOUNT=123456789012, APP=web) are left out on purpose: GitHub masks a
 // value everywhere, in ARNs and step outputs too, and drops job outputs
-// that contain a masked value. Those values are never printed anyway;
-// SecretValues, the full list, is what log lines are scrubbed with.
+// that contain a masked value. Those values are never printed by the
+// action itself; SecretValues, the full list, is what log lines are
+// scrubbed with.
 func MaskValues(in *ecs.RegisterTaskDefinitionInput) []string {
 	if in == nil {
 		return nil
@@ -165,8 +184,8 @@ func Summary(old, new *ecs.RegisterTaskDefinitionInput) []string { return PlanDi
 // variables, secrets, volumes and tags are matched by name; other lists by
 // position.
 //
-// Values are never shown for environment variables, secrets, repository
-// credentials, log secret options, credential-like options and labels,
+// Values are never shown for environment variables, environment files,
+// secrets, repository credentials, log secret options, credential-like options and labels,
 // FSx authorization, and container commands and entry points. As a last
 // guard, a printed value equal to any value SecretValues returns for old or
 // new is shown as "***", and such a value of 6 or more bytes is starred
@@ -425,7 +444,7 @@ func flatten(v reflect.Value) []leaf {
 // hiddenField reports members whose values may hold credentials.
 func hiddenField(jsonName string) bool {
 	switch jsonName {
-	case "environment", "secrets", "secretOptions", "repositoryCredentials", "authorizationConfig", "command", "entryPoint":
+	case "environment", "environmentFiles", "secrets", "secretOptions", "repositoryCredentials", "authorizationConfig", "command", "entryPoint":
 		return true
 	}
 	return false

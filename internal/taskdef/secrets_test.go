@@ -39,6 +39,10 @@ func TestSecretValues(t *testing.T) {
 			want: []string{
 				"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/web/database-url-AbCdEf",
 				"arn:aws:ssm:us-east-1:123456789012:parameter/prod/web/session-key",
+				"prod/web/database-url-AbCdEf", // the secret's name, as AWS's messages give it
+				"/prod/web/session-key",        // the parameter's name
+				"prod/web/database-url",        // the name without Secrets Manager's six characters
+				"prod/web/session-key",
 				"production",
 				"8080",
 			},
@@ -48,7 +52,13 @@ func TestSecretValues(t *testing.T) {
 			want: []string{
 				"arn:aws:secretsmanager:us-west-2:123456789012:secret:prod/orders/stripe-Xy12Zw:api_key::",
 				"arn:aws:secretsmanager:us-west-2:123456789012:secret:prod/datadog-api-key-Qw34Er",
+				"arn:aws:secretsmanager:us-west-2:123456789012:secret:prod/orders/stripe-Xy12Zw", // without the json key
 				"https://sqs.us-west-2.amazonaws.com/123456789012/orders",
+				"arn:aws:s3:::orders-config/prod/orders-api.env", // an environment file
+				"prod/datadog-api-key-Qw34Er",
+				"prod/orders/stripe-Xy12Zw",
+				"prod/datadog-api-key",
+				"prod/orders/stripe",
 				"production",
 			},
 		},
@@ -59,7 +69,16 @@ func TestSecretValues(t *testing.T) {
 				"arn:aws:secretsmanager:us-east-1:123456789012:secret:splunk-hec-token-Po09Iu",
 				"arn:aws:secretsmanager:us-east-1:123456789012:secret:fsx-admin-Lk87Jh",
 				"arn:aws:ssm:us-east-1:123456789012:parameter/kitchen-sink/api-token",
+				"arn:aws:s3:::kitchen-sink-config/app.env",
+				"registry/dockerhub-RtY78u",
+				"/kitchen-sink/api-token",
+				"splunk-hec-token-Po09Iu",
+				"kitchen-sink/api-token",
+				"registry/dockerhub",
+				"fsx-admin-Lk87Jh",
 				"label-token-0a9f",
+				"splunk-hec-token",
+				"fsx-admin",
 				"debug",
 			},
 		},
