@@ -368,7 +368,7 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 			why = fmt.Sprintf("deployment %s failed: the service's deployment %s %s went into ALARM", r.res.DeploymentID, plural(len(names), "alarm", "alarms"), quoteNames(names))
 			return r.awaitRollback(ctx, why, "ECS's deployment alarms")
 		}
-		return r.awaitRollback(ctx, why, "ECS's deployment circuit breaker")
+		return r.awaitRollback(ctx, why+breakerNote(r.latestService()), "ECS's deployment circuit breaker") // breaker.go
 	case verdictCancelled:
 		return r.cancelled(ctx)
 	case verdictPeerFailed:

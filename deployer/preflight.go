@@ -227,6 +227,9 @@ func (r *run) updatePlan() []string {
 	for _, line := range strategyPlan(r.svc.DeploymentConfiguration) {
 		plan = append(plan, "  "+line)
 	}
+	if line := breakerPlan(r.svc, r.cfg.FailedTasksThreshold); line != "" { // breaker.go
+		plan = append(plan, "  "+line)
+	}
 	if !r.cfg.Wait {
 		return plan
 	}

@@ -198,6 +198,14 @@ func (j *rollingJudge) failed(svc types.Service, mine *types.Deployment, c Count
 		}
 		return verdict{kind: verdictFailed, counts: &c, reason: fmt.Sprintf("%s failed: %s", j.subject(), strings.TrimSuffix(cmp.Or(aws.ToString(mine.RolloutStateReason), "rollout state FAILED"), "."))}, true
 	}
+	if int(c.Failed) >= j.threshold && breakerDue(svc, c.Failed) && j.what == watchDeployment && j.cbFailed < circuitBreakerGrace {
+		// ECS's breaker has counted enough failures to fail the
+		// deployment by itself (breaker.go: its thresholdConfiguration,
+		// e.g. COUNT 1) and will roll it back: give it the same few polls
+		// rather than starting a second rollback.
+		j.cbFailed++
+		return verdict{kind: verdictInProgress, counts: &c}, true
+	}
 	if int(c.Failed) >= j.threshold {
 		return verdict{kind: verdictFailed, counts: &c, reason: fmt.Sprintf("%d %s of %s failed to start (failed-tasks-threshold %d)", c.Failed, plural(int(c.Failed), "task", "tasks"), j.id, j.threshold)}, true
 	}

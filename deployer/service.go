@@ -191,7 +191,4 @@ func otherInProgress(svc types.Service) *types.Deployment {
 
 // circuitBreakerRollsBack reports whether ECS rolls the service back by
 // itself when a deployment fails.
-func circuitBreakerRollsBack(svc types.Service) bool {
-	c := svc.DeploymentConfiguration
-	return c != nil && c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable && c.DeploymentCircuitBreaker.Rollback
-}
+func circuitBreakerRollsBack(svc types.Service) bool { return serviceBreaker(svc).RollsBack() }

@@ -1,7 +1,9 @@
 package ecssim
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -138,9 +140,132 @@ func TestCircuitBreakerThreshold(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.desired), func(t *testing.T) {
 			t.Parallel()
-			if got := cbThreshold(tt.desired); got != tt.want {
+			if got := cbThreshold(&service{desired: tt.desired, cb: &types.DeploymentCircuitBreaker{Enable: true}}); got != tt.want {
 				t.Errorf("cbThreshold(%d): got %d, want %d", tt.desired, got, tt.want)
 			}
 		})
 	}
+}
+
+// TestCircuitBreakerThresholdConfiguration: the breaker trips at the
+// threshold its thresholdConfiguration gives for the desired count
+// (COUNT, BOUNDED_PERCENT, UNBOUNDED_PERCENT), counts failures after a
+// healthy task only with resetOnHealthyTask false, and DescribeServices
+// reports both settings as the scenario gave them.
+func TestCircuitBreakerThresholdConfiguration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		cb        CircuitBreaker
+		desired   int32
+		sequence  string // flaky rule of the new image; "" crashes every task
+		wantTrip  bool
+		wantFails int32 // failedTasks at the trip, at least (tasks that fail together count together)
+		started   int   // tasks our deployment started, at most
+	}{
+		{name: "COUNT 1: the first failure", cb: CircuitBreaker{ThresholdConfiguration: &ThresholdConfiguration{Type: "COUNT", Value: 1}}, desired: 2, wantTrip: true, wantFails: 1, started: 2},
+		{name: "BOUNDED_PERCENT 150 of 2", cb: CircuitBreaker{ThresholdConfiguration: &ThresholdConfiguration{Type: "BOUNDED_PERCENT", Value: 150}}, desired: 2, wantTrip: true, wantFails: 3, started: 4},
+		{name: "UNBOUNDED_PERCENT 25 of 4: below the bounded minimum", cb: CircuitBreaker{ThresholdConfiguration: &ThresholdConfiguration{Type: "UNBOUNDED_PERCENT", Value: 25}}, desired: 4, wantTrip: true, wantFails: 1, started: 4},
+		{name: "UNBOUNDED_PERCENT 300 of 2: past the bounded maximum of the default", cb: CircuitBreaker{ThresholdConfiguration: &ThresholdConfiguration{Type: "UNBOUNDED_PERCENT", Value: 300}}, desired: 2, wantTrip: true, wantFails: 6, started: 6},
+		{name: "reset on a healthy task (default): c h c c never trips COUNT 3", cb: CircuitBreaker{ThresholdConfiguration: &ThresholdConfiguration{Type: "COUNT", Value: 3}}, desired: 2, sequence: "chcc"},
+		{name: "resetOnHealthyTask false: c h c c trips COUNT 3", cb: CircuitBreaker{ResetOnHealthyTask: aws.Bool(false), ThresholdConfiguration: &ThresholdConfiguration{Type: "COUNT", Value: 3}}, desired: 2, sequence: "chcc", wantTrip: true, wantFails: 3, started: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				sc := demoScenario(t)
+				cb := tt.cb
+				cb.Enable, cb.Rollback = true, true
+				sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &cb
+				sc.Services[0].DesiredCount = tt.desired
+				image := "public.ecr.aws/ecs-rollout/web:crash"
+				if tt.sequence != "" {
+					image = "public.ecr.aws/ecs-rollout/web:seq"
+					sc.ImageRules = append([]ImageRule{{Image: "*:seq", Behavior: BehaviorFlaky, Sequence: tt.sequence}}, sc.ImageRules...)
+				}
+				sim, c := fakeClockSim(t, sc)
+				got := describeService(t, c, "demo", "web").DeploymentConfiguration.DeploymentCircuitBreaker
+				want := cb.ecs()
+				if got == nil || aws.ToBool(got.ResetOnHealthyTask) != aws.ToBool(want.ResetOnHealthyTask) ||
+					(got.ResetOnHealthyTask == nil) != (want.ResetOnHealthyTask == nil) || *got.ThresholdConfiguration != *want.ThresholdConfiguration {
+					t.Fatalf("DescribeServices deploymentCircuitBreaker: got %+v, want %+v", got, want)
+				}
+				id, _ := deploy(t, c, image)
+				svc := waitService(t, c, "demo", "web", time.Minute, "our deployment FAILED or COMPLETED", func(s types.Service) bool {
+					d, ok := findDeployment(s, id)
+					return ok && d.RolloutState != types.DeploymentRolloutStateInProgress
+				})
+				ours, _ := findDeployment(svc, id)
+				if tripped := ours.RolloutState == types.DeploymentRolloutStateFailed; tripped != tt.wantTrip {
+					t.Fatalf("tripped: got %v, want %v: %s", tripped, tt.wantTrip, fmtDeployments(svc.Deployments))
+				}
+				if tt.wantTrip && ours.FailedTasks < tt.wantFails {
+					t.Errorf("failedTasks at the trip: got %d, want at least %d", ours.FailedTasks, tt.wantFails)
+				}
+				if n := len(sim.tasksOf(id)); tt.wantTrip && n > tt.started {
+					t.Errorf("tasks started before the trip: got %d, want at most %d (it tripped late)", n, tt.started)
+				}
+			})
+		})
+	}
+}
+
+// TestUpdateServiceThresholdConfiguration: UpdateService keeps the
+// breaker's settings as sent and refuses a threshold type ECS does not
+// have.
+func TestUpdateServiceThresholdConfiguration(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, c := fakeClockSim(t, demoScenario(t))
+		ctx := context.Background()
+		sent := &types.DeploymentCircuitBreaker{Enable: true, Rollback: true, ResetOnHealthyTask: aws.Bool(false),
+			ThresholdConfiguration: &types.ThresholdConfiguration{Type: types.ThresholdTypeUnboundedPercent, Value: 300}}
+		if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("demo"), Service: aws.String("web"),
+			DeploymentConfiguration: &types.DeploymentConfiguration{DeploymentCircuitBreaker: sent}}); err != nil {
+			t.Fatalf("UpdateService: %v", err)
+		}
+		got := describeService(t, c, "demo", "web").DeploymentConfiguration.DeploymentCircuitBreaker
+		if aws.ToBool(got.ResetOnHealthyTask) || got.ResetOnHealthyTask == nil || *got.ThresholdConfiguration != *sent.ThresholdConfiguration {
+			t.Errorf("after UpdateService: got %+v, want %+v", got, sent)
+		}
+		_, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("demo"), Service: aws.String("web"),
+			DeploymentConfiguration: &types.DeploymentConfiguration{DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true,
+				ThresholdConfiguration: &types.ThresholdConfiguration{Type: "PERCENT", Value: 5}}}})
+		if err == nil || !strings.Contains(err.Error(), "InvalidParameterException") {
+			t.Errorf("UpdateService with type PERCENT: got %v, want InvalidParameterException", err)
+		}
+	})
+}
+
+// TestCircuitBreakerTripDelay: with Timings.BreakerTrip, failedTasks
+// reaches the threshold while the rollout is still IN_PROGRESS, and ECS
+// fails and rolls it back that much later.
+func TestCircuitBreakerTripDelay(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		sc := withCircuitBreaker(t, true)
+		sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker.ThresholdConfiguration = &ThresholdConfiguration{Type: "COUNT", Value: 1}
+		sc.Timings.BreakerTrip = Duration(10 * time.Second)
+		_, c := fakeClockSim(t, sc)
+		id, _ := deploy(t, c, "public.ecr.aws/ecs-rollout/web:crash")
+		svc := waitService(t, c, "demo", "web", time.Minute, "a failed task counted", func(s types.Service) bool {
+			d, ok := findDeployment(s, id)
+			return ok && d.FailedTasks >= 1
+		})
+		counted := time.Now()
+		if d, _ := findDeployment(svc, id); d.RolloutState != types.DeploymentRolloutStateInProgress || aws.ToString(d.Status) != "PRIMARY" {
+			t.Fatalf("at the first failure: got %s, want ours PRIMARY IN_PROGRESS until BreakerTrip passes", fmtDeployments(svc.Deployments))
+		}
+		svc = waitService(t, c, "demo", "web", time.Minute, "our deployment FAILED", func(s types.Service) bool {
+			d, ok := findDeployment(s, id)
+			return ok && d.RolloutState == types.DeploymentRolloutStateFailed
+		})
+		if waited := time.Since(counted); waited < 9*time.Second || waited > 11*time.Second {
+			t.Errorf("FAILED %s after the threshold was reached, want BreakerTrip (10s)", waited)
+		}
+		if p := svc.Deployments[0]; aws.ToString(p.Id) == id || !strings.Contains(aws.ToString(p.RolloutStateReason), "circuit breaker") {
+			t.Errorf("PRIMARY after the trip: got %s, want ECS's rollback", fmtDeployments(svc.Deployments))
+		}
+	})
 }

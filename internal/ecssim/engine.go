@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/internal/breaker"
 )
 
 // run is the simulator's single clock goroutine: it sleeps until the
@@ -99,6 +101,9 @@ func (s *Sim) advanceLocked(now time.Time) time.Time {
 				}
 				if d.nextLaunch.After(now) {
 					earliest(d.nextLaunch)
+				}
+				if d.tripAt.After(now) {
+					earliest(d.tripAt)
 				}
 			}
 			earliest(s.serviceDeploymentsNext(svc, now))
@@ -227,14 +232,17 @@ func pullErrorReason(image string) string {
 }
 
 // noteRunning records that a task of its deployment runs successfully: the
-// failed count resets and stops being evaluated, as ECS documents.
+// failed count resets and stops being evaluated, as ECS documents
+// (Deployment.failedTasks), unless the service's circuit breaker has
+// resetOnHealthyTask false ("Amazon ECS does not reset the failure
+// count"): then failures add up over the whole deployment.
 func (s *Sim) noteRunning(t *task) {
 	if !t.healthyForDeployment() {
 		return
 	}
 	t.healthyOnce = true
 	d := t.dep
-	if d.evaluating {
+	if d.evaluating && breaker.Of(t.svc.cb).ResetOnHealthy {
 		d.evaluating = false
 		d.failed = 0
 	}
@@ -295,25 +303,26 @@ func (s *Sim) beginStop(t *task, now time.Time, code types.TaskStopCode, reason 
 	s.checkCircuitBreaker(t.svc, d, now)
 }
 
-// cbThreshold is the circuit breaker's failed-task threshold:
-// 0.5 × desired count, rounded up, at least 3 and at most 200.
-func cbThreshold(desired int32) int32 {
-	n := (desired + 1) / 2
-	if n < 3 {
-		n = 3
-	}
-	if n > 200 {
-		n = 200
-	}
-	return n
+// cbThreshold is the service's circuit-breaker threshold for its latest
+// desired count (ThresholdConfiguration: BOUNDED_PERCENT 50 by default,
+// 0.5 × desired rounded up, at least 3 and at most 200; COUNT; or
+// UNBOUNDED_PERCENT).
+func cbThreshold(svc *service) int32 {
+	return breaker.Of(svc.cb).Threshold(svc.desired)
 }
 
 func (s *Sim) checkCircuitBreaker(svc *service, d *deployment, now time.Time) {
 	if svc.cb == nil || !svc.cb.Enable || d.status != "PRIMARY" || d.rollout != types.DeploymentRolloutStateInProgress {
 		return
 	}
-	if d.failed < cbThreshold(d.desired) {
+	if d.failed < cbThreshold(svc) {
 		return
+	}
+	if d.tripAt.IsZero() {
+		d.tripAt = now.Add(s.timings.BreakerTrip.D())
+	}
+	if now.Before(d.tripAt) {
+		return // ECS has not evaluated the breaker yet (schedule trips it at tripAt)
 	}
 	d.rollout = types.DeploymentRolloutStateFailed
 	d.reason = "ECS deployment circuit breaker: tasks failed to start."
@@ -397,6 +406,12 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 	}
 	prim := svc.deps[0]
 	prim.desired = svc.desired
+	if !prim.tripAt.IsZero() && !now.Before(prim.tripAt) && prim.rollout == types.DeploymentRolloutStateInProgress {
+		s.checkCircuitBreaker(svc, prim, now) // Timings.BreakerTrip has passed
+		if prim.rollout != types.DeploymentRolloutStateInProgress {
+			return true // tripped: schedule again with ECS's rollback as the PRIMARY
+		}
+	}
 	live, healthy := liveAndHealthy(svc)
 	primWanted, scaledIn := s.scaleIn(svc, prim, now)
 	launched := s.launch(svc, prim, len(primWanted), live, now)

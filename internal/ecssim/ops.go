@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -456,6 +457,14 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		}
 		if dc.DeploymentCircuitBreaker != nil {
 			c := *dc.DeploymentCircuitBreaker
+			if tc := c.ThresholdConfiguration; tc != nil {
+				if !slices.Contains(tc.Type.Values(), tc.Type) {
+					return nil, errInvalidParam("Invalid thresholdConfiguration type %q: must be one of COUNT, BOUNDED_PERCENT, UNBOUNDED_PERCENT.", tc.Type)
+				}
+				if tc.Value < 0 {
+					return nil, errInvalidParam("thresholdConfiguration value must be greater than or equal to 0.")
+				}
+			}
 			cb = &c
 		}
 		if dc.Alarms != nil {

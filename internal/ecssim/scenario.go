@@ -104,6 +104,12 @@ type ImageRule struct {
 	// Failures is how many tasks fail first with the flaky behaviour
 	// (default 2).
 	Failures int `json:"failures,omitempty"`
+	// Sequence, with the flaky behaviour, replaces Failures: one letter
+	// per task started with the rule, in order, c crashing and h healthy
+	// ("chcc": a failure, a healthy task, two failures); the tasks after
+	// the sequence are healthy. It puts failures after a healthy task, as
+	// the circuit breaker's resetOnHealthyTask needs.
+	Sequence string `json:"sequence,omitempty"`
 	// Logs, when set, replaces Scenario.Logs[Behavior] for this rule.
 	Logs []string `json:"logs,omitempty"`
 }
@@ -131,6 +137,12 @@ type Timings struct {
 	// by default); negative: listed at once. Sim.SetListDelay changes it
 	// at run time.
 	ListDelay Duration `json:"listDelay,omitempty"`
+	// BreakerTrip is how long after a deployment's failedTasks reaches
+	// the circuit breaker's threshold ECS fails it (rolloutState FAILED)
+	// and starts its rollback; ECS evaluates the breaker on its own time,
+	// so a read can show the count at the threshold and the rollout still
+	// IN_PROGRESS. Zero: at once.
+	BreakerTrip Duration `json:"breakerTrip,omitempty"`
 }
 
 func (t Timings) withDefaults() Timings {
@@ -163,10 +175,36 @@ type ScenarioCluster struct {
 	Name string `json:"name"`
 }
 
-// CircuitBreaker is a service's deploymentCircuitBreaker setting.
+// CircuitBreaker is a service's deploymentCircuitBreaker setting. The
+// failure threshold comes from ThresholdConfiguration (BOUNDED_PERCENT 50
+// when omitted) and the service's desired count, and a healthy task
+// resets the failure count unless ResetOnHealthyTask is false
+// (internal/breaker: the API reference's DeploymentCircuitBreaker and
+// ThresholdConfiguration).
 type CircuitBreaker struct {
-	Enable   bool `json:"enable"`
-	Rollback bool `json:"rollback"`
+	Enable                 bool                    `json:"enable"`
+	Rollback               bool                    `json:"rollback"`
+	ResetOnHealthyTask     *bool                   `json:"resetOnHealthyTask,omitempty"`
+	ThresholdConfiguration *ThresholdConfiguration `json:"thresholdConfiguration,omitempty"`
+}
+
+// ThresholdConfiguration is deploymentCircuitBreaker.thresholdConfiguration:
+// type COUNT, BOUNDED_PERCENT or UNBOUNDED_PERCENT and its value.
+type ThresholdConfiguration struct {
+	Type  string `json:"type"`
+	Value int32  `json:"value"`
+}
+
+// ecs is the setting as ECS reports it.
+func (c *CircuitBreaker) ecs() *types.DeploymentCircuitBreaker {
+	if c == nil {
+		return &types.DeploymentCircuitBreaker{} // ECS reports it disabled
+	}
+	cb := &types.DeploymentCircuitBreaker{Enable: c.Enable, Rollback: c.Rollback, ResetOnHealthyTask: c.ResetOnHealthyTask}
+	if t := c.ThresholdConfiguration; t != nil {
+		cb.ThresholdConfiguration = &types.ThresholdConfiguration{Type: types.ThresholdType(t.Type), Value: t.Value}
+	}
+	return cb
 }
 
 // DeploymentConfiguration is a service's deployment configuration, in

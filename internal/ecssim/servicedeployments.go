@@ -374,11 +374,13 @@ func (s *Sim) serviceDeploymentView(sd *serviceDeployment) types.ServiceDeployme
 	// status is DISABLED", so without an enabled breaker there is no
 	// failureCount and no threshold: tasks that crash, even in a loop, show
 	// only as stopped tasks and service events. With the breaker, the
-	// threshold is 0.5 × the desired count, at least 3 and at most 200.
+	// threshold is the service's (cbThreshold: thresholdConfiguration and
+	// the desired count; by default 0.5 × the desired count, at least 3 and
+	// at most 200).
 	cb := types.ServiceDeploymentCircuitBreaker{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}
 	if c := cfg.DeploymentCircuitBreaker; c != nil && c.Enable {
 		cb.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoring
-		cb.Threshold = cbThreshold(svc.desired)
+		cb.Threshold = cbThreshold(svc)
 		cb.FailureCount = sd.cbFailures
 		if sd.targetDep != nil && sd.targetDep.failed > cb.FailureCount {
 			cb.FailureCount = sd.targetDep.failed

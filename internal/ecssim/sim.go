@@ -162,7 +162,8 @@ type deployment struct {
 	createdAt      time.Time
 	updatedAt      time.Time
 	nextLaunch     time.Time
-	live           []*task // tasks not yet STOPPED
+	tripAt         time.Time // when the circuit breaker fails it (Timings.BreakerTrip after the threshold)
+	live           []*task   // tasks not yet STOPPED
 	unableSent     bool
 	bakeUntil      time.Time        // end of ECS's bake with deployment alarms
 	ecsRollback    bool             // started by ECS's own rollback
@@ -478,11 +479,7 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 	if dc.MaximumPercent != nil {
 		svc.maxPercent = *dc.MaximumPercent
 	}
-	if dc.DeploymentCircuitBreaker != nil {
-		svc.cb = &types.DeploymentCircuitBreaker{Enable: dc.DeploymentCircuitBreaker.Enable, Rollback: dc.DeploymentCircuitBreaker.Rollback}
-	} else {
-		svc.cb = &types.DeploymentCircuitBreaker{} // ECS reports it disabled
-	}
+	svc.cb = dc.DeploymentCircuitBreaker.ecs()
 	svc.alarms = dc.Alarms.ecs()
 	svc.sdx = &svcDeploys{}
 	staged := mergeStaged(svc.sdx, &types.DeploymentConfiguration{
@@ -663,9 +660,15 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 			}
 			if r != nil {
 				r.launched++
-				if r.launched > n {
+				switch seq := r.Sequence; {
+				case seq != "":
 					b = BehaviorHealthy
-				} else {
+					if r.launched <= len(seq) && seq[r.launched-1] == 'c' {
+						b = BehaviorCrash
+					}
+				case r.launched > n:
+					b = BehaviorHealthy
+				default:
 					b = BehaviorCrash
 				}
 			}

@@ -636,7 +636,7 @@ func (s *Sim) stepServiceDeployment(sd *serviceDeployment, now time.Time) bool {
 
 func (s *Sim) breakerReason(sd *serviceDeployment) string {
 	n := sd.cbFailures
-	return fmt.Sprintf("the deployment circuit breaker detected %d failed tasks (threshold %d): tasks failed to start.", n, cbThreshold(sd.svc.desired))
+	return fmt.Sprintf("the deployment circuit breaker detected %d failed tasks (threshold %d): tasks failed to start.", n, cbThreshold(sd.svc))
 }
 
 // stagedBreaker handles a circuit-breaker trip of d when a staged service

@@ -1,0 +1,170 @@
+package deployer_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+)
+
+// Rows of the outcome matrix for ECS's rolling deployments as they are
+// since 2025-2026 (issue 26, sections 3 and 5): the circuit breaker's
+// thresholdConfiguration and resetOnHealthyTask, and the replacement and
+// scale-out rules of the November 2025 change.
+var rolling2026Rows = []outcomeRow{
+	// thresholdConfiguration COUNT 1: ECS fails our deployment at its
+	// first failed task and rolls back by itself. ECS evaluates the
+	// breaker on its own time (BreakerTrip): a read shows failedTasks 1
+	// with the rollout still IN_PROGRESS, which reaches our
+	// failed-tasks-threshold 1 too; knowing the service's threshold we
+	// leave the rollback to ECS, name it, and roll back nothing twice.
+	{name: "rolling COUNT 1 breaker: ECS rolls back at the first failure", strategy: "ROLLING", moment: "scale-up", fault: "crash; breaker COUNT 1",
+		image: "repo/app:crash", world: withBreaker(breakerCount(1), 8*time.Second),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		wantReason: []string{"circuit breaker", "acts at 1 failed task (COUNT 1)"},
+		check:      updateServiceCalls(1)},
+	// The same, but ECS takes longer than our three polls of grace to
+	// trip: we roll back ourselves (never blind, never stuck), and ECS's
+	// breaker never trips a deployment that is no longer the PRIMARY.
+	{name: "rolling COUNT 1 breaker slower than our grace: our rollback", strategy: "ROLLING", moment: "scale-up", fault: "crash; breaker COUNT 1 trips after 2 minutes",
+		image: "repo/app:crash", world: withBreaker(breakerCount(1), 2*time.Minute),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: updateServiceCalls(2)},
+	// resetOnHealthyTask false: a failure, a healthy task, two failures
+	// add up to COUNT 3 (they would not with the default, which resets at
+	// the healthy task): ECS rolls back, we name it.
+	{name: "rolling breaker resetOnHealthyTask false: failures add up past a healthy task", strategy: "ROLLING", moment: "scale-up", fault: "crash, healthy, crash, crash; breaker COUNT 3 cumulative",
+		image: "repo/app:seq", world: func(sc *ecssim.Scenario) {
+			withBreaker(&ecssim.CircuitBreaker{Enable: true, Rollback: true, ResetOnHealthyTask: aws.Bool(false),
+				ThresholdConfiguration: &ecssim.ThresholdConfiguration{Type: "COUNT", Value: 3}}, 0)(sc)
+			sc.ImageRules = append([]ecssim.ImageRule{{Image: "repo/app:seq", Behavior: ecssim.BehaviorFlaky, Sequence: "chcc"}}, sc.ImageRules...)
+		},
+		config: func(cfg *deployer.Config) { cfg.FailedTasksThreshold = 50 }, // ECS's breaker decides
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		wantReason: []string{"circuit breaker", "acts at 3 failed tasks (COUNT 3)"},
+		check:      updateServiceCalls(1)},
+	// The breaker does not roll back (rollback false) and counts
+	// UNBOUNDED_PERCENT 300 cumulatively: our rollback sends the
+	// service's deploymentCircuitBreaker back whole, both new settings
+	// included, and the service ends with them exactly as it had them.
+	{name: "rolling crash, our rollback restores the breaker's thresholds", strategy: "ROLLING", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash", world: withBreaker(restoredBreaker, 0),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: func(t *testing.T, o outcome) {
+			updateServiceCalls(2)(t, o)
+			want := mustJSON(t, restoredBreaker)
+			n := 0
+			for _, c := range o.calls {
+				if c.Op == "UpdateService" && c.ErrCode == "" {
+					n++
+					if n == 2 {
+						var in struct {
+							DeploymentConfiguration struct {
+								DeploymentCircuitBreaker json.RawMessage `json:"deploymentCircuitBreaker"`
+							} `json:"deploymentConfiguration"`
+						}
+						if err := json.Unmarshal(c.Input, &in); err != nil {
+							t.Fatal(err)
+						}
+						if got := string(in.DeploymentConfiguration.DeploymentCircuitBreaker); !jsonEqual(got, want) {
+							t.Errorf("the rollback sent deploymentCircuitBreaker %s, want %s", got, want)
+						}
+					}
+				}
+			}
+			svc, _ := o.sim.Service("prod", "web")
+			if got := mustJSON(t, svc.DeploymentConfiguration.DeploymentCircuitBreaker); !jsonEqual(got, want) {
+				t.Errorf("the service's deploymentCircuitBreaker at the end: %s, want %s", got, want)
+			}
+		}},
+}
+
+// restoredBreaker is a breaker with every setting away from its default.
+var restoredBreaker = &ecssim.CircuitBreaker{Enable: true, Rollback: false, ResetOnHealthyTask: aws.Bool(false),
+	ThresholdConfiguration: &ecssim.ThresholdConfiguration{Type: "UNBOUNDED_PERCENT", Value: 300}}
+
+func breakerCount(n int32) *ecssim.CircuitBreaker {
+	return &ecssim.CircuitBreaker{Enable: true, Rollback: true, ThresholdConfiguration: &ecssim.ThresholdConfiguration{Type: "COUNT", Value: n}}
+}
+
+// withBreaker gives web the circuit breaker cb, which ECS trips trip after
+// the threshold is reached.
+func withBreaker(cb *ecssim.CircuitBreaker, trip time.Duration) func(sc *ecssim.Scenario) {
+	return func(sc *ecssim.Scenario) {
+		sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = cb
+		sc.Timings.BreakerTrip = ecssim.Duration(trip)
+	}
+}
+
+// updateServiceCalls checks how many UpdateService calls succeeded: ours,
+// and ours and our rollback's.
+func updateServiceCalls(n int) func(t *testing.T, o outcome) {
+	return func(t *testing.T, o outcome) {
+		t.Helper()
+		if got := o.count("UpdateService"); got != n {
+			t.Errorf("%d UpdateService calls, want %d", got, n)
+		}
+	}
+}
+
+// mustJSON is v in ECS's JSON shape (the simulator's scenario types and
+// the SDK's types alike, keys lower-camel-cased).
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return canonical(m)
+}
+
+// canonical lower-cases the first letter of every key and drops nulls, so
+// that an SDK struct and a wire body compare.
+func canonical(v any) string {
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := map[string]any{}
+			for k, e := range x {
+				if e == nil {
+					continue
+				}
+				out[strings.ToLower(k[:1])+k[1:]] = walk(e)
+			}
+			return out
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		}
+		return v
+	}
+	b, _ := json.Marshal(walk(v))
+	return string(b)
+}
+
+func jsonEqual(got, want string) bool {
+	var g any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		return false
+	}
+	return canonical(g) == want
+}
+
+func TestOutcomeMatrixRolling2026(t *testing.T) {
+	t.Parallel()
+	runOutcomeRows(t, rolling2026Rows)
+}
+
+var _ = types.ThresholdTypeCount
