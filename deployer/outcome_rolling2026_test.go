@@ -50,12 +50,14 @@ var rolling2026Rows = []outcomeRow{
 		wantReason: []string{"circuit breaker", "acts at 3 failed tasks (COUNT 3)"},
 		check:      updateServiceCalls(1)},
 	// The breaker does not roll back (rollback false) and counts
-	// UNBOUNDED_PERCENT 300 cumulatively: our rollback sends the
+	// UNBOUNDED_PERCENT 300 cumulatively, and minimum-healthy-percent
+	// changes the deployment configuration: our rollback sends the
 	// service's deploymentCircuitBreaker back whole, both new settings
 	// included, and the service ends with them exactly as it had them.
 	{name: "rolling crash, our rollback restores the breaker's thresholds", strategy: "ROLLING", moment: "scale-up", fault: "crash",
 		image: "repo/app:crash", world: withBreaker(restoredBreaker, 0),
-		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		config: func(cfg *deployer.Config) { cfg.MinimumHealthyPercent = aws.Int32(50) },
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
 		check: func(t *testing.T, o outcome) {
 			updateServiceCalls(2)(t, o)
 			want := mustJSON(t, restoredBreaker)
@@ -80,6 +82,25 @@ var rolling2026Rows = []outcomeRow{
 			}
 			svc, _ := o.sim.Service("prod", "web")
 			if got := mustJSON(t, svc.DeploymentConfiguration.DeploymentCircuitBreaker); !jsonEqual(got, want) {
+				t.Errorf("the service's deploymentCircuitBreaker at the end: %s, want %s", got, want)
+			}
+		}},
+	// The same breaker, no percentage inputs: our update sends no
+	// deployment configuration, so the rollback has none to restore and
+	// sends none (an endpoint that does not know resetOnHealthyTask or
+	// thresholdConfiguration is never sent them); the service keeps both.
+	{name: "rolling crash, configuration unchanged: the rollback sends none", strategy: "ROLLING", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash", world: withBreaker(restoredBreaker, 0),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: func(t *testing.T, o outcome) {
+			updateServiceCalls(2)(t, o)
+			for _, c := range o.calls {
+				if c.Op == "UpdateService" && strings.Contains(string(c.Input), "deploymentConfiguration") {
+					t.Errorf("UpdateService sent a deployment configuration: %s", c.Input)
+				}
+			}
+			svc, _ := o.sim.Service("prod", "web")
+			if got, want := mustJSON(t, svc.DeploymentConfiguration.DeploymentCircuitBreaker), mustJSON(t, restoredBreaker); !jsonEqual(got, want) {
 				t.Errorf("the service's deploymentCircuitBreaker at the end: %s, want %s", got, want)
 			}
 		}},

@@ -109,10 +109,13 @@ func rollbackInput(cluster, service, target string, orig *types.DeploymentConfig
 
 // originalConfig is the service's deployment configuration as it was
 // before our update, in the form UpdateService takes it back (nil when
-// there is nothing to restore).
+// there is nothing to restore: the service had none, or our update sends
+// none, so the service still has every setting it had, the circuit
+// breaker's resetOnHealthyTask and thresholdConfiguration included, and
+// an endpoint that does not know a newer member is not sent it).
 func (r *run) originalConfig() *types.DeploymentConfiguration {
 	o := r.origDepl
-	if o == nil || (o.MinimumHealthyPercent == nil && o.MaximumPercent == nil && o.DeploymentCircuitBreaker == nil && o.Alarms == nil &&
+	if o == nil || r.deploymentConfig() == nil || (o.MinimumHealthyPercent == nil && o.MaximumPercent == nil && o.DeploymentCircuitBreaker == nil && o.Alarms == nil &&
 		o.BakeTimeInMinutes == nil && o.LinearConfiguration == nil && o.CanaryConfiguration == nil && o.LifecycleHooks == nil && o.EarlySuccessCriteria == nil) {
 		return nil
 	}

@@ -35,9 +35,9 @@ func TestBreakerThresholdInPlan(t *testing.T) {
 		{"COUNT 1", ecssim.CircuitBreaker{Enable: true, Rollback: true, ThresholdConfiguration: &ecssim.ThresholdConfiguration{Type: "COUNT", Value: 1}},
 			[]string{"circuit breaker: ECS fails the deployment at 1 failed task (COUNT 1); a healthy task resets the count; ECS then rolls back by itself and we follow its rollback (no second one)"}},
 		{"default", ecssim.CircuitBreaker{Enable: true, Rollback: false},
-			[]string{"circuit breaker: ECS fails the deployment at 3 failed tasks (BOUNDED_PERCENT 50 % of 2 tasks = 1, raised to the minimum 3)", "rollback off: we roll back", "failed-tasks-threshold 1 acts first"}},
+			[]string{"circuit breaker: ECS fails the deployment at 3 failed tasks (BOUNDED_PERCENT 50 of 2 tasks = 1, raised to the minimum 3)", "rollback off: we roll back", "failed-tasks-threshold 1 acts first"}},
 		{"UNBOUNDED_PERCENT, cumulative", ecssim.CircuitBreaker{Enable: true, Rollback: true, ResetOnHealthyTask: new(false), ThresholdConfiguration: &ecssim.ThresholdConfiguration{Type: "UNBOUNDED_PERCENT", Value: 300}},
-			[]string{"at 6 failed tasks (UNBOUNDED_PERCENT 300 % of 2 tasks = 6)", "failures add up over the whole deployment (resetOnHealthyTask false)"}},
+			[]string{"at 6 failed tasks (UNBOUNDED_PERCENT 300 of 2 tasks = 6)", "failures add up over the whole deployment (resetOnHealthyTask false)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,13 +98,15 @@ func ceilPercent(value, desired int32) int64 {
 }
 
 // Formula says how Threshold came about, for people: "COUNT 1",
-// "BOUNDED_PERCENT 50 % of 4 tasks = 2, raised to the minimum 3".
+// "BOUNDED_PERCENT 50 of 4 tasks = 2, raised to the minimum 3" (value
+// percent of the desired count; no percent sign, which workflow commands
+// would escape).
 func (r Rule) Formula(desired int32) string {
 	if r.Type == types.ThresholdTypeCount {
 		return fmt.Sprintf("COUNT %d", r.Value)
 	}
 	n, t := ceilPercent(r.Value, desired), int64(r.Threshold(desired))
-	s := fmt.Sprintf("%s %d %% of %d %s = %d", r.Type, r.Value, desired, plural(desired), n)
+	s := fmt.Sprintf("%s %d of %d %s = %d", r.Type, r.Value, desired, plural(desired), n)
 	switch {
 	case t > n && r.Type == types.ThresholdTypeBoundedPercent:
 		s += fmt.Sprintf(", raised to the minimum %d", t)
