@@ -76,7 +76,14 @@ type outcomeRow struct {
 	// then on none of its calls reaches AWS and none of its checkpoints is
 	// saved, and its status is not checked (a killed step has none); the
 	// post step (set post) reads the last checkpoint saved before.
-	killWhen   func(sim *ecssim.Sim) bool
+	killWhen func(sim *ecssim.Sim) bool
+	// killAfterCheckpoint, when n > 0, kills the step (as killWhen)
+	// right after it saved its n-th checkpoint.
+	killAfterCheckpoint int
+	// afterStep runs as soon as the (first) step returned, before resume,
+	// beforePost and the post step: the world as the step left it.
+	afterStep  func(o outcome)
+	afterPost  func(o outcome)       // as soon as the post step returned
 	post       bool                  // run the post step's Recover after Deploy
 	beforePost func(sim *ecssim.Sim) // between Deploy and the post step (e.g. ClearFaults)
 	// resume, when set, runs a second step after the first (which must
@@ -105,6 +112,7 @@ type outcome struct {
 	sim       *ecssim.Sim
 	start     time.Time
 	end       time.Time // when the (first) step returned
+	killed    bool      // the step was killed (killWhen, killAfterCheckpoint)
 }
 
 // watchRate is the ECS calls per second from the first UpdateService to
@@ -570,11 +578,23 @@ func runOutcomeRows(t *testing.T, rows []outcomeRow) {
 }
 
 func runOutcome(t *testing.T, row outcomeRow) {
+	o := playOutcome(t, row)
+	sim := o.sim
+	if row.killWhen != nil && !o.killed {
+		t.Fatalf("the step ended (%s: %s) before it was killed\n%s", o.res.Status, o.res.Reason, o.log())
+	}
+	checkOutcome(t, row, o, sim)
+}
+
+// playOutcome runs one row's world and steps (Deploy, resume, the post
+// step) and lets the simulator settle; it checks nothing. The simulator
+// is closed when the test ends.
+func playOutcome(t *testing.T, row outcomeRow) outcome {
 	sim, err := ecssim.New(outcomeWorld(row))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
+	t.Cleanup(sim.Close)
 	if row.setup != nil {
 		row.setup(sim)
 	}
@@ -601,6 +621,8 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		o.HTTPClient, o.Retryer = killableHTTP{o.HTTPClient, &killed}, awsclient.Retryer()
 	}))
 	o := outcome{sim: sim, start: time.Now()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var mu sync.Mutex // the reporter runs on the step's goroutine, killWhen on another
 	report := func(ev deployer.Event) {
 		mu.Lock()
@@ -611,10 +633,12 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		o.events = append(o.events, ev)
 		if ev.Kind == deployer.EventCheckpoint && ev.State != nil {
 			o.cps = append(o.cps, *ev.State)
+			if row.killAfterCheckpoint > 0 && len(o.cps) == row.killAfterCheckpoint {
+				killed.Store(true)
+				cancel()
+			}
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	done := make(chan struct{})
 	// when checks cond every second of the fake clock until the step
 	// ends, and acts once when it first holds.
@@ -647,8 +671,11 @@ func runOutcome(t *testing.T, row outcomeRow) {
 	o.res, _ = deployer.New(mainECS, nil, deployer.WithCloudWatch(mainCW), deployer.WithReporter(report), deployer.WithVerifyClients(verify), mainCD).Deploy(ctx, outcomeConfig(row))
 	o.end = time.Now()
 	close(done)
-	if row.killWhen != nil && !killed.Load() {
-		t.Fatalf("the step ended (%s: %s) before it was killed\n%s", o.res.Status, o.res.Reason, o.log())
+	mu.Lock()
+	o.killed = killed.Load()
+	mu.Unlock()
+	if row.afterStep != nil {
+		row.afterStep(o)
 	}
 	if row.resume != "" {
 		if o.res.Status != deployer.StatusPaused {
@@ -665,12 +692,19 @@ func runOutcome(t *testing.T, row outcomeRow) {
 		cp := o.cps[len(o.cps)-1]
 		if cp.Phase.PostStepMustAct() {
 			o.post, o.postErr = deployer.New(ecsc, nil, deployer.WithCloudWatch(cw), deployer.WithReporter(report), cd).Recover(context.Background(), cp)
+			if row.afterPost != nil {
+				row.afterPost(o)
+			}
 		}
 	}
 	time.Sleep(cmp.Or(row.settle, 10*time.Minute))
 	o.calls = sim.Calls()
+	return o
+}
 
-	if o.res.Status != row.want && !killed.Load() {
+// checkOutcome checks what one row's steps did against the row.
+func checkOutcome(t *testing.T, row outcomeRow, o outcome, sim *ecssim.Sim) {
+	if o.res.Status != row.want && !o.killed {
 		t.Errorf("status %s, want %s: %s", o.res.Status, row.want, o.res.Reason)
 	}
 	if row.post && o.post.Status != row.wantPost {
