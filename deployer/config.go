@@ -58,6 +58,9 @@ func (c Config) withDefaults() Config {
 	if c.PreDeploy != nil && c.PreDeploy.Timeout == 0 {
 		pd := *c.PreDeploy
 		pd.Timeout = DefaultPreDeployTimeout
+		if pd.Mode == PreDeployRunTask {
+			pd.Timeout = c.Timeout // the deploy action waits for its task as long as for the service
+		}
 		c.PreDeploy = &pd
 	}
 	return c
@@ -200,8 +203,20 @@ func (c Config) Validate() error {
 		}
 	}
 	if pd := c.PreDeploy; pd != nil {
-		if len(pd.Command) == 0 || strings.TrimSpace(strings.Join(pd.Command, "")) == "" {
-			bad("PreDeploy.Command", "is empty")
+		switch pd.Mode {
+		case PreDeployCommand:
+			if len(pd.Command) == 0 || strings.TrimSpace(strings.Join(pd.Command, "")) == "" {
+				bad("PreDeploy.Command", "is empty")
+			}
+			if pd.Detach || len(pd.Overrides) > 0 || pd.Network != nil || pd.AssignPublicIP != "" || pd.LaunchType != "" || len(pd.CapacityProviderStrategy) > 0 {
+				bad("PreDeploy.Mode", "Detach, Overrides, Network, AssignPublicIP, LaunchType and CapacityProviderStrategy need PreDeployRunTask")
+			}
+		case PreDeployRunTask:
+			if len(pd.Command) > 0 || pd.Container != "" {
+				bad("PreDeploy.Command", "is for PreDeployCommand; a PreDeployRunTask task runs its own commands or Overrides")
+			}
+		default:
+			bad("PreDeploy.Mode", "must be %q or %q, got %q", PreDeployCommand, PreDeployRunTask, pd.Mode)
 		}
 		if pd.Timeout < 0 {
 			bad("PreDeploy.Timeout", "must be positive, got %s", pd.Timeout)

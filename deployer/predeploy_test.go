@@ -178,9 +178,9 @@ func TestPreDeployVolume(t *testing.T) {
 			&types.TaskVolumeConfiguration{Name: aws.String("data"), ManagedEBSVolume: asked.ManagedEBSVolume}, ""},
 		{"no volume configured at launch: none", plain, PreDeploy{}, service, nil, ""},
 		{"nothing configures it: none (ECS decides)", withVolume, PreDeploy{}, nil, nil, ""},
-		{"asked for without such a volume", plain, PreDeploy{Volume: asked}, nil, nil, "pre-deploy-managed-ebs-volume: task definition web has no volume configured at launch"},
+		{"asked for without such a volume", plain, PreDeploy{Volume: asked}, nil, nil, "PreDeploy.Volume: task definition web has no volume configured at launch"},
 		{"asked for under another name", withVolume, PreDeploy{Volume: &types.TaskVolumeConfiguration{Name: aws.String("logs"), ManagedEBSVolume: asked.ManagedEBSVolume}}, nil, nil,
-			`pre-deploy-managed-ebs-volume-name: task definition web has no volume "logs" configured at launch (its volume configured at launch is "data")`},
+			`PreDeploy.Volume.Name: task definition web has no volume "logs" configured at launch (its volume configured at launch is "data")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -111,6 +111,16 @@ func (d *Deployer) registerOnly(ctx context.Context, cfg Config) (Result, error)
 	if secrets := append(taskdef.MaskValues(base), taskdef.MaskValues(in)...); len(secrets) > 0 {
 		d.report(Event{Time: d.now(), Kind: EventSecrets, Secrets: secrets})
 	}
+	// A one-off task (PreDeployRunTask) runs from the revision once it is
+	// registered, with no service: checked now, before anything changes.
+	var task *run
+	if cfg.PreDeploy != nil {
+		task = newRun(d, cfg, res.StartedAt)
+		task.register = in
+		if err := task.preparePreDeploy(in); err != nil {
+			return end(StatusFailed, err.Error(), fmt.Errorf("%w: %w", ErrPreflight, err))
+		}
+	}
 	// Verified before it is registered (verify.go).
 	v, err := d.verifyRevision(ctx, cfg, in, "")
 	res.Verification = v
@@ -123,6 +133,9 @@ func (d *Deployer) registerOnly(ctx context.Context, cfg Config) (Result, error)
 	res.Plan = append(verifyPlan(v), fmt.Sprintf("RegisterTaskDefinition: a new revision of %s", aws.ToString(in.Family)))
 	for _, line := range taskdef.PlanDiff(base, in) {
 		res.Plan = append(res.Plan, "  "+line)
+	}
+	if task != nil {
+		res.Plan = append(res.Plan, task.preDeployPlan())
 	}
 	res.Plan = append(res.Plan, "no service given: nothing is deployed (promote the revision later with revision)")
 	if cfg.DryRun {
@@ -144,7 +157,22 @@ func (d *Deployer) registerOnly(ctx context.Context, cfg Config) (Result, error)
 	}
 	res.TaskDefinitionARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 	d.emit(EventInfo, "Registered %s", res.TaskDefinitionARN)
-	return end(StatusRegistered, fmt.Sprintf("registered %s; no service given, so nothing was deployed", taskdef.ShortRevision(res.TaskDefinitionARN)), nil)
+	short := taskdef.ShortRevision(res.TaskDefinitionARN)
+	if task == nil {
+		return end(StatusRegistered, fmt.Sprintf("registered %s; no service given, so nothing was deployed", short), nil)
+	}
+	task.newARN, task.res.TaskDefinitionARN = res.TaskDefinitionARN, res.TaskDefinitionARN
+	ok := task.preDeployPhase(ctx)
+	t := task.res
+	res.PreDeployTaskARN, res.PreDeployMode, res.Timeline, res.Causes, res.Logs = t.PreDeployTaskARN, cfg.PreDeploy.Mode, t.Timeline, t.Causes, t.Logs
+	switch {
+	case !ok:
+		return end(t.Status, t.Reason, nil)
+	case cfg.PreDeploy.Detach:
+		return end(StatusRegistered, fmt.Sprintf("registered %s and started one-off task %s (not waited for); no service given, so nothing was deployed", short, taskID(t.PreDeployTaskARN)), nil)
+	default:
+		return end(StatusRegistered, fmt.Sprintf("registered %s; one-off task %s exited 0; no service given, so nothing was deployed", short, taskID(t.PreDeployTaskARN)), nil)
+	}
 }
 
 // validateRegisterOnly adds the problems of a register-only Config: it
@@ -159,7 +187,7 @@ func (c Config) validateRegisterOnly(bad func(input, format string, args ...any)
 	for _, f := range []struct {
 		set  bool
 		name string
-	}{{c.Revision != "", "revision"}, {c.PreDeploy != nil, "pre-deploy-command"}, {c.Resume != "", "resume"}} {
+	}{{c.Revision != "", "revision"}, {c.PreDeploy != nil && c.PreDeploy.Mode != PreDeployRunTask, "pre-deploy-command"}, {c.Resume != "", "resume"}} {
 		if f.set {
 			bad(f.name, "needs service: without service (or services) the step only registers a revision")
 		}

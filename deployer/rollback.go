@@ -211,15 +211,16 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 		res.Reason = "the main step finished; nothing to do"
 		return res, nil
 	}
-	if cp.Service == "" || cp.RollbackTarget == "" || cp.TaskDefinition == "" {
-		res.Reason = "the main step made no change; nothing to do"
-		return res, nil
-	}
 	if cp.Cluster == "" {
 		cp.Cluster = DefaultCluster
 	}
+	// First: a one-off task runs without a service too (register-only).
 	if cp.Phase == PhasePreDeploy && cp.PreDeployTask != "" {
 		return d.recoverPreDeploy(ctx, cp, res)
+	}
+	if cp.Service == "" || cp.RollbackTarget == "" || cp.TaskDefinition == "" {
+		res.Reason = "the main step made no change; nothing to do"
+		return res, nil
 	}
 	return recoveryStrategy(cp).recover(ctx, d, cp, res)
 }

@@ -388,7 +388,7 @@ func (f *fleet) result(start, end time.Time) Result {
 		}
 	}
 	res.Service = strings.Join(names, ", ")
-	res.PreDeployTaskARN = f.runs[0].res.PreDeployTaskARN
+	res.PreDeployTaskARN, res.PreDeployMode = f.runs[0].res.PreDeployTaskARN, f.runs[0].res.PreDeployMode
 	res.Status = decider.Status
 	res.Reason = decider.Reason
 	if len(res.Services) > 1 {

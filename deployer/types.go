@@ -264,6 +264,9 @@ type Result struct {
 	Promoted bool
 	// PreDeployTaskARN is the pre-deploy task, when one was started.
 	PreDeployTaskARN string
+	// PreDeployMode is how the pre-deploy task ran (Config.PreDeploy.Mode),
+	// when there was one to run.
+	PreDeployMode PreDeployMode
 
 	Images   []ImageChange
 	Timeline []Milestone

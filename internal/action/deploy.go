@@ -95,7 +95,7 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 	}
 	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify), deployer.WithCodeDeploy(clients.CodeDeploy))
 	res, err := deployRecovered(ctx, d, p.Config)
-	res = inputNames(res, err)
+	res = inputNames(res, err, p.Config.PreDeploy != nil && p.Config.PreDeploy.Mode == deployer.PreDeployRunTask)
 	reportVerifyProblems(con, res)
 	res = completeResult(res, err, p.Config)
 	return res, con.finish(res)
@@ -142,8 +142,9 @@ func completeResult(res deployer.Result, err error, cfg deployer.Config) deploye
 // (deployer.FieldError, found in err) in the reasons of res as the
 // action's inputs: "OnBusy: … (OnBusy: fail)" becomes "on-busy: …
 // (on-busy: fail)". The deployer knows only its Config; the names people
-// typed are ours.
-func inputNames(res deployer.Result, err error) deployer.Result {
+// typed are ours. runTask: the one-off task came from the run-task
+// inputs, whose names its fields take.
+func inputNames(res deployer.Result, err error, runTask bool) deployer.Result {
 	var fes []*deployer.FieldError
 	var walk func(error)
 	walk = func(e error) {
@@ -169,7 +170,7 @@ func inputNames(res deployer.Result, err error) deployer.Result {
 	}
 	rewrite := func(s string) string {
 		for _, fe := range fes {
-			s = strings.ReplaceAll(s, fe.Error(), configFieldsAsInputs(fe.Error()))
+			s = strings.ReplaceAll(s, fe.Error(), configFieldsAsInputs(fe.Error(), runTask))
 		}
 		return s
 	}
@@ -182,9 +183,16 @@ func inputNames(res deployer.Result, err error) deployer.Result {
 }
 
 // configFieldsAsInputs replaces the Config field names a deployer message
-// uses with the inputs they come from.
-func configFieldsAsInputs(s string) string {
+// uses with the inputs they come from (with runTask, the one-off task's
+// volume is run-task's).
+func configFieldsAsInputs(s string, runTask bool) string {
+	volumeName, volume := inPreDeployEBSVolumeName, inPreDeployEBSVolume
+	if runTask {
+		volumeName, volume = inRunTaskEBSVolumeName, inRunTaskEBSVolume
+	}
 	pairs := []string{
+		"PreDeploy.Overrides", inRunTaskContainerOverrides, "PreDeploy.Network", inRunTaskSubnets,
+		"PreDeploy.AssignPublicIP", inRunTaskAssignPublicIP, "PreDeploy.Volume.Name", volumeName, "PreDeploy.Volume", volume,
 		"CodeDeploy.AppSpec", inCodeDeployAppSpec, "CodeDeploy.Application", inCodeDeployApplication,
 		"CodeDeploy.DeploymentGroup", inCodeDeployGroup, "CodeDeploy.DeploymentConfig", inCodeDeployConfig,
 		"PreDeploy.Command", inPreDeployCommand, "PreDeploy.Timeout", inPreDeployTimeout,

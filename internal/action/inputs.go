@@ -113,6 +113,18 @@ func inputSpecs() []inputSpec {
 		{Name: inPreDeployTags, Usage: `tags of the pre-deploy task: a JSON array ([{"key": "k", "value": "v"}])`},
 		{Name: inPreDeployEBSVolumeName, Usage: "the task definition's volume configured at launch that pre-deploy-managed-ebs-volume configures; none: that volume"},
 		{Name: inPreDeployEBSVolume, Usage: "the pre-deploy task's Amazon EBS volume: a JSON managedEBSVolume object; none: the service's"},
+		{Name: inRunTask, Kind: kindBool, Usage: "as the deploy action: run a one-off task from the new revision before the service changes (also without service)"},
+		{Name: inRunTaskContainerOverrides, Usage: `run-task: a JSON array of container overrides ([{"name": "app", "command": ["bin/migrate"]}]); none: the task's own commands`},
+		{Name: inRunTaskSecurityGroups, Usage: "run-task: security group IDs, comma-separated (with run-task-subnets)"},
+		{Name: inRunTaskSubnets, Usage: "run-task: subnet IDs, comma-separated: the task's own awsvpc configuration; none: the service's"},
+		{Name: inRunTaskAssignPublicIP, Usage: "run-task: ENABLED or DISABLED, with run-task-subnets or on the service's network configuration"},
+		{Name: inRunTaskCapacityProviderStrategy, Usage: "run-task: a JSON array of capacity provider strategy items; wins over run-task-launch-type"},
+		{Name: inRunTaskLaunchType, Usage: "run-task: FARGATE, EC2, EXTERNAL or MANAGED_INSTANCES; none: the service's placement, FARGATE without service"},
+		{Name: inRunTaskStartedBy, Usage: "run-task: the task's startedBy; none: GitHub-Actions"},
+		{Name: inRunTaskTags, Usage: `run-task: the task's tags, a JSON array ([{"key": "k", "value": "v"}])`},
+		{Name: inRunTaskEBSVolumeName, Usage: "run-task: the volume configured at launch that run-task-managed-ebs-volume configures; none: the task definition's"},
+		{Name: inRunTaskEBSVolume, Usage: "run-task: the task's Amazon EBS volume, a JSON managedEBSVolume object; none: the service's"},
+		{Name: inWaitForTaskStopped, Kind: kindBool, Usage: "run-task: wait (up to timeout) and update the service only if every container exits 0; false: update it while the task runs"},
 	}
 }
 

@@ -204,7 +204,11 @@ func (p *inputParser) registerOnly(out *parsed) {
 	if !cfg.RegisterOnly {
 		return
 	}
+	runTask := p.runTaskOn()
 	for _, name := range []string{inRevision, inPreDeployCommand, inResume, inDesiredCount, inServiceEBSVolume, inAlarms, inMinimumHealthyPercent, inMaximumPercent, inEnableECSManagedTags, inPropagateTags} {
+		if name == inEnableECSManagedTags && runTask {
+			continue // run-task's task takes it, as the deploy action sends it
+		}
 		if p.raw(name) != "" {
 			p.add(name, "needs service: without service (or services) the step only registers a revision")
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/report"
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
@@ -19,6 +20,8 @@ const (
 	inServiceEBSVolume       = "service-managed-ebs-volume"
 	inPreDeployEBSVolumeName = "pre-deploy-managed-ebs-volume-name"
 	inPreDeployEBSVolume     = "pre-deploy-managed-ebs-volume"
+	inRunTaskEBSVolumeName   = "run-task-managed-ebs-volume-name"
+	inRunTaskEBSVolume       = "run-task-managed-ebs-volume"
 )
 
 // volumeInputs parses the EBS volume inputs into Config.ServiceVolume and
@@ -37,16 +40,32 @@ func (p *inputParser) volumeInputs(out *parsed, _ parseOptions) {
 			cfg.ServiceVolume = &types.ServiceVolumeConfiguration{Name: name, ManagedEBSVolume: &v}
 		}
 	}
-	if name, ok := p.volumeName(inPreDeployEBSVolumeName, inPreDeployEBSVolume); ok {
-		var v types.TaskManagedEBSVolumeConfiguration
-		switch err := taskdef.DecodeShape(p.raw(inPreDeployEBSVolume), schemas.TaskManagedEBSVolumeConfiguration, &v); {
-		case err != nil:
-			p.add(inPreDeployEBSVolume, err.Error())
-		case cfg.PreDeploy == nil:
-			p.add(inPreDeployEBSVolume, "is set but pre-deploy-command is not: the volume is for the pre-deploy task")
-		default:
-			cfg.PreDeploy.Volume = &types.TaskVolumeConfiguration{Name: name, ManagedEBSVolume: &v}
-		}
+	// The pre-deploy task's, or run-task's: preDeployInputs has said
+	// which of the two inputs do not apply.
+	if pd := cfg.PreDeploy; pd != nil && pd.Mode == deployer.PreDeployRunTask {
+		p.taskVolume(inRunTaskEBSVolumeName, inRunTaskEBSVolume, pd)
+	} else if !p.runTaskOn() {
+		p.taskVolume(inPreDeployEBSVolumeName, inPreDeployEBSVolume, pd)
+	}
+}
+
+// taskVolume parses a one-off task's volume inputs into pd.Volume (pd nil:
+// there is no task, an error).
+func (p *inputParser) taskVolume(nameInput, volumeInput string, pd *deployer.PreDeploy) {
+	name, ok := p.volumeName(nameInput, volumeInput)
+	if !ok {
+		return
+	}
+	var v types.TaskManagedEBSVolumeConfiguration
+	switch err := taskdef.DecodeShape(p.raw(volumeInput), schemas.TaskManagedEBSVolumeConfiguration, &v); {
+	case err != nil:
+		p.add(volumeInput, err.Error())
+	case pd == nil && volumeInput == inPreDeployEBSVolume:
+		p.add(volumeInput, "is set but pre-deploy-command is not: the volume is for the pre-deploy task")
+	case pd == nil:
+		// runTask reported it
+	default:
+		pd.Volume = &types.TaskVolumeConfiguration{Name: name, ManagedEBSVolume: &v}
 	}
 }
 

@@ -86,7 +86,7 @@ func TestMigratingNamesOurInputs(t *testing.T) {
 	for _, s := range inputSpecs() {
 		ours[s.Name] = true
 	}
-	for _, o := range []string{"task-definition-arn", "previous-task-definition-arn", "deployment-id", "codedeploy-deployment-id", "service-deployment-arn", "pre-deploy-task-arn", "status", "results", "reason"} {
+	for _, o := range outputNames() {
 		ours[o] = true
 	}
 	name := regexp.MustCompile("`([a-z][a-z0-9-]+)`")

@@ -25,6 +25,7 @@ const (
 	outCodeDeployDeploymentID    = "codedeploy-deployment-id"
 	outServiceDeploymentARN      = "service-deployment-arn"
 	outPreDeployTaskARN          = "pre-deploy-task-arn"
+	outRunTaskARN                = "run-task-arn"
 	outStatus                    = "status"
 	outReason                    = "reason"
 	outResults                   = "results"
@@ -39,7 +40,7 @@ const (
 // deployer.Result; report.OneLine for text); a row in the README's
 // outputs table. Values are masked like every other line.
 func outputNames() []string {
-	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outCodeDeployDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outStatus, outReason, outResults}
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outCodeDeployDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outRunTaskARN, outStatus, outReason, outResults}
 }
 
 // The keys saved with GITHUB_STATE for the post step (read back as
@@ -375,10 +376,26 @@ func resultOutputs(res deployer.Result) map[string]string {
 		outCodeDeployDeploymentID:    codeDeployDeploymentID(res),
 		outServiceDeploymentARN:      res.ServiceDeploymentARN,
 		outPreDeployTaskARN:          res.PreDeployTaskARN,
+		outRunTaskARN:                runTaskARN(res),
 		outStatus:                    string(res.Status),
 		outReason:                    report.OneLine(res.Reason),
 		outResults:                   resultsJSON(res),
 	}
+}
+
+// runTaskARN is the run-task-arn output as the deploy action writes it:
+// the JSON array of the tasks run-task started (one here; [] when RunTask
+// started none), and empty without run-task.
+func runTaskARN(res deployer.Result) string {
+	if res.PreDeployMode != deployer.PreDeployRunTask {
+		return ""
+	}
+	arns := []string{}
+	if res.PreDeployTaskARN != "" {
+		arns = append(arns, res.PreDeployTaskARN)
+	}
+	b, _ := json.Marshal(arns)
+	return string(b)
 }
 
 // codeDeployDeploymentID is the CodeDeploy deployment of a CODE_DEPLOY

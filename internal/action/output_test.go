@@ -195,6 +195,7 @@ func TestConsoleFinish(t *testing.T) {
 		"codedeploy-deployment-id":     "",
 		"service-deployment-arn":       "",
 		"pre-deploy-task-arn":          "",
+		"run-task-arn":                 "",
 		"status":                       "rollback-failed",
 		"reason":                       `container "app" exited with code 1; rollback denied`,
 	}
