@@ -404,9 +404,10 @@ func (o *oneOffRun) run(ctx context.Context) oneOff {
 			return true, nil
 		}
 		if o.container == "" {
-			// Every container's exit code decides: the verdict is in once
-			// all have exited and ECS is stopping the task.
-			return allExited(res.task) && aws.ToString(res.task.DesiredStatus) == "STOPPED", nil
+			// Every container's exit code decides: success is known once
+			// all have exited 0 and ECS is stopping the task; a failure
+			// waits for STOPPED, with its final stop reason (and logs).
+			return allExitedZero(res.task) && aws.ToString(res.task.DesiredStatus) == "STOPPED", nil
 		}
 		c, ok := containerNamed(res.task, o.container)
 		// ECS stops the task once an essential container exits; the task
@@ -458,10 +459,10 @@ func (o *oneOffRun) what() string {
 	return "overrides for " + strings.Join(names, ", ")
 }
 
-// allExited reports whether every container of t has an exit code.
-func allExited(t types.Task) bool {
+// allExitedZero reports whether every container of t exited 0.
+func allExitedZero(t types.Task) bool {
 	for _, c := range t.Containers {
-		if c.ExitCode == nil {
+		if c.ExitCode == nil || *c.ExitCode != 0 {
 			return false
 		}
 	}
