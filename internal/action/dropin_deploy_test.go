@@ -223,3 +223,53 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPreflightRefusesServiceThroughTheBinary: a workflow migrated from
+// the deploy action (a task-definition file and a service) whose service
+// is missing, INACTIVE or DRAINING fails with one error naming service
+// and registers nothing (the deploy action registers the file first);
+// without service-managed-ebs-volume our update sends no
+// volumeConfigurations, so a volume configured elsewhere stays.
+func TestPreflightRefusesServiceThroughTheBinary(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, service, status, want string
+	}{
+		{"missing", "nope", "", "nope"},
+		{"INACTIVE", "web", "INACTIVE", `service "web" is INACTIVE, not ACTIVE`},
+		{"DRAINING", "web", "DRAINING", `service "web" is DRAINING, not ACTIVE`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sc := slowScenario()
+			sc.Services[0].Status = tc.status
+			srv := ecssimtest.NewServer(t, sc)
+			r := newActionRun(t, srv, map[string]string{"service": tc.service, "container-name": "", "task-definition": "task-definition.json"})
+			writeFile(t, filepath.Join(r.dir, "task-definition.json"), runTaskFile)
+			if code := r.run(); code != 1 {
+				t.Fatalf("exit %d\n%s", code, r.stdout.String())
+			}
+			errs := errorAnnotations(r.stdout.String())
+			if len(errs) != 1 || !strings.Contains(errs[0], "service: ") || !strings.Contains(errs[0], tc.want) {
+				t.Errorf("errors %q, want one naming service and %q", errs, tc.want)
+			}
+			if m := srv.Sim.MutatingCalls(); len(m) != 0 {
+				t.Errorf("%d mutating calls (first %s): nothing may be registered", len(m), m[0].Op)
+			}
+		})
+	}
+	t.Run("no EBS input: no volumeConfigurations sent", func(t *testing.T) {
+		t.Parallel()
+		srv := ecssimtest.NewServer(t, slowScenario())
+		r := newActionRun(t, srv, map[string]string{"image": "repo/app:2"})
+		if code := r.run(); code != 0 {
+			t.Fatalf("exit %d\n%s", code, r.stdout.String())
+		}
+		for _, in := range updateServiceInputs(t, srv) {
+			if v, ok := in["volumeConfigurations"]; ok {
+				t.Errorf("UpdateService sent volumeConfigurations %v without service-managed-ebs-volume", v)
+			}
+		}
+	})
+}
