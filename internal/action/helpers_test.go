@@ -381,11 +381,16 @@ func watching(srv *ecssim.Server) bool {
 // demoSim starts the demo scenario's simulator for one test: cluster
 // "demo", service "web" on web:1, images tagged :good healthy, :crash
 // crashing, :pending stuck.
-func demoSim(t *testing.T) *ecssim.Server {
+//
+// mutate, when given, changes the scenario first.
+func demoSim(t *testing.T, mutate ...func(*ecssim.Scenario)) *ecssim.Server {
 	t.Helper()
 	sc, err := ecssim.LoadScenario(filepath.Join("internal", "action", "scenarios", "demo.json"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range mutate {
+		m(&sc)
 	}
 	return ecssimtest.NewServer(t, sc)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
@@ -77,7 +78,11 @@ func describeJSON(t *testing.T, c *ecs.Client, ref string) map[string]any {
 // environment value is never printed.
 func TestRenderInputsThroughBinary(t *testing.T) {
 	t.Parallel()
-	srv := demoSim(t)
+	srv := demoSim(t, func(sc *ecssim.Scenario) {
+		// The secret the secrets input adds exists: ECS stops tasks whose
+		// secret it cannot fetch.
+		sc.Secrets = append(sc.Secrets, ecssim.ScenarioSecret{Name: "web/stripe", ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:web/stripe-Zz9Yy8"})
+	})
 	env := feGitHubEnv(t, srv.URL, renderInputs())
 	r := feRunMain(t.Context(), nil, env)
 	if r.code != exitOK {

@@ -33,6 +33,9 @@ const (
 	plantSMSecretARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/stripe-key-Q1w2E3"
 	plantSecretJSONKey = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/db-Ab12Cd:password::"
 	plantSecretByName  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/missing-token"
+	// A secret the account does not hold, by ARN with a json key: ECS
+	// stops the tasks quoting the ARN without the key.
+	plantSecretGone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/gone-Zq1Xw2:token::"
 	// SSM parameters: by name (the scenario's API_KEY) and by ARN.
 	plantParamName = "/payment/api-key"
 	plantParamARN  = "arn:aws:ssm:us-east-1:123456789012:parameter/payment/webhook-signing"
@@ -54,6 +57,7 @@ func plantedEverywhere() []string {
 		plantSMSecretARN, "payment/stripe-key",
 		plantSecretJSONKey, "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/db-Ab12Cd", "payment/db",
 		plantSecretByName, "payment/missing-token",
+		plantSecretGone, "arn:aws:secretsmanager:us-east-1:123456789012:secret:payment/gone-Zq1Xw2", "payment/gone",
 		plantParamName, "payment/api-key",
 		plantParamARN, "payment/webhook-signing",
 		plantLogSecretOption, "payment/log-shipper-token",
@@ -101,8 +105,9 @@ func plantedScenario(t *testing.T) ecssim.Scenario {
 
 // TestNothingSecretOnAnyChannel plants secrets of every kind and runs the
 // binary through every path that prints: a success with the verify
-// phase, a verify failure naming the missing secret, a crash with log
-// excerpts and a rollback, a dry run with the render inputs, `ecs-rollout
+// phase, a verify failure naming the missing secret, a secret ECS cannot
+// fetch (its stopped reason quotes the ARN), a crash with log excerpts
+// and a rollback, a dry run with the render inputs, `ecs-rollout
 // verify`, and the post step after a killed main step. It searches every
 // channel (stdout with its annotations, stderr, the outputs, the job
 // summary, the saved state) for each planted string: the only place one
@@ -127,6 +132,8 @@ func TestNothingSecretOnAnyChannel(t *testing.T) {
 				`container "app": secret API_KEY (SSM parameter)`, `container "app": secret WEBHOOK_SIGNING (SSM parameter)`}},
 		{name: "verify failure names the missing secret", inputs: map[string]string{"image": image + ":v2", "secrets": "MISSING_TOKEN=" + plantSecretByName},
 			wantStatus: "failed", wantSay: []string{`container "app": secret MISSING_TOKEN: the Secrets Manager secret it names does not exist`}},
+		{name: "a secret ECS cannot fetch, rollback", inputs: map[string]string{"image": image + ":v2", "verify": "false", "secrets": "GONE_TOKEN=" + plantSecretGone},
+			wantStatus: "rolled-back", wantSay: []string{"ResourceInitializationError: unable to pull secrets or registry auth", "failed to fetch secret *** from secrets manager"}},
 		{name: "crash, log excerpts, rollback", inputs: map[string]string{"image": image + ":crash", "log-lines": "20"}, wantStatus: "rolled-back",
 			wantSay: []string{"panic: cannot reach the database", "starting with ADMIN_PASSWORD=*** and API_TOKEN=***"}},
 		{name: "dry run with the render inputs", inputs: map[string]string{"image": image + ":v2", "dry-run": "true",

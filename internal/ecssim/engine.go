@@ -143,6 +143,11 @@ func (s *Sim) stepTask(t *task, now time.Time) {
 		t.next = at.Add(s.timings.Pending.D() + t.extraStart)
 	case "PENDING":
 		t.pullStopped = at
+		if t.secretError != "" {
+			t.stoppedReason = t.secretError
+			s.beginStop(t, at, types.TaskStopCodeTaskFailedToStart, t.stoppedReason, true)
+			return
+		}
 		switch t.fate {
 		case BehaviorPullError:
 			for _, c := range t.containers {

@@ -223,6 +223,11 @@ type task struct {
 	next          time.Time
 	healthyOnce   bool
 	version       int64 // bumped on every change, as ECS does
+
+	// secretError is why ECS could not fetch a Secrets Manager secret
+	// of the task's containers (missingSecret); the task then stops at
+	// the end of PENDING with it, whatever its images do.
+	secretError string
 }
 
 // New builds a simulator from a scenario and starts its clock. Call Close
@@ -700,6 +705,7 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 	if t.fate == BehaviorSlow && t.extraStart == 0 {
 		t.extraStart = s.timings.SlowStart.D()
 	}
+	t.secretError = s.missingSecret(d.td.td.ContainerDefinitions)
 	svc.cl.tasks[id] = t
 	svc.cl.tOrder = append(svc.cl.tOrder, t)
 	d.live = append(d.live, t)
