@@ -560,7 +560,9 @@ func codeDeployStopCommand(id string) string {
 	return fmt.Sprintf("aws deploy stop-deployment --deployment-id %s --auto-rollback-enabled", shellQuote(id))
 }
 
-func (st *codeDeployStrategy) saveTo(cp *Checkpoint) {}
+func (st *codeDeployStrategy) saveTo(cp *Checkpoint) {
+	cp.CodeDeployApplication, cp.CodeDeployDeploymentGroup = st.app, st.group
+}
 
 // get reads one CodeDeploy deployment.
 func (st *codeDeployStrategy) get(ctx context.Context, id string) (cdtypes.DeploymentInfo, error) {

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -307,13 +308,28 @@ func (st *codeDeployStrategy) redeployCommand(ours cdtypes.DeploymentInfo) strin
 // judged a success by the main step (whose bake was cut short): it is
 // left, unless a rollback is owed. One call, not awaited.
 func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
-	manual := codeDeployStopCommand(cp.DeploymentID)
-	if d.cd == nil || cp.DeploymentID == "" {
+	if d.cd == nil {
 		res.Status = StatusRollbackFailed
-		res.Reason = "post: the CodeDeploy deployment cannot be checked (no CodeDeploy client, or no deployment ID)"
-		res.ManualRollback = manual
+		res.Reason = "post: the CodeDeploy deployment cannot be checked (no CodeDeploy client)"
+		res.ManualRollback = codeDeployStopCommand(cp.DeploymentID)
 		return res, errors.New(res.Reason)
 	}
+	if cp.DeploymentID == "" {
+		// Killed before it saved the ID: CreateDeployment may have been
+		// applied all the same.
+		id, err := findCodeDeployment(ctx, d.cd, cp)
+		switch {
+		case err != nil:
+			res.Status = StatusRollbackFailed
+			res.Reason = fmt.Sprintf("post: could not look for a CodeDeploy deployment of %s: %v", taskdef.ShortRevision(cp.TaskDefinition), err)
+			return res, fmt.Errorf("post: %w", err)
+		case id == "":
+			res.Reason = fmt.Sprintf("no CodeDeploy deployment of %s is in progress; nothing to do", taskdef.ShortRevision(cp.TaskDefinition))
+			return res, nil
+		}
+		cp.DeploymentID, res.DeploymentID = id, id
+	}
+	manual := codeDeployStopCommand(cp.DeploymentID)
 	info, err := getCodeDeployment(ctx, d.cd, cp.DeploymentID)
 	if err != nil {
 		res.Status = StatusRollbackFailed
@@ -398,4 +414,30 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 	res.Status, res.RollbackDeploymentID, res.ManualRollback = StatusRolledBack, id, codeDeployWaitCommand(id)
 	res.Reason = fmt.Sprintf("%s; rollback requested: CodeDeploy deployment %s of %s (%s)", what, id, taskdef.ShortRevision(cp.RollbackTarget), aws.ToString(in.DeploymentConfigName))
 	return res, nil
+}
+
+// findCodeDeployment finds our deployment in the checkpoint's deployment
+// group when the checkpoint has no ID: the group's deployment in progress
+// whose AppSpec deploys cp.TaskDefinition ("" when there is none).
+func findCodeDeployment(ctx context.Context, cd CodeDeployClient, cp Checkpoint) (string, error) {
+	c, s := clusterName(cp.Cluster), serviceName(cp.Service)
+	app := cmp.Or(cp.CodeDeployApplication, fmt.Sprintf("AppECS-%s-%s", c, s))
+	group := cmp.Or(cp.CodeDeployDeploymentGroup, fmt.Sprintf("DgpECS-%s-%s", c, s))
+	l, err := cd.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group), IncludeOnlyStatuses: activeStatuses})
+	if err != nil {
+		return "", fmt.Errorf("list deployments of %s: %w", group, err)
+	}
+	for _, id := range l.Deployments {
+		info, err := getCodeDeployment(ctx, cd, id)
+		if err != nil {
+			return "", err
+		}
+		if info.Revision == nil || info.Revision.AppSpecContent == nil {
+			continue
+		}
+		if spec, err := appspec.Parse([]byte(aws.ToString(info.Revision.AppSpecContent.Content))); err == nil && spec.TaskDefinition() == cp.TaskDefinition {
+			return id, nil
+		}
+	}
+	return "", nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/internal/appspec"
 	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
@@ -36,11 +37,15 @@ type cdWatch struct {
 	rbID      string
 	forward   bool // rbID is a new deployment of the previous revision
 	readyDone bool // ContinueDeployment READY_WAIT sent (or resumed)
+	// termDone: ContinueDeployment TERMINATION_WAIT sent to our rollback
+	// deployment (termFailed: refused).
+	termDone, termFailed bool
 	// baking: production traffic is on our task set and the bake runs:
 	// success is no verdict, our tasks stopping on a failure are.
 	baking   bool
 	bakeFrom time.Time
 	polls    int
+	short    bool // said that production moved before our tasks all ran
 	seen     map[string]cdtypes.LifecycleEventStatus
 	last     *cdtypes.ECSTarget
 	lastLine string
@@ -114,8 +119,7 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 		if w.baking {
 			return w.bakeTasks(ctx, snap, c, v)
 		}
-		v.kind, v.reason = verdictSucceeded, w.successReason(tg)
-		return v, nil
+		return w.success(ctx, snap, tg, c, v)
 	case cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
 		w.tasks.failureSeen()
 		why := w.failureReason(ctx, *info)
@@ -150,22 +154,55 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 		return w.bakeTasks(ctx, snap, c, v)
 	}
 	if tg != nil && eventStatus(tg, "AfterAllowTraffic") == cdtypes.LifecycleEventStatusSucceeded && greenWeight(tg) >= 100 {
-		v.kind, v.reason = verdictSucceeded, w.successReason(tg)
+		return w.success(ctx, snap, tg, c, v)
+	}
+	fv, failed, err := w.ourTasks(ctx, snap, c, false)
+	if err != nil || failed {
+		fv.line = v.line
+		return fv, err
+	}
+	return v, nil
+}
+
+// ourTasks judges the replacement task set's tasks: its stopped tasks
+// are listed on a signal (the counts, the service's events), every
+// periodicStoppedCheck polls while not all run, and when final (before a
+// success is declared).
+func (w *cdWatch) ourTasks(ctx context.Context, snap snapshot, c Counts, final bool) (verdict, bool, error) {
+	j := w.tasks
+	if j.id == "" {
+		return verdict{}, false, nil
+	}
+	j.polls++
+	signal := j.stopSignal(c, snap)
+	j.observe(c)
+	periodic := c.Running < c.Desired && w.polls%periodicStoppedCheck == 0
+	if !signal && !j.recheck && !periodic && !final {
+		return verdict{}, false, nil
+	}
+	return j.stoppedVerdict(ctx, c)
+}
+
+// success judges a deployment CodeDeploy calls done (all production
+// traffic on our task set, AfterAllowTraffic succeeded, or Succeeded):
+// success is a fact about our revision (docs/safety.md, rule 2): the
+// replacement task set runs its desired count with nothing pending, and
+// no task of ours stopped on a failure since the last read. Until then
+// the watch goes on, to success, failure or the timeout.
+func (w *cdWatch) success(ctx context.Context, snap snapshot, tg *cdtypes.ECSTarget, c Counts, v verdict) (verdict, error) {
+	fv, failed, err := w.ourTasks(ctx, snap, c, true)
+	if err != nil || failed {
+		fv.line = v.line
+		return fv, err
+	}
+	if tg != nil && w.tasks.id != "" && (c.Desired == 0 || c.Running < c.Desired || c.Pending > 0) {
+		if !w.short {
+			w.short = true
+			w.st.r.d.emit(EventInfo, "CodeDeploy deployment %s has moved production traffic, but %d of %d tasks of %s run: watching on", w.id, c.Running, c.Desired, taskdef.ShortRevision(w.st.r.newARN))
+		}
 		return v, nil
 	}
-	if w.tasks.id != "" {
-		j := w.tasks
-		j.polls++
-		signal := j.stopSignal(c, snap)
-		j.observe(c)
-		periodic := c.Running < c.Desired && w.polls%periodicStoppedCheck == 0
-		if signal || j.recheck || periodic {
-			if fv, failed, err := j.stoppedVerdict(ctx, c); err != nil || failed {
-				fv.line = v.line
-				return fv, err
-			}
-		}
-	}
+	v.kind, v.reason = verdictSucceeded, w.successReason(tg)
 	return v, nil
 }
 
@@ -435,7 +472,23 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 		if tg != nil {
 			c, _ := w.counts(tg, &info)
 			line := fmt.Sprintf("rollback %s: %s, production %s %% → %s, %d/%d running", w.rbID, cmp.Or(currentEvent(tg), string(tg.Status)), weightText(greenWeight(tg)), taskdef.ShortRevision(r.target), c.Running, c.Desired)
-			if eventStatus(tg, "AfterAllowTraffic") == cdtypes.LifecycleEventStatusSucceeded && greenWeight(tg) >= 100 {
+			if eventStatus(tg, "AfterAllowTraffic") != cdtypes.LifecycleEventStatusSucceeded || greenWeight(tg) < 100 {
+				return verdict{kind: verdictInProgress, counts: &c, line: line}, nil
+			}
+			// Production traffic is all on the previous revision; the
+			// original task set of this deployment runs the failed one
+			// through the group's termination wait, which our rollback
+			// ends: nobody rolls back to the revision that failed.
+			if info.InstanceTerminationWaitTimeStarted && !w.termDone {
+				w.termDone = true
+				if _, err := r.d.cd.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(w.rbID), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait}); err != nil {
+					r.d.emit(EventWarning, "could not end the termination wait of rollback deployment %s (the task set of %s keeps running until it ends): %v", w.rbID, taskdef.ShortRevision(r.newARN), err)
+					w.termFailed = true
+				} else {
+					r.d.emit(EventInfo, "Rollback deployment %s serves all production traffic; ended its termination wait: the task set of %s goes now", w.rbID, taskdef.ShortRevision(r.newARN))
+				}
+			}
+			if w.termFailed {
 				return verdict{kind: verdictSucceeded, counts: &c, line: line, reason: fmt.Sprintf("deployment %s of %s serves all production traffic", w.rbID, taskdef.ShortRevision(r.target))}, nil
 			}
 			return verdict{kind: verdictInProgress, counts: &c, line: line}, nil
@@ -445,6 +498,12 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 	v := verdict{kind: verdictInProgress, counts: &c, line: fmt.Sprintf("rollback %s: %s", w.rbID, info.Status)}
 	switch info.Status {
 	case cdtypes.DeploymentStatusSucceeded:
+		// Settled once no task set of another revision is left (the
+		// replacement drains after the traffic moved back).
+		if other := otherTaskSet(snap.service, r.target); other != "" {
+			v.line += fmt.Sprintf(", task set %s draining", other)
+			return v, nil
+		}
 		v.kind, v.reason = verdictSucceeded, fmt.Sprintf("rollback %s succeeded", w.rbID)
 	case cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
 		v.kind, v.reason = verdictFailed, fmt.Sprintf("rollback deployment %s %s", w.rbID, strings.ToLower(string(info.Status)))
@@ -453,6 +512,17 @@ func (w *cdWatch) judgeRollback(ctx context.Context, snap snapshot) (verdict, er
 		}
 	}
 	return v, nil
+}
+
+// otherTaskSet names a task set of the service that runs a revision
+// other than target ("" when none).
+func otherTaskSet(svc types.Service, target string) string {
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.TaskDefinition) != target {
+			return aws.ToString(ts.Id)
+		}
+	}
+	return ""
 }
 
 // primaryTaskSet is the task definition of the service's PRIMARY task set.

@@ -238,30 +238,65 @@ var codeDeploySeamRows = []outcomeRow{
 				t.Errorf("%d CreateDeployment calls, want ours and the rollback's", n)
 			}
 		}},
-	// deregister-failed after a rollback by a new deployment, whose
-	// termination wait keeps web:2's task set: a CODE_DEPLOY service has
-	// task sets, not deployments, and web:2 is not deregistered while one
-	// runs it.
-	{name: "CodeDeploy deregister-failed, rollback in its termination wait", strategy: deployer.StrategyCodeDeploy, moment: "rollback's termination wait", fault: "alarm",
-		world: func(sc *ecssim.Scenario) {
-			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 })(sc)
-			withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
-		},
-		config: func(cfg *deployer.Config) {
-			bakeWith(5*time.Minute, "web-5xx")(cfg)
-			cfg.DeregisterFailed = true
-		},
+	// A rollback by a new deployment ends its own termination wait (its
+	// original task set runs the revision that failed): the rollback is
+	// settled when that task set is gone, and deregister-failed then
+	// deregisters web:2. When the wait cannot be ended, web:2 is not
+	// deregistered while a task set runs it (a CODE_DEPLOY service has
+	// task sets, not deployments).
+	{name: "CodeDeploy deregister-failed, the rollback ends its termination wait", strategy: deployer.StrategyCodeDeploy, moment: "rollback's termination wait", fault: "alarm",
+		world: cdTerminationWaitAndAlarm, config: bakeDeregister, setup: someoneEndsOurTerminationWait,
+		want: deployer.StatusRolledBack, calls: []string{"DeregisterTaskDefinition"},
+		check: func(t *testing.T, o outcome) {
+			noTaskSetOfWeb2(t, o)
+			if n := o.count("ContinueDeployment"); n != 2 {
+				t.Errorf("%d ContinueDeployment calls, want someone's and the rollback's TERMINATION_WAIT", n)
+			}
+		}},
+	{name: "CodeDeploy deregister-failed, the rollback's termination wait cannot be ended", strategy: deployer.StrategyCodeDeploy, moment: "rollback's termination wait", fault: "alarm; ContinueDeployment refused",
+		world: cdTerminationWaitAndAlarm, config: bakeDeregister,
 		setup: func(sim *ecssim.Sim) {
-			// Someone ends our termination wait: CodeDeploy finishes ours.
-			onOurDeployment(sim, inTerminationWait(0), func(cd *codedeploy.Client, id string) {
-				cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
-			})
+			someoneEndsOurTerminationWait(sim)
+			sim.InjectFault("ContinueDeployment", ecssim.Fault{Error: "AccessDeniedException", Message: "not authorized", OnCall: 2})
 		},
 		settle: time.Second,
 		want:   deployer.StatusRolledBack, noCalls: []string{"DeregisterTaskDefinition"},
 		check: func(t *testing.T, o outcome) {
 			if !strings.Contains(o.log(), "still used by task set") {
 				t.Errorf("no warning that web:2 is still used by a task set")
+			}
+		}},
+
+	// Killed while CreateDeployment is in flight: the last checkpoint has
+	// no deployment ID; the post step looks for ours in the group (by its
+	// AppSpec), finds none and says so, not rollback-failed (campaign
+	// seeds 2801, 2594).
+	func() outcomeRow {
+		var hold *ecssim.Hold
+		return outcomeRow{name: "CodeDeploy killed while CreateDeployment is in flight, post step", strategy: deployer.StrategyCodeDeploy, moment: "start", fault: "SIGKILL during CreateDeployment",
+			setup:      func(sim *ecssim.Sim) { hold = sim.Hold("CreateDeployment") },
+			killWhen:   func(*ecssim.Sim) bool { return hold.Count() > 0 },
+			beforePost: func(*ecssim.Sim) { hold.Release() }, post: true,
+			wantPost: "", serving: map[string]string{"web": "web:1"},
+			check: func(t *testing.T, o outcome) {
+				if id := o.cps[len(o.cps)-1].DeploymentID; id != "" {
+					t.Errorf("the last checkpoint names deployment %s", id)
+				}
+				if !strings.Contains(o.post.Reason, "nothing to do") {
+					t.Errorf("post step: %q", o.post.Reason)
+				}
+			}}
+	}(),
+
+	// Rule 2: CodeDeploy's success is not ours while our tasks crash: the
+	// replacement task set's tasks crash 30 s after they start,
+	// around the time production traffic moves (campaign seeds 727, 1445).
+	{name: "CodeDeploy crash loop as production traffic moves", strategy: deployer.StrategyCodeDeploy, moment: "AllowTraffic", fault: "crash loop (30 s after start)",
+		image: "repo/app:late30", world: crashAfter("repo/app:late30", 30*time.Second),
+		want: deployer.StatusRolledBack, wantReason: []string{"rolled back to web:1"},
+		check: func(t *testing.T, o outcome) {
+			if _, primary, _ := o.sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
+				t.Errorf("production runs %s, want web:1", primary)
 			}
 		}},
 
@@ -340,6 +375,24 @@ func cdRolledBackByNewDeployment(t *testing.T, o outcome) {
 	if _, primary, _ := o.sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
 		t.Errorf("production runs %s, want web:1", primary)
 	}
+}
+
+func cdTerminationWaitAndAlarm(sc *ecssim.Scenario) {
+	cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 })(sc)
+	withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second))(sc)
+}
+
+func bakeDeregister(cfg *deployer.Config) {
+	bakeWith(5*time.Minute, "web-5xx")(cfg)
+	cfg.DeregisterFailed = true
+}
+
+// someoneEndsOurTerminationWait: CodeDeploy finishes our deployment
+// early, as a person's ContinueDeployment TERMINATION_WAIT does.
+func someoneEndsOurTerminationWait(sim *ecssim.Sim) {
+	onOurDeployment(sim, inTerminationWait(0), func(cd *codedeploy.Client, id string) {
+		cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
+	})
 }
 
 // noTaskSetOfWeb2 checks that no task set of web:2 is left (the rollback

@@ -415,4 +415,10 @@ type Checkpoint struct {
 	// rolls it back through UpdateExpressGatewayService, never
 	// UpdateService (express.go).
 	ExpressServiceARN string `json:",omitempty"`
+	// CodeDeployApplication and CodeDeployDeploymentGroup name a
+	// CODE_DEPLOY service's CodeDeploy application and deployment group,
+	// where the post step looks for our deployment when the main step was
+	// killed before it saved the deployment's ID.
+	CodeDeployApplication     string `json:",omitempty"`
+	CodeDeployDeploymentGroup string `json:",omitempty"`
 }
