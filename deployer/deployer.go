@@ -349,6 +349,7 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 	case verdictSucceeded:
 		r.res.Status = StatusSucceeded
 		r.res.Reason = v.reason
+		r.noteEarlySuccess(v) // earlysuccess.go
 		r.mark("deployment completed")
 		r.checkpoint(PhaseDone)
 		return nil

@@ -230,6 +230,13 @@ func (r *run) updatePlan() []string {
 	if line := breakerPlan(r.svc, r.cfg.FailedTasksThreshold); line != "" { // breaker.go
 		plan = append(plan, "  "+line)
 	}
+	desired := r.svc.DesiredCount
+	if r.cfg.DesiredCount != nil {
+		desired = *r.cfg.DesiredCount
+	}
+	if line := earlySuccessPlan(r.svc.DeploymentConfiguration, desired, r.cfg.BakeTime > 0); line != "" {
+		plan = append(plan, "  "+line)
+	}
 	if !r.cfg.Wait {
 		return plan
 	}

@@ -119,6 +119,9 @@ func (j *rollingJudge) judge(ctx context.Context, s snapshot) (verdict, error) {
 	if !done {
 		return verdict{kind: verdictInProgress, counts: &c}, nil
 	}
+	if v, early := earlyVerdict(j.subject(), j.taskDef, s.service, c); early { // earlysuccess.go
+		return v, nil
+	}
 	if c.Desired == 0 {
 		return verdict{kind: verdictSucceeded, counts: &c, reason: fmt.Sprintf("%s completed with desired count 0: the service runs %s but no tasks", j.subject(), taskdef.ShortRevision(j.taskDef))}, nil
 	}

@@ -262,6 +262,10 @@ type Result struct {
 	// Promoted is set when TaskDefinitionARN is an existing revision
 	// (Config.Revision), not one this run registered.
 	Promoted bool
+	// EarlySuccess is set when the deployment succeeded under ECS's early
+	// success criteria with fewer tasks than desired running: the share
+	// that ran; the rest scaled outside the deployment (earlysuccess.go).
+	EarlySuccess *EarlySuccess `json:",omitempty"`
 	// PreDeployTaskARN is the pre-deploy task, when one was started.
 	PreDeployTaskARN string
 	// PreDeployMode is how the pre-deploy task ran (Config.PreDeploy.Mode),

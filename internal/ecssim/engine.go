@@ -1,6 +1,7 @@
 package ecssim
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -572,9 +573,10 @@ func (s *Sim) conclude(svc *service, prim *deployment, now time.Time) bool {
 		svc.deps = kept
 	}
 	isSteady := len(svc.deps) == 1 && primHealthy == desired && primPending == 0 && len(prim.live) == desired
-	if isSteady && prim.rollout == types.DeploymentRolloutStateInProgress && s.alarmBakeOver(svc, prim, now) {
+	early, earlyMet := s.earlySuccess(svc, prim, primHealthy) // earlysuccess.go
+	if (isSteady || earlyMet) && prim.rollout == types.DeploymentRolloutStateInProgress && s.alarmBakeOver(svc, prim, now) {
 		prim.rollout = types.DeploymentRolloutStateCompleted
-		prim.reason = fmt.Sprintf("ECS deployment %s completed.", prim.id)
+		prim.reason = cmp.Or(early, fmt.Sprintf("ECS deployment %s completed.", prim.id))
 		prim.updatedAt = now
 		svc.lastCompletedTD = prim.td.arn()
 		svc.lastCompletedDep = prim.id

@@ -208,6 +208,7 @@ func (s *Sim) serviceView(svc *service, withTags bool) types.Service {
 			DeploymentCircuitBreaker: svc.cb,
 			Alarms:                   svc.alarms,
 			Strategy:                 types.DeploymentStrategyRolling,
+			EarlySuccessCriteria:     svc.earlySuccess,
 		},
 		DeploymentController:          &types.DeploymentController{Type: types.DeploymentControllerTypeEcs},
 		LoadBalancers:                 []types.LoadBalancer{},
@@ -475,6 +476,13 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	if problems := staged.validate(); len(problems) > 0 {
 		return nil, errInvalidParam("%s", strings.Join(problems, " "))
 	}
+	early := svc.earlySuccess
+	if dc := in.DeploymentConfiguration; dc != nil && dc.EarlySuccessCriteria != nil {
+		early = dc.EarlySuccessCriteria
+	}
+	if aerr := checkEarlySuccess(early, staged.strategy, minH); aerr != nil {
+		return nil, aerr
+	}
 	if minH < 0 || minH > 100 {
 		return nil, errInvalidParam("minimumHealthyPercent must be between 0 and 100.")
 	}
@@ -513,7 +521,7 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 		volumesChange = string(a) != string(b) && !(len(in.VolumeConfigurations) == 0 && len(svc.deps[0].volumes) == 0)
 	}
 	// Validated: apply.
-	svc.minHealthy, svc.maxPercent, svc.cb, svc.alarms = minH, maxP, cb, alarms
+	svc.minHealthy, svc.maxPercent, svc.cb, svc.alarms, svc.earlySuccess = minH, maxP, cb, alarms, early
 	staged.applyTo(svc.sdx)
 	if in.DesiredCount != nil {
 		svc.desired = *in.DesiredCount

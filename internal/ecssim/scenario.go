@@ -110,6 +110,10 @@ type ImageRule struct {
 	// the sequence are healthy. It puts failures after a healthy task, as
 	// the circuit breaker's resetOnHealthyTask needs.
 	Sequence string `json:"sequence,omitempty"`
+	// HealthyFirst: the first HealthyFirst tasks started with the rule
+	// are healthy, later ones behave as Behavior (e.g. a crash in the
+	// background scale-out after early success).
+	HealthyFirst int `json:"healthyFirst,omitempty"`
 	// Logs, when set, replaces Scenario.Logs[Behavior] for this rule.
 	Logs []string `json:"logs,omitempty"`
 }
@@ -222,6 +226,8 @@ type DeploymentConfiguration struct {
 	LinearConfiguration *types.LinearConfiguration      `json:"linearConfiguration,omitempty"`
 	CanaryConfiguration *types.CanaryConfiguration      `json:"canaryConfiguration,omitempty"`
 	LifecycleHooks      []types.DeploymentLifecycleHook `json:"lifecycleHooks,omitempty"`
+	// EarlySuccessCriteria of a ROLLING service (earlysuccess.go).
+	EarlySuccessCriteria *types.DeploymentEarlySuccessCriteria `json:"earlySuccessCriteria,omitempty"`
 }
 
 // UnmarshalJSON reads a deploymentConfiguration strictly (unknown members

@@ -96,7 +96,7 @@ type Sim struct {
 
 type ruleState struct {
 	ImageRule
-	launched int // tasks started with this rule (flaky)
+	launched int // tasks started with this rule (flaky, healthyFirst)
 }
 
 type taskDef struct {
@@ -146,7 +146,8 @@ type service struct {
 
 	sdx *svcDeploys // strategy settings, service revisions and deployments (servicedeployments.go)
 
-	express bool // resourceManagementType ECS: an Express Mode service (express.go)
+	express      bool                                  // resourceManagementType ECS: an Express Mode service (express.go)
+	earlySuccess *types.DeploymentEarlySuccessCriteria // ROLLING early success criteria (earlysuccess.go)
 }
 
 type deployment struct {
@@ -486,6 +487,10 @@ func (s *Sim) addService(ss ScenarioService, now time.Time) error {
 	}
 	svc.cb = dc.DeploymentCircuitBreaker.ecs()
 	svc.alarms = dc.Alarms.ecs()
+	if err := checkEarlySuccess(dc.EarlySuccessCriteria, types.DeploymentStrategy(dc.Strategy), svc.minHealthy); err != nil {
+		return fmt.Errorf("service %s: %s", ss.Name, err.Message)
+	}
+	svc.earlySuccess = dc.EarlySuccessCriteria
 	svc.sdx = &svcDeploys{}
 	staged := mergeStaged(svc.sdx, &types.DeploymentConfiguration{
 		Strategy: types.DeploymentStrategy(dc.Strategy), BakeTimeInMinutes: dc.BakeTimeInMinutes,
@@ -658,6 +663,12 @@ func (s *Sim) newTask(svc *service, d *deployment, now time.Time) *task {
 	for _, cd := range d.td.td.ContainerDefinitions {
 		c := newContainer(cd, id)
 		b, r := s.ruleForFamily(aws.ToString(d.td.td.Family), c.image)
+		if r != nil && r.HealthyFirst > 0 {
+			r.launched++
+			if r.launched <= r.HealthyFirst {
+				b = BehaviorHealthy
+			}
+		}
 		if b == BehaviorFlaky {
 			n := 2
 			if r != nil && r.Failures > 0 {
