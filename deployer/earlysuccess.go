@@ -109,3 +109,27 @@ func earlySuccessPlan(c *types.DeploymentConfiguration, desired int32, bake bool
 	}
 	return s
 }
+
+// earlyMinimumDefault is the minimumHealthyPercent RollingDefaults sends
+// when none was given: 100, except on a service with early success
+// criteria, whose own minimumHealthyPercent is kept (nil: not sent),
+// since ECS refuses a minimumHealthyPercent above healthyPercent.
+func earlyMinimumDefault(c *types.DeploymentConfiguration) *int32 {
+	if earlySuccessOf(c) != nil {
+		return nil
+	}
+	return aws.Int32(100)
+}
+
+// checkEarlyMinimum refuses, before any change, a minimumHealthyPercent
+// that ECS would refuse with the service's early success criteria
+// ("greater than or equal to the minimumHealthyPercent value", API
+// reference DeploymentEarlySuccessCriteria).
+func checkEarlyMinimum(c *types.DeploymentConfiguration, minHealthy *int32, service string) error {
+	es := earlySuccessOf(c)
+	if es == nil || minHealthy == nil || *minHealthy <= aws.ToInt32(es.HealthyPercent) {
+		return nil
+	}
+	return fieldError("MinimumHealthyPercent", "%d is above the early success criteria's healthyPercent %d of service %s, and ECS refuses a minimumHealthyPercent above it; give at most %d, or leave it unset to keep the service's",
+		*minHealthy, aws.ToInt32(es.HealthyPercent), service, aws.ToInt32(es.HealthyPercent))
+}

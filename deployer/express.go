@@ -97,8 +97,10 @@ func (st *expressStrategy) preflight(ctx context.Context) error {
 		return fieldError(field, "service %s is an Express Mode service (resourceManagementType ECS): its deployment configuration is Express Mode's and is not changed by a deploy; leave the percentages unset", svc)
 	case cfg.DesiredCount != nil:
 		return fieldError("DesiredCount", "service %s is an Express Mode service: Express Mode scales it (its scalingTarget); leave the desired count unset", svc)
-	case cfg.EnableECSManagedTags != nil || cfg.PropagateTags != "":
-		return fieldError("PropagateTags", "service %s is an Express Mode service: UpdateExpressGatewayService does not change its tag settings; leave them unset", svc)
+	case cfg.EnableECSManagedTags != nil:
+		return fieldError("EnableECSManagedTags", "service %s is an Express Mode service: UpdateExpressGatewayService does not change its tag settings; leave it unset", svc)
+	case cfg.PropagateTags != "":
+		return fieldError("PropagateTags", "service %s is an Express Mode service: UpdateExpressGatewayService does not change its tag settings; leave it unset", svc)
 	case cfg.ServiceVolume != nil:
 		return fieldError("ServiceVolume", "service %s is an Express Mode service: UpdateExpressGatewayService configures no volumes; leave the service volume unset", svc)
 	}

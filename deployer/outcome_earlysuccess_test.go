@@ -122,6 +122,13 @@ var earlySuccessRows = []outcomeRow{
 	{name: "rolling early success, crash in the background scale-out, no bake-time", strategy: "ROLLING", moment: "background scale-out (after the step)", fault: "crash",
 		world: earlyWorld(types.ServiceRevisionCleanupDeferred, true),
 		want:  deployer.StatusSucceeded, check: earlySucceeded(types.ServiceRevisionCleanupDeferred), noCalls: []string{"StopServiceDeployment"}},
+	{name: "rolling early success, minimum-healthy-percent above healthyPercent refused", strategy: "ROLLING", moment: "preflight", fault: "bad input",
+		world: earlyWorld(types.ServiceRevisionCleanupDeferred, false), config: func(cfg *deployer.Config) { cfg.MinimumHealthyPercent = aws.Int32(100) },
+		want: deployer.StatusFailed, wantReason: []string{"MinimumHealthyPercent: 100 is above the early success criteria's healthyPercent 50"},
+		serving: map[string]string{"web": "web:1"}, noCalls: []string{"RegisterTaskDefinition", "UpdateService"}},
+	{name: "rolling early success, the action's default percentages", strategy: "ROLLING", moment: "update", fault: "none",
+		world: earlyWorld(types.ServiceRevisionCleanupDeferred, false), config: func(cfg *deployer.Config) { cfg.RollingDefaults = true },
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}},
 }
 
 func TestOutcomeMatrixEarlySuccess(t *testing.T) {

@@ -37,6 +37,9 @@ func (r *run) preflight(ctx context.Context) error {
 		}
 	}
 	r.svc = svc
+	if err := checkEarlyMinimum(svc.DeploymentConfiguration, r.cfg.MinimumHealthyPercent, r.cfg.Service); err != nil { // earlysuccess.go
+		return err
+	}
 	r.strategy = chooseStrategy(r, svc)
 	r.res.Strategy = r.strategy.name()
 	if err := r.strategy.preflight(ctx); err != nil {

@@ -38,7 +38,7 @@ func (r *run) registerRevision(ctx context.Context) error {
 func (r *run) percentages() (minHealthy, maxPercent *int32) {
 	minHealthy, maxPercent = r.cfg.MinimumHealthyPercent, r.cfg.MaximumPercent
 	if r.cfg.RollingDefaults && !isStaged(strategyOf(r.svc)) {
-		minHealthy = cmp.Or(minHealthy, aws.Int32(100))
+		minHealthy = cmp.Or(minHealthy, earlyMinimumDefault(r.svc.DeploymentConfiguration)) // earlysuccess.go
 		maxPercent = cmp.Or(maxPercent, aws.Int32(200))
 	}
 	return minHealthy, maxPercent

@@ -203,6 +203,7 @@ func configFieldsAsInputs(s string, runTask bool) string {
 		"TaskDefinition", inTaskDefinition, "BaseRevision", inTaskDefinitionFamily, "Render", "the render inputs",
 		"Services", inServices, "Service", inService, "Alarms", inAlarms, "Resume", inResume,
 		"Images", inImages, "Revision", inRevision,
+		"EnableECSManagedTags", inEnableECSManagedTags, "PropagateTags", inPropagateTags, "ServiceVolume", inServiceEBSVolume,
 	}
 	var b strings.Builder
 	for len(s) > 0 {

@@ -422,6 +422,10 @@ type serviceResult struct {
 	TaskDefinitionARN         string `json:"task-definition-arn"`
 	PreviousTaskDefinitionARN string `json:"previous-task-definition-arn"`
 	DeploymentID              string `json:"deployment-id"`
+	// EarlySuccess: the deployment succeeded under ECS's early success
+	// criteria with this share of the desired count running (the rest
+	// scaling outside the deployment; docs/strategy-rolling.md).
+	EarlySuccess *deployer.EarlySuccess `json:"early-success,omitempty"`
 }
 
 // resultsJSON is the results output: one object per service, in the
@@ -434,7 +438,8 @@ func resultsJSON(res deployer.Result) string {
 	out := make([]serviceResult, 0, len(services))
 	for _, s := range services {
 		out = append(out, serviceResult{Cluster: s.Cluster, Service: s.Service, Status: string(s.Status), Reason: report.OneLine(s.Reason),
-			TaskDefinitionARN: s.TaskDefinitionARN, PreviousTaskDefinitionARN: s.PreviousTaskDefinitionARN, DeploymentID: s.DeploymentID})
+			TaskDefinitionARN: s.TaskDefinitionARN, PreviousTaskDefinitionARN: s.PreviousTaskDefinitionARN, DeploymentID: s.DeploymentID,
+			EarlySuccess: s.EarlySuccess})
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
