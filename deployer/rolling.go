@@ -490,7 +490,7 @@ func (s *rollingStrategy) manualRollback() string {
 
 // findPaused: a rolling deployment never waits.
 func (s *rollingStrategy) findPaused(context.Context) (string, error) {
-	return "", fieldError("Resume", "service %s uses the %s strategy; only BLUE_GREEN, LINEAR and CANARY deployments wait at PAUSE hooks; nothing changed", s.r.cfg.Service, strategyOf(s.r.svc))
+	return "", fieldError("Resume", "service %s uses the %s strategy without lifecycle hooks, so no deployment of it waits at a PAUSE hook; nothing changed", s.r.cfg.Service, strategyOf(s.r.svc))
 }
 
 func (s *rollingStrategy) resume(context.Context) bool {

@@ -556,7 +556,9 @@ func strategyPlan(c *types.DeploymentConfiguration) []string {
 		lines = append(lines, s)
 	default:
 		lines = append(lines, fmt.Sprintf("strategy %s: ECS replaces tasks in place", strategy))
-		return lines
+		if c == nil || len(c.LifecycleHooks) == 0 {
+			return lines
+		}
 	}
 	if c.BakeTimeInMinutes != nil {
 		lines = append(lines, fmt.Sprintf("bake time %s: the old revision keeps running after the shift; a failure then rolls production traffic straight back", minutes(*c.BakeTimeInMinutes)))

@@ -141,7 +141,7 @@ func chooseStrategy(r *run, svc types.Service) strategy {
 	if isCodeDeploy(svc) {
 		return &codeDeployStrategy{r: r}
 	}
-	if isStaged(strategyOf(svc)) {
+	if isStaged(strategyOf(svc)) || rollingWithHooks(svc) { // rollinghooks.go
 		return &stagedStrategy{r: r, kind: strategyOf(svc)}
 	}
 	return &rollingStrategy{r: r}

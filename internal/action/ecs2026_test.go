@@ -164,3 +164,51 @@ func TestEarlySuccessThroughTheBinary(t *testing.T) {
 		})
 	}
 }
+
+// TestRollingPauseHookThroughTheBinary: a ROLLING service with a PAUSE
+// hook at POST_SCALE_UP: the first step ends paused (exit 0, the
+// service-deployment-arn output), a second resumes it to success; a
+// Lambda hook that fails is named and ECS's rollback is not doubled.
+func TestRollingPauseHookThroughTheBinary(t *testing.T) {
+	t.Parallel()
+	t.Run("paused, then resume continue", func(t *testing.T) {
+		t.Parallel()
+		sc := slowScenario()
+		sc.Services[0].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp}}}
+		sc.Timings.Minute = ecssim.Duration(100 * time.Millisecond)
+		srv := ecssimtest.NewServer(t, sc)
+		first := newActionRun(t, srv, map[string]string{"image": "repo/app:2"})
+		if code := first.run(); code != 0 || first.outputs()["status"] != "paused" || !strings.Contains(first.outputs()["reason"], "paused at POST_SCALE_UP") {
+			t.Fatalf("first step: exit %d, outputs %v\n%s", code, first.outputs(), first.dump())
+		}
+		arn := first.outputs()["service-deployment-arn"]
+		if !strings.Contains(arn, ":service-deployment/prod/web/") {
+			t.Errorf("service-deployment-arn %q", arn)
+		}
+		second := newActionRun(t, srv, map[string]string{"resume": "continue", "container-name": ""})
+		if code := second.run(); code != 0 || second.outputs()["status"] != "succeeded" || second.outputs()["service-deployment-arn"] != arn {
+			t.Fatalf("resume: exit %d, outputs %v\n%s", code, second.outputs(), second.dump())
+		}
+	})
+	t.Run("Lambda hook fails", func(t *testing.T) {
+		t.Parallel()
+		sc := slowScenario()
+		fn := "arn:aws:lambda:us-east-1:123456789012:function:smoke-test"
+		sc.Services[0].DeploymentConfiguration.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypeAwsLambda,
+			HookTargetArn: aws.String(fn), RoleArn: aws.String("arn:aws:iam::123456789012:role/ecs-hooks"),
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp}}}
+		sc.LambdaHooks = []ecssim.HookScript{{HookTargetArn: fn, Results: []ecssim.HookStatus{ecssim.HookFailed}}}
+		sc.Timings.Minute = ecssim.Duration(100 * time.Millisecond)
+		srv := ecssimtest.NewServer(t, sc)
+		r := newActionRun(t, srv, map[string]string{"image": "repo/app:2"})
+		code := r.run()
+		out := r.outputs()
+		if code != 1 || out["status"] != "rolled-back" || !strings.Contains(out["reason"], "Lambda hook smoke-test failed at POST_SCALE_UP; ECS rolled the service back to web:1") {
+			t.Fatalf("exit %d, outputs %v\n%s", code, out, r.dump())
+		}
+		if n := calls(srv, "StopServiceDeployment") + calls(srv, "UpdateService"); n != 1 {
+			t.Errorf("%d StopServiceDeployment + UpdateService calls, want 1 (our update; ECS's rollback not doubled)", n)
+		}
+	})
+}

@@ -574,7 +574,7 @@ func (s *Sim) conclude(svc *service, prim *deployment, now time.Time) bool {
 	}
 	isSteady := len(svc.deps) == 1 && primHealthy == desired && primPending == 0 && len(prim.live) == desired
 	early, earlyMet := s.earlySuccess(svc, prim, primHealthy) // earlysuccess.go
-	if (isSteady || earlyMet) && prim.rollout == types.DeploymentRolloutStateInProgress && s.alarmBakeOver(svc, prim, now) {
+	if (isSteady || earlyMet) && prim.rollout == types.DeploymentRolloutStateInProgress && !s.rollingHooksHold(svc, prim) && s.alarmBakeOver(svc, prim, now) {
 		prim.rollout = types.DeploymentRolloutStateCompleted
 		prim.reason = cmp.Or(early, fmt.Sprintf("ECS deployment %s completed.", prim.id))
 		prim.updatedAt = now

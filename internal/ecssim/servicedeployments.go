@@ -231,6 +231,7 @@ func (s *Sim) startServiceDeployment(svc *service, d *deployment, now time.Time)
 		sd.plan = buildPlan(sd.strategy, st, len(st.activeRevisions()) > 1)
 		sd.testWeight, sd.prodWeight = 0, 0
 	} else {
+		sd.plan = rollingHookPlan(st, len(st.activeRevisions()) > 1) // rollinghooks.go: nil without hooks
 		sd.prodWeight, sd.testWeight = 100, 100
 	}
 	st.sds = append(st.sds, sd)

@@ -574,6 +574,11 @@ func (s *Sim) stepServiceDeployment(sd *serviceDeployment, now time.Time) bool {
 		if sd.staged() {
 			return s.stepStaged(sd, now)
 		}
+		if sd.rollingHooked() && d.rollout != types.DeploymentRolloutStateFailed { // rollinghooks.go
+			if changed, through := s.stepRollingHooks(sd, now); !through || sd.status != types.ServiceDeploymentStatusInProgress {
+				return changed
+			}
+		}
 		switch d.rollout {
 		case types.DeploymentRolloutStateCompleted:
 			s.finish(sd, types.ServiceDeploymentStatusSuccessful, "", now)
@@ -700,6 +705,9 @@ func (s *Sim) stagedGate(svc *service) (launch, ignoreMax, drain bool) {
 		return
 	}
 	sd := svc.sdx.current()
+	if sd != nil && svc.deps[0] == sd.targetDep && rollingLaunchHeld(sd) { // rollinghooks.go
+		launch = false
+	}
 	if sd == nil || !sd.staged() || sd.rbDep != nil || svc.deps[0] != sd.targetDep || sd.status == types.ServiceDeploymentStatusSuccessful {
 		return
 	}
@@ -733,7 +741,7 @@ func (s *Sim) serviceDeploymentsNext(svc *service, now time.Time) time.Time {
 			continue
 		}
 		earliest(sd.next)
-		if sd.staged() && sd.status == types.ServiceDeploymentStatusInProgress && sd.stageIdx >= 0 {
+		if (sd.staged() || sd.rollingHooked()) && sd.status == types.ServiceDeploymentStatusInProgress && sd.stageIdx >= 0 {
 			earliest(sd.stageAt.Add(s.timings.Stage.D()))
 			earliest(sd.waitUntil)
 			if sd.hooksOf == sd.stageIdx {
