@@ -25,9 +25,9 @@ import (
 // revision, not ECS's word alone). The rest of the desired count is
 // named as scaling outside the deployment. With bake-time the bake
 // watches every task of our deployment, the background scale-out
-// included, and a failure then rolls back (with the service's original
-// configuration, earlySuccessCriteria as it was) although ECS no longer
-// would.
+// included, and a failure then rolls back (earlySuccessCriteria left as it
+// was, or sent back as it was with the original configuration) although
+// ECS no longer would.
 
 // EarlySuccess is how a deployment succeeded under ECS's early success
 // criteria: the share of the desired count that ran when ECS completed

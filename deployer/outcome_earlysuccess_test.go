@@ -76,9 +76,15 @@ func earlyRestored(cleanup types.ServiceRevisionCleanup) func(t *testing.T, o ou
 		if len(updates) != 2 {
 			t.Fatalf("%d UpdateService calls, want 2 (ours and the rollback)", len(updates))
 		}
+		// A rollback sends the configuration back only when our update
+		// changed it (the percentages); then with earlySuccessCriteria as
+		// it was.
 		rb := updates[1].DeploymentConfiguration
-		if rb == nil || !cmp.Equal(rb.EarlySuccessCriteria, want, cmp.AllowUnexported(types.DeploymentEarlySuccessCriteria{})) {
-			t.Errorf("the rollback sent earlySuccessCriteria %+v, want %+v", rb, want)
+		if sent := updates[0].DeploymentConfiguration != nil; sent != (rb != nil) {
+			t.Errorf("our update sent a deployment configuration: %v; the rollback: %v", sent, rb != nil)
+		}
+		if rb != nil && !cmp.Equal(rb.EarlySuccessCriteria, want, cmp.AllowUnexported(types.DeploymentEarlySuccessCriteria{})) {
+			t.Errorf("the rollback sent earlySuccessCriteria %+v, want %+v", rb.EarlySuccessCriteria, want)
 		}
 		svc, _ := o.sim.Service("prod", "web")
 		if got := svc.DeploymentConfiguration.EarlySuccessCriteria; !cmp.Equal(got, want, cmp.AllowUnexported(types.DeploymentEarlySuccessCriteria{})) {
@@ -116,6 +122,14 @@ var earlySuccessRows = []outcomeRow{
 		world: earlyWorld(types.ServiceRevisionCleanupBlocking, true), config: bakeFor(5 * time.Minute),
 		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
 		wantReason: []string{"after the rollout completed"}, check: earlyRestored(types.ServiceRevisionCleanupBlocking)},
+	{name: "rolling early success DEFERRED, crash in the background scale-out during our bake, percentages given", strategy: "ROLLING", moment: "background scale-out (our bake)", fault: "crash",
+		world: earlyWorld(types.ServiceRevisionCleanupDeferred, true),
+		config: func(cfg *deployer.Config) {
+			bakeFor(5 * time.Minute)(cfg)
+			cfg.MinimumHealthyPercent, cfg.MaximumPercent = aws.Int32(50), aws.Int32(100)
+		},
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		wantReason: []string{"after the rollout completed"}, check: earlyRestored(types.ServiceRevisionCleanupDeferred)},
 	// Without bake-time the step ends at ECS's early success: what fails
 	// in the background afterwards is outside the deployment (and ECS no
 	// longer rolls back): the reason says the rest scales outside it.
