@@ -203,6 +203,9 @@ func TestRunTaskThroughTheBinary(t *testing.T) {
 				types.Tag{}, types.TaskOverride{}, types.ContainerOverride{}, types.KeyValuePair{}, types.CapacityProviderStrategyItem{}), cmpopts.IgnoreFields(ecs.RunTaskInput{}, "ClientToken")); diff != "" {
 				t.Errorf("RunTask request (-want +got):\n%s", diff)
 			}
+			if sum := r.summary(); !strings.Contains(sum, "One-off task (run-task)") || !strings.Contains(sum, arnTail(out["pre-deploy-task-arn"])) {
+				t.Errorf("the job summary does not name the one-off task:\n%s", sum)
+			}
 			var arns []string
 			if err := json.Unmarshal([]byte(out["run-task-arn"]), &arns); err != nil || len(arns) != 1 || !strings.Contains(arns[0], ":task/prod/") || arns[0] != out["pre-deploy-task-arn"] {
 				t.Errorf("run-task-arn %q (pre-deploy-task-arn %q), want a JSON array of the task's ARN", out["run-task-arn"], out["pre-deploy-task-arn"])
@@ -292,3 +295,6 @@ func TestRunTaskFalseThroughTheBinary(t *testing.T) {
 		t.Errorf("a task ran: calls %v, run-task-arn %q", opsOf(srv), r.outputs()["run-task-arn"])
 	}
 }
+
+// arnTail is the last path element of an ARN (a task's ID).
+func arnTail(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

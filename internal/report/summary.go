@@ -118,7 +118,11 @@ func summaryFacts(res deployer.Result) string {
 		add("New revision", code(taskdef.ShortRevision(res.TaskDefinitionARN)))
 	}
 	add("Previous revision", code(taskdef.ShortRevision(res.PreviousTaskDefinitionARN)))
-	add("Pre-deploy task", code(res.PreDeployTaskARN))
+	if res.PreDeployMode == deployer.PreDeployRunTask {
+		add("One-off task (run-task)", code(res.PreDeployTaskARN))
+	} else {
+		add("Pre-deploy task", code(res.PreDeployTaskARN))
+	}
 	if res.Last != (deployer.Counts{}) {
 		add("Last seen", cell(res.Last.String()))
 	}
