@@ -353,13 +353,23 @@ func (o *oneOffRun) run(ctx context.Context) oneOff {
 		}
 		return res
 	}
-	if len(out.Tasks) == 0 {
+	if len(out.Tasks) == 0 || len(out.Failures) > 0 {
 		why := "ECS started no task"
 		for _, f := range out.Failures {
 			why = strings.TrimSuffix(strings.Join(nonEmpty(aws.ToString(f.Reason), aws.ToString(f.Detail), aws.ToString(f.Arn)), ": "), ".")
 			break
 		}
-		return oneOff{end: oneOffFailedToStart, reason: o.label + " could not be started: " + why}
+		res := oneOff{end: oneOffFailedToStart, reason: o.label + " could not be started: " + why}
+		// A failure next to a started task (the deploy action fails on
+		// either): that task is not ours to leave running.
+		if len(out.Tasks) > 0 {
+			res.arn, res.task = aws.ToString(out.Tasks[0].TaskArn), out.Tasks[0]
+			if _, ok := o.stop(ctx, res.arn, "ecs-rollout: RunTask reported a failure"); !ok {
+				res.unstopped = true
+				res.reason += "; the task it started (" + taskID(res.arn) + ") could not be stopped, see the warning"
+			}
+		}
+		return res
 	}
 	t := out.Tasks[0]
 	res := oneOff{arn: aws.ToString(t.TaskArn), task: t}

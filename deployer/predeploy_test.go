@@ -1,8 +1,10 @@
 package deployer
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -199,5 +201,44 @@ func TestPreDeployVolume(t *testing.T) {
 				t.Errorf("volume (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// failingRunTask answers RunTask with a started task and a failure, as
+// the deploy action's tests script it, and records StopTask.
+type failingRunTask struct {
+	taskAPI
+	stopped []string
+}
+
+func (f *failingRunTask) RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error) {
+	arn := "arn:aws:ecs:us-east-1:123456789012:task/prod/0123abcd"
+	return &ecs.RunTaskOutput{Tasks: []types.Task{{TaskArn: aws.String(arn), LastStatus: aws.String("PROVISIONING")}},
+		Failures: []types.Failure{{Arn: aws.String(arn), Reason: aws.String("TASK_FAILED")}}}, nil
+}
+
+func (f *failingRunTask) StopTask(_ context.Context, in *ecs.StopTaskInput, _ ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
+	f.stopped = append(f.stopped, aws.ToString(in.Task))
+	return &ecs.StopTaskOutput{Task: &types.Task{TaskArn: in.Task}}, nil
+}
+
+// TestOneOffRunTaskFailures: a RunTask answer with a failure is a task
+// that could not be started, whatever else it holds (the deploy action
+// fails on it too), waited for or not; a task it started anyway is
+// stopped.
+func TestOneOffRunTaskFailures(t *testing.T) {
+	t.Parallel()
+	for _, detach := range []bool{false, true} {
+		api := &failingRunTask{}
+		o := &oneOffRun{api: api, emit: func(EventKind, string, ...any) {}, poll: constantPolling(time.Millisecond),
+			in: &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String("web:2")}, timeout: time.Second,
+			label: "one-off task", timeoutName: "the timeout", detach: detach}
+		out := o.run(context.Background())
+		if out.end != oneOffFailedToStart || !strings.Contains(out.reason, "one-off task could not be started: TASK_FAILED") {
+			t.Errorf("detach %v: end %d, reason %q; want failed to start with TASK_FAILED", detach, out.end, out.reason)
+		}
+		if len(api.stopped) != 1 || api.stopped[0] != out.arn || out.arn == "" {
+			t.Errorf("detach %v: stopped %v, want the task started anyway (%s)", detach, api.stopped, out.arn)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func (p *inputParser) runTask(cfg *deployer.Config) *deployer.PreDeploy {
 	if !p.boolean(inRunTask, false) {
 		var set []string
 		for _, name := range runTaskOnly {
-			if v := p.raw(name); v != "" && (name != inWaitForTaskStopped || !strings.EqualFold(v, "false")) {
+			if v := p.raw(name); v != "" && !emptyDefault(name, v) {
 				set = append(set, name)
 			}
 		}
@@ -114,6 +114,14 @@ func (p *inputParser) runTask(cfg *deployer.Config) *deployer.PreDeploy {
 		p.notice(inWaitForTaskStopped, "is not true: the service is updated as soon as the one-off task has started, whatever it exits with (as the deploy action does); wait-for-task-stopped: true updates it only after every container of the task exits 0")
 	}
 	return pd
+}
+
+// emptyDefault reports whether v, given for a run-task input without
+// run-task: true, asks for nothing: false, or an empty JSON array or
+// object (what workflows copy from the deploy action's tests and README).
+func emptyDefault(name, v string) bool {
+	compact := strings.Join(strings.Fields(v), "")
+	return (name == inWaitForTaskStopped && strings.EqualFold(v, "false")) || compact == "[]" || compact == "{}"
 }
 
 // maxOverrides is RunTask's limit on the overrides' JSON
@@ -293,6 +301,9 @@ func (p *inputParser) taskTagsOf(name string) []types.Tag {
 	if err := taskdef.DecodeShape(s, schemas.RunTaskRequest.Member("tags"), &tags); err != nil {
 		p.add(name, err.Error())
 		return nil
+	}
+	if len(tags) == 0 {
+		return nil // [] asks for nothing
 	}
 	if len(tags) > 50 {
 		p.add(name, fmt.Sprintf("%d tags; a task takes at most 50", len(tags)))

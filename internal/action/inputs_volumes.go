@@ -2,6 +2,7 @@ package action
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
@@ -70,13 +71,15 @@ func (p *inputParser) taskVolume(nameInput, volumeInput string, pd *deployer.Pre
 }
 
 // volumeName checks a volume's name input and reports whether its
-// volume input is set (the name alone is an error).
+// volume input is set (the name alone is an error). An empty JSON object,
+// {}, is not set: the deploy action's own default for both volume inputs,
+// which workflows copy.
 func (p *inputParser) volumeName(nameInput, volumeInput string) (*string, bool) {
 	name := p.raw(nameInput)
 	if name != "" && !validECSName(name) {
 		p.add(nameInput, fmt.Sprintf("%q is not a volume name (up to 255 letters, numbers, hyphens and underscores)", report.Truncate(name, 80)))
 	}
-	if p.raw(volumeInput) == "" {
+	if v := p.raw(volumeInput); v == "" || strings.Join(strings.Fields(v), "") == "{}" {
 		if name != "" {
 			p.add(nameInput, fmt.Sprintf("is set but %s is not: give the volume's configuration (a JSON object)", volumeInput))
 		}

@@ -92,6 +92,14 @@ func TestRunTaskThroughTheBinary(t *testing.T) {
 			wantRun: func(in *ecs.RunTaskInput) {
 				in.StartedBy, in.NetworkConfiguration, in.PlatformVersion, in.LaunchType = aws.String("GitHub-Actions"), serviceNetwork, aws.String("LATEST"), types.LaunchTypeFargate
 			}},
+		{name: "the deploy action's test inputs: [] and {} ask for nothing",
+			inputs: map[string]string{"image": "repo/app:2", "run-task": "true", "wait-for-task-stopped": "true", "run-task-launch-type": "FARGATE",
+				"run-task-container-overrides": "[]", "run-task-tags": "[]", "run-task-capacity-provider-strategy": "[]",
+				"run-task-managed-ebs-volume-name": "", "run-task-managed-ebs-volume": "{}", "service-managed-ebs-volume": "{ }"},
+			wantCode: 0, wantStatus: "succeeded", wantUpdate: true,
+			wantRun: func(in *ecs.RunTaskInput) {
+				in.StartedBy, in.NetworkConfiguration, in.LaunchType = aws.String("GitHub-Actions"), serviceNetwork, types.LaunchTypeFargate
+			}},
 		{name: "with service, waited for, exits 3: nothing updated",
 			inputs:   map[string]string{"image": "repo/app:migrate-fails", "run-task": "true", "wait-for-task-stopped": "TRUE"},
 			wantCode: 1, wantStatus: "failed", wantUpdate: false,
@@ -284,7 +292,7 @@ func TestRunTaskBadInputsThroughTheBinary(t *testing.T) {
 func TestRunTaskFalseThroughTheBinary(t *testing.T) {
 	t.Parallel()
 	srv := ecssimtest.NewServer(t, runTaskScenario())
-	r := newActionRun(t, srv, map[string]string{"image": "repo/app:2", "run-task": "false", "run-task-subnets": "subnet-1a", "wait-for-task-stopped": "true"})
+	r := newActionRun(t, srv, map[string]string{"image": "repo/app:2", "run-task": "false", "run-task-subnets": "subnet-1a", "wait-for-task-stopped": "true", "run-task-tags": "[]", "run-task-managed-ebs-volume": "{}"})
 	if code := r.run(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, r.stdout.String())
 	}
