@@ -202,6 +202,9 @@ func (r *run) deregisterFailed(ctx context.Context) {
 // issued. It makes no call when the phase does not ask the post step to
 // act (Phase.PostStepMustAct).
 func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
+	if cp.Phase.PostStepMustAct() {
+		d.reportRecoverySecrets(ctx, cp) // recover_secrets.go
+	}
 	if len(cp.Targets) > 0 {
 		return d.recoverMany(ctx, cp)
 	}
