@@ -47,6 +47,12 @@ var dropInRows = []outcomeRow{
 				t.Errorf("task-definition-arn %q, want web:2", o.res.TaskDefinitionARN)
 			}
 		}},
+	{name: "RegisterTaskDefinition applied, then answered 500: the retry finds web:2, no web:3", strategy: "ROLLING", moment: "register", fault: "5xx after apply",
+		image: "repo/app:2", setup: registerAppliedThen500,
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}, check: registeredOnce},
+	{name: "register only, RegisterTaskDefinition applied, then answered 500: web:2 and no other", strategy: "ROLLING", moment: "register", fault: "5xx after apply",
+		config: registerOnlyFile, setup: registerAppliedThen500,
+		want: deployer.StatusRegistered, serving: map[string]string{"web": "web:1"}, check: registeredOnce},
 	{name: "pre-deploy task cancelled: cancelled, the task stopped, the service untouched", strategy: "ROLLING", moment: "pre-deploy", fault: "cancel",
 		world: migrations, config: func(c *deployer.Config) {
 			preDeploy("bin/migrate", "forever")(c)
@@ -138,4 +144,35 @@ func volumeAtEnd(size int32, sent []int32) func(t *testing.T, o outcome) {
 func TestOutcomeMatrixDropIn(t *testing.T) {
 	t.Parallel()
 	runOutcomeRows(t, dropInRows)
+}
+
+// registerAppliedThen500 makes the first RegisterTaskDefinition register
+// its revision and answer 500, as when the response is lost after ECS
+// made the change: the SDK's retryer would register a second revision.
+func registerAppliedThen500(sim *ecssim.Sim) {
+	sim.InjectFault("RegisterTaskDefinition", ecssim.Fault{Status5xx: 1, AfterApply: true})
+}
+
+// registeredOnce checks that the step deployed (or registered) web:2,
+// that RegisterTaskDefinition reached ECS once (answered 500 after it
+// registered web:2), was not sent again, and that web:3 does not exist.
+func registeredOnce(t *testing.T, o outcome) {
+	t.Helper()
+	if !strings.HasSuffix(o.res.TaskDefinitionARN, "task-definition/web:2") {
+		t.Errorf("task-definition-arn %q, want web:2", o.res.TaskDefinitionARN)
+	}
+	registers := 0
+	for _, c := range o.calls {
+		if c.Op == "RegisterTaskDefinition" {
+			registers++
+		}
+	}
+	if registers != 1 {
+		t.Errorf("%d RegisterTaskDefinition calls, want 1", registers)
+	}
+	for _, td := range o.sim.TaskDefinitions() {
+		if strings.HasSuffix(aws.ToString(td.TaskDefinitionArn), "task-definition/web:3") {
+			t.Errorf("web:3 exists: the retry registered a second revision")
+		}
+	}
 }

@@ -148,14 +148,11 @@ func (d *Deployer) registerOnly(ctx context.Context, cfg Config) (Result, error)
 		return end(StatusCancelled, fmt.Sprintf("cancelled before any change: %v", context.Cause(ctx)), nil)
 	}
 	d.emit(EventPhase, "Register")
-	out, err := d.ecs.RegisterTaskDefinition(ctx, in)
-	if err == nil && (out.TaskDefinition == nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) == "") {
-		err = errors.New("the response has no task definition ARN")
-	}
+	td, err := d.registerTaskDefinition(ctx, in) // register.go: once, also when retried
 	if err != nil {
 		return end(StatusFailed, fmt.Sprintf("register task definition: %v", err), nil)
 	}
-	res.TaskDefinitionARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	res.TaskDefinitionARN = aws.ToString(td.TaskDefinitionArn)
 	d.emit(EventInfo, "Registered %s", res.TaskDefinitionARN)
 	short := taskdef.ShortRevision(res.TaskDefinitionARN)
 	if task == nil {

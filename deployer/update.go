@@ -3,7 +3,6 @@ package deployer
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,14 +17,11 @@ import (
 
 // registerRevision registers the prepared revision.
 func (r *run) registerRevision(ctx context.Context) error {
-	out, err := r.d.ecs.RegisterTaskDefinition(ctx, r.register)
+	td, err := r.d.registerTaskDefinition(ctx, r.register) // register.go: once, also when retried
 	if err != nil {
 		return err
 	}
-	if out.TaskDefinition == nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) == "" {
-		return errors.New("the response has no task definition ARN")
-	}
-	r.newARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	r.newARN = aws.ToString(td.TaskDefinitionArn)
 	r.res.TaskDefinitionARN = r.newARN
 	r.d.emit(EventInfo, "Registered %s", r.newARN)
 	r.checkpoint(PhaseRegistered)
