@@ -90,6 +90,9 @@ func (r *run) preflight(ctx context.Context) error {
 		r.res.Images = append(r.res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})
 	}
 	r.register = in
+	if r.cfg.Revision == "" {
+		r.res.Rendered = in
+	}
 	if p, ok := r.strategy.(preflighter); ok {
 		if err := p.preflightRevision(ctx, in); err != nil {
 			return err

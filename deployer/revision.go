@@ -105,6 +105,7 @@ func (d *Deployer) registerOnly(ctx context.Context, cfg Config) (Result, error)
 		}
 		return end(StatusFailed, err.Error(), fmt.Errorf("%w: %w", ErrPreflight, err))
 	}
+	res.Rendered = in
 	for _, df := range diffs {
 		res.Images = append(res.Images, ImageChange{Container: df.Container, Old: df.Old, New: df.New})
 	}

@@ -288,6 +288,12 @@ type Result struct {
 	ManualRollback string
 	// Plan lists what a dry run would do, one line per step.
 	Plan []string
+	// Rendered is the revision this run registered, or would register in
+	// a dry run, as sent to RegisterTaskDefinition (the file, the base
+	// revision or the running one with the images and render inputs
+	// applied); nil when the run made none (a promoted revision, a
+	// resume, a preflight that failed before).
+	Rendered *ecs.RegisterTaskDefinitionInput
 	// Verification is what the verify phase found (nil when it did not
 	// run).
 	Verification *Verification

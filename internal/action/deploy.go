@@ -1,16 +1,20 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	githubactions "github.com/sethvargo/go-githubactions"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // runDeploy is the deploy command: inputs from the INPUT_* variables in
@@ -85,7 +89,16 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 		con.noticef("%s", n)
 	}
 
-	clients, err := newAWSClients(ctx, e.getenv)
+	getenv := e.getenv
+	if p.MaxAttempts > 0 { // max-retries, over AWS_MAX_ATTEMPTS
+		getenv = func(k string) string {
+			if k == "AWS_MAX_ATTEMPTS" {
+				return strconv.Itoa(p.MaxAttempts)
+			}
+			return e.getenv(k)
+		}
+	}
+	clients, err := newAWSClients(ctx, getenv)
 	if err != nil {
 		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}
@@ -96,6 +109,7 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 	d := deployer.New(clients.ECS, clients.Logs, deployer.WithReporter(con.report), deployer.WithCloudWatch(clients.CloudWatch), deployer.WithVerifyClients(clients.Verify), deployer.WithCodeDeploy(clients.CodeDeploy))
 	res, err := deployRecovered(ctx, d, p.Config)
 	res = inputNames(res, err, p.Config.PreDeploy != nil && p.Config.PreDeploy.Mode == deployer.PreDeployRunTask)
+	e.writeRendered(con, res)
 	reportVerifyProblems(con, res)
 	res = completeResult(res, err, p.Config)
 	return res, con.finish(res)
@@ -231,4 +245,29 @@ func configFieldsAsInputs(s string, runTask bool) string {
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// writeRendered writes the revision the step registered (or, in a dry
+// run, would register) to a file under RUNNER_TEMP (the system's temp
+// directory outside a runner) and sets the task-definition output to its
+// path, as amazon-ecs-render-task-definition does: the next step can
+// render it again or hand it to another deploy. A step with several
+// services has a revision per service and sets no such output.
+func (e *cmdEnv) writeRendered(con *console, res deployer.Result) {
+	if res.Rendered == nil || (res.TaskDefinitionARN == "" && res.Status != deployer.StatusDryRun) {
+		return
+	}
+	data, err := taskdef.MarshalFile(res.Rendered)
+	if err == nil {
+		var f *os.File
+		if f, err = os.CreateTemp(cmp.Or(e.getenv("RUNNER_TEMP"), os.TempDir()), "task-definition-*.json"); err == nil {
+			_, err = f.Write(data)
+			err = errors.Join(err, f.Close())
+			if err == nil {
+				con.outputs(map[string]string{outTaskDefinition: f.Name()})
+				return
+			}
+		}
+	}
+	con.warnf("task-definition output: the rendered revision could not be written: %v", err)
 }

@@ -186,6 +186,7 @@ func runnerEnv(dir, url string) map[string]string {
 		"GITHUB_OUTPUT":                    filepath.Join(dir, "github_output"),
 		"GITHUB_STEP_SUMMARY":              filepath.Join(dir, "github_step_summary"),
 		"GITHUB_STATE":                     filepath.Join(dir, "github_state"),
+		"RUNNER_TEMP":                      dir,
 		"AWS_REGION":                       "us-east-1",
 		"AWS_ACCESS_KEY_ID":                "AKIDTESTCANCEL",
 		"AWS_SECRET_ACCESS_KEY":            testAWSSecret,

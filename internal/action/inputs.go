@@ -59,7 +59,7 @@ func inputSpecs() []inputSpec {
 		{Name: inImage, Usage: "new image for the container named by container-name (or the only container)"},
 		{Name: inContainerName, Usage: "container to change with image; required when the task definition has several containers"},
 		{Name: inImages, Kind: kindList, Usage: "several containers at once: one container=image per line (the CLI flag may be repeated)"},
-		{Name: inTaskDefinition, Usage: "path to a task definition JSON file to register instead of a copy of the running revision"},
+		{Name: inTaskDefinition, Usage: "path to a task definition file (JSON or YAML) to register instead of a copy of the running revision"},
 		{Name: inRevision, Usage: "promote an existing ACTIVE revision (family:revision or ARN) instead of registering one"},
 		{Name: inPreDeployCommand, Usage: `one-off task run from the new revision before the service changes: JSON array, or a string with quoted arguments kept whole (no shell)`},
 		{Name: inPreDeployContainer, Usage: "container that runs pre-deploy-command; none: the one whose image changes, or the only one"},
@@ -94,7 +94,7 @@ func inputSpecs() []inputSpec {
 		{Name: inCodeDeployDescription, Usage: "CODE_DEPLOY services: description of the CodeDeploy deployment"},
 		{Name: inCodeDeployConfig, Usage: "CODE_DEPLOY services: CodeDeploy deployment configuration (e.g. CodeDeployDefault.ECSCanary10Percent5Minutes); none: the deployment group's"},
 		{Name: inEnvironmentVariables, Kind: kindList, Usage: "environment variables of the container (container-name or the only one): one NAME=value per line sets one, -NAME removes one"},
-		{Name: inEnvFiles, Kind: kindList, Usage: "S3 object ARNs of .env files added to the container's environmentFiles, one per line"},
+		{Name: inEnvFiles, Kind: kindList, Usage: "S3 object ARNs of .env files that replace the container's environmentFiles, one per line"},
 		{Name: inSecrets, Kind: kindList, Usage: "secrets of the container: one NAME=valueFrom (Secrets Manager or SSM ARN) per line, -NAME removes one"},
 		{Name: inDockerLabels, Kind: kindList, Usage: "Docker labels of the container: one key=value per line, -key removes one"},
 		{Name: inLogDriver, Usage: "the container's log driver (logConfiguration.logDriver), e.g. awslogs or awsfirelens"},
@@ -104,7 +104,7 @@ func inputSpecs() []inputSpec {
 		{Name: inExecutionRoleARN, Usage: "IAM role ARN of the task execution (executionRoleArn)"},
 		{Name: inCPU, Usage: `task-level CPU: units (1024) or vCPUs ("1 vCPU"); checked against Fargate's sizes`},
 		{Name: inMemory, Usage: `task-level memory: MiB (2048) or GB ("2 GB"); checked against Fargate's sizes`},
-		{Name: inTaskDefinitionARN, Usage: "start from this registered revision (ARN) instead of the service's running one"},
+		{Name: inTaskDefinitionARN, Usage: "start from this revision (family, family:revision or ARN) instead of the service's running one; task-definition wins over it"},
 		{Name: inTaskDefinitionFamily, Usage: "start from this family's latest ACTIVE revision (or task-definition-revision) instead of the service's running one"},
 		{Name: inTaskDefinitionRevision, Kind: kindInt, Usage: "with task-definition-family: the revision number to start from"},
 		{Name: inServiceEBSVolumeName, Usage: "the task definition's volume configured at launch that service-managed-ebs-volume configures; none: that volume"},
@@ -125,6 +125,9 @@ func inputSpecs() []inputSpec {
 		{Name: inRunTaskEBSVolumeName, Usage: "run-task: the volume configured at launch that run-task-managed-ebs-volume configures; none: the task definition's"},
 		{Name: inRunTaskEBSVolume, Usage: "run-task: the task's Amazon EBS volume, a JSON managedEBSVolume object; none: the service's"},
 		{Name: inWaitForTaskStopped, Kind: kindBool, Usage: "run-task: wait (up to timeout) and update the service only if every container exits 0; false: update it while the task runs"},
+		{Name: inKeepNullValueKeys, Usage: "task-definition file members whose empty value (\"\", [], {}) is kept, comma-separated; others are removed, as the deploy action does"},
+		{Name: inWaitMaxDelaySeconds, Kind: kindInt, Usage: "aws-actions compatibility: at most this many seconds between polls (shortens poll-interval)"},
+		{Name: inMaxRetries, Kind: kindInt, Usage: "aws-actions compatibility: attempts of each AWS API call, the first included; none: 10, or AWS_MAX_ATTEMPTS"},
 	}
 }
 
@@ -188,6 +191,9 @@ type parsed struct {
 	// than as given (wait-for-minutes clamped to 6 hours), each starting
 	// with the input's name.
 	Notices []string
+	// MaxAttempts is max-retries: the attempts of each AWS call, the first
+	// included (0: the retry policy's own, see internal/awsclient).
+	MaxAttempts int
 }
 
 // parseInputs turns the inputs into a deployer.Config. get returns an
@@ -223,6 +229,7 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 		(*inputParser).codeDeployInputs, // inputs_codedeploy.go: codedeploy-*
 		(*inputParser).volumeInputs,     // inputs_volumes.go: the service's and the pre-deploy task's EBS volumes (after pre-deploy)
 		(*inputParser).renderInputs,     // inputs_render.go: the render action's inputs; register-only (checks the groups above)
+		(*inputParser).compatInputs,     // inputs_compat.go: wait-max-delay-seconds, max-retries (after watchInputs)
 	}
 	for _, parse := range groups {
 		parse(p, out, opts)

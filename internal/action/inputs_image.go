@@ -169,7 +169,8 @@ func parseImagesList(s string) ([]deployer.ContainerImage, error) {
 // validateImage checks an image reference as Docker and ECS understand it.
 func validateImage(ref string) error { return taskdef.ValidateImage(ref) }
 
-// taskDefinition reads and parses the task-definition file, if named.
+// taskDefinition reads and parses the task-definition file (JSON or
+// YAML), if named, with keep-null-value-keys.
 func (p *inputParser) taskDefinition(opts parseOptions) (*ecs.RegisterTaskDefinitionInput, []string, error) {
 	path := p.raw(inTaskDefinition)
 	if path == "" {
@@ -185,12 +186,15 @@ func (p *inputParser) taskDefinition(opts parseOptions) (*ecs.RegisterTaskDefini
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	in, stripped, err := taskdef.ParseFileStripped(data)
+	in, rep, err := taskdef.ParseFileReport(data, p.keepNullValueKeys())
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, s := range stripped {
+	for _, s := range rep.Stripped {
 		p.notes = append(p.notes, fmt.Sprintf("task-definition: ignoring %s (ECS sets it itself)", s))
+	}
+	if len(rep.Emptied) > 0 {
+		p.notes = append(p.notes, fmt.Sprintf("task-definition: removed the empty values of %s, as amazon-ecs-deploy-task-definition does (keep-null-value-keys keeps a member's)", listShort(rep.Emptied, 10)))
 	}
 	return in, taskdef.MaskValues(in), nil
 }

@@ -150,19 +150,44 @@ func (p *inputParser) addAll(name string, err error) {
 
 // baseRevision parses task-definition-arn, task-definition-family and
 // task-definition-revision (the render action's ways to start from a
-// registered revision): "" when none is given.
+// registered revision): "" when none is given or a task-definition file
+// is. The precedence is the render action's (its README: the file "takes
+// precedence over any other option"; then the ARN; then the family, with
+// the revision when given): what is not used is named in a note, as is
+// the source used.
+//
+// task-definition-arn takes what DescribeTaskDefinition takes: a family
+// (its latest ACTIVE revision), family:revision or a task definition ARN
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTaskDefinition.html).
+// task-definition-revision 0 is no revision, as the render action reads
+// it (its tests pass 0 for "none").
 func (p *inputParser) baseRevision() string {
-	arn, family, rev := p.raw(inTaskDefinitionARN), p.raw(inTaskDefinitionFamily), p.raw(inTaskDefinitionRevision)
+	file, arn, family, rev := p.raw(inTaskDefinition), p.raw(inTaskDefinitionARN), p.raw(inTaskDefinitionFamily), p.raw(inTaskDefinitionRevision)
+	if rev == "0" {
+		rev = ""
+	}
+	ignored := func(used string, names ...string) {
+		var list []string
+		for _, n := range names {
+			if p.raw(n) != "" {
+				list = append(list, n)
+			}
+		}
+		if len(list) > 0 {
+			p.notes = append(p.notes, fmt.Sprintf("%s: used; ignoring %s (the render action's precedence: task-definition, then task-definition-arn, then task-definition-family)", used, strings.Join(list, ", ")))
+		}
+	}
 	var base, input string
 	switch {
+	case file != "":
+		ignored(inTaskDefinition, inTaskDefinitionARN, inTaskDefinitionFamily, inTaskDefinitionRevision)
+		return ""
 	case arn != "":
-		if family != "" || rev != "" {
-			p.add(inTaskDefinitionARN, "give either task-definition-arn or task-definition-family (with task-definition-revision), not both")
-		}
-		if _, ok := taskdef.Revision(arn); !ok || !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":task-definition/") {
-			p.add(inTaskDefinitionARN, fmt.Sprintf("%q is not a task definition ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>)", report.Truncate(arn, 120)))
+		if !taskDefinitionRef(arn) {
+			p.add(inTaskDefinitionARN, fmt.Sprintf("%q is not a task definition: give a family, family:revision or a task definition ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>)", report.Truncate(arn, 120)))
 			return ""
 		}
+		ignored(inTaskDefinitionARN, inTaskDefinitionFamily, inTaskDefinitionRevision)
 		base, input = arn, inTaskDefinitionARN
 	case family != "":
 		if !validECSName(family) {
@@ -176,7 +201,7 @@ func (p *inputParser) baseRevision() string {
 				return ""
 			}
 			if n < 1 {
-				p.add(inTaskDefinitionRevision, fmt.Sprintf("%d is not a revision (1 or more)", n))
+				p.add(inTaskDefinitionRevision, fmt.Sprintf("%d is not a revision (1 or more; 0 or none: the latest ACTIVE one)", n))
 				return ""
 			}
 			base = fmt.Sprintf("%s:%d", family, n)
@@ -187,12 +212,25 @@ func (p *inputParser) baseRevision() string {
 	default:
 		return ""
 	}
-	for _, other := range []string{inTaskDefinition, inRevision} {
-		if p.raw(other) != "" {
-			p.add(input, fmt.Sprintf("cannot be combined with %s: give one revision to start from", other))
-		}
+	if p.raw(inRevision) != "" {
+		p.add(input, fmt.Sprintf("cannot be combined with %s: give one revision to start from", inRevision))
 	}
 	return base
+}
+
+// taskDefinitionRef reports whether s names a task definition as
+// DescribeTaskDefinition takes it: family, family:revision, or the ARN of
+// a revision.
+func taskDefinitionRef(s string) bool {
+	if strings.HasPrefix(s, "arn:") {
+		_, ok := taskdef.Revision(s)
+		return ok && strings.Contains(s, ":task-definition/") && validECSName(taskdef.Family(s))
+	}
+	if family, n, found := strings.Cut(s, ":"); found {
+		_, ok := taskdef.Revision(s)
+		return ok && validECSName(family) && n != ""
+	}
+	return validECSName(s)
 }
 
 // registerOnly checks a step without service and services, which

@@ -29,6 +29,7 @@ const (
 	outStatus                    = "status"
 	outReason                    = "reason"
 	outResults                   = "results"
+	outTaskDefinition            = "task-definition" // the rendered revision's file (deploy.go, writeRendered)
 )
 
 // outputNames lists every output the code writes, in the order written.
@@ -40,7 +41,7 @@ const (
 // deployer.Result; report.OneLine for text); a row in the README's
 // outputs table. Values are masked like every other line.
 func outputNames() []string {
-	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outCodeDeployDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outRunTaskARN, outStatus, outReason, outResults}
+	return []string{outTaskDefinitionARN, outPreviousTaskDefinitionARN, outDeploymentID, outCodeDeployDeploymentID, outServiceDeploymentARN, outPreDeployTaskARN, outRunTaskARN, outStatus, outReason, outResults, outTaskDefinition}
 }
 
 // The keys saved with GITHUB_STATE for the post step (read back as

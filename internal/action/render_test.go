@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
+	"github.com/ecs-rollout/ecs-rollout/internal/taskdef"
 )
 
 // renderInputs is what a workflow gives amazon-ecs-render-task-definition,
@@ -271,8 +273,10 @@ func TestRegisterOnlyInputErrors(t *testing.T) {
 		{"nothing at all", map[string]string{"image": "nginx:1"}, [][2]string{{"service", "required"}}},
 		{"a pre-deploy task and a desired count", map[string]string{"task-definition-family": "web", "pre-deploy-command": "bin/migrate", "desired-count": "2"},
 			[][2]string{{"pre-deploy-command", "needs service"}, {"desired-count", "needs service"}}},
-		{"family and arn", map[string]string{"task-definition-family": "web", "task-definition-arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"},
-			[][2]string{{"task-definition-arn", "not both"}}},
+		{"a revision alone", map[string]string{"task-definition-revision": "3", "image": "nginx:1"},
+			[][2]string{{"service", "required"}, {"task-definition-revision", "needs task-definition-family"}}},
+		{"arn that names no task definition", map[string]string{"task-definition-arn": "arn:aws:ecs:us-east-1:123456789012:service/web", "image": "nginx:1"},
+			[][2]string{{"task-definition-arn", "is not a task definition"}}},
 		{"render inputs and revision", map[string]string{"service": "web", "revision": "web:3", "cpu": "512"},
 			[][2]string{{"revision", "cannot be combined with cpu"}}},
 	} {
@@ -319,4 +323,288 @@ func TestRenderContainerName(t *testing.T) {
 		return map[string]string{"service": "web", "container-name": "app,app", "image": "nginx:1"}[k]
 	}, parseOptions{})
 	checkInputErrors(t, err, [][2]string{{"container-name", `container "app" is named twice`}})
+}
+
+// registerBase registers web:2 in the simulator, the revision the render
+// rows start from: web:1 with an environment file of an earlier release.
+func registerBase(t *testing.T, c *ecs.Client) {
+	t.Helper()
+	out, err := c.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := taskdef.RegisterInput(out.TaskDefinition, nil)
+	in.ContainerDefinitions[0].EnvironmentFiles = []types.EnvironmentFile{{Type: types.EnvironmentFileTypeS3, Value: aws.String("arn:aws:s3:::config-bucket/release-41.env")}}
+	if _, err := c.RegisterTaskDefinition(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRenderEnvFilesThroughBinary: the render action's env-files rows. An
+// object in a bucket named before S3's current rules (underscores,
+// capitals: the render action's own tests use s3_bucket_name) is taken;
+// the list replaces the container's environmentFiles, as the render
+// action's does, instead of adding to the earlier release's file; the
+// .env check stays. task-definition-arn takes family:revision, as
+// DescribeTaskDefinition does; the task-definition output is the rendered
+// revision's file under RUNNER_TEMP, which reads back as what was
+// registered.
+func TestRenderEnvFilesThroughBinary(t *testing.T) {
+	t.Parallel()
+	srv := demoSim(t)
+	clients, _ := ecssimtest.Clients(srv)
+	registerBase(t, clients)
+	files := []string{"arn:aws:s3:::s3_bucket_name/envfile_object_name.env", "arn:aws:s3:::Legacy_Bucket.2017/web/prod.env"}
+	env := feGitHubEnv(t, srv.URL, map[string]string{
+		"task-definition-arn": "web:2", "container-name": "app", "env-files": strings.Join(files, "\n"),
+	})
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitOK {
+		t.Fatalf("exit code %d, want 0\n%s", r.code, r.stdout)
+	}
+	out := readFileCommands(t, env["GITHUB_OUTPUT"])
+	if out["status"] != "registered" || !strings.HasSuffix(out["task-definition-arn"], "task-definition/web:3") {
+		t.Fatalf("outputs %v, want web:3 registered", out)
+	}
+	got := describeJSON(t, clients, "web:3")["ContainerDefinitions"].([]any)[0].(map[string]any)["EnvironmentFiles"]
+	want := []any{map[string]any{"Type": "s3", "Value": files[0]}, map[string]any{"Type": "s3", "Value": files[1]}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("web:3's environmentFiles (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(out["task-definition"], env["RUNNER_TEMP"]+string(filepath.Separator)) {
+		t.Fatalf("task-definition output %q, want a file under RUNNER_TEMP %s", out["task-definition"], env["RUNNER_TEMP"])
+	}
+	file, err := taskdef.ParseFile([]byte(readText(t, out["task-definition"])))
+	if err != nil {
+		t.Fatalf("the task-definition output's file: %v", err)
+	}
+	reg, err := clients.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:3"), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !taskdef.Registers(file, reg.TaskDefinition, reg.Tags) {
+		t.Errorf("the task-definition output's file is not web:3:\n%s", readText(t, out["task-definition"]))
+	}
+
+	for _, tc := range []struct{ line, want string }{
+		{"arn:aws:s3:::s3_bucket_name/envfile_object_name.txt", "does not end in .env"},
+		{"arn:aws:s3:::ab/x.env", "is not an S3 object ARN"},
+		{"arn:aws:s3:::bucket with spaces/x.env", "is not an S3 object ARN"},
+	} {
+		_, err := parseInputs(func(k string) string {
+			return map[string]string{"service": "web", "image": "nginx:1", "env-files": tc.line}[k]
+		}, parseOptions{})
+		checkInputErrors(t, err, [][2]string{{"env-files", tc.want}})
+	}
+}
+
+// TestRenderTaskDefinitionPrecedence: the render action's precedence
+// (its README: a task-definition file "takes precedence over any other
+// option"; then the ARN; then the family): the file wins and no revision
+// is read; the ARN wins over the family and is the one described; the
+// log says which was used and what was ignored. The render action's
+// test cases: file and arn, file, arn, family and revision, arn and
+// family.
+func TestRenderTaskDefinitionPrecedence(t *testing.T) {
+	t.Parallel()
+	fileDef := `{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+		"containerDefinitions": [{"name": "app", "image": "public.ecr.aws/ecs-rollout/web:v1", "essential": true}]}`
+	for _, tc := range []struct {
+		name      string
+		in        map[string]string
+		described []string // DescribeTaskDefinition's taskDefinition members
+		note      string
+	}{
+		{"file and arn", map[string]string{"task-definition": "td.json", "task-definition-arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"},
+			nil, "task-definition: used; ignoring task-definition-arn"},
+		{"file, arn, family and revision", map[string]string{"task-definition": "td.json", "task-definition-arn": "web:1", "task-definition-family": "web", "task-definition-revision": "1"},
+			nil, "task-definition: used; ignoring task-definition-arn, task-definition-family, task-definition-revision"},
+		{"arn and family", map[string]string{"task-definition-arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", "task-definition-family": "other"},
+			[]string{"arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"}, "task-definition-arn: used; ignoring task-definition-family"},
+		{"a family as task-definition-arn", map[string]string{"task-definition-arn": "web"}, []string{"web"}, ""},
+		{"family and revision 0 (none, as theirs reads it)", map[string]string{"task-definition-family": "web", "task-definition-revision": "0"}, []string{"web"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := demoSim(t)
+			tc.in["image"] = "public.ecr.aws/ecs-rollout/web:good"
+			env := feGitHubEnv(t, srv.URL, tc.in)
+			if err := os.WriteFile(filepath.Join(env["GITHUB_WORKSPACE"], "td.json"), []byte(fileDef), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := feRunMain(t.Context(), nil, env)
+			if r.code != exitOK {
+				t.Fatalf("exit code %d, want 0\n%s", r.code, r.stdout)
+			}
+			var described []string
+			for _, c := range srv.Sim.Calls() {
+				if c.Op == "DescribeTaskDefinition" {
+					described = append(described, callTaskDefinition(c))
+				}
+			}
+			if diff := cmp.Diff(tc.described, described); diff != "" {
+				t.Errorf("DescribeTaskDefinition calls (-want +got):\n%s", diff)
+			}
+			if tc.note != "" && !strings.Contains(r.stdout.String(), tc.note) {
+				t.Errorf("the log lacks %q:\n%s", tc.note, r.stdout)
+			}
+		})
+	}
+}
+
+// TestTaskDefinitionFileYAMLThroughBinary: the deploy action's rows for
+// the task-definition file: YAML is read (theirs uses yaml.parse); the
+// empty values its tests and issue 28 list (command [""], a
+// repositoryCredentials with an empty parameter, an environment entry
+// with an empty name, logConfiguration {}, an empty secretOptions, a
+// taskRoleArn "") are
+// removed as it removes them, and said so, and keep-null-value-keys keeps
+// the ones it names; an environment variable set to "" stays set.
+func TestTaskDefinitionFileYAMLThroughBinary(t *testing.T) {
+	t.Parallel()
+	file := `family: web
+networkMode: awsvpc
+requiresCompatibilities: [FARGATE]
+cpu: "256"
+memory: "512"
+taskRoleArn: ""
+containerDefinitions:
+  - name: app
+    image: public.ecr.aws/ecs-rollout/web:v1
+    essential: true
+    command: [""]
+    repositoryCredentials: {credentialsParameter: ""}
+    environment:
+      - {name: "", value: ""}
+      - {name: EMPTY, value: ""}
+      - {name: MODE, value: on}
+    logConfiguration: {}
+    secretOptions: []
+    dockerLabels: {}
+`
+	for _, tc := range []struct {
+		name, keep string
+		labels     any
+	}{
+		{"cleaned", "", nil},
+		{"keep-null-value-keys: dockerLabels", "dockerLabels", map[string]any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := demoSim(t)
+			env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "poll-interval": "100ms",
+				"task-definition": "taskdef.yaml", "image": "public.ecr.aws/ecs-rollout/web:good", "keep-null-value-keys": tc.keep})
+			if err := os.WriteFile(filepath.Join(env["GITHUB_WORKSPACE"], "taskdef.yaml"), []byte(file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := feRunMain(t.Context(), nil, env)
+			if r.code != exitOK {
+				t.Fatalf("exit code %d, want 0\n%s", r.code, r.stdout)
+			}
+			clients, _ := ecssimtest.Clients(srv)
+			got := describeJSON(t, clients, "web:2")
+			app := got["ContainerDefinitions"].([]any)[0].(map[string]any)
+			if got["TaskRoleArn"] != nil || app["Command"] != nil || app["RepositoryCredentials"] != nil || app["LogConfiguration"] != nil || app["SecretOptions"] != nil {
+				t.Errorf("web:2 kept an empty value: taskRoleArn %v, command %v, repositoryCredentials %v, logConfiguration %v, secretOptions %v",
+					got["TaskRoleArn"], app["Command"], app["RepositoryCredentials"], app["LogConfiguration"], app["SecretOptions"])
+			}
+			if diff := cmp.Diff(tc.labels, app["DockerLabels"]); diff != "" {
+				t.Errorf("dockerLabels (-want +got):\n%s", diff)
+			}
+			wantEnv := []any{map[string]any{"Name": "EMPTY", "Value": ""}, map[string]any{"Name": "MODE", "Value": "on"}}
+			if diff := cmp.Diff(wantEnv, app["Environment"]); diff != "" {
+				t.Errorf("environment (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(r.stdout.String(), "task-definition: removed the empty values of containerDefinitions[0].command") {
+				t.Errorf("the log does not say what was removed:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// TestCompatInputs: wait-max-delay-seconds and max-retries only tune our
+// polling and retries: the first shortens poll-interval (never lengthens
+// it), the second sets the attempts of each AWS call; bad values are
+// input errors naming them.
+func TestCompatInputs(t *testing.T) {
+	t.Parallel()
+	parse := func(in map[string]string) (*parsed, error) {
+		in["service"], in["image"] = "web", "nginx:1"
+		return parseInputs(func(k string) string { return in[k] }, parseOptions{})
+	}
+	for _, tc := range []struct {
+		in       map[string]string
+		poll     time.Duration
+		attempts int
+	}{
+		{map[string]string{}, 5 * time.Second, 0},
+		{map[string]string{"wait-max-delay-seconds": "2"}, 2 * time.Second, 0},
+		{map[string]string{"wait-max-delay-seconds": "15"}, 5 * time.Second, 0},
+		{map[string]string{"wait-max-delay-seconds": "3", "poll-interval": "1s"}, time.Second, 0},
+		{map[string]string{"max-retries": "3"}, 5 * time.Second, 3},
+	} {
+		p, err := parse(tc.in)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.in, err)
+		}
+		if p.Config.PollInterval != tc.poll || p.MaxAttempts != tc.attempts {
+			t.Errorf("%v: poll %s, attempts %d; want %s and %d", tc.in, p.Config.PollInterval, p.MaxAttempts, tc.poll, tc.attempts)
+		}
+	}
+	_, err := parse(map[string]string{"wait-max-delay-seconds": "0", "max-retries": "lots"})
+	checkInputErrors(t, err, [][2]string{{"wait-max-delay-seconds", "out of range"}, {"max-retries", "not a whole number"}})
+
+	// Through the binary: with max-retries 2, a DescribeServices that
+	// answers 500 three times fails the preflight after two attempts.
+	srv := demoSim(t)
+	srv.Sim.InjectFault("DescribeServices", ecssim.Fault{Status5xx: 3})
+	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "max-retries": "2"})
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitFail {
+		t.Fatalf("exit code %d, want %d\n%s", r.code, exitFail, r.stdout)
+	}
+	n := 0
+	for _, c := range srv.Sim.Calls() {
+		if c.Op == "DescribeServices" {
+			n++
+		}
+	}
+	if n != 2 || len(srv.Sim.MutatingCalls()) != 0 {
+		t.Errorf("%d DescribeServices calls and %d changes, want 2 and none", n, len(srv.Sim.MutatingCalls()))
+	}
+}
+
+// TestRenderDifferencesKept: where ours differs from the render action on
+// purpose (docs/migrating.md lists why): "=" inside a label or log-option
+// value is kept, quoted command arguments stay whole, a variable given
+// twice is an error, -NAME removes one, and logentries (no driver ECS
+// lists) is refused.
+func TestRenderDifferencesKept(t *testing.T) {
+	t.Parallel()
+	p, err := parseInputs(func(k string) string {
+		return map[string]string{"service": "web", "image": "nginx:1",
+			"docker-labels": "url=a=b", "log-configuration-options": "tag=k=v", "command": `sh -c 'echo hello world'`,
+			"environment-variables": "-OLD\nNEW=1"}[k]
+	}, parseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Config.Render
+	want := []taskdef.Setting{{Name: "url", Value: "a=b"}}
+	if diff := cmp.Diff(want, r.DockerLabels); diff != "" {
+		t.Errorf("docker-labels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]taskdef.Setting{{Name: "tag", Value: "k=v"}}, r.LogOptions); diff != "" {
+		t.Errorf("log-configuration-options (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"sh", "-c", "echo hello world"}, r.Command); diff != "" {
+		t.Errorf("command (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]taskdef.Setting{{Name: "OLD", Remove: true}, {Name: "NEW", Value: "1"}}, r.Environment); diff != "" {
+		t.Errorf("environment-variables (-want +got):\n%s", diff)
+	}
+	_, err = parseInputs(func(k string) string {
+		return map[string]string{"service": "web", "image": "nginx:1", "environment-variables": "A=1\nA=2", "log-configuration-log-driver": "logentries"}[k]
+	}, parseOptions{})
+	checkInputErrors(t, err, [][2]string{{"environment-variables", `line 2: "A" is already on line 1`}, {"log-configuration-log-driver", `"logentries" is not a log driver ECS takes`}})
 }

@@ -37,18 +37,20 @@ var readOnlyJSON = func() []string {
 const maxFileSize = 1 << 20
 
 // ParseFile reads a task definition file as
-// aws-actions/amazon-ecs-deploy-task-definition accepts it: the camelCase
-// JSON of RegisterTaskDefinition, or the taskDefinition object of
+// aws-actions/amazon-ecs-deploy-task-definition accepts it: JSON or YAML
+// (decodeDocument), holding the camelCase members of
+// RegisterTaskDefinition, or the taskDefinition object of
 // DescribeTaskDefinition (as `aws ecs describe-task-definition --query
 // taskDefinition` prints it), or the whole DescribeTaskDefinition output
 // {"taskDefinition": {...}, "tags": [...]}.
 //
-// Read-only members (taskDefinitionArn, revision, status,
-// requiresAttributes, compatibilities, registeredAt, registeredBy,
-// deregisteredAt, deleteRequestedAt) are removed; nothing else is: empty
-// strings (an environment variable set to "") are kept as written. A JSON
-// null is the same as leaving the member out. Member names are matched
-// exactly as ECS spells them.
+// Empty values ("", [], {}, null, lists of them) are removed as the
+// official action removes them (removeEmpty; ParseFileReport keeps the
+// members it is told to keep), except that an environment variable set
+// to "" stays set; read-only members (taskDefinitionArn, revision,
+// status, requiresAttributes, compatibilities, registeredAt,
+// registeredBy, deregisteredAt, deleteRequestedAt) are removed; nothing
+// else is. Member names are matched exactly as ECS spells them.
 //
 // Tags with the reserved "aws:" prefix (which describe-task-definition
 // prints for CloudFormation-made definitions) are dropped, since ECS
@@ -74,26 +76,42 @@ func ParseFile(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
 // which ECS rejects on register, as "tag <key>" (e.g. "tag
 // aws:cloudformation:stack-name").
 func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripped []string, err error) {
+	in, rep, err := ParseFileReport(data, nil)
+	return in, rep.Stripped, err
+}
+
+// FileReport is what ParseFileReport removed from a file.
+type FileReport struct {
+	// Stripped are the read-only members and reserved tags removed (see
+	// ParseFileStripped).
+	Stripped []string
+	// Emptied are the JSON paths of the empty values removed, as
+	// aws-actions/amazon-ecs-deploy-task-definition removes them (see
+	// removeEmpty), e.g. "containerDefinitions[0].command".
+	Emptied []string
+}
+
+// ParseFileReport is ParseFile with the members whose empty value is kept
+// (keepEmpty: the keep-null-value-keys input) and a report of what it
+// removed.
+func ParseFileReport(data []byte, keepEmpty []string) (in *ecs.RegisterTaskDefinitionInput, rep FileReport, err error) {
+	in, rep.Stripped, rep.Emptied, err = parseFile(data, keepEmpty)
+	return in, rep, err
+}
+
+func parseFile(data []byte, keepEmpty []string) (in *ecs.RegisterTaskDefinitionInput, stripped, emptied []string, err error) {
 	if len(data) > maxFileSize {
-		return nil, nil, fmt.Errorf("task definition file: %d bytes is more than the %d allowed", len(data), maxFileSize)
+		return nil, nil, nil, fmt.Errorf("task definition file: %d bytes is more than the %d allowed", len(data), maxFileSize)
 	}
 	// Editors on Windows may start the file with a UTF-8 byte order mark.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var root any
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil, errors.New("task definition file: empty, want a JSON object")
-		}
-		return nil, nil, fmt.Errorf("task definition file: malformed JSON: %w", jsonErr(data, err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("task definition file: malformed JSON: unexpected data after the top-level object (offset %d)", dec.InputOffset())
+	root, err := decodeDocument(data)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("task definition file: %w", err)
 	}
 	obj, ok := root.(map[string]any)
 	if !ok {
-		return nil, nil, fmt.Errorf("task definition file: top level is %s, want a JSON object", jsonKind(root))
+		return nil, nil, nil, fmt.Errorf("task definition file: top level is %s, want an object", jsonKind(root))
 	}
 
 	prefix := ""
@@ -107,20 +125,29 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 		slices.Sort(keys)
 		for _, k := range keys {
 			if k != "taskDefinition" && k != "tags" {
-				return nil, nil, fmt.Errorf("task definition file: unknown field %q next to \"taskDefinition\" (want only \"taskDefinition\" and \"tags\")", k)
+				return nil, nil, nil, fmt.Errorf("task definition file: unknown field %q next to \"taskDefinition\" (want only \"taskDefinition\" and \"tags\")", k)
 			}
 		}
 		td, ok := wrapped.(map[string]any)
 		if !ok {
-			return nil, nil, fmt.Errorf("task definition file: taskDefinition is %s, want a JSON object", jsonKind(wrapped))
+			return nil, nil, nil, fmt.Errorf("task definition file: taskDefinition is %s, want a JSON object", jsonKind(wrapped))
 		}
 		obj, tags, prefix = td, obj["tags"], "taskDefinition."
 		if _, dup := obj["tags"]; dup {
-			return nil, nil, errors.New(`task definition file: taskDefinition.tags: tags belong next to "taskDefinition", not inside it`)
+			return nil, nil, nil, errors.New(`task definition file: taskDefinition.tags: tags belong next to "taskDefinition", not inside it`)
 		}
 	} else {
 		tags = obj["tags"]
 		delete(obj, "tags")
+	}
+
+	for _, p := range removeEmpty(obj, keepEmpty) {
+		emptied = append(emptied, prefix+p)
+	}
+	if tags != nil {
+		wrap := map[string]any{"tags": tags}
+		emptied = append(emptied, removeEmpty(wrap, keepEmpty)...)
+		tags = wrap["tags"]
 	}
 
 	for _, k := range readOnlyJSON() {
@@ -132,17 +159,17 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 
 	reqSchema := schemas.RegisterTaskDefinitionRequest
 	if err := checkShape(strings.TrimSuffix(prefix, "."), obj, reqSchema); err != nil {
-		return nil, stripped, fmt.Errorf("task definition file: %w", err)
+		return nil, stripped, emptied, fmt.Errorf("task definition file: %w", err)
 	}
 	if tags != nil {
 		if err := checkShape("tags", tags, reqSchema.Member("tags")); err != nil {
-			return nil, stripped, fmt.Errorf("task definition file: %w", err)
+			return nil, stripped, emptied, fmt.Errorf("task definition file: %w", err)
 		}
 	}
 
 	td, tagList, err := decodeSDK(obj, tags)
 	if err != nil {
-		return nil, stripped, fmt.Errorf("task definition file: %w", err)
+		return nil, stripped, emptied, fmt.Errorf("task definition file: %w", err)
 	}
 	// Reserved aws: tags cannot be registered (ECS rejects them); they are
 	// dropped like the read-only members and reported.
@@ -152,9 +179,9 @@ func ParseFileStripped(data []byte) (in *ecs.RegisterTaskDefinitionInput, stripp
 	}
 	in = RegisterInput(td, tagList)
 	if err := errors.Join(checkRequired(prefix, in), checkSDK(prefix, in)); err != nil {
-		return nil, stripped, fmt.Errorf("task definition file: %w", err)
+		return nil, stripped, emptied, fmt.Errorf("task definition file: %w", err)
 	}
-	return in, stripped, nil
+	return in, stripped, emptied, nil
 }
 
 // validName reports whether s is a valid task definition family or

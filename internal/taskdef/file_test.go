@@ -67,6 +67,28 @@ func fileWant(t testing.TB, data []byte) map[string]any {
 	for _, k := range []string{"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"} {
 		delete(td, k)
 	}
+	// The official action's cleaning of empty values (see officialClean).
+	td = officialClean(td).(map[string]any)
+	if proxy, ok := td["proxyConfiguration"].(map[string]any); ok && proxy["type"] == "APPMESH" {
+		props, _ := proxy["properties"].([]any)
+		for _, p := range props {
+			for _, k := range []string{"name", "value"} {
+				if _, ok := p.(map[string]any)[k]; !ok {
+					p.(map[string]any)[k] = ""
+				}
+			}
+		}
+	}
+	if cs, ok := td["containerDefinitions"].([]any); ok {
+		for _, c := range cs {
+			env, _ := c.(map[string]any)["environment"].([]any)
+			for _, e := range env {
+				if _, ok := e.(map[string]any)["value"]; !ok {
+					e.(map[string]any)["value"] = ""
+				}
+			}
+		}
+	}
 	// The one representation the SDK cannot keep: a container's "cpu": 0
 	// (ContainerDefinition.Cpu is a plain int32, and 0 is not sent). ECS
 	// treats 0 and absent alike and describes an unset cpu as 0.
@@ -264,7 +286,7 @@ func TestParseFile(t *testing.T) {
 			},
 		},
 		{
-			name: "empty environment values are kept, missing value stays missing",
+			name: "empty environment values are kept, a missing value becomes \"\" (as the official action's maintainValidObjects)",
 			data: `{"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx", "environment": [
 				{"name": "EMPTY", "value": ""}, {"name": "SET", "value": "x"}, {"name": "NOVALUE"}]}]}`,
 			want: &ecs.RegisterTaskDefinitionInput{
@@ -272,7 +294,7 @@ func TestParseFile(t *testing.T) {
 				ContainerDefinitions: []ecsContainer{{Name: aws.String("app"), Image: aws.String("nginx"), Environment: []ecsKV{
 					{Name: aws.String("EMPTY"), Value: aws.String("")},
 					{Name: aws.String("SET"), Value: aws.String("x")},
-					{Name: aws.String("NOVALUE")},
+					{Name: aws.String("NOVALUE"), Value: aws.String("")},
 				}}},
 			},
 		},
@@ -321,13 +343,12 @@ func TestParseFile(t *testing.T) {
 			},
 		},
 		{
-			name: "empty lists and objects are kept as written",
+			name: "empty lists and objects are removed, as the official action removes them",
 			data: `{` + minimal + `, "volumes": [{"name": "v", "host": {}}], "placementConstraints": []}`,
 			want: &ecs.RegisterTaskDefinitionInput{
 				Family:               aws.String("web"),
 				ContainerDefinitions: []ecsContainer{{Name: aws.String("app"), Image: aws.String("nginx:1.27")}},
-				Volumes:              []ecsVolume{{Name: aws.String("v"), Host: &ecsHost{}}},
-				PlacementConstraints: []ecsPlacement{},
+				Volumes:              []ecsVolume{{Name: aws.String("v")}},
 			},
 		},
 		{
@@ -351,8 +372,8 @@ func TestParseFile(t *testing.T) {
 		{name: "empty file", data: ``, wantErr: []string{"task definition file: empty"}},
 		{name: "only whitespace", data: " \n\t", wantErr: []string{"task definition file: empty"}},
 		{name: "trailing data", data: `{` + minimal + `} {}`, wantErr: []string{"unexpected data after the top-level object"}},
-		{name: "top level array", data: `[{` + minimal + `}]`, wantErr: []string{"top level is an array, want a JSON object"}},
-		{name: "top level null", data: `null`, wantErr: []string{"top level is null, want a JSON object"}},
+		{name: "top level array", data: `[{` + minimal + `}]`, wantErr: []string{"top level is an array, want an object"}},
+		{name: "top level null", data: `null`, wantErr: []string{"top level is null, want an object"}},
 		{
 			name:    "unknown top-level field",
 			data:    `{` + minimal + `, "serviceName": "web"}`,
@@ -380,7 +401,7 @@ func TestParseFile(t *testing.T) {
 		},
 		{
 			name:    "every problem at once",
-			data:    `{"family": 5, "containerDefinitions": [{"name": "app", "memory": "512", "essential": "yes", "cpu": 1.5, "portMappings": {}}], "x": 1}`,
+			data:    `{"family": 5, "containerDefinitions": [{"name": "app", "memory": "512", "essential": "yes", "cpu": 1.5, "portMappings": {"containerPort": 80}}], "x": 1}`,
 			wantErr: []string{"containerDefinitions[0].cpu: 1.5 is not a whole number", "containerDefinitions[0].essential: is a string, want true or false", "containerDefinitions[0].memory: is a string, want a whole number", "containerDefinitions[0].portMappings: is an object, want a JSON array", "family: is a number, want a string", `x: unknown field "x"`},
 		},
 		{
@@ -389,9 +410,9 @@ func TestParseFile(t *testing.T) {
 			wantErr: []string{"containerDefinitions[0].memory: 4294967296 is out of range"},
 		},
 		{
-			name:    "null in a list",
+			name:    "a list of nulls is empty",
 			data:    `{"family": "web", "containerDefinitions": [null]}`,
-			wantErr: []string{"containerDefinitions[0]: is null, want a value"},
+			wantErr: []string{"containerDefinitions: missing or empty"},
 		},
 		{
 			name:    "missing family and containers",
@@ -559,3 +580,54 @@ type (
 	ecsHost      = types.HostVolumeProperties
 	ecsPlacement = types.TaskDefinitionPlacementConstraint
 )
+
+// officialEmpty and officialClean are, written out plainly for the tests,
+// what aws-actions/amazon-ecs-deploy-task-definition v2.6.3 does to a file
+// with no keep-null-value-keys: JSON.stringify with a replacer that drops
+// every empty value (isEmptyValue: null, "", a list or object with only
+// empty values) and the empty elements of a list.
+func officialEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		for _, e := range x {
+			if !officialEmpty(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !officialEmpty(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func officialClean(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if !officialEmpty(e) {
+				out[k] = officialClean(e)
+			}
+		}
+		return out
+	case []any:
+		out := []any{}
+		for _, e := range x {
+			if !officialEmpty(e) {
+				out = append(out, officialClean(e))
+			}
+		}
+		return out
+	}
+	return v
+}

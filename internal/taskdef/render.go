@@ -29,8 +29,9 @@ type Render struct {
 	// Environment sets (or overwrites) and removes environment variables
 	// (environment-variables: NAME=value, or -NAME to remove).
 	Environment []Setting
-	// EnvironmentFiles are S3 object ARNs added to environmentFiles
-	// (env-files; one already listed is not added twice).
+	// EnvironmentFiles are S3 object ARNs that replace the container's
+	// environmentFiles (env-files), as the render action replaces them:
+	// the files of earlier releases are not kept.
 	EnvironmentFiles []string
 	// Secrets sets and removes secrets (secrets: NAME=valueFrom, -NAME).
 	Secrets []Setting
@@ -156,8 +157,9 @@ func applyContainer(c *types.ContainerDefinition, r Render) {
 		func(kv types.KeyValuePair) *string { return kv.Name },
 		func(kv *types.KeyValuePair, v *string) { kv.Value = v },
 		func(name, value *string) types.KeyValuePair { return types.KeyValuePair{Name: name, Value: value} })
-	for _, arn := range r.EnvironmentFiles {
-		if !slices.ContainsFunc(c.EnvironmentFiles, func(f types.EnvironmentFile) bool { return aws.ToString(f.Value) == arn }) {
+	if len(r.EnvironmentFiles) > 0 {
+		c.EnvironmentFiles = make([]types.EnvironmentFile, 0, len(r.EnvironmentFiles))
+		for _, arn := range r.EnvironmentFiles {
 			c.EnvironmentFiles = append(c.EnvironmentFiles, types.EnvironmentFile{Type: types.EnvironmentFileTypeS3, Value: aws.String(arn)})
 		}
 	}
@@ -262,20 +264,31 @@ func ParseSettings(text string) ([]Setting, error) {
 }
 
 // s3ObjectARN is an S3 object ARN in any partition
-// (arn:aws:s3:::bucket/key).
-var s3ObjectARN = regexp.MustCompile(`^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$`)
+// (arn:aws:s3:::bucket/key). The bucket is matched as S3 has ever named
+// buckets, not only as it names new ones: before March 1, 2018 a bucket
+// in US East (N. Virginia) could hold capitals and underscores and have
+// up to 255 characters ("Legacy bucket naming rules",
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html),
+// and ECS takes the ARN of an object in such a bucket. The length is
+// checked apart (maxBucket).
+var s3ObjectARN = regexp.MustCompile(`^arn:aws[a-z-]*:s3:::([A-Za-z0-9._-]+)/.+$`)
 
-// ParseEnvFiles parses env-files: one S3 object ARN per line. ECS reads
-// an environment file only with the .env extension
+// maxBucket is the longest bucket name S3 ever allowed (the legacy rules).
+const maxBucket = 255
+
+// ParseEnvFiles parses env-files: one S3 object ARN per line (an ARN
+// given twice is kept once). ECS reads an environment file only with the
+// .env extension
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/use-environment-file.html).
 func ParseEnvFiles(text string) ([]string, error) {
 	var out []string
 	var errs []error
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
+		m := s3ObjectARN.FindStringSubmatch(line)
 		switch {
 		case line == "":
-		case !s3ObjectARN.MatchString(line):
+		case m == nil || len(m[1]) < 3 || len(m[1]) > maxBucket:
 			// The value is not quoted: an environment file's ARN is never
 			// printed (docs/safety.md).
 			errs = append(errs, fmt.Errorf("line %d is not an S3 object ARN (arn:aws:s3:::bucket/path/file.env)", i+1))

@@ -47,7 +47,7 @@ func TestRealWorldRender(t *testing.T) {
 			c[key] = append(list, v)
 		}
 		appendTo("environment", map[string]any{"name": "RENDERED_BY", "value": "ecs-rollout=yes"})
-		appendTo("environmentFiles", map[string]any{"type": "s3", "value": "arn:aws:s3:::config-bucket/web/prod.env"})
+		c["environmentFiles"] = []any{map[string]any{"type": "s3", "value": "arn:aws:s3:::config-bucket/web/prod.env"}} // replaced, as the render action does
 		appendTo("secrets", map[string]any{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db-password"})
 		labels, _ := c["dockerLabels"].(map[string]any)
 		if labels == nil {

@@ -1,0 +1,63 @@
+package action
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Inputs of aws-actions/amazon-ecs-deploy-task-definition (v2.6.3) that
+// tune how it talks to AWS, taken with the same names and formats. They
+// only tune our polling and retries; what is watched and decided stays
+// ours.
+const (
+	// wait-max-delay-seconds: the longest wait between two polls; ours
+	// polls every poll-interval, so it shortens poll-interval to it.
+	inWaitMaxDelaySeconds = "wait-max-delay-seconds"
+	// max-retries: the official action's maxAttempts (attempts per AWS
+	// call, the first included); ours sets the same of our retryer.
+	inMaxRetries = "max-retries"
+	// keep-null-value-keys: the members of the task-definition file whose
+	// empty value is kept (read by inputs_image.go's taskDefinition).
+	inKeepNullValueKeys = "keep-null-value-keys"
+)
+
+// maxAttemptsLimit bounds max-retries: at the 20 s backoff cap, 100
+// attempts already let one call retry for about half an hour.
+const maxAttemptsLimit = 100
+
+// compatInputs parses wait-max-delay-seconds (after watchInputs, which
+// set the poll interval) and max-retries.
+func (p *inputParser) compatInputs(out *parsed, _ parseOptions) {
+	cfg := &out.Config
+	if n, ok := p.optionalIntIn(inWaitMaxDelaySeconds, 1, int(maxPollInterval/time.Second)); ok {
+		if d := time.Duration(n) * time.Second; cfg.PollInterval > d {
+			cfg.PollInterval = d
+			p.notes = append(p.notes, fmt.Sprintf("%s: polling every %s at most", inWaitMaxDelaySeconds, d))
+		}
+	}
+	if n, ok := p.optionalIntIn(inMaxRetries, 1, maxAttemptsLimit); ok {
+		out.MaxAttempts = n
+	}
+}
+
+// keepNullValueKeys is keep-null-value-keys as the official action reads
+// it: member names separated by commas, spaces around them ignored.
+func (p *inputParser) keepNullValueKeys() []string {
+	var out []string
+	for _, k := range strings.Split(p.raw(inKeepNullValueKeys), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// listShort joins the first n of list with commas, and says how many more
+// there are.
+func listShort(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(list[:n], ", "), len(list)-n)
+}
