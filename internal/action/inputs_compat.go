@@ -1,6 +1,7 @@
 package action
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -27,7 +28,8 @@ const (
 const maxAttemptsLimit = 100
 
 // compatInputs parses wait-max-delay-seconds (after watchInputs, which
-// set the poll interval) and max-retries.
+// set the poll interval) and max-retries, and notes a keep-null-value-keys
+// without a file to apply to.
 func (p *inputParser) compatInputs(out *parsed, _ parseOptions) {
 	cfg := &out.Config
 	if n, ok := p.optionalIntIn(inWaitMaxDelaySeconds, 1, int(maxPollInterval/time.Second)); ok {
@@ -39,13 +41,27 @@ func (p *inputParser) compatInputs(out *parsed, _ parseOptions) {
 	if n, ok := p.optionalIntIn(inMaxRetries, 1, maxAttemptsLimit); ok {
 		out.MaxAttempts = n
 	}
+	if p.raw(inKeepNullValueKeys) != "" && p.raw(inTaskDefinition) == "" {
+		p.notes = append(p.notes, fmt.Sprintf("%s: no task-definition file, so no empty value to keep (a revision copied from ECS is registered as it is)", inKeepNullValueKeys))
+	}
 }
 
 // keepNullValueKeys is keep-null-value-keys as the official action reads
-// it: member names separated by commas, spaces around them ignored.
+// it: member names separated by commas, spaces around them ignored; or,
+// as its own tests write it, a JSON array of names (["environment",
+// "tag"]), which its comma split would garble.
 func (p *inputParser) keepNullValueKeys() []string {
+	s := p.raw(inKeepNullValueKeys)
+	if strings.HasPrefix(s, "[") {
+		var list []string
+		if err := json.Unmarshal([]byte(s), &list); err != nil {
+			p.add(inKeepNullValueKeys, "is not a JSON array of member names, nor names separated by commas")
+			return nil
+		}
+		s = strings.Join(list, ",")
+	}
 	var out []string
-	for _, k := range strings.Split(p.raw(inKeepNullValueKeys), ",") {
+	for _, k := range strings.Split(s, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			out = append(out, k)
 		}

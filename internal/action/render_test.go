@@ -422,6 +422,7 @@ func TestRenderTaskDefinitionPrecedence(t *testing.T) {
 		{"arn and family", map[string]string{"task-definition-arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", "task-definition-family": "other"},
 			[]string{"arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"}, "task-definition-arn: used; ignoring task-definition-family"},
 		{"a family as task-definition-arn", map[string]string{"task-definition-arn": "web"}, []string{"web"}, ""},
+		{"family and revision", map[string]string{"task-definition-family": "web", "task-definition-revision": "1"}, []string{"web:1"}, ""},
 		{"family and revision 0 (none, as theirs reads it)", map[string]string{"task-definition-family": "web", "task-definition-revision": "0"}, []string{"web"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -488,6 +489,7 @@ containerDefinitions:
 	}{
 		{"cleaned", "", nil},
 		{"keep-null-value-keys: dockerLabels", "dockerLabels", map[string]any{}},
+		{"keep-null-value-keys as a JSON array (as the deploy action's tests write it)", `["dockerLabels", "tag"]`, map[string]any{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

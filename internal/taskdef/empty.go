@@ -16,9 +16,12 @@ import (
 //     (so {} and [] too);
 //   - a list keeps its elements that are not empty;
 //   - a member named in keep (keep-null-value-keys), at any depth, is
-//     never removed, nor is a list element whose list it names; (as in
-//     the official action, keep does not make an object whose members are
-//     all empty count as not empty: name the object itself);
+//     never removed, and an object holding one is not empty (where the
+//     official action, against its own test's intent, drops an object
+//     whose members are all empty even when keep names one: options
+//     {"tag": ""} with keep "tag" keeps the tag here); a kept list still
+//     loses its empty elements, a kept object its empty members not
+//     named, as in the official action;
 //   - then, as the official action puts them back: every
 //     containerDefinitions[].environment[] entry without a value gets
 //     value "", and every APPMESH proxyConfiguration.properties[] entry
@@ -60,9 +63,9 @@ func (c *cleaner) restored(path, k string) bool {
 func (c *cleaner) kept(key string) bool { return key != "" && slices.Contains(c.keep, key) }
 
 // empty is the official action's isEmptyValue: key is the member's name
-// ("" for a list element, or an object's member checked for its object).
-func (c *cleaner) empty(v any, key string, useKeep bool) bool {
-	if useKeep && c.kept(key) {
+// ("" for a list element).
+func (c *cleaner) empty(v any, key string) bool {
+	if c.kept(key) {
 		return false
 	}
 	switch x := v.(type) {
@@ -72,14 +75,14 @@ func (c *cleaner) empty(v any, key string, useKeep bool) bool {
 		return x == ""
 	case []any:
 		for _, e := range x {
-			if !c.empty(e, "", useKeep) {
+			if !c.empty(e, "") {
 				return false
 			}
 		}
 		return true
 	case map[string]any:
-		for _, m := range x {
-			if !c.empty(m, "", false) {
+		for k, m := range x {
+			if !c.empty(m, k) {
 				return false
 			}
 		}
@@ -91,11 +94,11 @@ func (c *cleaner) empty(v any, key string, useKeep bool) bool {
 func (c *cleaner) object(path string, obj map[string]any) {
 	for _, k := range sortedAnyKeys(obj) {
 		p := join(path, k)
-		if c.empty(obj[k], k, true) && c.restored(path, k) {
+		if c.empty(obj[k], k) && c.restored(path, k) {
 			obj[k] = "" // removed and put back: not reported
 			continue
 		}
-		if c.empty(obj[k], k, true) {
+		if c.empty(obj[k], k) {
 			delete(obj, k)
 			c.removed = append(c.removed, p)
 			continue
@@ -112,7 +115,7 @@ func (c *cleaner) value(path string, v any) any {
 		out := x[:0:0]
 		for i, e := range x {
 			p := path + "[" + strconv.Itoa(i) + "]"
-			if c.empty(e, "", true) {
+			if c.empty(e, "") {
 				c.removed = append(c.removed, p)
 				continue
 			}

@@ -1,6 +1,7 @@
 package taskdef
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -156,4 +157,51 @@ func TestMarshalFile(t *testing.T) {
 			t.Errorf("read back (-written +read):\n%s", diff)
 		}
 	})
+}
+
+// TestRemoveEmptyOfficialCases: the cases of
+// amazon-ecs-deploy-task-definition v2.6.3's own index.test.js for its
+// cleaning (cleanNullKeys, then maintainValidObjects), file in and
+// request out, read-only members left aside (ParseFile strips them apart).
+func TestRemoveEmptyOfficialCases(t *testing.T) {
+	t.Parallel()
+	container := `{"name": "sample-container", "logConfiguration": {}, "repositoryCredentials": {"credentialsParameter": ""}, "command": [""],
+		"environment": [%s], "secretOptions": [{"name": "", "valueFrom": ""}], "cpu": 0, "essential": false}`
+	for _, tc := range []struct {
+		name, in, want string
+		keep           []string
+	}{
+		{"cleans null keys", `{"ipcMode": null, "family": "task-def-family"}`, `{"family": "task-def-family"}`, nil},
+		{"cleans empty arrays", `{"tags": [], "family": "task-def-family"}`, `{"family": "task-def-family"}`, nil},
+		{"cleans empty strings and objects",
+			`{"memory": "", "containerDefinitions": [` + fmt.Sprintf(container, `{"name": "hello", "value": "world"}, {"name": "test", "value": ""}, {"name": "", "value": ""}`) + `],
+			  "requiresCompatibilities": ["EC2"], "family": "task-def-family"}`,
+			`{"family": "task-def-family", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{"name": "sample-container", "cpu": 0, "essential": false,
+			  "environment": [{"name": "hello", "value": "world"}, {"name": "test", "value": ""}]}]}`, nil},
+		{"preserves empty array values for specified keys", `{"family": "task-def-family", "containerDefinitions": [{"name": "sample-container", "command": [], "environment": [], "essential": true}]}`,
+			`{"family": "task-def-family", "containerDefinitions": [{"name": "sample-container", "command": [], "environment": [], "essential": true}]}`, []string{"command", "environment"}},
+		{"preserves empty object values for specified keys", `{"family": "task-def-family", "containerDefinitions": [{"name": "sample-container", "essential": true}], "placementConstraints": {}, "volumes": {}}`,
+			`{"family": "task-def-family", "containerDefinitions": [{"name": "sample-container", "essential": true}], "placementConstraints": {}, "volumes": {}}`, []string{"placementConstraints", "volumes"}},
+		// Their test means the tag to be kept (its assertion runs inside a
+		// mock whose failure the test does not see): theirs drops options,
+		// whose only member is empty; ours keeps what keep names.
+		{"preserves an empty string for a specified key (as their test means)", `{"family": "f", "containerDefinitions": [{"name": "c", "logConfiguration": {"logDriver": "splunk", "options": {"tag": ""}}}]}`,
+			`{"family": "f", "containerDefinitions": [{"name": "c", "logConfiguration": {"logDriver": "splunk", "options": {"tag": ""}}}]}`, []string{"environment", "tag"}},
+		{"maintains empty keys in proxyConfiguration.properties for APPMESH",
+			`{"memory": "", "containerDefinitions": [` + fmt.Sprintf(container, `{"name": "hello", "value": "world"}, {"name": "", "value": ""}`) + `], "requiresCompatibilities": ["EC2"], "family": "task-def-family",
+			  "proxyConfiguration": {"type": "APPMESH", "containerName": "envoy", "properties": [{"name": "ProxyIngressPort", "value": "15000"}, {"name": "IgnoredGID", "value": ""},
+			    {"name": "EgressIgnoredPorts", "value": ""}, {"value": "some-value"}]}}`,
+			`{"family": "task-def-family", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{"name": "sample-container", "cpu": 0, "essential": false, "environment": [{"name": "hello", "value": "world"}]}],
+			  "proxyConfiguration": {"type": "APPMESH", "containerName": "envoy", "properties": [{"name": "ProxyIngressPort", "value": "15000"}, {"name": "IgnoredGID", "value": ""},
+			    {"name": "EgressIgnoredPorts", "value": ""}, {"name": "", "value": "some-value"}]}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, want := decodeJSON(t, []byte(tc.in)), decodeJSON(t, []byte(tc.want))
+			removeEmpty(got, tc.keep)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-theirs +ours):\n%s", diff)
+			}
+		})
+	}
 }
