@@ -103,8 +103,8 @@ func TestRecoverRestoresOriginalConfiguration(t *testing.T) {
 	}
 	cp.Rollback = true
 	res, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), cp)
-	if err != nil || res.Status != deployer.StatusRolledBack {
-		t.Fatalf("Recover: got %v %q %q, want rolled-back", err, res.Status, res.Reason)
+	if err != nil || res.Status != deployer.StatusRollbackIssued {
+		t.Fatalf("Recover: got %v %q %q, want rollback-issued", err, res.Status, res.Reason)
 	}
 	s := e.service(t)
 	got := []int32{aws.ToInt32(s.DeploymentConfiguration.MinimumHealthyPercent), aws.ToInt32(s.DeploymentConfiguration.MaximumPercent), s.DesiredCount}
@@ -144,7 +144,7 @@ func TestRecoverFinishesAnOwedRollback(t *testing.T) {
 		return ok && p.RolloutState == types.DeploymentRolloutStateCompleted
 	})
 	rres, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), cp)
-	if err != nil || rres.Status != deployer.StatusRolledBack {
+	if err != nil || rres.Status != deployer.StatusRollbackIssued {
 		t.Fatalf("Recover: got %v %q %q, want the owed rollback issued", err, rres.Status, rres.Reason)
 	}
 	if got := aws.ToString(e.service(t).TaskDefinition); got != cp.RollbackTarget {

@@ -387,7 +387,7 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 			res.ManualRollback = manual
 			return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
 		}
-		res.Status = StatusRolledBack
+		res.Status = StatusRollbackIssued
 		res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopDeployment with autoRollbackEnabled)", what, taskdef.ShortRevision(cp.RollbackTarget))
 		return res, nil
 	}
@@ -401,7 +401,7 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 	}
 	res.ManualRollback = codeDeployRedeployCommand(in)
 	if id := activeWithAppSpec(ctx, d.cd, aws.ToString(in.ApplicationName), aws.ToString(in.DeploymentGroupName), aws.ToString(in.Revision.AppSpecContent.Sha256)); id != "" {
-		res.Status, res.RollbackDeploymentID, res.ManualRollback = StatusRolledBack, id, codeDeployWaitCommand(id)
+		res.Status, res.RollbackDeploymentID, res.ManualRollback = StatusRollbackIssued, id, codeDeployWaitCommand(id)
 		res.Reason = fmt.Sprintf("%s; CodeDeploy deployment %s of %s, the rollback, is in progress", what, id, taskdef.ShortRevision(cp.RollbackTarget))
 		return res, nil
 	}
@@ -411,7 +411,7 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 		res.Reason = fmt.Sprintf("%s; a new deployment of %s could not be created: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
 		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
 	}
-	res.Status, res.RollbackDeploymentID, res.ManualRollback = StatusRolledBack, id, codeDeployWaitCommand(id)
+	res.Status, res.RollbackDeploymentID, res.ManualRollback = StatusRollbackIssued, id, codeDeployWaitCommand(id)
 	res.Reason = fmt.Sprintf("%s; rollback requested: CodeDeploy deployment %s of %s (%s)", what, id, taskdef.ShortRevision(cp.RollbackTarget), aws.ToString(in.DeploymentConfigName))
 	return res, nil
 }

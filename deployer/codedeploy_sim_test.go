@@ -305,7 +305,7 @@ func TestCodeDeployCancelAndPostStepRollBack(t *testing.T) {
 		// As the checkpoint of a main step killed with on-cancel: rollback.
 		last.Rollback = true
 		res, err := g.d.Recover(context.Background(), *last)
-		if err != nil || res.Status != deployer.StatusRolledBack {
+		if err != nil || res.Status != deployer.StatusRollbackIssued {
 			t.Fatalf("Recover: %s, %v: %s", res.Status, err, res.Reason)
 		}
 		time.Sleep(time.Minute)

@@ -363,6 +363,7 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		r.mark("deployment failed")
 		r.mark("rollback issued")
 		r.res.RollbackDeploymentID = v.other
+		r.checkpoint(PhaseRollingBack) // ECS's rollback, accepted by ECS itself
 		why := r.explain(v, r.diagnose(ctx))
 		if names, ok := r.ecsAlarmRollback(ctx, v.reason); ok {
 			r.ecsAlarms = names
@@ -422,19 +423,14 @@ func (r *run) conclude(ctx context.Context, v verdict) error {
 		return nil
 	}
 	r.d.emit(EventPhase, "Roll back to %s", taskdef.ShortRevision(r.target))
-	r.checkpoint(PhaseRollingBack)
-	err := r.strategy.rollback(ctx)
-	if err == nil {
-		r.mark("rollback issued")
-	}
+	err := r.issueRollback(ctx)
 	// Diagnose while the rollback rolls: it reads only what has happened.
 	why := r.explain(v, r.diagnose(ctx))
 	if err != nil {
 		r.res.Status = StatusRollbackFailed
 		r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
 		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint(PhaseRollbackOwed)
-		return nil
+		return nil // the checkpoint still names the rollback owed
 	}
 	return r.awaitRollback(ctx, why, "")
 }
@@ -489,6 +485,9 @@ func (r *run) checkpoint(phase Phase) {
 		PreDeployTask:         r.res.PreDeployTaskARN,
 		Rollback:              r.cfg.Rollback && r.cfg.OnCancel != OnCancelLeave,
 		OriginalConfiguration: r.originalConfig(),
+	}
+	if phase == PhaseRollingBack {
+		cp.RollbackDeploymentID = r.res.RollbackDeploymentID
 	}
 	if r.cfg.DesiredCount != nil {
 		cp.OriginalDesiredCount = aws.Int32(r.svc.DesiredCount)

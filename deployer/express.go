@@ -205,13 +205,19 @@ func (st *expressStrategy) deployRevision(ctx context.Context, taskDef string) (
 // watched as the staged deployment it starts.
 func (st *expressStrategy) rollback(ctx context.Context) error {
 	r := st.r
-	if st.finished == nil {
+	if !st.finished && st.w.arn != "" {
+		// Rule 1: the mechanism by a fresh read of our deployment.
+		if plan, err := st.planRollback(ctx); err == nil && plan == stagedRollbackRedeploy {
+			st.finished = true
+		}
+	}
+	if !st.finished {
 		err := r.rollbackStaged(ctx, st.w)
 		if !errors.Is(err, errNoServiceDeployment) {
 			return err
 		}
 		r.d.emit(EventInfo, "%v; rolling back with UpdateExpressGatewayService to %s", err, taskdef.ShortRevision(r.target))
-		st.finished = &rollingStrategy{r: r}
+		st.finished = true
 	}
 	ctx, cancel := freshContext(ctx)
 	defer cancel()
@@ -220,7 +226,6 @@ func (st *expressStrategy) rollback(ctx context.Context) error {
 		return err
 	}
 	r.res.RollbackDeploymentID = primaryFor(svc, r.target, deploymentIDs(r.svc, r.res.DeploymentID))
-	st.finished.rolledBack = svc
 	arn := aws.ToString(svc.CurrentServiceDeployment)
 	if arn == st.w.arn || arn == aws.ToString(r.svc.CurrentServiceDeployment) {
 		arn = "" // found by listing
@@ -234,7 +239,7 @@ func (st *expressStrategy) rollback(ctx context.Context) error {
 // finished one is rolled back by deploying the previous revision through
 // Express Mode.
 func (st *expressStrategy) manualRollback() string {
-	if st.finished != nil || st.w == nil || st.w.arn == "" {
+	if st.finished || st.w == nil || st.w.arn == "" || (st.w.last != nil && rollbackPlanFor(st.w.last.Status) == stagedRollbackRedeploy) {
 		return expressRollbackCommand(st.serviceARN, st.r.target)
 	}
 	return stopCommand(st.w.arn)
@@ -258,10 +263,17 @@ func (st *expressStrategy) saveTo(cp *Checkpoint) {
 // UpdateService.
 func (st *expressStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
 	manual := expressRollbackCommand(cp.ExpressServiceARN, cp.RollbackTarget)
-	owed := cp.Phase == PhaseRollbackOwed
+	owed := cp.Phase == PhaseRollbackOwed || cp.Phase == PhaseRollingBack
 	what := ""
 	if cp.ServiceDeploymentARN != "" {
 		sd, err := d.describeServiceDeployment(ctx, cp.ServiceDeploymentARN)
+		if err == nil && cp.Phase == PhaseRollingBack && cp.RollbackServiceDeploymentARN != "" {
+			// A rollback accepted: settled or in progress is the post
+			// step's answer (rule 3); failed, it is owed again.
+			if done, r, err := recoverCheckRollback(ctx, d, cp, res, sd); done {
+				return r, err
+			}
+		}
 		switch {
 		case err != nil:
 			return st.stagedStrategy.recover(ctx, d, cp, res)
@@ -300,7 +312,7 @@ func (st *expressStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoi
 		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
 		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
 	}
-	res.Status = StatusRolledBack
-	res.Reason = fmt.Sprintf("%s; rollback to %s issued (UpdateExpressGatewayService)", what, taskdef.ShortRevision(cp.RollbackTarget))
+	res.Status = StatusRollbackIssued // issued, not watched settle (rule 3)
+	res.Reason = fmt.Sprintf("%s; rollback to %s issued (UpdateExpressGatewayService), not watched to its end", what, taskdef.ShortRevision(cp.RollbackTarget))
 	return res, nil
 }

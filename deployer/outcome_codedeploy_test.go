@@ -60,7 +60,7 @@ var codeDeployRows = []outcomeRow{
 			sim.InjectFault("StopDeployment", ecssim.Fault{Error: "ServerException", Message: "injected"})
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
-		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1"}},
 	{name: "CodeDeploy crash during bake-time, in the termination wait", strategy: deployer.StrategyCodeDeploy, moment: "our bake (termination wait)", fault: "crash after 3 minutes",
 		image: "repo/app:late", world: func(sc *ecssim.Scenario) {
 			lateCrash(sc)

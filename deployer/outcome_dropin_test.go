@@ -85,8 +85,8 @@ func killedThenPost(t *testing.T, o outcome) {
 	}
 	ecsc, cw := ecssimtest.InMemoryClients(o.sim)
 	rec, err := deployer.New(ecsc, nil, deployer.WithCloudWatch(cw)).Recover(context.Background(), *cp)
-	if err != nil || rec.Status != deployer.StatusRolledBack {
-		t.Fatalf("post step: %s %q %v, want rolled-back", rec.Status, rec.Reason, err)
+	if err != nil || rec.Status != deployer.StatusRollbackIssued {
+		t.Fatalf("post step: %s %q %v, want rollback-issued", rec.Status, rec.Reason, err)
 	}
 	time.Sleep(10 * time.Minute)
 	o.calls = o.sim.Calls()

@@ -28,7 +28,7 @@ var ecsBehaviourRows = []outcomeRow{
 	{name: "blue/green rollback fails, cancelled, post step", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash; ROLLBACK_FAILED; kill then post step",
 		image: "repo/app:crash", world: func(sc *ecssim.Scenario) { sc.Services[0].RollbackFails = true },
 		cancelWhen: sdStatusIs(types.ServiceDeploymentStatusRollbackFailed), post: true,
-		want: deployer.StatusCancelled, wantPost: deployer.StatusRolledBack,
+		want: deployer.StatusCancelled, wantPost: deployer.StatusRollbackIssued,
 		serving: map[string]string{"web": "web:1"}, calls: []string{"StopServiceDeployment"}},
 
 	// on-pause rollback, and the PAUSE hook times out with CONTINUE while

@@ -106,7 +106,7 @@ var expressRows = []outcomeRow{
 		noCalls: []string{"StopServiceDeployment"}, check: neverUpdateService(2)}, // ours and the rollback's
 	{name: "express canary crash, killed mid-watch, post step", strategy: "CANARY", moment: "scale-up", fault: "killed",
 		image: "repo/app:slow", world: expressWorld, config: expressConfig,
-		killWhen: deploymentStarted("web"), post: true, wantPost: deployer.StatusRolledBack,
+		killWhen: deploymentStarted("web"), post: true, wantPost: deployer.StatusRollbackIssued,
 		serving: map[string]string{"web": "web:1"}, check: neverUpdateService(1)},
 	{name: "express: minimum-healthy-percent refused before any change", strategy: "CANARY", moment: "preflight", fault: "bad input",
 		world: expressWorld, config: func(cfg *deployer.Config) { expressConfig(cfg); cfg.MinimumHealthyPercent = aws.Int32(50) },

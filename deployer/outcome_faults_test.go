@@ -56,7 +56,7 @@ var rollbackFaultRows = func() []outcomeRow {
 			// a staged one, still in progress, is stopped with ROLLBACK.
 			outcomeRow{name: s.name + " killed mid-watch, post step", strategy: s.strategy, moment: "watch", fault: "SIGKILL, then the post step",
 				image: "repo/app:pending", killWhen: started, post: true,
-				wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, calls: stagedCalls,
+				wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1"}, calls: stagedCalls,
 				check: lastCheckpointIs(deployer.PhaseWatching)},
 
 			// The rollback call is throttled three times: the SDK retries it
@@ -77,7 +77,7 @@ var rollbackFaultRows = func() []outcomeRow {
 					sim.InjectFault(s.rollbackOp, ecssim.Fault{Error: "ServerException", Message: "injected", OnCall: s.rollbackCall})
 				},
 				beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
-				want: deployer.StatusRollbackFailed, wantReason: []string{s.manual}, wantPost: deployer.StatusRolledBack,
+				want: deployer.StatusRollbackFailed, wantReason: []string{s.manual}, wantPost: deployer.StatusRollbackIssued,
 				serving: map[string]string{"web": "web:1"}},
 
 			// The rollback call is refused (a client error, not retried):
@@ -149,7 +149,7 @@ var rollbackFaultRows = func() []outcomeRow {
 	for _, st := range []struct{ strategy, name string }{{"ROLLING", "rolling"}, {"BLUE_GREEN", "blue/green"}} {
 		rows = append(rows, outcomeRow{name: "two " + st.name + " services killed mid-watch, post step", strategy: st.strategy, services: 2, moment: "watch", fault: "SIGKILL, then the post step",
 			image: "repo/app:pending", killWhen: updatedAgo(30 * time.Second), post: true,
-			wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1", "worker": "worker:1"},
+			wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1", "worker": "worker:1"},
 			check: func(t *testing.T, o outcome) {
 				var ops []string
 				for _, c := range o.calls {

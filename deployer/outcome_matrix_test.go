@@ -255,14 +255,14 @@ var outcomeRows = []outcomeRow{
 			sim.InjectFault("UpdateService", ecssim.Fault{Error: "ServerException", Message: "injected", OnCall: 2})
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
-		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1"}},
 	{name: "blue/green crash, rollback call failing, on-cancel leave, post step", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash; the rollback call fails",
 		image: "repo/app:crash", config: onCancelLeave,
 		setup: func(sim *ecssim.Sim) {
 			sim.InjectFault("StopServiceDeployment", ecssim.Fault{Error: "ServerException", Message: "injected"})
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
-		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1"},
 		// The command to finish by hand stops the service deployment.
 		wantReason: []string{"finish it by hand with: aws ecs stop-service-deployment --service-deployment-arn arn:aws:ecs:", " --stop-type ROLLBACK"}},
 
@@ -288,7 +288,7 @@ var outcomeRows = []outcomeRow{
 			sim.InjectFault("UpdateService", ecssim.Fault{Error: "ServerException", Message: "injected", OnCall: 2})
 		},
 		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
-		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+		want: deployer.StatusRollbackFailed, wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1"}},
 
 	// --- issue 18, section 5: ECS stopped our deployment without rolling back ---
 	{name: "blue/green crash, breaker without rollback stops it", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash; ECS's breaker stops the deployment",

@@ -39,16 +39,13 @@ func (r *run) paused(ctx context.Context, v verdict) error {
 	r.mark("paused at " + v.pause.at)
 	if r.cfg.OnPause == OnPauseRollback {
 		r.d.emit(EventPhase, "Roll back at the PAUSE hook (on-pause: rollback)")
-		r.checkpoint(PhaseRollingBack)
 		why := v.reason + "; on-pause: rollback"
-		if err := r.strategy.rollback(ctx); err != nil {
+		if err := r.issueRollback(ctx); err != nil {
 			r.res.Status = StatusRollbackFailed
 			r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
 			r.res.ManualRollback = r.manualRollback()
-			r.checkpoint(PhaseRollbackOwed)
-			return nil
+			return nil // the checkpoint still names the rollback owed
 		}
-		r.mark("rollback issued")
 		return r.awaitRollback(ctx, why, "")
 	}
 	r.res.Status = StatusPaused

@@ -29,8 +29,8 @@ func (r *run) awaitRollback(ctx context.Context, why, by string) error {
 			r.res.Reason = fmt.Sprintf("%s; %s rolled the service back to %s", why, by, taskdef.ShortRevision(r.target))
 		}
 		r.mark("rollback completed")
+		r.checkpoint(PhaseDone) // seen settled: nothing is owed
 		r.deregisterFailed(ctx)
-		r.checkpoint(PhaseDone)
 		return nil
 	case verdictCancelled:
 		r.res.Status = StatusCancelled
@@ -42,9 +42,52 @@ func (r *run) awaitRollback(ctx context.Context, why, by string) error {
 		r.res.Status = StatusRollbackFailed
 		r.res.Reason = fmt.Sprintf("%s; the rollback to %s did not settle: %s", why, taskdef.ShortRevision(r.target), rv.reason)
 		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint(PhaseDone)
+		// Not seen settled: the post step checks it (and re-plans it
+		// when it failed); owed again when re-planning could not issue it.
+		if rv.owed {
+			r.checkpoint(PhaseRollbackOwed)
+		} else {
+			r.checkpoint(PhaseRollingBack)
+		}
 		return nil
 	}
+}
+
+// issueRollback makes the rollback the run owes with the strategy's
+// call, the checkpoint naming it owed before the call (and while the call
+// is in flight, retried or refused) and rolling back once it was
+// accepted (docs/safety.md, rule 3).
+func (r *run) issueRollback(ctx context.Context) error {
+	r.checkpoint(PhaseRollbackOwed)
+	if err := r.strategy.rollback(ctx); err != nil {
+		return err
+	}
+	r.mark("rollback issued")
+	r.checkpoint(PhaseRollingBack)
+	return nil
+}
+
+// redeployPrevious is the rollback by a new deployment of the previous
+// revision, with the service's original deployment configuration (and
+// desired count and volumes, when we changed them): the rolling
+// strategy's rollback, and the staged one's once its deployment finished.
+// It returns the service as the call left it and sets
+// Result.RollbackDeploymentID.
+func (r *run) redeployPrevious(ctx context.Context) (types.Service, error) {
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	var desired *int32
+	if r.cfg.DesiredCount != nil {
+		desired = aws.Int32(r.svc.DesiredCount)
+	}
+	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
+	in.VolumeConfigurations = r.originalVolumes() // volumes.go
+	id, svc, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
+	if err != nil {
+		return types.Service{}, err
+	}
+	r.res.RollbackDeploymentID = id
+	return svc, nil
 }
 
 // cancelled handles a cancellation while our deployment is in flight.
@@ -57,15 +100,14 @@ func (r *run) cancelled(ctx context.Context) error {
 		r.checkpoint(PhaseDone)
 		return nil
 	}
-	if err := r.strategy.rollback(ctx); err != nil {
+	if err := r.issueRollback(ctx); err != nil {
 		r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; the rollback to %s could not be issued: %v", r.res.DeploymentID, taskdef.ShortRevision(r.target), err)
 		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint(PhaseRollbackOwed)
-		return nil
+		return nil // the checkpoint still names the rollback owed
 	}
-	r.mark("rollback issued")
+	// Issued, not seen settled: the checkpoint stays rolling-back, and
+	// the post step checks it.
 	r.res.Reason = fmt.Sprintf("cancelled while deployment %s was in progress; rollback to %s issued (not awaited)", r.res.DeploymentID, taskdef.ShortRevision(r.target))
-	r.checkpoint(PhaseDone)
 	return nil
 }
 
@@ -185,18 +227,22 @@ func (r *run) deregisterFailed(ctx context.Context) {
 
 // Recover is the safety net the post step runs after the main step, even
 // when the main step was killed. Given the main step's last Checkpoint,
-// it checks whether the service was left on an unfinished or failed
-// deployment of ours and, when cp.Rollback is set, rolls it back as the
-// strategy of the checkpoint does (recoveryStrategy: UpdateService back
-// to the previous revision with the original configuration and desired
-// count for a rolling service; StopServiceDeployment or
-// ContinueServiceDeployment ROLLBACK for a staged one; not awaited). It
-// stops a pre-deploy task left running. A Checkpoint in PhaseRollbackOwed
-// is a rollback the main step decided on and could not issue: Recover
-// issues it even when our deployment has completed since.
+// it finishes what the checkpoint says is owed (docs/safety.md, rule 3),
+// from a fresh read: a rollback owed (PhaseRollbackOwed) is issued
+// whatever our deployment's state, completed included; a rollback
+// accepted (PhaseRollingBack) is checked, and issued again when it
+// failed; a deployment of ours left unfinished is rolled back when
+// cp.Rollback is set. The mechanism is the strategy's, chosen by the
+// deployment's state (rule 1): UpdateService back to the previous
+// revision with the original configuration, desired count and volumes
+// (rolling, and a finished staged deployment); StopServiceDeployment or
+// ContinueServiceDeployment ROLLBACK for a staged one still running. It
+// stops a pre-deploy task left running. It does not watch.
 //
-// It returns a Result whose Status is empty when there was nothing to do,
-// StatusRolledBack when it issued a rollback, StatusFailed when the
+// It returns a Result whose Status is empty when there was nothing to do
+// (the rollback had settled, or nothing was owed), StatusRollbackIssued
+// when it issued a rollback or found one in progress (never
+// StatusRolledBack: it did not see it settle), StatusFailed when the
 // service is left on our deployment (rollback off), and
 // StatusRollbackFailed with an error when the rollback could not be
 // issued. It makes no call when the phase does not ask the post step to
@@ -226,4 +272,36 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 		return res, nil
 	}
 	return recoveryStrategy(cp).recover(ctx, d, cp, res)
+}
+
+// recoverRedeploy is the post step's rollback by a new deployment of the
+// previous revision (the rollback's UpdateService, with the original
+// configuration, desired count and volumes), for a rolling service and a
+// finished staged one alike; what says why. It does not watch.
+func recoverRedeploy(ctx context.Context, d *Deployer, cp Checkpoint, res Result, svc types.Service, what string) (Result, error) {
+	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
+	in.VolumeConfigurations = cp.originalVolumes() // volumes.go
+	id, _, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
+		res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
+	}
+	res.Status = StatusRollbackIssued
+	res.RollbackDeploymentID = id
+	res.Reason = fmt.Sprintf("%s; rollback to %s issued (a new deployment, %s), not watched to its end: check it with %s",
+		what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id), describeCommand(cp.Cluster, cp.Service))
+	return res, nil
+}
+
+// rollbackInProgress is the post step's answer to a rollback found in
+// progress: not a second one, and not rolled-back either (not seen
+// settled).
+func rollbackInProgress(res Result, cp Checkpoint, id string) Result {
+	res.Status = StatusRollbackIssued
+	res.RollbackDeploymentID = id
+	res.Reason = fmt.Sprintf("the rollback to %s (%s) is in progress; no second rollback, and it was not watched to its end: check it with %s",
+		taskdef.ShortRevision(cp.RollbackTarget), orDash(id), describeCommand(cp.Cluster, cp.Service))
+	return res
 }

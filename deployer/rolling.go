@@ -396,8 +396,6 @@ func stopSummary(t types.Task) string {
 // deployment configuration.
 type rollingStrategy struct {
 	r *run // nil in the post step
-	// rolledBack is the service as the rollback's UpdateService returned it.
-	rolledBack types.Service
 }
 
 var _ strategy = (*rollingStrategy)(nil)
@@ -457,21 +455,10 @@ func (s *rollingStrategy) bake(ctx context.Context, v verdict) verdict {
 // changed it).
 func (s *rollingStrategy) rollback(ctx context.Context) error {
 	r := s.r
-	ctx, cancel := freshContext(ctx)
-	defer cancel()
-	var desired *int32
-	if r.cfg.DesiredCount != nil {
-		desired = aws.Int32(r.svc.DesiredCount)
-	}
-	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
-	in.VolumeConfigurations = r.originalVolumes() // volumes.go
-	id, svc, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
-	if err != nil {
+	if _, err := r.redeployPrevious(ctx); err != nil {
 		return err
 	}
-	s.rolledBack = svc
-	r.res.RollbackDeploymentID = id
-	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(id), taskdef.ShortRevision(r.target))
+	r.d.emit(EventInfo, "Rollback issued: deployment %s of %s", orDash(r.res.RollbackDeploymentID), taskdef.ShortRevision(r.target))
 	return nil
 }
 
@@ -501,8 +488,11 @@ func (s *rollingStrategy) resume(context.Context) bool {
 
 func (s *rollingStrategy) saveTo(*Checkpoint) {}
 
-// recover rolls an unfinished (or owed) deployment of ours back with the
-// UpdateService the main step sends.
+// recover finishes what the checkpoint says is owed (docs/safety.md,
+// rule 3) from a fresh read of the service: a rollback owed is issued
+// whatever our deployment's state (COMPLETED included), a rollback
+// accepted is checked (settled, in progress, or failed and issued again),
+// and a deployment left unfinished is rolled back (cp.Rollback).
 func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
 	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
 	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
@@ -513,18 +503,32 @@ func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 		return res, fmt.Errorf("post: describe service %s: %w", cp.Service, err)
 	}
 	primary := primaryOf(svc)
-	if primary == nil || (aws.ToString(primary.Id) != cp.DeploymentID && aws.ToString(primary.TaskDefinition) != cp.TaskDefinition) {
+	ours := primary != nil && (aws.ToString(primary.Id) == cp.DeploymentID || aws.ToString(primary.TaskDefinition) == cp.TaskDefinition)
+	back := primary != nil && !ours && aws.ToString(primary.TaskDefinition) == cp.RollbackTarget
+	owed := cp.Phase == PhaseRollbackOwed || cp.Phase == PhaseRollingBack
+	switch {
+	case owed && back:
+		// The rollback is in effect (ours, accepted or applied before
+		// its answer was lost, or ECS's own).
+		id := aws.ToString(primary.Id)
+		if primary.RolloutState == types.DeploymentRolloutStateCompleted {
+			res.Reason = fmt.Sprintf("the rollback to %s (deployment %s) has completed; nothing to do", taskdef.ShortRevision(cp.RollbackTarget), id)
+			return res, nil
+		}
+		if primary.RolloutState != types.DeploymentRolloutStateFailed {
+			return rollbackInProgress(res, cp, id), nil
+		}
+		// The rollback itself failed: issued again below.
+	case !ours:
 		res.Reason = fmt.Sprintf("the service no longer runs our revision %s; nothing to do", taskdef.ShortRevision(cp.TaskDefinition))
 		return res, nil
-	}
-	owed := cp.Phase == PhaseRollbackOwed
-	if primary.RolloutState == types.DeploymentRolloutStateCompleted && !owed {
+	case !owed && primary.RolloutState == types.DeploymentRolloutStateCompleted:
 		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition))
 		return res, nil
 	}
 	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(string(primary.RolloutState), "unfinished"))
 	if owed {
-		what = fmt.Sprintf("the main step could not issue the rollback of deployment %s of %s (%s)", aws.ToString(primary.Id), taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(string(primary.RolloutState), "unfinished"))
+		what = fmt.Sprintf("the main step owed the rollback of deployment %s of %s (%s)", cp.DeploymentID, taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(string(primary.RolloutState), "unfinished"))
 	}
 	if !cp.Rollback && !owed {
 		res.Status = StatusFailed
@@ -532,17 +536,5 @@ func (s *rollingStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoin
 		res.ManualRollback = manual
 		return res, nil
 	}
-	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
-	in.VolumeConfigurations = cp.originalVolumes() // volumes.go
-	id, _, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
-	if err != nil {
-		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
-		res.ManualRollback = manual
-		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
-	}
-	res.Status = StatusRolledBack
-	res.RollbackDeploymentID = id
-	res.Reason = fmt.Sprintf("%s; rollback to %s issued (deployment %s)", what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id))
-	return res, nil
+	return recoverRedeploy(ctx, d, cp, res, svc, what)
 }

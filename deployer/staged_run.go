@@ -100,8 +100,11 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 			return verdict{kind: verdictInProgress}, nil
 		}
 		s.setARN(arn)
-		if s.what == watchDeployment {
+		switch {
+		case s.what == watchDeployment:
 			s.r.checkpoint(PhaseWatching) // the post step needs it to stop our deployment
+		case s.redeploy:
+			s.r.checkpoint(PhaseRollingBack) // the post step checks the rollback by it
 		}
 	}
 	sd, err := s.r.d.readServiceDeployment(ctx, s.arn)
@@ -547,16 +550,19 @@ func (st *stagedStrategy) resume(ctx context.Context) bool {
 	r.res.DeploymentID = s.j.id
 	r.mark("resumed at " + cmp.Or(string(sd.LifecycleStage), "a PAUSE hook"))
 	if r.cfg.Resume == ResumeRollback {
+		// The rollback by a fresh read (rule 1): ROLLBACK at the hook
+		// while it still waits; when the hook moved on (timed out with
+		// CONTINUE, continued by someone else) StopServiceDeployment
+		// ROLLBACK, or a new deployment of the previous revision once the
+		// deployment finished.
 		r.d.emit(EventPhase, "Roll back deployment %s at %s (resume: rollback)", s.j.id, orDash(string(sd.LifecycleStage)))
-		r.checkpoint(PhaseRollingBack)
-		if err := r.continueAt(ctx, s, hook, types.DeploymentLifecycleHookActionRollback); err != nil {
-			r.res.Status = StatusFailed
-			r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits at %s", err, hookName(*hook))
-			r.checkpoint(PhaseDone)
-			return false
-		}
-		r.mark("rollback issued")
 		why := fmt.Sprintf("deployment %s of %s was paused at %s; resume: rollback", s.j.id, taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)))
+		if err := r.issueRollback(ctx); err != nil {
+			r.res.Status = StatusRollbackFailed
+			r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", why, taskdef.ShortRevision(r.target), err)
+			r.res.ManualRollback = r.manualRollback()
+			return false // the checkpoint still names the rollback owed
+		}
 		_ = r.awaitRollback(ctx, why, "")
 		return false
 	}
@@ -613,95 +619,182 @@ func (st *stagedStrategy) findPaused(ctx context.Context) (string, error) {
 	return fmt.Sprintf("deployment %s of %s at %s (%s)", serviceDeploymentID(aws.ToString(sd.ServiceDeploymentArn)), taskdef.ShortRevision(r.newARN), orDash(string(sd.LifecycleStage)), hookName(*hook)), nil
 }
 
-// recover is Recover for a BLUE_GREEN, LINEAR or CANARY service:
-// when our service deployment is still on its way (or owed a rollback),
-// one StopServiceDeployment ROLLBACK (ContinueServiceDeployment ROLLBACK
-// at a PAUSE hook), not awaited.
+// recover is Recover for a BLUE_GREEN, LINEAR or CANARY service, from a
+// fresh read of our service deployment (docs/safety.md, rules 1 and 3):
+//
+//   - a rollback accepted (PhaseRollingBack) is checked: settled, nothing
+//     to do; in progress, no second one (a new deployment of the previous
+//     revision waiting at a PAUSE hook is continued: it is ours, and its
+//     hook's timeout would roll it back to the failed revision); failed,
+//     it is owed again;
+//   - a rollback owed is issued whatever the deployment's state: running,
+//     StopServiceDeployment ROLLBACK (ContinueServiceDeployment ROLLBACK at
+//     the PAUSE hook it waits at); finished (SUCCESSFUL, STOPPED,
+//     ROLLBACK_FAILED), or a call refused because it finished meanwhile, a
+//     new deployment of the previous revision; rolling back already, no
+//     second one;
+//   - a deployment left unfinished (PhaseUpdated, PhaseWatching) is rolled
+//     back when cp.Rollback says so; one that completed after the main step
+//     is left; a failed rollback of ECS's is owed.
+//
+// It never watches: a rollback it issued is StatusRollbackIssued.
 func (st *stagedStrategy) recover(ctx context.Context, d *Deployer, cp Checkpoint, res Result) (Result, error) {
-	manual := stopCommand(cp.ServiceDeploymentARN)
 	id := serviceDeploymentID(cp.ServiceDeploymentARN)
 	res.ServiceDeploymentARN = cp.ServiceDeploymentARN
 	sd, err := d.describeServiceDeployment(ctx, cp.ServiceDeploymentARN)
 	if err != nil {
+		// Unknown state: the new deployment of the previous revision is
+		// the command that works in every state.
 		res.Status = StatusRollbackFailed
 		res.Reason = fmt.Sprintf("post: could not check deployment %s: %v", id, err)
-		res.ManualRollback = manual
+		res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
 		return res, fmt.Errorf("post: %w", err)
 	}
-	owed := cp.Phase == PhaseRollbackOwed
-	switch {
-	case sd.Status == types.ServiceDeploymentStatusRollbackFailed:
-		return recoverRollbackFailed(ctx, d, cp, res, sd)
-	case isRollbackStatus(sd.Status):
-		res.Reason = fmt.Sprintf("deployment %s is %s; nothing to do", id, sd.Status)
-		return res, nil
-	case sd.Status == types.ServiceDeploymentStatusStopped:
-		res.Reason = fmt.Sprintf("deployment %s was stopped; nothing to do", id)
-		return res, nil
-	case sd.Status == types.ServiceDeploymentStatusSuccessful && owed:
-		// ECS refuses to stop a finished deployment: the rollback owed is
-		// a new deployment of the previous revision.
-		return (&rollingStrategy{}).recover(ctx, d, cp, res)
-	case sd.Status == types.ServiceDeploymentStatusSuccessful:
-		res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", id, taskdef.ShortRevision(cp.TaskDefinition))
-		return res, nil
-	}
-	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s at %s", id, taskdef.ShortRevision(cp.TaskDefinition), sd.Status, orDash(string(sd.LifecycleStage)))
-	if !cp.Rollback && !owed {
-		res.Status = StatusFailed
-		res.Reason = what + "; leaving it (on-cancel: leave)"
-		res.ManualRollback = manual
-		return res, nil
-	}
-	err = errors.New("not waiting at a PAUSE hook")
-	if h := pausedHook(sd); h != nil {
-		_, err = d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
-			ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), HookId: h.HookId, Action: types.DeploymentLifecycleHookActionRollback})
-	}
-	if err != nil { // not at a hook, or the hook moved on under our call: stop it
-		_, err = d.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
-			ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), StopType: types.StopServiceDeploymentStopTypeRollback})
-	}
-	if err != nil {
-		res.Status = StatusRollbackFailed
-		res.Reason = fmt.Sprintf("%s; the rollback could not be requested: %v", what, err)
-		res.ManualRollback = manual
-		return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
-	}
-	res.Status = StatusRolledBack
-	res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopServiceDeployment ROLLBACK)", what, taskdef.ShortRevision(cp.RollbackTarget))
-	return res, nil
-}
-
-// recoverRollbackFailed is the post step's answer to our service
-// deployment ending ROLLBACK_FAILED: ECS could not put the previous
-// revision back, so ours may still serve. A finished deployment cannot
-// be stopped (StopServiceDeployment refuses it, developer guide
-// stop-service-deployment.html): the previous revision is deployed anew,
-// with the UpdateService a rolling rollback sends.
-func recoverRollbackFailed(ctx context.Context, d *Deployer, cp Checkpoint, res Result, sd types.ServiceDeployment) (Result, error) {
-	manual := manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
-	what := fmt.Sprintf("ECS's rollback of deployment %s of %s failed (ROLLBACK_FAILED: %s)", serviceDeploymentID(cp.ServiceDeploymentARN),
-		taskdef.ShortRevision(cp.TaskDefinition), cmp.Or(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "no reason given"))
-	if !cp.Rollback {
-		res.Status = StatusFailed
-		res.Reason = what + "; leaving it (on-cancel: leave)"
-		res.ManualRollback = manual
-		return res, nil
-	}
-	svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
-	if err == nil {
-		var id string
-		id, _, err = d.rollbackTo(ctx, rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount), deploymentIDs(svc))
-		if err == nil {
-			res.Status = StatusRolledBack
-			res.RollbackDeploymentID = id
-			res.Reason = fmt.Sprintf("%s; a new deployment of %s issued (deployment %s)", what, taskdef.ShortRevision(cp.RollbackTarget), orDash(id))
+	owed := false
+	switch cp.Phase {
+	case PhaseRollingBack:
+		if done, r, err := recoverCheckRollback(ctx, d, cp, res, sd); done {
+			return r, err
+		}
+		owed = true
+	case PhaseRollbackOwed:
+		owed = true
+	default:
+		switch {
+		case sd.Status == types.ServiceDeploymentStatusRollbackFailed:
+			owed = true // ECS could not put the previous revision back
+		case isRollbackStatus(sd.Status):
+			res.Reason = fmt.Sprintf("deployment %s is %s; nothing to do", id, sd.Status)
+			return res, nil
+		case sd.Status == types.ServiceDeploymentStatusStopped, sd.Status == types.ServiceDeploymentStatusStopRequested:
+			res.Reason = fmt.Sprintf("deployment %s was stopped; nothing to do", id)
+			return res, nil
+		case sd.Status == types.ServiceDeploymentStatusSuccessful:
+			res.Reason = fmt.Sprintf("deployment %s of %s completed after the main step ended; leaving it", id, taskdef.ShortRevision(cp.TaskDefinition))
 			return res, nil
 		}
 	}
+	what := fmt.Sprintf("the main step ended while deployment %s of %s was %s at %s", id, taskdef.ShortRevision(cp.TaskDefinition), sd.Status, orDash(string(sd.LifecycleStage)))
+	if owed {
+		what = fmt.Sprintf("the main step owed the rollback of deployment %s of %s (%s)", id, taskdef.ShortRevision(cp.TaskDefinition), sd.Status)
+		if sd.Status == types.ServiceDeploymentStatusRollbackFailed {
+			what = fmt.Sprintf("the rollback of deployment %s of %s failed (ROLLBACK_FAILED: %s)", id, taskdef.ShortRevision(cp.TaskDefinition),
+				cmp.Or(strings.TrimSuffix(aws.ToString(sd.StatusReason), "."), "no reason given"))
+		}
+	}
+	if !cp.Rollback && !owed {
+		res.Status = StatusFailed
+		res.Reason = what + "; leaving it (on-cancel: leave)"
+		res.ManualRollback = stopCommand(cp.ServiceDeploymentARN)
+		return res, nil
+	}
+	// Rule 1: the mechanism by the state just read; a refusal is read
+	// again and planned again.
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		switch rollbackPlanFor(sd.Status) {
+		case stagedRollbackUnderway:
+			if sd.Status == types.ServiceDeploymentStatusRollbackSuccessful {
+				res.Reason = fmt.Sprintf("deployment %s was rolled back to %s; nothing to do", id, taskdef.ShortRevision(cp.RollbackTarget))
+				return res, nil
+			}
+			return rollbackInProgress(res, cp, id), nil
+		case stagedRollbackRedeploy:
+			svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
+			if err != nil {
+				lastErr = err
+				break
+			}
+			switch aws.ToString(svc.TaskDefinition) {
+			case cp.TaskDefinition:
+				return recoverRedeploy(ctx, d, cp, res, svc, what)
+			case cp.RollbackTarget:
+				return rollbackInProgress(res, cp, aws.ToString(svc.CurrentServiceDeployment)), nil // applied already
+			default:
+				res.Reason = fmt.Sprintf("%s; the service now runs %s, not ours: not undoing someone else's deploy", what, taskdef.ShortRevision(aws.ToString(svc.TaskDefinition)))
+				return res, nil
+			}
+		default:
+			err := errors.New("not waiting at a PAUSE hook")
+			if h := pausedHook(sd); h != nil {
+				_, err = d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
+					ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), HookId: h.HookId, Action: types.DeploymentLifecycleHookActionRollback})
+			}
+			if err != nil { // not at a hook, or the hook moved on under our call: stop it
+				_, err = d.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+					ServiceDeploymentArn: aws.String(cp.ServiceDeploymentARN), StopType: types.StopServiceDeploymentStopTypeRollback})
+			}
+			if err == nil {
+				res.Status = StatusRollbackIssued
+				res.Reason = fmt.Sprintf("%s; rollback to %s requested (StopServiceDeployment ROLLBACK), not watched to its end: check it with %s",
+					what, taskdef.ShortRevision(cp.RollbackTarget), describeDeploymentCommand(cp.ServiceDeploymentARN))
+				return res, nil
+			}
+			lastErr = err
+		}
+		// Refused or failed: read again, plan again.
+		if next, err := d.describeServiceDeployment(ctx, cp.ServiceDeploymentARN); err == nil {
+			sd = next
+		}
+	}
 	res.Status = StatusRollbackFailed
-	res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", what, taskdef.ShortRevision(cp.RollbackTarget), err)
-	res.ManualRollback = manual
-	return res, fmt.Errorf("post: roll back %s: %w", cp.Service, err)
+	res.Reason = fmt.Sprintf("%s; the rollback could not be requested: %v", what, lastErr)
+	res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+	if !isFinished(sd.Status) {
+		res.ManualRollback = stopCommand(cp.ServiceDeploymentARN)
+	}
+	return res, fmt.Errorf("post: roll back %s: %w", cp.Service, lastErr)
+}
+
+// recoverCheckRollback checks the rollback a PhaseRollingBack checkpoint
+// names. done: the post step's answer is r (settled, or in progress);
+// otherwise the rollback failed and is owed again.
+func recoverCheckRollback(ctx context.Context, d *Deployer, cp Checkpoint, res Result, sd types.ServiceDeployment) (done bool, r Result, err error) {
+	rb := cp.RollbackServiceDeploymentARN
+	if rb == "" || rb == cp.ServiceDeploymentARN {
+		// Our deployment's own rollback (ours or ECS's), unless the
+		// rollback was a new deployment the main step had not found yet.
+		switch {
+		case sd.Status == types.ServiceDeploymentStatusRollbackSuccessful:
+			res.Reason = fmt.Sprintf("deployment %s was rolled back to %s; nothing to do", serviceDeploymentID(cp.ServiceDeploymentARN), taskdef.ShortRevision(cp.RollbackTarget))
+			return true, res, nil
+		case sd.Status == types.ServiceDeploymentStatusRollbackRequested, sd.Status == types.ServiceDeploymentStatusRollbackInProgress:
+			return true, rollbackInProgress(res, cp, serviceDeploymentID(cp.ServiceDeploymentARN)), nil
+		case rb == "" && cp.RollbackDeploymentID != "":
+			// A new deployment of the previous revision whose service
+			// deployment was not known yet: the service says.
+			r, err := (&rollingStrategy{}).recover(ctx, d, cp, res)
+			return true, r, err
+		}
+		return false, res, nil
+	}
+	rsd, err := d.describeServiceDeployment(ctx, rb)
+	if err != nil {
+		res.Status = StatusRollbackFailed
+		res.Reason = fmt.Sprintf("post: could not check the rollback %s: %v", serviceDeploymentID(rb), err)
+		res.ManualRollback = manualRollbackCommand(cp.Cluster, cp.Service, cp.RollbackTarget)
+		return true, res, fmt.Errorf("post: %w", err)
+	}
+	switch {
+	case rsd.Status == types.ServiceDeploymentStatusSuccessful:
+		res.Reason = fmt.Sprintf("the rollback to %s (deployment %s) has completed; nothing to do", taskdef.ShortRevision(cp.RollbackTarget), serviceDeploymentID(rb))
+		return true, res, nil
+	case !isFinished(rsd.Status) && !isRollbackStatus(rsd.Status):
+		// Ours: a PAUSE hook of it is continued, or its timeout would
+		// roll the service back to the failed revision.
+		if h := pausedHook(rsd); h != nil {
+			if _, err := d.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{
+				ServiceDeploymentArn: aws.String(rb), HookId: h.HookId, Action: types.DeploymentLifecycleHookActionContinue}); err != nil {
+				d.emit(EventWarning, "post: could not continue the rollback %s at %s: %v", serviceDeploymentID(rb), hookName(*h), err)
+			}
+		}
+		return true, rollbackInProgress(res, cp, serviceDeploymentID(rb)), nil
+	}
+	return false, res, nil // failed: owed again, as a new deployment
+}
+
+// describeDeploymentCommand is the command that shows a service
+// deployment.
+func describeDeploymentCommand(arn string) string {
+	return fmt.Sprintf("aws ecs describe-service-deployments --service-deployment-arns %s", shellQuote(arn))
 }

@@ -463,7 +463,7 @@ func TestStagedRecover(t *testing.T) {
 	}
 	cp.Rollback = true
 	res, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), *cp)
-	if err != nil || res.Status != deployer.StatusRolledBack || !strings.Contains(res.Reason, "StopServiceDeployment") {
+	if err != nil || res.Status != deployer.StatusRollbackIssued || !strings.Contains(res.Reason, "StopServiceDeployment") {
 		t.Fatalf("recover: %s %q %v", res.Status, res.Reason, err)
 	}
 	if got := e.mutating(); !slices.Equal(got, []string{"RegisterTaskDefinition", "UpdateService", "StopServiceDeployment"}) {

@@ -22,23 +22,27 @@ import (
 // a PAUSE hook) puts production traffic back on the previous revision,
 // which ECS keeps until the clean-up.
 //
-// Once the deployment is SUCCESSFUL, ECS has retired the old revision and
-// refuses to stop a finished deployment: from then on (the bake, a
-// cancel of a multi-service step) the strategy is finished. It rolls back
-// with a new deployment of the previous revision (the rolling
-// strategy's UpdateService) and watches that rollback as the staged
-// deployment it is (redeploy): the service's PAUSE hooks are continued,
-// ECS's bake is part of it, and SUCCESSFUL is the rollback done. The post
-// step recovers a finished deployment as a rolling one.
+// The rollback acts on a fresh read (docs/safety.md, rule 1): it reads
+// our service deployment just before the call and chooses from its state.
+// Running: StopServiceDeployment ROLLBACK (ROLLBACK at the PAUSE hook it
+// waits at). Finished (SUCCESSFUL, STOPPED, ROLLBACK_FAILED), or a call
+// refused because it finished meanwhile: ECS has retired the old revision
+// (or could not restore it) and refuses to stop it, so the rollback is a
+// new deployment of the previous revision with the service's previous
+// deployment configuration (redeployPrevious, shared with the rolling
+// strategy), watched as the staged deployment it is (redeploy): the
+// service's PAUSE hooks are continued, ECS's planned waits come on top of
+// the rollback timeout, and SUCCESSFUL is the rollback done. A refused
+// call is read again and planned again.
 type stagedStrategy struct {
 	r    *run // nil in the post step
 	kind types.DeploymentStrategy
 
 	w *stagedWatch // our service deployment's judge, from start (or resume)
-	// finished is set when our deployment is SUCCESSFUL: the rollback is
-	// then its UpdateService, and redeploy the judge of the service
-	// deployment that UpdateService started.
-	finished *rollingStrategy
+	// finished is set once our deployment is known to be finished
+	// (SUCCESSFUL, STOPPED, ROLLBACK_FAILED): its rollback is then a new
+	// deployment of the previous revision, and redeploy its judge.
+	finished bool
 	redeploy *stagedWatch
 
 	found *types.ServiceDeployment             // findPaused: the deployment waiting
@@ -101,10 +105,7 @@ func (st *stagedStrategy) watch(ctx context.Context) verdict {
 	v := r.watchOurs(ctx, title, s, timeout, func() time.Time { return r.updatedAt }, st.answer(s))
 	st.release(s)
 	if v.kind == verdictSucceeded || v.kind == verdictStopped {
-		// ECS refuses to stop a finished deployment (SUCCESSFUL or
-		// STOPPED): what follows is a new deployment of the previous
-		// revision.
-		st.finished = &rollingStrategy{r: r}
+		st.finished = true // ECS refuses to stop it now
 	}
 	return v
 }
@@ -132,14 +133,9 @@ func (st *stagedStrategy) answer(s *stagedWatch) func(context.Context, verdict) 
 }
 
 // confirmFailed: ECS's own rollback of a service deployment is a verdict
-// of the watch (verdictECSRollback), so there is nothing more to look at
-// until the deployment finished.
-func (st *stagedStrategy) confirmFailed(ctx context.Context, v verdict) verdict {
-	if st.finished != nil {
-		return st.finished.confirmFailed(ctx, v)
-	}
-	return v
-}
+// of the watch (verdictECSRollback), and once the deployment is SUCCESSFUL
+// ECS's monitors no longer roll it back: there is nothing more to look at.
+func (st *stagedStrategy) confirmFailed(_ context.Context, v verdict) verdict { return v }
 
 // bake: after SUCCESSFUL, our revision's tasks (and the alarms) are
 // watched for Config.BakeTime, and the strategy is a finished one.
@@ -152,67 +148,165 @@ func (st *stagedStrategy) bake(ctx context.Context, v verdict) verdict {
 
 func (st *stagedStrategy) rollback(ctx context.Context) error {
 	r := st.r
-	if st.finished == nil {
-		err := r.rollbackStaged(ctx, st.w)
-		if !errors.Is(err, errNoServiceDeployment) {
-			return err
-		}
+	ctx, cancel := freshContext(ctx)
+	defer cancel()
+	if !st.finished && st.w.arn == "" {
 		// Our service deployment was never found (ECS lists a new one
 		// only after a while, and the update's response did not name
-		// it): look once more, then roll back as after a finished
-		// deployment, with a new deployment of the previous revision.
-		// Never rollback-failed for the lack of an ARN.
-		lctx, cancel := freshContext(ctx)
-		defer cancel()
-		if svc, derr := r.d.describeService(lctx, r.cfg.Cluster, r.cfg.Service); derr == nil {
-			if arn, ferr := r.findServiceDeployment(lctx, svc, r.newARN); ferr == nil && arn != "" {
+		// it): look once more, else roll back as after a finished
+		// deployment. Never rollback-failed for the lack of an ARN.
+		if svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service); err == nil {
+			if arn, err := r.findServiceDeployment(ctx, svc, r.newARN); err == nil && arn != "" {
 				st.w.setARN(arn)
-				return r.rollbackStaged(ctx, st.w)
 			}
 		}
-		r.d.emit(EventInfo, "%v; rolling back with a new deployment of %s", err, taskdef.ShortRevision(r.target))
-		st.finished = &rollingStrategy{r: r}
+		if st.w.arn == "" {
+			r.d.emit(EventInfo, "%v; rolling back with a new deployment of %s", errNoServiceDeployment, taskdef.ShortRevision(r.target))
+			st.finished = true
+		}
 	}
-	if err := st.finished.rollback(ctx); err != nil {
+	for attempt := 1; !st.finished; attempt++ {
+		plan, err := st.planRollback(ctx)
+		switch {
+		case err != nil:
+			return err
+		case plan == stagedRollbackRedeploy:
+			st.finished = true
+		case plan == stagedRollbackUnderway:
+			return nil
+		default:
+			err := r.rollbackStaged(ctx, st.w)
+			if err == nil {
+				return nil
+			}
+			if attempt == 3 || !refused(err) {
+				return err
+			}
+			// Refused (the deployment moved on under the call: finished,
+			// or a hook that timed out) or failed: read again, plan again.
+			r.d.emit(EventInfo, "%v; reading deployment %s again to plan the rollback", err, st.w.j.id)
+		}
+	}
+	return st.redeployPrevious(ctx)
+}
+
+// refused reports whether ECS refused a call for the state it found (a
+// deployment that finished, a hook no longer awaiting action), as
+// opposed to failing it: such a call is planned again from a fresh read.
+func refused(err error) bool {
+	switch apiErrorCode(err) {
+	case "ConflictException", "ClientException", "InvalidParameterException":
+		return true
+	}
+	return false
+}
+
+// stagedRollbackPlan is the rollback a fresh read of our service
+// deployment calls for.
+type stagedRollbackPlan int
+
+const (
+	stagedRollbackStop     stagedRollbackPlan = iota // running: stop it with ROLLBACK (ROLLBACK at its hook)
+	stagedRollbackUnderway                           // rolling back already, or rolled back: watch it
+	stagedRollbackRedeploy                           // finished: a new deployment of the previous revision
+)
+
+// planRollback reads our service deployment (rule 1: act on a fresh read)
+// and says which rollback its state calls for. A read that fails falls
+// back on the last one.
+func (st *stagedStrategy) planRollback(ctx context.Context) (stagedRollbackPlan, error) {
+	s := st.w
+	sd, err := st.r.d.describeServiceDeployment(ctx, s.arn)
+	switch {
+	case err == nil:
+		s.last = &sd
+	case s.last == nil:
+		return stagedRollbackStop, nil // nothing read yet: try the stop; its answer says more
+	default:
+		sd = *s.last
+	}
+	return rollbackPlanFor(sd.Status), nil
+}
+
+// rollbackPlanFor maps a service deployment's status to its rollback.
+func rollbackPlanFor(status types.ServiceDeploymentStatus) stagedRollbackPlan {
+	switch status {
+	case types.ServiceDeploymentStatusRollbackRequested, types.ServiceDeploymentStatusRollbackInProgress,
+		types.ServiceDeploymentStatusRollbackSuccessful:
+		return stagedRollbackUnderway
+	case types.ServiceDeploymentStatusSuccessful, types.ServiceDeploymentStatusStopped,
+		types.ServiceDeploymentStatusRollbackFailed, types.ServiceDeploymentStatusStopRequested:
+		return stagedRollbackRedeploy
+	}
+	return stagedRollbackStop
+}
+
+// redeployPrevious rolls a finished deployment of ours back with a new
+// deployment of the previous revision (run.redeployPrevious) and sets up
+// the judge of the service deployment it starts (named by the response,
+// else found by listing while watching).
+func (st *stagedStrategy) redeployPrevious(ctx context.Context) error {
+	r := st.r
+	svc, err := r.redeployPrevious(ctx)
+	if err != nil {
 		return err
 	}
-	arn := aws.ToString(st.finished.rolledBack.CurrentServiceDeployment)
-	if arn == st.w.arn || arn == aws.ToString(r.svc.CurrentServiceDeployment) {
+	arn := aws.ToString(svc.CurrentServiceDeployment)
+	if st.w != nil && arn == st.w.arn || arn == aws.ToString(r.svc.CurrentServiceDeployment) {
 		arn = "" // the response does not name the rollback's: found by listing
 	}
 	st.redeploy = r.redeployWatch(arn)
+	r.d.emit(EventInfo, "Rollback issued: a new deployment of %s (deployment %s), since deployment %s has finished", taskdef.ShortRevision(r.target), orDash(r.res.RollbackDeploymentID), st.ourID())
 	if arn != "" {
 		r.d.emit(EventInfo, "Rollback service deployment %s (%s of %s)", arn, st.kind, taskdef.ShortRevision(r.target))
 	}
 	return nil
 }
 
-func (st *stagedStrategy) rollbackSubject() string {
-	if st.finished != nil {
-		return st.finished.rollbackSubject()
+func (st *stagedStrategy) ourID() string {
+	if st.w == nil {
+		return st.r.res.DeploymentID
 	}
-	return "of deployment " + st.w.j.id
+	return cmp.Or(st.w.j.id, st.r.res.DeploymentID)
 }
 
-// watchRollback follows our service deployment through its rollback
-// (the same service deployment, ROLLBACK_* statuses).
-func (st *stagedStrategy) watchRollback(ctx context.Context) verdict {
-	if st.finished != nil && st.redeploy == nil {
-		return st.finished.watchRollback(ctx)
-	}
+func (st *stagedStrategy) rollbackSubject() string {
 	if st.redeploy != nil {
-		// A staged deployment of its own: ECS's planned waits (its
-		// bake, the steps) come on top of the rollback timeout.
-		r := st.r
-		defer st.release(st.redeploy)
-		return watchThrough(ctx, r.watcher(st.redeploy), stagedTimeout(r.cfg.RollbackTimeout, r.origDepl), r.cfg.PollInterval, st.answer(st.redeploy))
+		return "by a new deployment " + cmp.Or(st.redeploy.j.id, st.r.res.RollbackDeploymentID)
 	}
-	r, s := st.r, st.w
-	defer st.release(s)
-	s.what = watchRollback
-	w := r.watcher(s)
-	w.line, w.beat = s.j.lastLine, r.d.now() // the same deployment: its last line is not news
-	return w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+	return "of deployment " + st.ourID()
+}
+
+// watchRollback follows the rollback: our service deployment through its
+// ROLLBACK_* statuses, or the new deployment of the previous revision.
+// When our deployment's rollback ends ROLLBACK_FAILED (ours or ECS's), or
+// it completed instead of rolling back, the rollback is planned again: a
+// new deployment of the previous revision, watched in turn.
+func (st *stagedStrategy) watchRollback(ctx context.Context) verdict {
+	r := st.r
+	if st.redeploy == nil {
+		s := st.w
+		s.what = watchRollback
+		w := r.watcher(s)
+		w.line, w.beat = s.j.lastLine, r.d.now() // the same deployment: its last line is not news
+		v := w.watch(ctx, r.cfg.RollbackTimeout, r.cfg.PollInterval)
+		st.release(s)
+		if v.kind != verdictFailed || s.last == nil || rollbackPlanFor(s.last.Status) != stagedRollbackRedeploy {
+			return v
+		}
+		r.d.emit(EventWarning, "%s; rolling back with a new deployment of %s", v.reason, taskdef.ShortRevision(r.target))
+		st.finished = true
+		r.checkpoint(PhaseRollbackOwed)
+		if err := st.redeployPrevious(ctx); err != nil {
+			return verdict{kind: verdictFailed, owed: true, reason: fmt.Sprintf("%s; a new deployment of %s could not be issued: %v", v.reason, taskdef.ShortRevision(r.target), err)}
+		}
+		r.checkpoint(PhaseRollingBack)
+		r.d.emit(EventPhase, "Watch rollback %s", st.rollbackSubject())
+	}
+	// A staged deployment of its own: ECS's planned waits (its bake, the
+	// steps) come on top of the rollback timeout (rule 5).
+	defer st.release(st.redeploy)
+	return watchThrough(ctx, r.watcher(st.redeploy), stagedTimeout(r.cfg.RollbackTimeout, r.origDepl), r.cfg.PollInterval, st.answer(st.redeploy))
 }
 
 // release stops the step's shared reads of a service deployment whose
@@ -223,11 +317,13 @@ func (st *stagedStrategy) release(s *stagedWatch) {
 	}
 }
 
-// manualRollback: while our service deployment runs, stopping it with a
-// rollback puts the previous revision back; once it finished, or when it
-// was never found, a new deployment of the previous revision does.
+// manualRollback is the command that works in the state our deployment
+// was last read in (rule 4): while it runs, stopping it with a rollback
+// puts the previous revision back; once it finished (or its rollback
+// failed), or when it was never found, only a new deployment of the
+// previous revision does.
 func (st *stagedStrategy) manualRollback() string {
-	if st.finished != nil || st.w == nil || st.w.arn == "" {
+	if st.finished || st.w == nil || st.w.arn == "" || (st.w.last != nil && rollbackPlanFor(st.w.last.Status) == stagedRollbackRedeploy) {
 		return manualRollbackCommand(st.r.cfg.Cluster, st.r.cfg.Service, st.r.target)
 	}
 	return stopCommand(st.w.arn)
@@ -239,11 +335,17 @@ func stopCommand(arn string) string {
 	return fmt.Sprintf("aws ecs stop-service-deployment --service-deployment-arn %s --stop-type ROLLBACK", shellQuote(arn))
 }
 
-// saveTo: once our deployment finished, the post step recovers the
-// service as a rolling one (a new deployment of the previous revision),
-// since ECS no longer stops our service deployment.
+// saveTo names the rollback's service deployment once it was accepted:
+// ours (stopped with ROLLBACK, or rolled back by ECS), or the new
+// deployment of the previous revision.
 func (st *stagedStrategy) saveTo(cp *Checkpoint) {
-	if st.finished != nil {
-		cp.ServiceDeploymentARN = ""
+	if cp.Phase != PhaseRollingBack {
+		return
+	}
+	switch {
+	case st.redeploy != nil:
+		cp.RollbackServiceDeploymentARN = st.redeploy.arn
+	case st.w != nil:
+		cp.RollbackServiceDeploymentARN = st.w.arn
 	}
 }

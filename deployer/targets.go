@@ -53,6 +53,7 @@ var statusRank = map[Status]int{
 	StatusSucceeded:      1,
 	StatusPaused:         2, // waits at a PAUSE hook, as asked: not a failure
 	StatusRolledBack:     3,
+	StatusRollbackIssued: 3, // the post step's: a rollback not seen settled
 	StatusCancelled:      4,
 	StatusFailed:         5,
 	StatusRollbackFailed: 6,
@@ -282,9 +283,17 @@ func (f *fleet) resume(ctx context.Context) error {
 	}
 	// Each is resumed; those continued are then watched and concluded
 	// together, under the rollback scope, as a deploy's are.
+	// Side by side: a service's resume (a rollback watched to its end)
+	// must not wait for another's while the others' hook timers run.
+	cont := make([]bool, len(f.runs))
+	var wg sync.WaitGroup
+	for i, r := range f.runs {
+		wg.Go(func() { cont[i] = r.resumeAt(ctx, where[i]) })
+	}
+	wg.Wait()
 	var changed []*run
 	for i, r := range f.runs {
-		if r.resumeAt(ctx, where[i]) {
+		if cont[i] {
 			changed = append(changed, r)
 		}
 	}
@@ -428,15 +437,12 @@ func (r *run) rollBackWithPeer(ctx context.Context, v verdict) error {
 		return nil
 	}
 	r.d.emit(EventPhase, "Roll back %s to %s: %s", r.cfg.Service, taskdef.ShortRevision(r.target), v.reason)
-	r.checkpoint(PhaseRollingBack)
-	if err := r.strategy.rollback(ctx); err != nil {
+	if err := r.issueRollback(ctx); err != nil {
 		r.res.Status = StatusRollbackFailed
 		r.res.Reason = fmt.Sprintf("%s; the rollback to %s could not be issued: %v", v.reason, taskdef.ShortRevision(r.target), err)
 		r.res.ManualRollback = r.manualRollback()
-		r.checkpoint(PhaseRollbackOwed)
-		return nil
+		return nil // the checkpoint still names the rollback owed
 	}
-	r.mark("rollback issued")
 	return r.awaitRollback(ctx, v.reason, "")
 }
 

@@ -331,7 +331,7 @@ func TestDeployManyCancel(t *testing.T) {
 					cp.Targets[i].Rollback = true
 				}
 				rec, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), cp)
-				if err != nil || rec.Status != deployer.StatusRolledBack {
+				if err != nil || rec.Status != deployer.StatusRollbackIssued {
 					t.Fatalf("Recover = %s, %v (%s)", rec.Status, err, rec.Reason)
 				}
 			}

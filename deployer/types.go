@@ -39,6 +39,11 @@ const (
 	// the run ended there (OnPauseReturn). The step passes; a later run
 	// with Config.Resume continues or rolls it back.
 	StatusPaused Status = "paused"
+	// StatusRollbackIssued is the post step's (Recover's) alone: a
+	// rollback it issued, or found in progress, and did not watch settle.
+	// Recover never says StatusRolledBack for a rollback it did not see
+	// settle (docs/safety.md, rule 3).
+	StatusRollbackIssued Status = "rollback-issued"
 )
 
 // The limits of a Config.
@@ -356,14 +361,14 @@ type Event struct {
 // Phase is where a run was when it saved a Checkpoint.
 type Phase string
 
-// The phases of a Checkpoint. Every phase but PhaseDone means the post
-// step must act: it passes the Checkpoint to Recover, which finds out
-// from the service what is left to do. A main step that ends normally
-// saves PhaseDone last, except in two cases where its last phase says
-// work is owed and the caller must not record the run as finished over
-// it: PhaseRollbackOwed (a rollback it decided on but could not issue)
-// and PhaseRollingBack (cancelled while its rollback was in flight).
-// PostStepMustAct says which.
+// The phases of a Checkpoint: what the post step owes (docs/safety.md,
+// rule 3). Every phase but PhaseDone means the post step must act: it
+// passes the Checkpoint to Recover, which finds out from AWS what is left
+// to do. Each is written after the state it describes. From the verdict
+// that calls for a rollback until the rollback is seen settled, the last
+// checkpoint names the rollback owed: PhaseRollbackOwed before the
+// rollback call (and while it is in flight, retried or refused),
+// PhaseRollingBack once it was accepted. PostStepMustAct says which.
 const (
 	// PhaseRegistered: the new revision is registered; the service is
 	// not changed yet.
@@ -375,11 +380,15 @@ const (
 	PhaseUpdated Phase = "updated"
 	// PhaseWatching: our deployment is being watched.
 	PhaseWatching Phase = "watching"
-	// PhaseRollingBack: a rollback was issued and is being watched.
+	// PhaseRollingBack: a rollback was accepted (ours, or ECS's own) and
+	// is not seen settled yet; Checkpoint.RollbackDeploymentID and
+	// RollbackServiceDeploymentARN name it. Recover checks it and
+	// re-plans a rollback that failed.
 	PhaseRollingBack Phase = "rolling-back"
 	// PhaseRollbackOwed: the run decided to roll back (a failure, a
-	// timeout, a cancel) but the rollback could not be issued; Recover
-	// issues it.
+	// timeout, a cancel) and the rollback is not accepted yet: the call
+	// is about to go out, in flight, or could not be made. Recover issues
+	// it whatever the deployment's state.
 	PhaseRollbackOwed Phase = "rollback-owed"
 	// PhaseDone: the run finished; nothing is owed.
 	PhaseDone Phase = "done"
@@ -431,4 +440,13 @@ type Checkpoint struct {
 	// killed before it saved the deployment's ID.
 	CodeDeployApplication     string `json:",omitempty"`
 	CodeDeployDeploymentGroup string `json:",omitempty"`
+	// RollbackDeploymentID is the rollback's deployment once accepted
+	// (PhaseRollingBack): the ECS deployment of a rolling rollback or of
+	// a new deployment of the previous revision, or ECS's own rollback
+	// deployment; CodeDeploy: the rollback deployment.
+	RollbackDeploymentID string `json:",omitempty"`
+	// RollbackServiceDeploymentARN is a staged rollback's service
+	// deployment: ours when it was stopped with ROLLBACK, the new one when
+	// the rollback is a new deployment of the previous revision.
+	RollbackServiceDeploymentARN string `json:",omitempty"`
 }

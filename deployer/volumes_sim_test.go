@@ -193,7 +193,7 @@ func TestServiceVolumeRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, err := deployer.New(e.ecs, e.logs).Recover(context.Background(), saved)
-	if err != nil || rec.Status != deployer.StatusRolledBack {
+	if err != nil || rec.Status != deployer.StatusRollbackIssued {
 		t.Fatalf("Recover: %s %q %v", rec.Status, rec.Reason, err)
 	}
 	sent := updateVolumes(t, e)

@@ -60,6 +60,10 @@ type verdict struct {
 	by string
 	// pause is where a verdictPaused deployment waits.
 	pause *pause
+	// owed: a rollback watch ended with the rollback failed and not
+	// re-issued, so the rollback is owed again (checkpoint
+	// PhaseRollbackOwed).
+	owed bool
 }
 
 func (v verdict) markName() string {

@@ -60,7 +60,9 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 	case res.Status == "" && err == nil:
 		con.infof("Post step: %s", report.OneLine(res.Reason))
 		return exitOK
-	case res.Status == deployer.StatusRolledBack:
+	case res.Status == deployer.StatusRolledBack, res.Status == deployer.StatusRollbackIssued:
+		// Issued (or found in progress), not seen settled: the reason
+		// says so and gives the command that shows it.
 		con.warnf("The main step was interrupted: %s", report.OneLine(res.Reason))
 		con.summary(report.Summary(res))
 		return exitOK

@@ -83,7 +83,7 @@ func TestPostAfterKill(t *testing.T) {
 		wantSay      []string // in the post step's stdout
 	}{
 		{name: "main killed mid-watch: rolled back", image: "repo/app:slow", killWhen: killWatching,
-			wantCalls: true, wantRollback: true, wantCode: 0, wantSay: []string{"::warning", "rollback to web:1 issued"}},
+			wantCalls: true, wantRollback: true, wantCode: 0, wantSay: []string{"::warning", "rollback to web:1 issued", "not watched to its end"}},
 		{name: "main killed mid-watch, on-cancel leave: left and said", image: "repo/app:slow", onCancel: "leave", killWhen: killWatching,
 			wantCalls: true, wantCode: 0, wantSay: []string{"::warning", "on-cancel: leave"}},
 		{name: "main succeeded: nothing", image: "repo/app:2", wantCode: 0, wantSay: []string{"nothing to do"}},
@@ -93,7 +93,7 @@ func TestPostAfterKill(t *testing.T) {
 			killWhen: func(srv *ecssim.Server, main *actionRun) bool {
 				return len(updatesTo(srv, prevTaskDef)) == 1 && strings.Contains(main.states()["checkpoint"], "rolling-back")
 			},
-			wantCalls: true, wantCode: 0, wantSay: []string{"nothing to do"}},
+			wantCalls: true, wantCode: 0, wantSay: []string{"is in progress; no second rollback", "not watched to its end"}},
 		{name: "main killed while registering: nothing", image: "repo/app:2",
 			hold:     "RegisterTaskDefinition",
 			anyCalls: true, wantCode: 0, wantSay: []string{"nothing to do"}},

@@ -73,6 +73,8 @@ func StatusTitle(s deployer.Status) string {
 		return "❌ Failed"
 	case deployer.StatusRollbackFailed:
 		return "🚨 Rollback failed"
+	case deployer.StatusRollbackIssued:
+		return "↪️ Rollback issued, not seen settled"
 	case deployer.StatusCancelled:
 		return "⏹️ Cancelled"
 	case deployer.StatusDryRun:
