@@ -119,7 +119,10 @@ func pauseHookAt(stage types.DeploymentLifecycleHookStage, minutes int32, action
 	}
 }
 
-// holdThrough holds the first call to op for d of the fake clock.
+// holdThrough holds the first call to op for d of the fake clock. A hold
+// no call reaches within nine minutes is let go: the row's bubble ends
+// ten minutes (its settle) after the step, and a goroutine still waiting
+// then would deadlock it (a step whose rollback plan makes no such call).
 func holdThrough(op string, d time.Duration) func(*ecssim.Sim) {
 	return func(sim *ecssim.Sim) {
 		h := sim.Hold(op)
@@ -127,7 +130,7 @@ func holdThrough(op string, d time.Duration) func(*ecssim.Sim) {
 			select {
 			case <-h.Held():
 				time.Sleep(d)
-			case <-time.After(time.Hour):
+			case <-time.After(9 * time.Minute):
 			}
 			h.Release()
 		}()
