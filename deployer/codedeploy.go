@@ -430,6 +430,7 @@ func (st *codeDeployStrategy) start(ctx context.Context) (bool, error) {
 	if c := r.cfg.CodeDeploy.DeploymentConfig; c != "" {
 		in.DeploymentConfigName = aws.String(c)
 	}
+	in.AutoRollbackConfiguration = st.autoRollback()
 	out, err := r.d.cd.CreateDeployment(ctx, in)
 	if err != nil {
 		// A retried call that was applied: the group's active deployment
@@ -451,6 +452,32 @@ func (st *codeDeployStrategy) started(id string) bool {
 	r.d.emit(EventInfo, "CodeDeploy deployment %s of %s (application %s, deployment group %s, %s)", id, taskdef.ShortRevision(r.newARN), st.app, st.group, st.configName())
 	r.checkpoint(PhaseUpdated)
 	return true
+}
+
+// autoRollback is our deployment's automatic rollback: with Config.Rollback,
+// CodeDeploy rolls a failed deployment back itself (rerouting traffic to the
+// original task set and removing the replacement, which nothing else can
+// remove once the deployment failed: StopDeployment refuses a finished
+// deployment, and ECS's DeleteTaskSet is for the EXTERNAL controller
+// only), whatever the group says: "When you create a new deployment, you
+// can also choose to override the automatic rollback configuration that
+// were specified for the deployment group" (CodeDeploy User Guide,
+// "Redeploy and roll back a deployment with CodeDeploy"). The group's
+// events (its alarms') are kept. nil (the group's) when the group rolls
+// back on failure already, or Config.Rollback is off.
+func (st *codeDeployStrategy) autoRollback() *cdtypes.AutoRollbackConfiguration {
+	var group *cdtypes.AutoRollbackConfiguration
+	if st.info != nil {
+		group = st.info.AutoRollbackConfiguration
+	}
+	if !st.r.cfg.Rollback || group != nil && group.Enabled && slices.Contains(group.Events, cdtypes.AutoRollbackEventDeploymentFailure) {
+		return nil
+	}
+	events := []cdtypes.AutoRollbackEvent{cdtypes.AutoRollbackEventDeploymentFailure}
+	if group != nil && group.Enabled {
+		events = append(slices.Clone(group.Events), events...)
+	}
+	return &cdtypes.AutoRollbackConfiguration{Enabled: true, Events: events}
 }
 
 // adopt finds our deployment after a CreateDeployment that failed but may
@@ -498,6 +525,7 @@ func (st *codeDeployStrategy) confirmFailed(ctx context.Context, v verdict) verd
 		return v
 	}
 	st.by = "CodeDeploy"
+	st.r.res.RollbackDeploymentID = rollbackOf(info)
 	return verdict{kind: verdictECSRollback, by: "CodeDeploy", reason: st.w.failureReason(ctx, info)}
 }
 
@@ -549,8 +577,20 @@ func (st *codeDeployStrategy) watchRollback(ctx context.Context) verdict {
 	if st.forward != "" {
 		st.rb.rbID, st.rb.forward = st.forward, true
 	}
-	w := r.watcher(st.rb)
-	return w.watch(ctx, st.rollbackTimeout(), r.cfg.PollInterval)
+	v := r.watcher(st.rb).watch(ctx, st.rollbackTimeout(), r.cfg.PollInterval)
+	if v.kind != verdictFailed || st.forward != "" || ctx.Err() != nil {
+		return v
+	}
+	// The rollback deployment CodeDeploy ran failed (rule 1: re-planned by
+	// a fresh read): a new deployment of the previous revision.
+	r.d.emit(EventWarning, "%s; rolling back with a new deployment of %s", v.reason, taskdef.ShortRevision(r.target))
+	if err := st.rollback(ctx); err != nil || st.forward == "" {
+		return v
+	}
+	r.checkpoint(PhaseRollingBack)
+	st.rb = st.newWatch(st.id, watchRollback)
+	st.rb.rbID, st.rb.forward = st.forward, true
+	return r.watcher(st.rb).watch(ctx, st.rollbackTimeout(), r.cfg.PollInterval)
 }
 
 func codeDeployStopCommand(id string) string {

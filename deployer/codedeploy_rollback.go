@@ -57,19 +57,45 @@ const (
 const maxRollbackPlans = 3
 
 // planCodeDeployRollback chooses the rollback of a CodeDeploy deployment
-// from its state as just read (info) and the revision of the service's
-// PRIMARY task set (primary, "" when not read), target being the
-// revision to go back to.
-func planCodeDeployRollback(info cdtypes.DeploymentInfo, primary, target string) cdMechanism {
+// from its state as just read (info), the status of the rollback
+// deployment its rollbackInfo names (rb, "" when none or not read) and
+// the revision of the service's PRIMARY task set (primary, "" when not
+// read), target being the revision to go back to. A rollback deployment
+// that failed is no rollback: another mechanism is planned.
+func planCodeDeployRollback(info cdtypes.DeploymentInfo, rb cdtypes.DeploymentStatus, primary, target string) cdMechanism {
+	failed := rb == cdtypes.DeploymentStatusFailed || rb == cdtypes.DeploymentStatusStopped
 	switch {
 	case slices.Contains(activeStatuses, info.Status):
 		return cdStop
-	case info.RollbackInfo != nil && aws.ToString(info.RollbackInfo.RollbackDeploymentId) != "":
+	case rollbackOf(info) != "" && !failed:
 		return cdFollow
 	case primary != "" && primary == target:
 		return cdNothing
 	}
 	return cdRedeploy
+}
+
+// rollbackOf is the rollback deployment a CodeDeploy deployment's
+// rollbackInfo names ("" when none).
+func rollbackOf(info cdtypes.DeploymentInfo) string {
+	if info.RollbackInfo == nil {
+		return ""
+	}
+	return aws.ToString(info.RollbackInfo.RollbackDeploymentId)
+}
+
+// rollbackStatus reads the status of info's rollback deployment ("" when
+// it has none, or it cannot be read: then it is followed).
+func rollbackStatus(ctx context.Context, cd CodeDeployClient, info cdtypes.DeploymentInfo) cdtypes.DeploymentStatus {
+	rb := rollbackOf(info)
+	if rb == "" {
+		return ""
+	}
+	ri, err := getCodeDeployment(ctx, cd, rb)
+	if err != nil {
+		return ""
+	}
+	return ri.Status
 }
 
 // primaryTaskSetOf is the revision of a CODE_DEPLOY service's PRIMARY task set
@@ -117,6 +143,9 @@ func previousDeployment(info cdtypes.DeploymentInfo, target string) (*codedeploy
 		DeploymentGroupName:  info.DeploymentGroupName,
 		DeploymentConfigName: info.DeploymentConfigName,
 		Description:          aws.String(fmt.Sprintf("ecs-rollout: roll back %s to %s", id, taskdef.ShortRevision(target))),
+		// A rollback that fails is not rolled back in turn: that would put
+		// the revision that failed back into production.
+		AutoRollbackConfiguration: &cdtypes.AutoRollbackConfiguration{Enabled: false},
 		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
 			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(content), Sha256: aws.String(sum)}},
 	}, nil
@@ -198,20 +227,21 @@ func (st *codeDeployStrategy) rollback(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read CodeDeploy deployment %s before rolling it back: %w", st.id, err)
 		}
-		primary := ""
+		primary, rb := "", cdtypes.DeploymentStatus("")
 		if !slices.Contains(activeStatuses, info.Status) {
 			svc, err := r.d.describeService(ctx, r.cfg.Cluster, r.cfg.Service)
 			if err != nil {
 				return fmt.Errorf("CodeDeploy deployment %s is %s; read service %s before rolling it back: %w", st.id, info.Status, r.cfg.Service, err)
 			}
-			primary = primaryTaskSetOf(svc)
+			primary, rb = primaryTaskSetOf(svc), rollbackStatus(ctx, r.d.cd, info)
 		}
-		switch planCodeDeployRollback(info, primary, r.target) {
+		switch planCodeDeployRollback(info, rb, primary, r.target) {
 		case cdNothing:
 			r.d.emit(EventInfo, "Rollback: CodeDeploy deployment %s is %s and production still runs %s; nothing to roll back", st.id, info.Status, taskdef.ShortRevision(r.target))
 			return nil
 		case cdFollow:
-			r.d.emit(EventInfo, "Rollback: CodeDeploy deployment %s is %s and CodeDeploy is rolling it back (deployment %s)", st.id, info.Status, aws.ToString(info.RollbackInfo.RollbackDeploymentId))
+			r.res.RollbackDeploymentID = rollbackOf(info)
+			r.d.emit(EventInfo, "Rollback: CodeDeploy deployment %s is %s and CodeDeploy is rolling it back (deployment %s)", st.id, info.Status, rollbackOf(info))
 			return nil
 		case cdStop:
 			_, err := r.d.cd.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(st.id), AutoRollbackEnabled: aws.Bool(true)})
@@ -344,8 +374,9 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 	if owed {
 		what = fmt.Sprintf("the main step owed a rollback of CodeDeploy deployment %s of %s, now %s", cp.DeploymentID, rev, info.Status)
 	}
-	primary := ""
+	primary, rbStatus := "", cdtypes.DeploymentStatus("")
 	if !active {
+		rbStatus = rollbackStatus(ctx, d.cd, info)
 		svc, err := d.describeService(ctx, cp.Cluster, cp.Service)
 		if err != nil {
 			res.Status = StatusRollbackFailed
@@ -357,15 +388,18 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 		}
 		primary = primaryTaskSetOf(svc)
 	}
-	m := planCodeDeployRollback(info, primary, cp.RollbackTarget)
+	m := planCodeDeployRollback(info, rbStatus, primary, cp.RollbackTarget)
 	switch {
 	case m == cdNothing:
 		res.Reason = fmt.Sprintf("CodeDeploy deployment %s is %s and production runs %s; nothing to do", cp.DeploymentID, info.Status, taskdef.ShortRevision(cp.RollbackTarget))
 		return res, nil
 	case m == cdFollow:
-		rb := aws.ToString(info.RollbackInfo.RollbackDeploymentId)
+		rb := rollbackOf(info)
 		res.RollbackDeploymentID = rb
-		res.Reason = fmt.Sprintf("CodeDeploy deployment %s is %s and CodeDeploy rolls it back (deployment %s); nothing to do", cp.DeploymentID, info.Status, rb)
+		res.Reason = fmt.Sprintf("CodeDeploy deployment %s is %s and CodeDeploy rolls it back (deployment %s, %s)", cp.DeploymentID, info.Status, rb, rbStatus)
+		if rbStatus != cdtypes.DeploymentStatusSucceeded {
+			res.Status, res.ManualRollback = StatusRolledBack, codeDeployWaitCommand(rb)
+		}
 		return res, nil
 	case !owed && (info.Status == cdtypes.DeploymentStatusSucceeded || active && info.InstanceTerminationWaitTimeStarted):
 		res.Reason = fmt.Sprintf("CodeDeploy deployment %s of %s is %s with all production traffic on it; the main step's bake was cut short; leaving it", cp.DeploymentID, rev, info.Status)

@@ -123,8 +123,9 @@ func (w *cdWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 	case cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
 		w.tasks.failureSeen()
 		why := w.failureReason(ctx, *info)
-		if info.RollbackInfo != nil && aws.ToString(info.RollbackInfo.RollbackDeploymentId) != "" {
+		if rb := rollbackOf(*info); rb != "" {
 			w.st.by = "CodeDeploy"
+			r.res.RollbackDeploymentID = rb // the rolling-back checkpoint names it
 			v.kind, v.by, v.reason = verdictECSRollback, "CodeDeploy", why
 			return v, nil
 		}

@@ -146,17 +146,65 @@ var codeDeploySeamRows = []outcomeRow{
 				t.Errorf("%d ContinueDeployment calls, want 2 (the resume's, the rollback's Ready wait)", n)
 			}
 		}},
-	// A group without automatic rollback: CodeDeploy fails the deployment
-	// at AfterAllowTraffic with production traffic on web:2 and leaves it
-	// so; StopDeployment cannot roll a finished deployment back.
-	{name: "CodeDeploy auto-rollback off, AfterAllowTraffic hook fails after traffic moved", strategy: deployer.StrategyCodeDeploy, moment: "AfterAllowTraffic", fault: "hook Failed, no automatic rollback",
+	// A group without automatic rollback: with rollback on, our
+	// CreateDeployment turns CodeDeploy's automatic rollback on for our
+	// deployment (CreateDeployment's autoRollbackConfiguration), so
+	// CodeDeploy reroutes traffic back to the original task set and removes
+	// the replacement, which nothing else could once the deployment failed.
+	{name: "CodeDeploy auto-rollback off, AfterAllowTraffic hook fails after traffic moved", strategy: deployer.StrategyCodeDeploy, moment: "AfterAllowTraffic", fault: "hook Failed, no automatic rollback in the group",
 		world: func(sc *ecssim.Scenario) {
 			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.AutoRollback = false })(sc)
 			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Event: "AfterAllowTraffic", Image: "repo/app:2", Results: []string{"Failed"}, Message: "GET /checkout returned 500"}}
 		},
 		config: withAppSpecHook("AfterAllowTraffic", "smoke-test"),
-		want:   deployer.StatusRolledBack, wantReason: []string{"at AfterAllowTraffic (hook smoke-test: GET /checkout returned 500)", "rolled back to web:1"},
-		check: func(t *testing.T, o outcome) { cdRolledBackByNewDeployment(t, o); noTaskSetOfWeb2(t, o) }},
+		want:   deployer.StatusRolledBack, wantReason: []string{"at AfterAllowTraffic (hook smoke-test: GET /checkout returned 500)", "CodeDeploy rolled the service back to web:1"},
+		noCalls: []string{"StopDeployment"},
+		check: func(t *testing.T, o outcome) {
+			cdAutoRollbackSent(t, o, true)
+			noTaskSetOfWeb2(t, o)
+			if _, primary, _ := o.sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
+				t.Errorf("production runs %s, want web:1", primary)
+			}
+		}},
+	// Before production traffic moved (AfterAllowTestTraffic): the
+	// replacement task set is removed too, not left behind the test
+	// listener.
+	{name: "CodeDeploy auto-rollback off, AfterAllowTestTraffic hook fails", strategy: deployer.StrategyCodeDeploy, moment: "AfterAllowTestTraffic", fault: "hook Failed, no automatic rollback in the group",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.AutoRollback = false })(sc)
+			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Results: []string{"Failed"}, Message: "GET /health returned 500"}}
+		},
+		config: withAppSpecHook("AfterAllowTestTraffic", "smoke-test"),
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, noCalls: []string{"StopDeployment"},
+		check: func(t *testing.T, o outcome) { cdAutoRollbackSent(t, o, true); noTaskSetOfWeb2(t, o) }},
+	// rollback: false leaves the group's setting alone, and the step says
+	// how to roll back by hand: a new deployment (the finished one cannot
+	// be stopped).
+	{name: "CodeDeploy auto-rollback off, rollback false, AfterAllowTraffic hook fails", strategy: deployer.StrategyCodeDeploy, moment: "AfterAllowTraffic", fault: "hook Failed, no rollback at all",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.AutoRollback = false })(sc)
+			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Event: "AfterAllowTraffic", Image: "repo/app:2", Results: []string{"Failed"}}}
+		},
+		config: func(cfg *deployer.Config) {
+			withAppSpecHook("AfterAllowTraffic", "smoke-test")(cfg)
+			cfg.Rollback = false
+		},
+		want: deployer.StatusFailed, wantReason: []string{"rollback is off"}, noCalls: []string{"StopDeployment"},
+		check: func(t *testing.T, o outcome) {
+			cdAutoRollbackSent(t, o, false)
+			if m := o.res.ManualRollback; !strings.HasPrefix(m, "aws deploy create-deployment ") || !strings.Contains(m, `task-definition/web:1`) {
+				t.Errorf("manual rollback %q, want a create-deployment of web:1", m)
+			}
+		}},
+	// CodeDeploy's own rollback fails: another mechanism is left (rule 1),
+	// a new deployment of web:1.
+	{name: "CodeDeploy's own rollback fails, rolled back by a new deployment", strategy: deployer.StrategyCodeDeploy, moment: "AfterAllowTraffic", fault: "hook Failed; CodeDeploy's rollback fails",
+		world: func(sc *ecssim.Scenario) {
+			cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.RollbackFails = true })(sc)
+			sc.CodeDeploy.Hooks = []ecssim.CodeDeployHook{{Function: "smoke-test", Event: "AfterAllowTraffic", Image: "repo/app:2", Results: []string{"Failed"}}}
+		},
+		config: withAppSpecHook("AfterAllowTraffic", "smoke-test"),
+		want:   deployer.StatusRolledBack, check: cdRolledBackByNewDeployment},
 	{name: "CodeDeploy stopped by someone without rollback in the termination wait", strategy: deployer.StrategyCodeDeploy, moment: "our bake (termination wait)", fault: "someone's StopDeployment without rollback",
 		world:  cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 }),
 		config: bakeWith(5 * time.Minute),
@@ -393,6 +441,19 @@ func someoneEndsOurTerminationWait(sim *ecssim.Sim) {
 	onOurDeployment(sim, inTerminationWait(0), func(cd *codedeploy.Client, id string) {
 		cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
 	})
+}
+
+// cdAutoRollbackSent checks whether our CreateDeployment turned
+// CodeDeploy's automatic rollback on.
+func cdAutoRollbackSent(t *testing.T, o outcome, want bool) {
+	t.Helper()
+	creates := cdCreates(o)
+	if len(creates) == 0 {
+		t.Fatalf("no CreateDeployment")
+	}
+	if got := strings.Contains(creates[0], `"autoRollbackConfiguration":{"enabled":true`); got != want {
+		t.Errorf("CreateDeployment turns automatic rollback on: %v, want %v: %s", got, want, creates[0])
+	}
 }
 
 // noTaskSetOfWeb2 checks that no task set of web:2 is left (the rollback

@@ -481,6 +481,7 @@ func TestPrintedCommandsWork(t *testing.T) {
 // did not work on main when TestPrintedCommandsWork landed, with what
 // happens and who fixes it. Remove an entry with its fix.
 var printedKnownFailing = map[string]string{
-	"blue/green rollback fails, cancelled, post step": "seams-staged: stop-service-deployment printed for a deployment whose rollback ended ROLLBACK_FAILED",
-	"CodeDeploy rollback by a new deployment fails":   "seams-codedeploy: create-deployment printed while a deployment of the group is still active (DeploymentLimitExceededException)",
+	"blue/green rollback fails, cancelled, post step":                            "seams-staged: stop-service-deployment printed for a deployment whose rollback ended ROLLBACK_FAILED",
+	"CodeDeploy rollback by a new deployment fails":                              "seams-codedeploy: the AppSpec hook rejects web:1 too, so no deployment of web:1 can succeed",
+	"CodeDeploy auto-rollback off, rollback false, AfterAllowTraffic hook fails": "seams-codedeploy: the printed create-deployment puts production on web:1, beside the original task set (web:1) that CodeDeploy keeps after a deployment that failed without rollback; no API removes a task set of a CODE_DEPLOY service (DeleteTaskSet is for EXTERNAL)",
 }

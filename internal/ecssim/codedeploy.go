@@ -249,6 +249,13 @@ type cdDeployment struct {
 	installBy   time.Time
 	hookCount   map[string]int
 	rollbackOf  *cdDeployment // set on a rollback deployment
+	// autoRollback is the deployment's automatic rollback: the group's,
+	// or CreateDeployment's autoRollbackConfiguration, which overrides it
+	// ("Configuration information for an automatic rollback that is
+	// added when a deployment is created", API reference,
+	// CreateDeployment).
+	autoRollback       bool
+	autoRollbackEvents []string
 }
 
 func (d *cdDeployment) active() bool {
@@ -586,6 +593,12 @@ func (s *Sim) cdCreateDeployment(in *codedeploy.CreateDeploymentInput, now time.
 	}
 	d := s.newCDDeployment(g, now)
 	d.creator = cdtypes.DeploymentCreatorUser
+	if rc := in.AutoRollbackConfiguration; rc != nil {
+		d.autoRollback, d.autoRollbackEvents = rc.Enabled, nil
+		for _, e := range rc.Events {
+			d.autoRollbackEvents = append(d.autoRollbackEvents, string(e))
+		}
+	}
 	s.noteCodeDeployLocked(d, false, now)
 	d.description = aws.ToString(in.Description)
 	d.config = cfg
@@ -624,6 +637,7 @@ func (s *Sim) newCDDeployment(g *cdGroup, now time.Time) *cdDeployment {
 	d := &cdDeployment{
 		id: string(id), g: g, cs: s.cdServiceOf(g.svc), status: cdtypes.DeploymentStatusCreated,
 		created: now, stepAt: now.Add(s.timings.Stage.D()), hookCount: map[string]int{},
+		autoRollback: g.AutoRollback, autoRollbackEvents: g.AutoRollbackEvents,
 	}
 	for _, n := range cdEventNames {
 		d.events = append(d.events, &cdEvent{name: n, status: cdtypes.LifecycleEventStatusPending})
@@ -686,6 +700,10 @@ func (s *Sim) cdDeploymentView(d *cdDeployment) cdtypes.DeploymentInfo {
 		InstanceTerminationWaitTimeStarted: d.termStarted,
 		ErrorInformation:                   d.err,
 		RollbackInfo:                       d.rollback,
+		AutoRollbackConfiguration:          &cdtypes.AutoRollbackConfiguration{Enabled: d.autoRollback},
+	}
+	for _, e := range d.autoRollbackEvents {
+		v.AutoRollbackConfiguration.Events = append(v.AutoRollbackConfiguration.Events, cdtypes.AutoRollbackEvent(e))
 	}
 	if d.description != "" {
 		v.Description = aws.String(d.description)
@@ -793,7 +811,7 @@ func (s *Sim) cdStopDeployment(in *codedeploy.StopDeploymentInput, now time.Time
 	}
 	rollback := aws.ToBool(in.AutoRollbackEnabled)
 	if in.AutoRollbackEnabled == nil {
-		rollback = d.g.AutoRollback && slices.Contains(d.g.AutoRollbackEvents, string(cdtypes.AutoRollbackEventDeploymentStopOnRequest))
+		rollback = d.autoRollback && slices.Contains(d.autoRollbackEvents, string(cdtypes.AutoRollbackEventDeploymentStopOnRequest))
 	}
 	d.status = cdtypes.DeploymentStatusStopped
 	d.completed = now
@@ -872,7 +890,7 @@ func (s *Sim) cdFail(d *cdDeployment, code cdtypes.ErrorCode, msg string, now ti
 	d.completed = now
 	d.err = &cdtypes.ErrorInformation{Code: code, Message: aws.String(msg)}
 	d.skipRest(now)
-	if d.rollbackOf == nil && d.g.AutoRollback && slices.Contains(d.g.AutoRollbackEvents, string(cdtypes.AutoRollbackEventDeploymentFailure)) && d.green != nil {
+	if d.rollbackOf == nil && d.autoRollback && slices.Contains(d.autoRollbackEvents, string(cdtypes.AutoRollbackEventDeploymentFailure)) && d.green != nil {
 		s.startCDRollback(d, "Automatic rollback triggered: the deployment failed: "+msg, now)
 	}
 }
