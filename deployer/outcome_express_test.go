@@ -92,6 +92,16 @@ var expressRows = []outcomeRow{
 				t.Errorf("the reason does not name the rollback as ECS's: %s", o.res.Reason)
 			}
 		}},
+	// The same alarm named in the alarms input too: still ECS's rollback,
+	// followed, never a StopServiceDeployment of ours beside it.
+	{name: "express canary, Express Mode's alarm also in alarms: ECS's rollback, not doubled", strategy: "CANARY", moment: "canary bake", fault: "Express Mode's alarm",
+		world: func(sc *ecssim.Scenario) {
+			sc.Alarms = append(sc.Alarms, alarmAt(expressAlarm, ecssim.AnchorUpdate, 40*time.Second))
+			expressWorld(sc)
+		},
+		config: func(cfg *deployer.Config) { expressConfig(cfg); cfg.Alarms = []string{expressAlarm} },
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, wantReason: []string{"ECS rolled the service back"},
+		noCalls: []string{"StopServiceDeployment", "ContinueServiceDeployment"}, check: neverUpdateService(1)},
 	{name: "express canary cancelled mid-canary", strategy: "CANARY", moment: "canary bake", fault: "cancel",
 		world: expressWorld, config: expressConfig, cancelWhen: deploymentStarted("web"),
 		want: deployer.StatusCancelled, serving: map[string]string{"web": "web:1"},

@@ -106,9 +106,11 @@ func TestExpressModeThroughTheBinary(t *testing.T) {
 
 // earlyScenario is slowScenario with four tasks and early success at
 // 50 %; crash makes repo/app:2's tasks after the first two crash. The
-// runs give minimum-healthy-percent 50 and maximum-percent 100 (the
-// action's default 200 starts all four new tasks at once): two tasks are
-// replaced first, the other two are the background scale-out.
+// service's minimum healthy 50 % and maximum 100 % replace two tasks
+// first; the other two are the background scale-out. The runs give the
+// same percentages as inputs, so the update sends a deployment
+// configuration (earlySuccessCriteria in it, as it was) and the rollback
+// sends it back.
 func earlyScenario(cleanup types.ServiceRevisionCleanup, crash bool) ecssim.Scenario {
 	sc := slowScenario()
 	svc := &sc.Services[0]
