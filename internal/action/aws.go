@@ -67,6 +67,11 @@ func newAWSClients(ctx context.Context, getenv func(string) string) (*awsClients
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if getenv("AWS_MAX_ATTEMPTS") != "" {
+		// The process's AWS_MAX_ATTEMPTS, which LoadDefaultConfig read and
+		// which would win over the retryer's, yields to getenv's (max-retries).
+		cfg.RetryMaxAttempts = attempts
+	}
 	if strings.TrimSpace(cfg.Region) == "" {
 		return nil, &inputError{Input: "region", Msg: "no AWS region: set AWS_REGION (for example with aws-actions/configure-aws-credentials)"}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	githubactions "github.com/sethvargo/go-githubactions"
@@ -89,16 +88,7 @@ func (e *cmdEnv) deploy(ctx context.Context, con *console, get func(string) stri
 		con.noticef("%s", n)
 	}
 
-	getenv := e.getenv
-	if p.MaxAttempts > 0 { // max-retries, over AWS_MAX_ATTEMPTS
-		getenv = func(k string) string {
-			if k == "AWS_MAX_ATTEMPTS" {
-				return strconv.Itoa(p.MaxAttempts)
-			}
-			return e.getenv(k)
-		}
-	}
-	clients, err := newAWSClients(ctx, getenv)
+	clients, err := newAWSClients(ctx, withMaxAttempts(e.getenv, p.MaxAttempts))
 	if err != nil {
 		return deployer.Result{Status: deployer.StatusFailed, Reason: err.Error()}, con.badInput(err)
 	}

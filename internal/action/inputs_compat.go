@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +68,20 @@ func (p *inputParser) keepNullValueKeys() []string {
 		}
 	}
 	return out
+}
+
+// withMaxAttempts is getenv with AWS_MAX_ATTEMPTS set to attempts
+// (max-retries) when that is more than 0.
+func withMaxAttempts(getenv func(string) string, attempts int) func(string) string {
+	if attempts <= 0 {
+		return getenv
+	}
+	return func(k string) string {
+		if k == "AWS_MAX_ATTEMPTS" {
+			return strconv.Itoa(attempts)
+		}
+		return getenv(k)
+	}
 }
 
 // listShort joins the first n of list with commas, and says how many more

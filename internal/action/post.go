@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
@@ -48,7 +49,10 @@ func (e *cmdEnv) runPost(ctx context.Context, args []string) int {
 	if onCancel == string(deployer.OnCancelLeave) {
 		cp.Rollback = false
 	}
-	clients, err := newAWSClients(ctx, e.getenv)
+	// max-retries counts for the post step too (the runner gives it the
+	// step's inputs); a bad value was the main step's input error.
+	attempts, _ := strconv.Atoi(strings.TrimSpace(e.getenv(inputEnvName(inMaxRetries))))
+	clients, err := newAWSClients(ctx, withMaxAttempts(e.getenv, min(max(attempts, 0), maxAttemptsLimit)))
 	if err != nil {
 		con.errorf("post step: %v", err)
 		return exitFail

@@ -556,11 +556,13 @@ func TestCompatInputs(t *testing.T) {
 	_, err := parse(map[string]string{"wait-max-delay-seconds": "0", "max-retries": "lots"})
 	checkInputErrors(t, err, [][2]string{{"wait-max-delay-seconds", "out of range"}, {"max-retries", "not a whole number"}})
 
-	// Through the binary: with max-retries 2, a DescribeServices that
-	// answers 500 three times fails the preflight after two attempts.
+	// Through the binary: with max-retries 2 (and AWS_MAX_ATTEMPTS 5), a
+	// DescribeServices that answers 500 three times fails the preflight
+	// after two attempts.
 	srv := demoSim(t)
 	srv.Sim.InjectFault("DescribeServices", ecssim.Fault{Status5xx: 3})
 	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "max-retries": "2"})
+	env["AWS_MAX_ATTEMPTS"] = "5" // the input wins
 	r := feRunMain(t.Context(), nil, env)
 	if r.code != exitFail {
 		t.Fatalf("exit code %d, want %d\n%s", r.code, exitFail, r.stdout)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.yaml.in/yaml/v3"
 )
 
 // biggestTaskDefinition is every-field.json as DescribeTaskDefinition
@@ -116,4 +117,41 @@ func TestDescribePathMatchesFilePath(t *testing.T) {
 			t.Errorf("RegisterInput(describe) differs from ParseFile (-file +describe):\n%s", diff)
 		}
 	})
+}
+
+// BenchmarkParseFileYAML is BenchmarkParseFile with every-field.json
+// written as YAML.
+func BenchmarkParseFileYAML(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(taskdefsDir, "every-field.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tree any
+	if err := json.Unmarshal(data, &tree); err != nil {
+		b.Fatal(err)
+	}
+	y, err := yaml.Marshal(tree)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(y)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseFile(y); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRegisters is the check a retried RegisterTaskDefinition makes
+// (register.go): the largest task definition against itself described.
+func BenchmarkRegisters(b *testing.B) {
+	td, tags := biggestTaskDefinition(b)
+	sent := RegisterInput(td, tags)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !Registers(sent, td, tags) {
+			b.Fatal("not the same revision")
+		}
+	}
 }
