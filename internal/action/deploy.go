@@ -242,7 +242,8 @@ func isWordByte(c byte) bool {
 // directory outside a runner) and sets the task-definition output to its
 // path, as amazon-ecs-render-task-definition does: the next step can
 // render it again or hand it to another deploy. A step with several
-// services has a revision per service and sets no such output.
+// services has a revision per service and sets no such output (one
+// service in services is a single service).
 func (e *cmdEnv) writeRendered(con *console, res deployer.Result) {
 	if res.Rendered == nil || (res.TaskDefinitionARN == "" && res.Status != deployer.StatusDryRun) {
 		return

@@ -115,6 +115,16 @@ func TestRenderInputsThroughBinary(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("web:2 differs from web:1 beyond the inputs (-want +got):\n%s", diff)
 	}
+	// The task-definition output: web:2 as a file, as the render action
+	// writes one (secret values in it, as in theirs; a file, never printed).
+	file, err := taskdef.ParseFile([]byte(readText(t, out["task-definition"])))
+	if err != nil {
+		t.Fatalf("task-definition output %q: %v", out["task-definition"], err)
+	}
+	reg, err := clients.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:2"), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	if err != nil || !taskdef.Registers(file, reg.TaskDefinition, reg.Tags) {
+		t.Errorf("the task-definition output's file is not web:2 (%v)", err)
+	}
 	if strings.Contains(printed(r.stdout.String()), "ghp_planted") || strings.Contains(readText(t, env["GITHUB_STEP_SUMMARY"]), "ghp_planted") {
 		t.Errorf("a secret value was printed:\n%s", r.stdout)
 	}
@@ -257,6 +267,12 @@ func TestRegisterOnlyDryRun(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout.String(), "container app: image public.ecr.aws/ecs-rollout/web:v1 -> public.ecr.aws/ecs-rollout/web:good") {
 		t.Errorf("the plan lacks the image change:\n%s", r.stdout)
+	}
+	// The task-definition output is what the dry run would register.
+	td := readFileCommands(t, env["GITHUB_OUTPUT"])["task-definition"]
+	file, err := taskdef.ParseFile([]byte(readText(t, td)))
+	if err != nil || aws.ToString(file.ContainerDefinitions[0].Image) != "public.ecr.aws/ecs-rollout/web:good" {
+		t.Errorf("task-definition output %q: %v, want the rendered revision with web:good", td, err)
 	}
 }
 

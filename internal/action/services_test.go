@@ -63,6 +63,9 @@ func TestServicesStep(t *testing.T) {
 			if out["status"] != tt.wantStatus {
 				t.Errorf("status = %q, want %q (%s)", out["status"], tt.wantStatus, out["reason"])
 			}
+			if td, ok := out["task-definition"]; ok {
+				t.Errorf("task-definition output %q with several services, want none (a revision each)", td)
+			}
 			if tt.wantCode != exitOK && !strings.HasPrefix(out["reason"], "worker: ") {
 				t.Errorf("reason %q does not start with the service that decided it", out["reason"])
 			}
