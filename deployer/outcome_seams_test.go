@@ -1,9 +1,12 @@
 package deployer_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
@@ -38,6 +41,29 @@ var seamRows = []outcomeRow{
 				t.Errorf("post step reason: %s", o.post.Reason)
 			}
 		}},
+
+	// --- rule 2: success is a fact about our revision ---
+	// BLUE_GREEN without the breaker: the new tasks run through ECS's bake
+	// and exit just before its end; the service deployment becomes
+	// SUCCESSFUL (CLEAN_UP ends when blue is gone) while the replacements
+	// are PENDING, and the crash fell between two reads. SUCCESSFUL with
+	// 0/2 of ours running is not a success: the watch goes on, finds the
+	// stopped tasks, and rolls back with a new deployment (ECS refuses to
+	// stop a SUCCESSFUL one).
+	{name: "blue/green crash loop at the end of ECS's bake, SUCCESSFUL with the replacements pending", strategy: "BLUE_GREEN", moment: "ECS's bake → SUCCESSFUL", fault: "crash loop between two polls",
+		image: "repo/app:loop", world: crashAfter("repo/app:loop", 137*time.Second),
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, check: rolledBackByNewDeployment},
+
+	// --- rule 1 at a gate: resume: rollback after the PAUSE hook timed
+	// out with CONTINUE (ECS answers our Continue after the timeout,
+	// refused: the hook no longer awaits action) ---
+	{name: "blue/green resume rollback, the PAUSE hook timed out with CONTINUE under the call", strategy: "BLUE_GREEN", moment: "at a PAUSE hook", fault: "hook timeout CONTINUE during ContinueServiceDeployment",
+		world: pauseHookAt(types.DeploymentLifecycleHookStagePostTestTrafficShift, 1, types.DeploymentLifecycleHookActionContinue),
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("ContinueServiceDeployment", ecssim.Fault{Latency: ecssim.Duration(75 * time.Second)})
+		},
+		resume: deployer.ResumeRollback,
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, calls: []string{"StopServiceDeployment"}},
 }
 
 // bakeAlarmKilled is a row whose alarm goes off in our bake (after ECS
@@ -75,7 +101,81 @@ func slowRevision(image string) func(*ecssim.Scenario) {
 	}
 }
 
+// alarmAtSuccessRows: the alarm goes red around the poll that sees the
+// service deployment SUCCESSFUL (AnchorCompleted is our ECS deployment
+// COMPLETED, a moment before), one row per offset so that one poll sees
+// both: the rollback reads the deployment just before its call (rule 1)
+// and, finding it finished, deploys the previous revision anew; a
+// StopServiceDeployment ECS refuses is read again and planned again,
+// never rollback-failed.
+func alarmAtSuccessRows() []outcomeRow {
+	var rows []outcomeRow
+	for _, after := range []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 6 * time.Second} {
+		rows = append(rows, outcomeRow{name: fmt.Sprintf("blue/green alarm %s after COMPLETED, bake-time", after), strategy: "BLUE_GREEN", moment: "SUCCESSFUL", fault: "alarm in the same poll",
+			world: withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, after)), config: bakeWith(5*time.Minute, "web-5xx"),
+			want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, check: notRefusedToTheEnd})
+	}
+	for _, after := range []time.Duration{time.Second, 3 * time.Second} {
+		// The same after a gate: paused at a PAUSE hook, then resume:
+		// continue with alarms and bake-time.
+		rows = append(rows, outcomeRow{name: fmt.Sprintf("blue/green resume continue, alarm %s after COMPLETED", after), strategy: "BLUE_GREEN", moment: "after a PAUSE hook, SUCCESSFUL", fault: "alarm in the same poll",
+			world: func(sc *ecssim.Scenario) {
+				withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, after))(sc)
+				pauseHook(sc, 0)
+			},
+			config: bakeWith(5*time.Minute, "web-5xx"), resume: deployer.ResumeContinue,
+			want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, check: notRefusedToTheEnd})
+	}
+	for _, after := range []time.Duration{200 * time.Second, 202 * time.Second, 204 * time.Second} {
+		// CANARY with alarms and no bake-time: the alarm goes red at the
+		// end of the canary, and our StopServiceDeployment reaches ECS
+		// 10 s later (a slow network), after it became SUCCESSFUL:
+		// refused, read again, a new deployment of the previous revision.
+		rows = append(rows, outcomeRow{name: fmt.Sprintf("canary alarm %s after the update, StopServiceDeployment arriving 10s late", after), strategy: "CANARY", moment: "SUCCESSFUL", fault: "alarm; a slow rollback call",
+			world: withAlarms(alarmAt("web-5xx", ecssim.AnchorUpdate, after)), config: bakeWith(0, "web-5xx"),
+			setup: func(sim *ecssim.Sim) {
+				sim.InjectFault("StopServiceDeployment", ecssim.Fault{Latency: ecssim.Duration(10 * time.Second)})
+			},
+			want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+			check: func(t *testing.T, o outcome) {
+				refusedOnce(t, o)
+				rolledBackByNewDeploymentAfterRefusal(t, o)
+			}})
+	}
+	return rows
+}
+
+// refusedOnce checks that the row hit its seam: ECS refused a
+// StopServiceDeployment (the deployment had finished under the call).
+func refusedOnce(t *testing.T, o outcome) {
+	t.Helper()
+	for _, c := range o.calls {
+		if c.Op == "StopServiceDeployment" && c.ErrCode == "ConflictException" {
+			return
+		}
+	}
+	t.Errorf("no StopServiceDeployment was refused: the row missed its seam")
+}
+
+// rolledBackByNewDeploymentAfterRefusal checks that the rollback was the
+// new deployment of the previous revision.
+func rolledBackByNewDeploymentAfterRefusal(t *testing.T, o outcome) {
+	t.Helper()
+	if n := o.count("UpdateService"); n != 2 {
+		t.Errorf("%d UpdateService calls, want 2 (ours and the rollback's)", n)
+	}
+}
+
+// notRefusedToTheEnd checks that a refused StopServiceDeployment was
+// followed by the rollback that works: a new deployment of web:1.
+func notRefusedToTheEnd(t *testing.T, o outcome) {
+	t.Helper()
+	if n := o.count("UpdateService"); n != 2 && o.count("StopServiceDeployment") == 0 {
+		t.Errorf("%d UpdateService calls and no StopServiceDeployment accepted: no rollback", n)
+	}
+}
+
 func TestOutcomeMatrixSeams(t *testing.T) {
 	t.Parallel()
-	runOutcomeRows(t, seamRows)
+	runOutcomeRows(t, append(seamRows, alarmAtSuccessRows()...))
 }

@@ -63,6 +63,9 @@ type rollingJudge struct {
 	stopErrs    int             // stopped-task checks that failed
 	stopped     map[string]bool // stopped task ARN → counted as a failure
 	failedTasks []types.Task    // our stopped tasks that count as failures
+	// waitingTasks: COMPLETED was read with tasks of ours missing (said
+	// once).
+	waitingTasks bool
 }
 
 var _ judge = (*rollingJudge)(nil)
@@ -121,6 +124,20 @@ func (j *rollingJudge) judge(ctx context.Context, s snapshot) (verdict, error) {
 	}
 	if v, early := earlyVerdict(j.subject(), j.taskDef, s.service, c); early { // earlysuccess.go
 		return v, nil
+	}
+	// COMPLETED is ECS's word on the rollout, not on our tasks: success
+	// (past the service's early success criteria, above) is our revision
+	// at its desired count with none of its tasks
+	// stopped since the last read (docs/safety.md, rule 2). A task that
+	// crashed between two reads (its replacement still pending) keeps
+	// the watch going, to the tasks back, a failure or the timeout.
+	// (The stopped tasks were listed above, as for every COMPLETED read.)
+	if c.Running < c.Desired {
+		if !j.waitingTasks {
+			j.waitingTasks = true
+			j.d.emit(EventInfo, "%s is COMPLETED, but %d/%d tasks of %s run: watching until they do", j.subject(), c.Running, c.Desired, taskdef.ShortRevision(j.taskDef))
+		}
+		return verdict{kind: verdictInProgress, counts: &c}, nil
 	}
 	if c.Desired == 0 {
 		return verdict{kind: verdictSucceeded, counts: &c, reason: fmt.Sprintf("%s completed with desired count 0: the service runs %s but no tasks", j.subject(), taskdef.ShortRevision(j.taskDef))}, nil

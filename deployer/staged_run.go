@@ -45,6 +45,9 @@ type stagedWatch struct {
 	polls  int
 	last   *types.ServiceDeployment // the latest read
 	paused *types.DeploymentLifecycleHookDetail
+	// waitingTasks: SUCCESSFUL was read with tasks of ours missing (said
+	// once).
+	waitingTasks bool
 }
 
 var _ judge = (*stagedWatch)(nil)
@@ -83,7 +86,7 @@ func (r *run) redeployWatch(arn string) *stagedWatch {
 // judge reads our service deployment once and judges it.
 func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error) {
 	s.polls++
-	if s.tasks.id == "" && !s.redeploy {
+	if s.tasks.id == "" {
 		s.tasks.id = primaryFor(snap.service, s.taskDef, deploymentIDs(s.r.svc))
 	}
 	if s.arn == "" {
@@ -125,6 +128,11 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 	if s.redeploy {
 		switch d.outcome {
 		case stagedSucceeded:
+			// The rollback is done only when the previous revision runs
+			// at its desired count (rule 2).
+			if fv, ok, err := s.ourTasksServe(ctx, snap, d, c); err != nil || !ok {
+				return fv, err
+			}
 			v.kind, v.reason = verdictSucceeded, d.reason
 		case stagedPaused:
 			// Continued by the strategy (answer), never waited out.
@@ -154,7 +162,17 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 			v.kind, v.reason = verdictFailed, fmt.Sprintf("deployment %s completed instead of rolling back", s.j.id)
 			return v, nil
 		}
+		// SUCCESSFUL is ECS's word on the deployment, not on our tasks:
+		// success is our revision at its desired count with none of its
+		// tasks stopped since the last read (rule 2). Missing tasks keep
+		// the watch going.
+		if fv, ok, err := s.ourTasksServe(ctx, snap, d, c); err != nil || !ok {
+			return fv, err
+		}
 		v.kind, v.reason = verdictSucceeded, d.reason
+		if dc := s.tasks.last; s.tasks.polls > 0 {
+			v.reason = fmt.Sprintf("deployment %s completed: %d/%d tasks of %s running%s", s.j.id, dc.Running, dc.Desired, taskdef.ShortRevision(s.taskDef), weightNote(targetOf(sd)))
+		}
 		return v, nil
 	case stagedPaused:
 		if s.what == watchRollback {
@@ -198,6 +216,42 @@ func (s *stagedWatch) judge(ctx context.Context, snap snapshot) (verdict, error)
 		return s.r.takenOver(ctx, s, d.reason), nil
 	}
 	return v, nil
+}
+
+// ourTasksServe judges a SUCCESSFUL read by our revision's tasks (rule
+// 2): ok when its ECS deployment (and the service deployment's target)
+// runs the desired count and no sign says a task of it stopped since the
+// last read (the running count fell, ECS wrote "has started" for
+// replacements, the breaker counted a failure). Otherwise the stopped
+// tasks are listed: enough failures are a failed verdict; fewer keep the
+// watch going (verdictInProgress) until the tasks are back, a failure or
+// the timeout. A SUCCESSFUL deployment whose tasks crash between two
+// reads is not a success.
+func (s *stagedWatch) ourTasksServe(ctx context.Context, snap snapshot, d stagedDecision, c Counts) (verdict, bool, error) {
+	signal := s.tasksSignal(snap) || d.signal
+	missing := c.Desired > 0 && c.Running < c.Desired
+	if j := s.tasks; j.polls > 0 {
+		missing = missing || j.last.Running < j.last.Desired
+		c = j.last
+	}
+	if !signal && !missing {
+		return verdict{}, true, nil
+	}
+	if s.tasks.id != "" {
+		fv, failed, err := s.tasks.stoppedVerdict(ctx, c)
+		if err != nil || failed {
+			fv.line = s.j.lastLine
+			return fv, false, err
+		}
+	}
+	if !missing {
+		return verdict{}, true, nil
+	}
+	if !s.waitingTasks {
+		s.waitingTasks = true
+		s.r.d.emit(EventInfo, "%s is %s, but %d/%d tasks of %s run: watching until they do", s.subject(), types.ServiceDeploymentStatusSuccessful, c.Running, c.Desired, taskdef.ShortRevision(s.taskDef))
+	}
+	return verdict{kind: verdictInProgress, counts: &c, line: s.j.lastLine}, false, nil
 }
 
 // tasksSignal reports whether the service, read at this poll, hints

@@ -433,7 +433,13 @@ func (s *Sim) stepStaged(sd *serviceDeployment, now time.Time) bool {
 			return changed
 		}
 	}
-	if ps.cleanUp && sd.targetDep.rollout != types.DeploymentRolloutStateCompleted {
+	// CLEAN_UP is "the stage when the blue service revision has
+	// completely scaled down to 0 running tasks" (API reference,
+	// ServiceDeployment lifecycleStage): it ends once the source's tasks
+	// are gone, whatever the target's tasks do meanwhile. Target tasks
+	// that crash in the bake leave replacements PENDING when the
+	// deployment becomes SUCCESSFUL (ECS does not wait for them).
+	if ps.cleanUp && !sourceDrained(sd) {
 		return changed
 	}
 	if now.Before(sd.stageAt.Add(s.timings.Stage.D())) {
@@ -445,6 +451,17 @@ func (s *Sim) stepStaged(sd *serviceDeployment, now time.Time) bool {
 		return true
 	}
 	s.enterStage(sd, sd.stageIdx+1, now)
+	return true
+}
+
+// sourceDrained reports whether every deployment of sd's service but its
+// target has no task left running.
+func sourceDrained(sd *serviceDeployment) bool {
+	for _, d := range sd.svc.deps {
+		if d != sd.targetDep && len(d.live) > 0 {
+			return false
+		}
+	}
 	return true
 }
 
