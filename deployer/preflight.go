@@ -216,7 +216,8 @@ func (r *run) updatePlan() []string {
 		sent = append(sent, fmt.Sprintf("maximumPercent %d", *maxPercent))
 	}
 	strategy := strategyOf(r.svc)
-	if isStaged(strategy) && len(sent) == 0 {
+	if len(sent) == 0 {
+		// No percentage input: no deployment configuration is sent.
 		sent = append(sent, fmt.Sprintf("the service's %s settings unchanged", strategy))
 	}
 	if d := r.desiredNote(); d != "" {

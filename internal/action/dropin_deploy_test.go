@@ -106,6 +106,10 @@ func TestWaitForMinutesClampedThroughTheBinary(t *testing.T) {
 	if !strings.Contains(out, "watch deployment for up to 6h0m0s") {
 		t.Errorf("the plan does not watch for up to 6h:\n%s", out)
 	}
+	// No percentage input: the plan says nothing is sent for them.
+	if !strings.Contains(out, "UpdateService: web in prod to the new revision (the service's ROLLING settings unchanged)") {
+		t.Errorf("the plan does not say the service's settings are kept:\n%s", out)
+	}
 	if calls := srv.Sim.MutatingCalls(); len(calls) != 0 {
 		t.Errorf("a dry run made %d mutating calls", len(calls))
 	}
