@@ -75,6 +75,7 @@ func (r *run) bakeDeployment(ctx context.Context, v verdict) verdict {
 		return bv
 	default:
 		r.mark("bake failed")
+		bv.reason += earlyBakeNote(r.svc.DeploymentConfiguration, v) // earlysuccess.go
 		r.d.emit(EventWarning, "Bake of %s failed after %s: %s", taskdef.ShortRevision(r.newARN), r.d.now().Sub(completed).Round(time.Second), bv.reason)
 		return bv
 	}

@@ -133,3 +133,14 @@ func checkEarlyMinimum(c *types.DeploymentConfiguration, minHealthy *int32, serv
 	return fieldError("MinimumHealthyPercent", "%d is above the early success criteria's healthyPercent %d of service %s, and ECS refuses a minimumHealthyPercent above it; give at most %d, or leave it unset to keep the service's",
 		*minHealthy, aws.ToInt32(es.HealthyPercent), service, aws.ToInt32(es.HealthyPercent))
 }
+
+// earlyBakeNote is what a bake failure adds to its reason when the
+// deployment succeeded under early success criteria (v, the success
+// baked): the failure may be in the background scale-out, which ECS no
+// longer rolls back, so the rollback is ours.
+func earlyBakeNote(c *types.DeploymentConfiguration, v verdict) string {
+	if earlySuccessOf(c) == nil || v.counts == nil || v.counts.Running >= v.counts.Desired {
+		return ""
+	}
+	return fmt.Sprintf(" (ECS had completed the deployment under its early success criteria with %d/%d tasks running and no longer rolls it back: the rest scaled outside the deployment)", v.counts.Running, v.counts.Desired)
+}

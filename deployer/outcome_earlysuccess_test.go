@@ -117,11 +117,11 @@ var earlySuccessRows = []outcomeRow{
 	{name: "rolling early success DEFERRED, crash in the background scale-out during our bake", strategy: "ROLLING", moment: "background scale-out (our bake)", fault: "crash",
 		world: earlyWorld(types.ServiceRevisionCleanupDeferred, true), config: bakeFor(5 * time.Minute),
 		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
-		wantReason: []string{"after the rollout completed"}, check: earlyRestored(types.ServiceRevisionCleanupDeferred)},
+		wantReason: []string{"after the rollout completed", "ECS had completed the deployment under its early success criteria with 2/4 tasks running and no longer rolls it back"}, check: earlyRestored(types.ServiceRevisionCleanupDeferred)},
 	{name: "rolling early success BLOCKING, crash in the background scale-out during our bake", strategy: "ROLLING", moment: "background scale-out (our bake)", fault: "crash",
 		world: earlyWorld(types.ServiceRevisionCleanupBlocking, true), config: bakeFor(5 * time.Minute),
 		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
-		wantReason: []string{"after the rollout completed"}, check: earlyRestored(types.ServiceRevisionCleanupBlocking)},
+		wantReason: []string{"after the rollout completed", "ECS had completed the deployment under its early success criteria with 2/4 tasks running and no longer rolls it back"}, check: earlyRestored(types.ServiceRevisionCleanupBlocking)},
 	{name: "rolling early success DEFERRED, crash in the background scale-out during our bake, percentages given", strategy: "ROLLING", moment: "background scale-out (our bake)", fault: "crash",
 		world: earlyWorld(types.ServiceRevisionCleanupDeferred, true),
 		config: func(cfg *deployer.Config) {
@@ -129,7 +129,7 @@ var earlySuccessRows = []outcomeRow{
 			cfg.MinimumHealthyPercent, cfg.MaximumPercent = aws.Int32(50), aws.Int32(100)
 		},
 		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
-		wantReason: []string{"after the rollout completed"}, check: earlyRestored(types.ServiceRevisionCleanupDeferred)},
+		wantReason: []string{"after the rollout completed", "ECS had completed the deployment under its early success criteria with 2/4 tasks running and no longer rolls it back"}, check: earlyRestored(types.ServiceRevisionCleanupDeferred)},
 	// Without bake-time the step ends at ECS's early success: what fails
 	// in the background afterwards is outside the deployment (and ECS no
 	// longer rolls back): the reason says the rest scales outside it.
