@@ -131,6 +131,9 @@ func (c Config) Validate() error {
 	if c.PollInterval < 0 {
 		bad("PollInterval", "must be positive, got %s", c.PollInterval)
 	}
+	if c.KeepRevisions < 0 {
+		bad("KeepRevisions", "must be 1 or more (0 keeps every revision), got %d", c.KeepRevisions)
+	}
 	if c.FailedTasksThreshold < 0 {
 		bad("FailedTasksThreshold", "must be at least 1, got %d", c.FailedTasksThreshold)
 	}

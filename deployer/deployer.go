@@ -138,6 +138,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r := newRun(d, cfg, d.now())
 	err := r.deploy(ctx)
+	r.keepRevisions(ctx) // revisions.go: after a success only
 	r.res.Alarms = r.alarmsReport()
 	r.res.FinishedAt = d.now()
 	if r.res.Status == "" {
@@ -492,6 +493,7 @@ func (r *run) checkpoint(phase Phase) {
 	if r.cfg.DesiredCount != nil {
 		cp.OriginalDesiredCount = aws.Int32(r.svc.DesiredCount)
 	}
+	cp.OriginalEnableExecuteCommand = r.originalExec() // update.go
 	r.saveVolumes(cp)
 	if r.strategy != nil {
 		r.strategy.saveTo(cp)

@@ -1,16 +1,20 @@
 package deployer_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-rollout/ecs-rollout/deployer"
 	"github.com/ecs-rollout/ecs-rollout/internal/ecssim"
+	"github.com/ecs-rollout/ecs-rollout/internal/ecssim/ecssimtest"
 )
 
 // Rows of the outcome matrix for ECS's rolling deployments as they are
@@ -104,6 +108,125 @@ var rolling2026Rows = []outcomeRow{
 				t.Errorf("the service's deploymentCircuitBreaker at the end: %s, want %s", got, want)
 			}
 		}},
+
+	// --- issue 26, section 6: enable-execute-command ---
+	{name: "rolling healthy, enable-execute-command true", strategy: "ROLLING", moment: "-", fault: "none",
+		config: execOn, want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"},
+		check: execAtEnd(true, "true")},
+	// The rollback puts the service's own setting (off) back.
+	{name: "rolling crash, enable-execute-command true: the rollback turns it off again", strategy: "ROLLING", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash", config: execOn,
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: execAtEnd(false, "true", "false")},
+	// Killed mid-watch: the post step's rollback restores it from the
+	// checkpoint.
+	{name: "rolling killed mid-watch with enable-execute-command true, post step", strategy: "ROLLING", moment: "watch", fault: "SIGKILL, then the post step",
+		image: "repo/app:pending", config: execOn, killWhen: updatedAgo(30 * time.Second), post: true,
+		wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: execAtEnd(false, "true", "false")},
+	// Empty leaves it alone: neither the update nor the rollback sends it.
+	{name: "rolling crash, enable-execute-command empty", strategy: "ROLLING", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash", want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check: execAtEnd(false, "", "")},
+
+	// --- issue 26, section 6: keep-revisions ---
+	// web:1 … web:6 registered, web runs web:1 (the rollback target),
+	// service batch runs web:2, a standalone task runs web:3; our deploy
+	// registers web:7. keep-revisions 2 keeps web:7 and web:6 and
+	// deregisters web:5 and web:4 only.
+	{name: "rolling healthy, keep-revisions 2", strategy: "ROLLING", moment: "after success", fault: "none",
+		world: oldRevisions, setup: runTaskOf("web:3"), config: func(cfg *deployer.Config) { cfg.KeepRevisions = 2 },
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:7", "batch": "web:2"},
+		calls: []string{"ListTaskDefinitions", "ListServices", "DeregisterTaskDefinition"},
+		check: func(t *testing.T, o outcome) {
+			want := []string{"web:5", "web:4"}
+			var got []string
+			for _, arn := range o.res.DeregisteredRevisions {
+				got = append(got, arn[strings.LastIndex(arn, "/")+1:])
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("deregistered %v, want %v", got, want)
+			}
+			inactive := map[string]bool{}
+			for _, td := range o.sim.TaskDefinitions() {
+				inactive[aws.ToString(td.Family)+":"+fmt.Sprint(td.Revision)] = td.Status == types.TaskDefinitionStatusInactive
+			}
+			for _, rev := range []string{"web:1", "web:2", "web:3", "web:6", "web:7"} {
+				if inactive[rev] {
+					t.Errorf("%s was deregistered; it is in use, the rollback target or among the newest 2", rev)
+				}
+			}
+			for _, rev := range want {
+				if !inactive[rev] {
+					t.Errorf("%s is still ACTIVE", rev)
+				}
+			}
+		}},
+	// A failure deregisters nothing.
+	{name: "rolling crash, keep-revisions 2: nothing deregistered", strategy: "ROLLING", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash", world: oldRevisions, config: func(cfg *deployer.Config) { cfg.KeepRevisions = 2 },
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		noCalls: []string{"DeregisterTaskDefinition", "ListTaskDefinitions"}},
+}
+
+// execOn sets enable-execute-command: true.
+func execOn(cfg *deployer.Config) { cfg.EnableExecuteCommand = aws.Bool(true) }
+
+// execAtEnd checks web's enableExecuteCommand at the end and what each
+// UpdateService sent of it, in order ("" for nothing).
+func execAtEnd(want bool, sent ...string) func(t *testing.T, o outcome) {
+	return func(t *testing.T, o outcome) {
+		t.Helper()
+		svc, _ := o.sim.Service("prod", "web")
+		if svc.EnableExecuteCommand != want {
+			t.Errorf("enableExecuteCommand at the end: %v, want %v", svc.EnableExecuteCommand, want)
+		}
+		var got []string
+		for _, c := range o.calls {
+			if c.Op != "UpdateService" || c.ErrCode != "" {
+				continue
+			}
+			var in struct {
+				EnableExecuteCommand *bool `json:"enableExecuteCommand"`
+			}
+			if err := json.Unmarshal(c.Input, &in); err != nil {
+				t.Fatal(err)
+			}
+			v := ""
+			if in.EnableExecuteCommand != nil {
+				v = fmt.Sprint(*in.EnableExecuteCommand)
+			}
+			got = append(got, v)
+		}
+		if strings.Join(got, ",") != strings.Join(sent, ",") {
+			t.Errorf("UpdateService sent enableExecuteCommand %q, want %q", got, sent)
+		}
+	}
+}
+
+// oldRevisions registers web:2 … web:6 beside web:1 and adds service batch
+// (one task) on web:2; standalone tasks of repo/app:1 run until stopped.
+func oldRevisions(sc *ecssim.Scenario) {
+	base := sc.TaskDefinitions[0]
+	for range 5 {
+		sc.TaskDefinitions = append(sc.TaskDefinitions, base)
+	}
+	batch := sc.Services[0]
+	batch.Name, batch.TaskDefinition, batch.DesiredCount = "batch", "web:2", 1
+	sc.Services = append(sc.Services, batch)
+	sc.TaskRules = append(sc.TaskRules, ecssim.TaskRule{Image: "repo/app:1", Outcome: ecssim.OutcomeForever})
+}
+
+// runTaskOf starts one standalone task of revision rev before the step.
+func runTaskOf(rev string) func(sim *ecssim.Sim) {
+	return func(sim *ecssim.Sim) {
+		c, _ := ecssimtest.InMemoryClients(sim)
+		_, err := c.RunTask(context.Background(), &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String(rev),
+			LaunchType: types.LaunchTypeFargate, NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}})
+		if err != nil {
+			panic(fmt.Sprintf("RunTask %s: %v", rev, err))
+		}
+	}
 }
 
 // restoredBreaker is a breaker with every setting away from its default.
@@ -187,5 +310,3 @@ func TestOutcomeMatrixRolling2026(t *testing.T) {
 	t.Parallel()
 	runOutcomeRows(t, rolling2026Rows)
 }
-
-var _ = types.ThresholdTypeCount

@@ -137,6 +137,9 @@ func (r *run) preflight(ctx context.Context) error {
 			plan = append(plan, fmt.Sprintf("watch %d CloudWatch %s (all OK now) from the update to the end: ALARM rolls back", len(r.cfg.Alarms), plural(len(r.cfg.Alarms), "alarm", "alarms")))
 		}
 	}
+	if r.cfg.DryRun && r.cfg.KeepRevisions > 0 {
+		plan = append(plan, r.keepRevisionsPlan(ctx)) // revisions.go
+	}
 	r.res.Plan = plan
 	return nil
 }
@@ -222,6 +225,9 @@ func (r *run) updatePlan() []string {
 	}
 	if d := r.desiredNote(); d != "" {
 		sent = append(sent, strings.TrimPrefix(d, ", "))
+	}
+	if e := r.cfg.EnableExecuteCommand; e != nil {
+		sent = append(sent, fmt.Sprintf("enableExecuteCommand %t (a rollback restores %t)", *e, r.svc.EnableExecuteCommand))
 	}
 	if v := volumePlan(r.cfg.ServiceVolume); v != "" {
 		sent = append(sent, v)

@@ -82,6 +82,7 @@ func (r *run) redeployPrevious(ctx context.Context) (types.Service, error) {
 	}
 	in := rollbackInput(r.cfg.Cluster, r.cfg.Service, r.target, r.originalConfig(), desired)
 	in.VolumeConfigurations = r.originalVolumes() // volumes.go
+	in.EnableExecuteCommand = r.originalExec()    // update.go
 	id, svc, err := r.d.rollbackTo(ctx, in, deploymentIDs(r.svc, r.res.DeploymentID))
 	if err != nil {
 		return types.Service{}, err
@@ -281,6 +282,7 @@ func (d *Deployer) Recover(ctx context.Context, cp Checkpoint) (Result, error) {
 func recoverRedeploy(ctx context.Context, d *Deployer, cp Checkpoint, res Result, svc types.Service, what string) (Result, error) {
 	in := rollbackInput(cp.Cluster, cp.Service, cp.RollbackTarget, cp.OriginalConfiguration, cp.OriginalDesiredCount)
 	in.VolumeConfigurations = cp.originalVolumes() // volumes.go
+	in.EnableExecuteCommand = cp.OriginalEnableExecuteCommand
 	id, _, err := d.rollbackTo(ctx, in, deploymentIDs(svc))
 	if err != nil {
 		res.Status = StatusRollbackFailed

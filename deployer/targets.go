@@ -123,6 +123,17 @@ func (d *Deployer) deployMany(ctx context.Context, cfg Config) (Result, error) {
 		f.runs = append(f.runs, newRun(&rd, c, start))
 	}
 	err := f.deploy(ctx)
+	if f.succeeded() {
+		// keep-revisions (revisions.go), once the whole step succeeded:
+		// no service's revision nor rollback target is deregistered.
+		var protect []string
+		for _, r := range f.runs {
+			protect = append(protect, r.target, r.newARN)
+		}
+		for _, r := range f.runs {
+			r.keepRevisions(ctx, protect...)
+		}
+	}
 	res := f.result(start, d.now())
 	if err == nil && !res.Status.OK() {
 		err = errors.New(res.Reason)

@@ -156,6 +156,15 @@ type Config struct {
 	DesiredCount         *int32 // nil: unchanged
 	EnableECSManagedTags *bool  // nil: unchanged
 	PropagateTags        types.PropagateTags
+	// KeepRevisions, when more than 0, deregisters after a success the
+	// family's older ACTIVE revisions beyond the newest KeepRevisions,
+	// never one a service, task set or running task of the cluster uses,
+	// nor the rollback target (revisions.go).
+	KeepRevisions int
+	// EnableExecuteCommand turns ECS Exec on or off for the service's
+	// tasks with the update (nil: unchanged); every rollback puts the
+	// service's own setting back.
+	EnableExecuteCommand *bool
 
 	Wait             bool // false: register, update, return without watching
 	LogLines         int  // log lines per failing container in the diagnosis; 0 off
@@ -264,6 +273,9 @@ type Result struct {
 	// LINEAR, CANARY), as found at preflight.
 	Strategy             string
 	RollbackDeploymentID string // the rollback's deployment, if any
+	// DeregisteredRevisions are the revisions KeepRevisions deregistered
+	// after the success.
+	DeregisteredRevisions []string `json:",omitempty"`
 	// Promoted is set when TaskDefinitionARN is an existing revision
 	// (Config.Revision), not one this run registered.
 	Promoted bool
@@ -420,6 +432,9 @@ type Checkpoint struct {
 	// OriginalDesiredCount is the service's desired count before our
 	// update; set only when we changed it.
 	OriginalDesiredCount *int32 `json:",omitempty"`
+	// OriginalEnableExecuteCommand is the service's enableExecuteCommand
+	// before our update, when the update changed it (nil: unchanged).
+	OriginalEnableExecuteCommand *bool `json:",omitempty"`
 	// RestoreVolumes: our update sent volumeConfigurations, so the
 	// rollback sends back OriginalVolumes, the service's before it (none:
 	// an empty list, which removes ours).

@@ -97,6 +97,7 @@ func (r *run) updateService(ctx context.Context) (accepted bool, err error) {
 		DeploymentConfiguration: r.deploymentConfig(),
 		DesiredCount:            r.cfg.DesiredCount,
 		EnableECSManagedTags:    r.cfg.EnableECSManagedTags,
+		EnableExecuteCommand:    r.cfg.EnableExecuteCommand,
 		PropagateTags:           r.cfg.PropagateTags,
 		VolumeConfigurations:    r.newVolumes(), // volumes.go
 	}
@@ -136,4 +137,14 @@ func (r *run) updateService(ctx context.Context) (accepted bool, err error) {
 	}
 	r.checkpoint(PhaseUpdated)
 	return true, err
+}
+
+// originalExec is the service's enableExecuteCommand as it was before our
+// update, when the update changes it: what a rollback sends back (nil:
+// the update leaves it alone, and so does the rollback).
+func (r *run) originalExec() *bool {
+	if r.cfg.EnableExecuteCommand == nil || *r.cfg.EnableExecuteCommand == r.svc.EnableExecuteCommand {
+		return nil
+	}
+	return aws.Bool(r.svc.EnableExecuteCommand)
 }

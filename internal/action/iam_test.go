@@ -187,6 +187,16 @@ func iamScenarios() []iamScenario {
 			}},
 		{name: "deregister-failed", inputs: map[string]string{"image": "repo/app:crash", "deregister-failed": "true"}, wantStatus: "rolled-back",
 			wantOps: []string{"DeregisterTaskDefinition"}},
+		{name: "keep-revisions", inputs: map[string]string{"image": "repo/app:2", "keep-revisions": "1", "enable-execute-command": "true"}, wantStatus: "succeeded",
+			wantOps: []string{"ListTaskDefinitions", "ListServices", "DeregisterTaskDefinition"},
+			sc: func(sc *ecssim.Scenario) {
+				old := sc.TaskDefinitions[0]
+				old.Revision, old.TaskDefinitionArn = 0, nil
+				sc.TaskDefinitions = append([]ecssim.ScenarioTaskDefinition{old}, sc.TaskDefinitions...)
+				sc.Services[0].TaskDefinition = aws.ToString(sc.TaskDefinitions[0].Family) + ":2"
+			}},
+		{name: "keep-revisions dry run", inputs: map[string]string{"image": "repo/app:2", "keep-revisions": "1", "dry-run": "true"}, wantStatus: "dry-run",
+			wantOps: []string{"ListTaskDefinitions"}},
 		{name: "alarm during the bake: rolled back", inputs: map[string]string{"image": "repo/app:2", "alarms": "web-5xx", "bake-time": "30s", "poll-interval": "100ms"},
 			wantStatus: "rolled-back", wantOps: []string{"DescribeAlarms"},
 			sc: func(sc *ecssim.Scenario) {

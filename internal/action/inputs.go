@@ -78,12 +78,14 @@ func inputSpecs() []inputSpec {
 		{Name: inDesiredCount, Kind: kindInt, Usage: "new desired count; none leaves it unchanged"},
 		{Name: inEnableECSManagedTags, Kind: kindBool, Usage: "turn Amazon ECS managed tags on or off; none leaves it unchanged"},
 		{Name: inPropagateTags, Usage: "TASK_DEFINITION, SERVICE or NONE; none leaves it unchanged"},
+		{Name: inEnableExecuteCommand, Kind: kindBool, Usage: "turn ECS Exec on or off for the service's tasks with the update (a rollback restores the service's own); none leaves it unchanged"},
 		{Name: inWait, Default: "true", Kind: kindBool, Usage: "watch the deployment; false: register, update and return"},
 		{Name: inWaitForServiceStability, Kind: kindBool, Usage: "aws-actions compatibility: false is the same as wait: false"},
 		{Name: inLogLines, Default: "20", Kind: kindInt, Usage: "log lines per failing container in the diagnosis; 0 turns it off"},
 		{Name: inOnCancel, Default: string(deployer.OnCancelRollback), Usage: "on cancellation: rollback or leave"},
 		{Name: inOnBusy, Default: string(deployer.OnBusyWait), Usage: "when another deployment is in progress: wait or fail"},
 		{Name: inDeregisterFailed, Default: "false", Kind: kindBool, Usage: "after a verified rollback, deregister the failed revision"},
+		{Name: inKeepRevisions, Kind: kindInt, Usage: "after a success, deregister the family's older ACTIVE revisions beyond the newest N, never one in use in the cluster nor the rollback target; none keeps all"},
 		{Name: inDryRun, Default: "false", Kind: kindBool, Usage: "run the preflight and print the plan; change nothing"},
 		{Name: inOnPause, Default: string(deployer.OnPauseReturn), Usage: "when our deployment waits at a PAUSE hook: return (status paused), continue or rollback"},
 		{Name: inResume, Usage: "continue or rollback the deployment waiting at a PAUSE hook (with service or services, no image)"},
@@ -224,6 +226,7 @@ func parseInputs(get func(name string) string, opts parseOptions) (*parsed, erro
 		(*inputParser).serviceInputs,    // inputs_service.go: the service's settings (percentages, desired count, tags)
 		(*inputParser).runInputs,        // inputs_watch.go: wait, log-lines, on-cancel, on-busy, deregister-failed, dry-run
 		(*inputParser).bakeInputs,       // inputs_bake.go: bake-time, alarms (after wait)
+		(*inputParser).revisionsInputs,  // inputs_revisions.go: keep-revisions (after wait)
 		(*inputParser).strategyInputs,   // inputs_strategies.go: on-pause, resume
 		(*inputParser).verifyInputs,     // inputs_verify.go: verify
 		(*inputParser).codeDeployInputs, // inputs_codedeploy.go: codedeploy-*

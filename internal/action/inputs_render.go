@@ -243,7 +243,7 @@ func (p *inputParser) registerOnly(out *parsed) {
 		return
 	}
 	runTask := p.runTaskOn()
-	for _, name := range []string{inRevision, inPreDeployCommand, inResume, inDesiredCount, inServiceEBSVolume, inAlarms, inMinimumHealthyPercent, inMaximumPercent, inEnableECSManagedTags, inPropagateTags} {
+	for _, name := range []string{inRevision, inPreDeployCommand, inResume, inDesiredCount, inServiceEBSVolume, inAlarms, inMinimumHealthyPercent, inMaximumPercent, inEnableECSManagedTags, inPropagateTags, inEnableExecuteCommand, inKeepRevisions} {
 		if name == inEnableECSManagedTags && runTask {
 			continue // run-task's task takes it, as the deploy action sends it
 		}

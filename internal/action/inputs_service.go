@@ -18,6 +18,9 @@ const (
 	inDesiredCount          = "desired-count"
 	inEnableECSManagedTags  = "enable-ecs-managed-tags"
 	inPropagateTags         = "propagate-tags"
+	// enable-execute-command: the official deploy action's users' ask
+	// #327 (open since 2022), not an input of that action.
+	inEnableExecuteCommand = "enable-execute-command"
 )
 
 // propagateValues are the values propagate-tags takes.
@@ -25,7 +28,7 @@ var propagateValues = []types.PropagateTags{types.PropagateTagsTaskDefinition, t
 
 // serviceInputs parses the service settings: minimum-healthy-percent,
 // maximum-percent, force-new-deployment, desired-count,
-// enable-ecs-managed-tags and propagate-tags.
+// enable-ecs-managed-tags, propagate-tags and enable-execute-command.
 func (p *inputParser) serviceInputs(out *parsed, _ parseOptions) {
 	cfg := &out.Config
 	cfg.MinimumHealthyPercent = p.percent(inMinimumHealthyPercent, 0, 100)
@@ -54,6 +57,11 @@ func (p *inputParser) serviceInputs(out *parsed, _ parseOptions) {
 		}
 	}
 	cfg.PropagateTags = p.propagateTags()
+	if s := p.raw(inEnableExecuteCommand); s != "" {
+		if b, ok := p.parseBool(inEnableExecuteCommand, s); ok {
+			cfg.EnableExecuteCommand = &b
+		}
+	}
 }
 
 func (p *inputParser) propagateTags() types.PropagateTags {

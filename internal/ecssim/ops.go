@@ -81,6 +81,10 @@ func (s *Sim) dispatchECS(req *request) (any, *apiError) {
 		return handle(s, req, v.DescribeTaskSets, s.describeTaskSets)
 	case "UpdateExpressGatewayService":
 		return handle(s, req, v.UpdateExpressGatewayService, s.updateExpressGatewayService)
+	case "ListTaskDefinitions":
+		return handle(s, req, v.ListTaskDefinitions, s.listTaskDefinitions) // lists.go
+	case "ListServices":
+		return handle(s, req, v.ListServices, s.listServices)
 	}
 	return nil, &apiError{Code: "UnknownOperationException", Message: fmt.Sprintf("Unknown operation %q.", req.op), Status: 400}
 }
