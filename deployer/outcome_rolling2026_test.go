@@ -109,6 +109,51 @@ var rolling2026Rows = []outcomeRow{
 			}
 		}},
 
+	// --- issue 26, section 5: the November 2025 rolling change ---
+	// An old task (web:1) stops during our deployment (terminated); ECS
+	// replaces it from web:1, in the old deployment: neither our failure
+	// (no rollback, nothing of ours stopped) nor our progress (ours
+	// completes with its own two tasks).
+	{name: "rolling, an old task stopped during our deployment: ECS replaces it from the old revision", strategy: "ROLLING", moment: "scale-up", fault: "an old task terminated",
+		image: "repo/app:slow",
+		setup: func(sim *ecssim.Sim) {
+			afterUpdate(sim, 8*time.Second, func() { stopTaskOf(sim, "web:1", "Spot interruption") })
+		},
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}, wantReason: []string{"2/2 tasks of web:2 running"},
+		check: func(t *testing.T, o outcome) {
+			updateServiceCalls(1)(t, o)
+			if n := startedOf(o.sim, "web:1"); n != 3 {
+				t.Errorf("%d tasks of web:1 started, want 3 (its two, and ECS's replacement from web:1)", n)
+			}
+			if n := startedOf(o.sim, "web:2"); n != 2 {
+				t.Errorf("%d tasks of web:2 started, want 2 (the replacement is not ours)", n)
+			}
+		}},
+	// Application Auto Scaling scales the service out to 4 during our
+	// deployment: ECS scales both revisions (web:1 gets its share); ours
+	// completes at 4/4 and the old revision's scale-out is not counted as
+	// ours.
+	{name: "rolling, scale-out to 4 during our deployment: both revisions scale", strategy: "ROLLING", moment: "scale-up", fault: "scale-out by Application Auto Scaling",
+		image: "repo/app:slow",
+		setup: func(sim *ecssim.Sim) {
+			afterUpdate(sim, 8*time.Second, func() { scaleTo(sim, 4) })
+		},
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"}, wantReason: []string{"4/4 tasks of web:2 running"},
+		check: func(t *testing.T, o outcome) {
+			updateServiceCalls(2)(t, o) // ours and the scale-out
+			if n := startedOf(o.sim, "web:1"); n != 4 {
+				t.Errorf("%d tasks of web:1 started, want 4 (its two and its share of the scale-out)", n)
+			}
+		}},
+	// Our revision crashes and the old one is scaled out meanwhile: the
+	// failure is ours alone (our tasks), rolled back to web:1.
+	{name: "rolling crash while scaling out to 4: our failure, rolled back", strategy: "ROLLING", moment: "scale-up", fault: "crash; scale-out by Application Auto Scaling",
+		image: "repo/app:crash", config: func(cfg *deployer.Config) { cfg.FailedTasksThreshold = 3 },
+		setup: func(sim *ecssim.Sim) {
+			afterUpdate(sim, 2*time.Second, func() { scaleTo(sim, 4) })
+		},
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}},
+
 	// --- issue 26, section 6: enable-execute-command ---
 	{name: "rolling healthy, enable-execute-command true", strategy: "ROLLING", moment: "-", fault: "none",
 		config: execOn, want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:2"},
@@ -167,6 +212,40 @@ var rolling2026Rows = []outcomeRow{
 		image: "repo/app:crash", world: oldRevisions, config: func(cfg *deployer.Config) { cfg.KeepRevisions = 2 },
 		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
 		noCalls: []string{"DeregisterTaskDefinition", "ListTaskDefinitions"}},
+}
+
+// stopTaskOf stops (StopTask) one running task of revision rev.
+func stopTaskOf(sim *ecssim.Sim, rev, reason string) {
+	c, _ := ecssimtest.InMemoryClients(sim)
+	for _, tk := range sim.Tasks("prod") {
+		if strings.HasSuffix(aws.ToString(tk.TaskDefinitionArn), "/"+rev) && aws.ToString(tk.LastStatus) == "RUNNING" && aws.ToString(tk.DesiredStatus) == "RUNNING" {
+			if _, err := c.StopTask(context.Background(), &ecs.StopTaskInput{Cluster: aws.String("prod"), Task: tk.TaskArn, Reason: aws.String(reason)}); err != nil {
+				panic(err)
+			}
+			return
+		}
+	}
+	panic("no running task of " + rev)
+}
+
+// scaleTo sets web's desired count as Application Auto Scaling does
+// (UpdateService with desiredCount only).
+func scaleTo(sim *ecssim.Sim, n int32) {
+	c, _ := ecssimtest.InMemoryClients(sim)
+	if _, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), DesiredCount: aws.Int32(n)}); err != nil {
+		panic(err)
+	}
+}
+
+// startedOf counts the tasks of revision rev the cluster ever started.
+func startedOf(sim *ecssim.Sim, rev string) int {
+	n := 0
+	for _, tk := range sim.Tasks("prod") {
+		if strings.HasSuffix(aws.ToString(tk.TaskDefinitionArn), "/"+rev) {
+			n++
+		}
+	}
+	return n
 }
 
 // execOn sets enable-execute-command: true.

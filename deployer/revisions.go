@@ -87,6 +87,9 @@ func (r *run) planPruning(ctx context.Context, family string, keep int, extra ..
 			p.inUse[arn] = "the rollback target or a revision this step deploys"
 		}
 	}
+	if !slices.ContainsFunc(candidates, func(arn string) bool { _, ok := p.inUse[arn]; return !ok }) {
+		return p, nil // every older revision is protected already: no need to read the cluster
+	}
 	if err := r.revisionsInUse(ctx, lister, family, p.inUse); err != nil {
 		return p, err
 	}

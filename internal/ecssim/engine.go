@@ -290,9 +290,11 @@ func (s *Sim) beginStop(t *task, now time.Time, code types.TaskStopCode, reason 
 	if code == types.TaskStopCodeServiceSchedulerInitiated && !failure {
 		return
 	}
-	// A task of the deployment failed on its own.
+	// A task of the deployment failed on its own (or someone stopped it).
 	if d.status == "PRIMARY" {
 		d.nextLaunch = now.Add(s.timings.RetryBackoff.D())
+	} else {
+		s.oldTaskStopped(t, d, now) // rolling2025.go: replaced from its own revision
 	}
 	if !failure || t.healthyOnce {
 		return
@@ -422,8 +424,9 @@ func (s *Sim) schedule(svc *service, now time.Time) bool {
 	primWanted, scaledIn := s.scaleIn(svc, prim, now)
 	launched := s.launch(svc, prim, len(primWanted), live, now)
 	drained := s.drain(svc, prim, healthy, now)
+	refilled := s.refillOld(svc, now) // rolling2025.go
 	concluded := s.conclude(svc, prim, now)
-	return scaledIn || launched || drained || concluded
+	return scaledIn || launched || drained || refilled || concluded
 }
 
 // liveAndHealthy counts the service's tasks not yet STOPPED, and of them
@@ -517,7 +520,7 @@ func (s *Sim) drain(svc *service, prim *deployment, healthy int, now time.Time) 
 			if t.desired != "RUNNING" {
 				continue
 			}
-			if !t.healthyForDeployment() {
+			if !t.healthyForDeployment() && !(t.refill && !t.healthyOnce) { // a refill on its way is let start
 				s.stopByScheduler(t, prim, now)
 				stopped = append(stopped, t)
 				continue
@@ -541,7 +544,7 @@ func (s *Sim) drain(svc *service, prim *deployment, healthy int, now time.Time) 
 				n++
 			}
 		}
-		d.desired = n
+		d.desired = n + d.owed
 	}
 	return changed
 }

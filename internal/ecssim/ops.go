@@ -528,6 +528,9 @@ func (s *Sim) updateService(in *ecs.UpdateServiceInput, now time.Time) (*ecs.Upd
 	svc.minHealthy, svc.maxPercent, svc.cb, svc.alarms, svc.earlySuccess = minH, maxP, cb, alarms, early
 	staged.applyTo(svc.sdx)
 	if in.DesiredCount != nil {
+		if newTD == nil && !in.ForceNewDeployment {
+			s.scaleOutOld(svc, *in.DesiredCount, now) // rolling2025.go: both revisions scale out
+		}
 		svc.desired = *in.DesiredCount
 		svc.deps[0].desired = svc.desired
 		svc.deps[0].updatedAt = now

@@ -151,20 +151,24 @@ type service struct {
 }
 
 type deployment struct {
-	id             string
-	status         string // PRIMARY or ACTIVE
-	td             *taskDef
-	desired        int32
-	failed         int32
-	consec         int32 // consecutive failures, never reset by success evaluation
-	evaluating     bool
-	rollout        types.DeploymentRolloutState
-	reason         string
-	createdAt      time.Time
-	updatedAt      time.Time
-	nextLaunch     time.Time
-	tripAt         time.Time // when the circuit breaker fails it (Timings.BreakerTrip after the threshold)
-	live           []*task   // tasks not yet STOPPED
+	id         string
+	status     string // PRIMARY or ACTIVE
+	td         *taskDef
+	desired    int32
+	failed     int32
+	consec     int32 // consecutive failures, never reset by success evaluation
+	evaluating bool
+	rollout    types.DeploymentRolloutState
+	reason     string
+	createdAt  time.Time
+	updatedAt  time.Time
+	nextLaunch time.Time
+	tripAt     time.Time // when the circuit breaker fails it (Timings.BreakerTrip after the threshold)
+	// owed is how many tasks an older (ACTIVE) deployment is to start
+	// from its own revision: replacements of its tasks that stopped on
+	// their own, and its share of a scale-out (rolling2025.go).
+	owed           int32
+	live           []*task // tasks not yet STOPPED
 	unableSent     bool
 	bakeUntil      time.Time        // end of ECS's bake with deployment alarms
 	ecsRollback    bool             // started by ECS's own rollback
@@ -223,6 +227,7 @@ type task struct {
 	stoppedReason string
 	next          time.Time
 	healthyOnce   bool
+	refill        bool  // started by an older deployment to replace a task or scale out (rolling2025.go)
 	version       int64 // bumped on every change, as ECS does
 
 	// secretError is why ECS could not fetch a Secrets Manager secret
