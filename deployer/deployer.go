@@ -139,6 +139,7 @@ func (d *Deployer) Deploy(ctx context.Context, cfg Config) (Result, error) {
 	r := newRun(d, cfg, d.now())
 	err := r.deploy(ctx)
 	r.keepRevisions(ctx) // revisions.go: after a success only
+	r.restoreExec(ctx)   // exec.go: after a rollback that did not send it
 	r.res.Alarms = r.alarmsReport()
 	r.res.FinishedAt = d.now()
 	if r.res.Status == "" {

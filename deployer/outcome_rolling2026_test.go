@@ -169,6 +169,18 @@ var rolling2026Rows = []outcomeRow{
 		image: "repo/app:pending", config: execOn, killWhen: updatedAgo(30 * time.Second), post: true,
 		wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
 		check: execAtEnd(false, "true", "false")},
+	// A blue/green rollback (StopServiceDeployment) puts the previous
+	// service revision back, which does not carry enableExecuteCommand:
+	// it is sent alone after the rollback.
+	{name: "blue/green crash, enable-execute-command true: put back after the rollback", strategy: "BLUE_GREEN", moment: "scale-up", fault: "crash",
+		image: "repo/app:crash", config: execOn,
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, calls: []string{"StopServiceDeployment"},
+		check: execAtEnd(false, "true", "false")},
+	// A CODE_DEPLOY service is deployed by CodeDeploy: the input is
+	// refused before any change.
+	{name: "CodeDeploy, enable-execute-command: refused before any change", strategy: deployer.StrategyCodeDeploy, moment: "preflight", fault: "bad input",
+		config: execOn, want: deployer.StatusFailed, wantReason: []string{"EnableExecuteCommand: service web uses the CODE_DEPLOY deployment controller"},
+		serving: map[string]string{"web": "web:1"}, noCalls: []string{"RegisterTaskDefinition", "UpdateService", "CreateDeployment"}},
 	// Empty leaves it alone: neither the update nor the rollback sends it.
 	{name: "rolling crash, enable-execute-command empty", strategy: "ROLLING", moment: "scale-up", fault: "crash",
 		image: "repo/app:crash", want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},

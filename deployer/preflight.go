@@ -42,6 +42,9 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	r.strategy = chooseStrategy(r, svc)
 	r.res.Strategy = r.strategy.name()
+	if err := r.checkExec(); err != nil { // exec.go
+		return err
+	}
 	if err := r.strategy.preflight(ctx); err != nil {
 		return err
 	}

@@ -134,6 +134,9 @@ func (d *Deployer) deployMany(ctx context.Context, cfg Config) (Result, error) {
 			r.keepRevisions(ctx, protect...)
 		}
 	}
+	for _, r := range f.runs {
+		r.restoreExec(ctx) // exec.go
+	}
 	res := f.result(start, d.now())
 	if err == nil && !res.Status.OK() {
 		err = errors.New(res.Reason)

@@ -206,7 +206,7 @@ func configFieldsAsInputs(s string, runTask bool) string {
 		"LogLines", inLogLines, "Timeout", inTimeout, "OnBusy", inOnBusy, "OnCancel", inOnCancel, "OnPause", inOnPause,
 		"TaskDefinition", inTaskDefinition, "BaseRevision", inTaskDefinitionFamily, "Render", "the render inputs",
 		"Services", inServices, "Service", inService, "Alarms", inAlarms, "Resume", inResume,
-		"Images", inImages, "Revision", inRevision, "KeepRevisions", inKeepRevisions,
+		"Images", inImages, "Revision", inRevision, "KeepRevisions", inKeepRevisions, "EnableExecuteCommand", inEnableExecuteCommand,
 		"EnableECSManagedTags", inEnableECSManagedTags, "PropagateTags", inPropagateTags, "ServiceVolume", inServiceEBSVolume,
 	}
 	var b strings.Builder
