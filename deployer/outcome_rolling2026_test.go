@@ -219,6 +219,24 @@ var rolling2026Rows = []outcomeRow{
 				}
 			}
 		}},
+	// Two services in one step: each trims its own family once the whole
+	// step succeeded; web:1 stays (web's rollback target), web:2 (batch's)
+	// and worker:1 (worker's target) too.
+	{name: "two rolling services, keep-revisions 1", strategy: "ROLLING", services: 2, moment: "after success", fault: "none",
+		world: oldRevisions, config: func(cfg *deployer.Config) { cfg.KeepRevisions = 1 },
+		want: deployer.StatusSucceeded, serving: map[string]string{"web": "web:7", "worker": "worker:2", "batch": "web:2"},
+		check: func(t *testing.T, o outcome) {
+			inactive := map[string]bool{}
+			for _, td := range o.sim.TaskDefinitions() {
+				inactive[aws.ToString(td.Family)+":"+fmt.Sprint(td.Revision)] = td.Status == types.TaskDefinitionStatusInactive
+			}
+			want := map[string]bool{"web:1": false, "web:2": false, "web:3": true, "web:4": true, "web:5": true, "web:6": true, "web:7": false, "worker:1": false, "worker:2": false}
+			for rev, w := range want {
+				if inactive[rev] != w {
+					t.Errorf("%s deregistered: %v, want %v", rev, inactive[rev], w)
+				}
+			}
+		}},
 	// A failure deregisters nothing.
 	{name: "rolling crash, keep-revisions 2: nothing deregistered", strategy: "ROLLING", moment: "scale-up", fault: "crash",
 		image: "repo/app:crash", world: oldRevisions, config: func(cfg *deployer.Config) { cfg.KeepRevisions = 2 },
