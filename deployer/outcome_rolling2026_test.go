@@ -167,7 +167,7 @@ var rolling2026Rows = []outcomeRow{
 	// checkpoint.
 	{name: "rolling killed mid-watch with enable-execute-command true, post step", strategy: "ROLLING", moment: "watch", fault: "SIGKILL, then the post step",
 		image: "repo/app:pending", config: execOn, killWhen: updatedAgo(30 * time.Second), post: true,
-		wantPost: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		wantPost: deployer.StatusRollbackIssued, serving: map[string]string{"web": "web:1"},
 		check: execAtEnd(false, "true", "false")},
 	// A blue/green rollback (StopServiceDeployment) puts the previous
 	// service revision back, which does not carry enableExecuteCommand:
