@@ -689,14 +689,13 @@ func (st *codeDeployStrategy) resume(ctx context.Context) bool {
 	r.mark("resumed at Ready")
 	if r.cfg.Resume == ResumeRollback {
 		r.d.emit(EventPhase, "Roll back CodeDeploy deployment %s at Ready (resume: rollback)", id)
-		r.checkpoint(PhaseRollingBack)
-		if err := st.rollback(ctx); err != nil {
-			r.res.Status = StatusFailed
-			r.res.Reason = fmt.Sprintf("resume: %v; the deployment still waits in Ready", err)
-			r.checkpoint(PhaseDone)
+		if err := r.issueRollback(ctx); err != nil {
+			// The checkpoint names the rollback owed: the post step issues it.
+			r.res.Status = StatusRollbackFailed
+			r.res.Reason = fmt.Sprintf("resume: rollback: %v; the deployment still waits in Ready", err)
+			r.res.ManualRollback = st.manualRollback()
 			return false
 		}
-		r.mark("rollback issued")
 		_ = r.awaitRollback(ctx, fmt.Sprintf("CodeDeploy deployment %s of %s was waiting in Ready; resume: rollback", id, taskdef.ShortRevision(r.newARN)), "")
 		return false
 	}

@@ -254,9 +254,17 @@ func (st *codeDeployStrategy) rollback(ctx context.Context) error {
 				r.d.emit(EventInfo, "StopDeployment %s refused: the deployment has just completed; reading it again", st.id)
 				continue
 			}
-			// A retried call may have been applied.
-			if i, gerr := st.get(ctx, st.id); gerr == nil && i.RollbackInfo != nil && aws.ToString(i.RollbackInfo.RollbackDeploymentId) != "" {
-				return nil
+			// A retried call may have been applied, or the deployment may
+			// have finished while it was retried: read again, and re-plan
+			// when it is no longer running.
+			if i, gerr := st.get(ctx, st.id); gerr == nil {
+				if rollbackOf(i) != "" {
+					return nil
+				}
+				if !slices.Contains(activeStatuses, i.Status) {
+					refused = err
+					continue
+				}
 			}
 			return fmt.Errorf("stop CodeDeploy deployment %s with rollback: %w", st.id, err)
 		case cdRedeploy:
@@ -368,6 +376,26 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 		return res, fmt.Errorf("post: %w", err)
 	}
 	owed := cp.Phase == PhaseRollbackOwed
+	// rolling-back names the rollback the main step saw accepted: it is
+	// checked; settled or in progress, nothing more is sent; failed, it is
+	// owed again.
+	if rb := cmp.Or(cp.RollbackDeploymentID, rollbackOf(info)); cp.Phase == PhaseRollingBack && rb != "" {
+		if ri, err := getCodeDeployment(ctx, d.cd, rb); err == nil {
+			switch {
+			case slices.Contains(activeStatuses, ri.Status):
+				res.Status, res.RollbackDeploymentID, res.ManualRollback = StatusRollbackIssued, rb, codeDeployWaitCommand(rb)
+				res.Reason = fmt.Sprintf("the main step's rollback of CodeDeploy deployment %s, deployment %s, is %s (not watched to its end)", cp.DeploymentID, rb, ri.Status)
+				return res, nil
+			case ri.Status == cdtypes.DeploymentStatusSucceeded:
+				res.RollbackDeploymentID = rb
+				res.Reason = fmt.Sprintf("the main step's rollback of CodeDeploy deployment %s, deployment %s, Succeeded; nothing to do", cp.DeploymentID, rb)
+				return res, nil
+			}
+		}
+	}
+	if cp.Phase == PhaseRollingBack {
+		owed = true // accepted, not seen settled, and not in progress now
+	}
 	active := slices.Contains(activeStatuses, info.Status)
 	rev := taskdef.ShortRevision(cp.TaskDefinition)
 	what := fmt.Sprintf("the main step ended while CodeDeploy deployment %s of %s was %s", cp.DeploymentID, rev, info.Status)
@@ -398,7 +426,7 @@ func (st *codeDeployStrategy) recover(ctx context.Context, d *Deployer, cp Check
 		res.RollbackDeploymentID = rb
 		res.Reason = fmt.Sprintf("CodeDeploy deployment %s is %s and CodeDeploy rolls it back (deployment %s, %s)", cp.DeploymentID, info.Status, rb, rbStatus)
 		if rbStatus != cdtypes.DeploymentStatusSucceeded {
-			res.Status, res.ManualRollback = StatusRolledBack, codeDeployWaitCommand(rb)
+			res.Status, res.ManualRollback = StatusRollbackIssued, codeDeployWaitCommand(rb)
 		}
 		return res, nil
 	case !owed && (info.Status == cdtypes.DeploymentStatusSucceeded || active && info.InstanceTerminationWaitTimeStarted):

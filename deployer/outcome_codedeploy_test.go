@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -320,11 +321,9 @@ var codeDeploySeamRows = []outcomeRow{
 	// AppSpec), finds none and says so, not rollback-failed (campaign
 	// seeds 2801, 2594).
 	func() outcomeRow {
-		var hold *ecssim.Hold
 		return outcomeRow{name: "CodeDeploy killed while CreateDeployment is in flight, post step", strategy: deployer.StrategyCodeDeploy, moment: "start", fault: "SIGKILL during CreateDeployment",
-			setup:      func(sim *ecssim.Sim) { hold = sim.Hold("CreateDeployment") },
-			killWhen:   func(*ecssim.Sim) bool { return hold.Count() > 0 },
-			beforePost: func(*ecssim.Sim) { hold.Release() }, post: true,
+			setup:    func(sim *ecssim.Sim) { holdOn(sim, "CreateDeployment") },
+			killWhen: heldOn, beforePost: releaseOn, post: true,
 			wantPost: "", serving: map[string]string{"web": "web:1"},
 			check: func(t *testing.T, o outcome) {
 				if id := o.cps[len(o.cps)-1].DeploymentID; id != "" {
@@ -332,6 +331,66 @@ var codeDeploySeamRows = []outcomeRow{
 				}
 				if !strings.Contains(o.post.Reason, "nothing to do") {
 					t.Errorf("post step: %q", o.post.Reason)
+				}
+			}}
+	}(),
+
+	// Rule 3: a bake failure after Succeeded, and the step killed while its
+	// rollback (a new deployment of web:1) is in flight, or failing and
+	// retried: the checkpoint names the rollback owed, and the post step
+	// issues it although our deployment Succeeded.
+	func() outcomeRow {
+		return outcomeRow{name: "CodeDeploy alarm after Succeeded, killed during the rollback's CreateDeployment, post step", strategy: deployer.StrategyCodeDeploy, moment: "our bake (deployment Succeeded)", fault: "alarm; SIGKILL during the rollback call",
+			world: withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second)), config: bakeWith(5*time.Minute, "web-5xx"),
+			setup: func(sim *ecssim.Sim) {
+				onOurDeployment(sim, func(_ *ecssim.Sim, info cdtypes.DeploymentInfo) bool {
+					return info.Status == cdtypes.DeploymentStatusSucceeded
+				},
+					func(*codedeploy.Client, string) { holdOn(sim, "CreateDeployment") })
+			},
+			killWhen: heldOn, beforePost: releaseOn, post: true,
+			wantPost: deployer.StatusRollbackIssued,
+			check: func(t *testing.T, o outcome) {
+				lastCheckpointIs(deployer.PhaseRollbackOwed)(t, o)
+				cdRolledBackByNewDeployment(t, o)
+			}}
+	}(),
+	{name: "CodeDeploy alarm after Succeeded, killed while the rollback's CreateDeployment is retried, post step", strategy: deployer.StrategyCodeDeploy, moment: "our bake (deployment Succeeded)", fault: "alarm; the rollback call fails; SIGKILL",
+		world: withAlarms(alarmAt("web-5xx", ecssim.AnchorCompleted, 20*time.Second)), config: bakeWith(5*time.Minute, "web-5xx"),
+		setup: func(sim *ecssim.Sim) {
+			sim.InjectFault("CreateDeployment", ecssim.Fault{Error: "ServerException", Message: "injected", OnCall: 2})
+		},
+		killWhen: func(sim *ecssim.Sim) bool {
+			n := 0
+			for _, c := range sim.Calls() {
+				if c.Op == "CreateDeployment" && c.ErrCode != "" {
+					n++
+				}
+			}
+			return n >= 2
+		},
+		beforePost: func(sim *ecssim.Sim) { sim.ClearFaults() }, post: true,
+		wantPost: deployer.StatusRollbackIssued,
+		check: func(t *testing.T, o outcome) {
+			lastCheckpointIs(deployer.PhaseRollbackOwed)(t, o)
+			cdRolledBackByNewDeployment(t, o)
+		}},
+	// The same in CodeDeploy's termination wait: the owed rollback is a
+	// StopDeployment with rollback.
+	func() outcomeRow {
+		return outcomeRow{name: "CodeDeploy alarm in the termination wait, killed during StopDeployment, post step", strategy: deployer.StrategyCodeDeploy, moment: "our bake (termination wait)", fault: "alarm; SIGKILL during the rollback call",
+			world: func(sc *ecssim.Scenario) {
+				cdGroup(func(g *ecssim.ScenarioDeploymentGroup) { g.TerminationWaitMinutes = 60 })(sc)
+				withAlarms(alarmAt("web-5xx", ecssim.AnchorUpdate, 2*time.Minute))(sc)
+			},
+			config:   bakeWith(5*time.Minute, "web-5xx"),
+			setup:    func(sim *ecssim.Sim) { holdOn(sim, "StopDeployment") },
+			killWhen: heldOn, beforePost: releaseOn, post: true,
+			wantPost: deployer.StatusRollbackIssued,
+			check: func(t *testing.T, o outcome) {
+				lastCheckpointIs(deployer.PhaseRollbackOwed)(t, o)
+				if _, primary, _ := o.sim.CodeDeployTraffic("prod", "web"); !strings.HasSuffix(primary, "/web:1") {
+					t.Errorf("production runs %s, want web:1", primary)
 				}
 			}}
 	}(),
@@ -441,6 +500,26 @@ func someoneEndsOurTerminationWait(sim *ecssim.Sim) {
 	onOurDeployment(sim, inTerminationWait(0), func(cd *codedeploy.Client, id string) {
 		cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
 	})
+}
+
+// cdHolds keeps each run's hold apart: a row is played by more than one
+// test at once (TestPrintedCommandsWork replays every row).
+var cdHolds sync.Map // *ecssim.Sim → *ecssim.Hold
+
+// holdOn holds op's calls in sim's run (heldOn, releaseOn).
+func holdOn(sim *ecssim.Sim, op string) { cdHolds.Store(sim, sim.Hold(op)) }
+
+// heldOn is killWhen's: a call of the run's hold is held.
+func heldOn(sim *ecssim.Sim) bool {
+	h, ok := cdHolds.Load(sim)
+	return ok && h.(*ecssim.Hold).Count() > 0
+}
+
+// releaseOn lets the run's held calls go (before the post step).
+func releaseOn(sim *ecssim.Sim) {
+	if h, ok := cdHolds.LoadAndDelete(sim); ok {
+		h.(*ecssim.Hold).Release()
+	}
 }
 
 // cdAutoRollbackSent checks whether our CreateDeployment turned

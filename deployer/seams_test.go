@@ -117,19 +117,15 @@ func (k knownSeamFailure) String() string {
 // fails the test. Remove an entry with its fix.
 var seamsKnownFailing = []knownSeamFailure{
 	{seamSucceededNotServing, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S1, seams-staged: our tasks crash between the last poll and the verdict (the bake's end makes no final read; COMPLETED/SUCCESSFUL in the poll of the crash): rule 2"},
-	{seamSucceededNotServing, []string{deployer.StrategyCodeDeploy}, "C4, seams-codedeploy: Succeeded with none of our tasks running (crash loop): rule 2"},
+	{seamCommandRefused, []string{deployer.StrategyCodeDeploy}, "C9, seams-codedeploy: two services, the peer's StopDeployment fails (5xx) until its deployment Succeeded; the stop-deployment printed while it ran is refused once it finished (seed 1778, 1 run in 4)"},
+	{seamFailedRevisionLeft, []string{deployer.StrategyCodeDeploy}, "C9, seams-codedeploy: the same case; the person's refused stop-deployment leaves web:2"},
+	{seamSucceededNotServing, []string{deployer.StrategyCodeDeploy}, "C4, seams-codedeploy: with two services, one service's success verdict (its tasks all running) is stale when the step ends: they crash while the other service is still watched (seed 727); a fleet-level rule-2 seam, like S1"},
 	{seamScopeAllPartial, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S2, seams-staged: on-pause rollback of one service leaves the other, SUCCESSFUL meanwhile, on the new revision"},
 	{seamCommandRefused, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S3, seams-staged: stop-service-deployment printed for a SUCCESSFUL deployment (StopServiceDeployment refused: ConflictException)"},
 	{seamFailedRevisionLeft, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S3, seams-staged: rollback-failed on a SUCCESSFUL deployment and the post step leaves it"},
-	{seamFailedRevisionLeft, []string{deployer.StrategyCodeDeploy}, "C1, seams-codedeploy: a failed or Succeeded deployment left serving by the post step (auto-rollback off, rollback refused until it finished)"},
 	{seamOwedRollbackDropped, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S4, seams-staged: killed during the rollback call after COMPLETED/SUCCESSFUL: checkpoint rolling-back, the post step leaves the deployment"},
-	{seamOwedRollbackDropped, []string{deployer.StrategyCodeDeploy}, "C6, seams-codedeploy: killed during the rollback call: the post step leaves the Succeeded deployment"},
-	{seamKilledUnsettled, []string{deployer.StrategyCodeDeploy}, "C6, seams-codedeploy: killed during the rollback call: the post step leaves the Succeeded deployment"},
 	{seamPostRolledBackNotFinal, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S5, seams-staged: the post step rolls back one service, says rolled-back, and leaves the peer it owed"},
 	{seamPostUnwatched, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S6, seams-staged: the post step says rolled-back for a rollback it only issued"},
-	{seamPostUnwatched, []string{deployer.StrategyCodeDeploy}, "C7, seams-codedeploy: the post step says rolled-back for a rollback it only issued"},
-	{seamNothingOwed, []string{deployer.StrategyCodeDeploy}, "C8, seams-codedeploy: the rollback deployment fails too (the AppSpec hook fails again) and the checkpoint is done: rule 3"},
-	{seamRolledBackNotSettled, []string{deployer.StrategyCodeDeploy}, "C5, seams-codedeploy: rolled-back while the replacement task set's tasks still run (a hook failing at AfterAllowTestTraffic with auto-rollback off leaves them running for good)"},
 }
 
 // knownSeamClass returns the known class of v in strategy, if any.

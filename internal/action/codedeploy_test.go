@@ -153,7 +153,7 @@ func TestCodeDeployResumeBakeAlarmThroughTheBinary(t *testing.T) {
 // CodeDeploy rolls it back. When CodeDeploy's rollback fails and the new
 // deployment of web:1 that follows cannot be created, the step prints a
 // command that works in that state (create-deployment, not stop-deployment
-// of a finished deployment).
+// of a finished deployment), and the post step issues it.
 func TestCodeDeployNoAutoRollbackThroughTheBinary(t *testing.T) {
 	t.Parallel()
 	appspec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: app\n          ContainerPort: 8080\nHooks:\n  - AfterAllowTraffic: smoke-test\n"
@@ -184,6 +184,19 @@ func TestCodeDeployNoAutoRollbackThroughTheBinary(t *testing.T) {
 			if code != 1 || out["status"] != "rollback-failed" || !strings.Contains(out["reason"], "aws deploy create-deployment --application-name AppECS-prod-web") || strings.Contains(out["reason"], "stop-deployment") {
 				t.Fatalf("exit %d, outputs %v\n%s", code, out, r.dump())
 			}
+			// The checkpoint names the rollback owed; the post step issues it.
+			srv.Sim.ClearFaults()
+			post := postRun(t, r)
+			if code := post.run(); code != 0 || !strings.Contains(post.stdout.String(), "create") && !strings.Contains(post.stdout.String(), "CodeDeploy deployment") {
+				t.Fatalf("post step: exit %d\n%s", code, post.dump())
+			}
+			if n := codeDeployCalls(srv, "CreateDeployment"); n != 2 {
+				t.Errorf("%d CreateDeployment calls, want ours and the post step's rollback", n)
+			}
+			waitFor(t, 30*time.Second, "web:1 serving production", func() bool {
+				_, primary, _ := srv.Sim.CodeDeployTraffic("prod", "web")
+				return strings.HasSuffix(primary, "/web:1")
+			})
 		})
 	}
 }
