@@ -628,3 +628,44 @@ func TestRenderDifferencesKept(t *testing.T) {
 	}, parseOptions{})
 	checkInputErrors(t, err, [][2]string{{"environment-variables", `line 2: "A" is already on line 1`}, {"log-configuration-log-driver", `"logentries" is not a log driver ECS takes`}})
 }
+
+// TestRegisterAnsweredErrorAfterApplyThroughBinary: issue 28's doubled
+// RegisterTaskDefinition, through the binary with the production retryer:
+// the first call registers web:2 and is answered 500 (Fault.AfterApply,
+// as when the answer is lost after ECS made the change). The step reads
+// the family's latest revision, finds web:2 is what it sent, deploys it
+// and registers nothing more: no web:3 left unused.
+func TestRegisterAnsweredErrorAfterApplyThroughBinary(t *testing.T) {
+	t.Parallel()
+	srv := demoSim(t)
+	srv.Sim.InjectFault("RegisterTaskDefinition", ecssim.Fault{Status5xx: 1, AfterApply: true})
+	env := feGitHubEnv(t, srv.URL, map[string]string{"cluster": "demo", "service": "web", "image": "public.ecr.aws/ecs-rollout/web:good", "poll-interval": "100ms"})
+	r := feRunMain(t.Context(), nil, env)
+	if r.code != exitOK {
+		t.Fatalf("exit code %d, want 0\n%s", r.code, r.stdout)
+	}
+	out := readFileCommands(t, env["GITHUB_OUTPUT"])
+	if out["status"] != "succeeded" || !strings.HasSuffix(out["task-definition-arn"], "task-definition/web:2") {
+		t.Fatalf("outputs %v, want web:2 deployed", out)
+	}
+	var ops []string
+	for _, c := range srv.Sim.Calls() {
+		if c.Op == "RegisterTaskDefinition" || c.Op == "DescribeTaskDefinition" {
+			ops = append(ops, c.Op+" "+callTaskDefinition(c))
+		}
+	}
+	// The preflight's read of the running revision, the one register, the
+	// check of the family's latest (web); nothing registered again.
+	want := []string{"DescribeTaskDefinition arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", "RegisterTaskDefinition ", "DescribeTaskDefinition web"}
+	if diff := cmp.Diff(want, ops); diff != "" {
+		t.Errorf("task definition calls (-want +got):\n%s", diff)
+	}
+	for _, td := range srv.Sim.TaskDefinitions() {
+		if strings.HasSuffix(aws.ToString(td.TaskDefinitionArn), "task-definition/web:3") {
+			t.Errorf("web:3 was registered: the retry made a second revision")
+		}
+	}
+	if !strings.Contains(r.stdout.String(), "but had registered web:2: using it rather than registering another revision") {
+		t.Errorf("the log does not say the first attempt's revision was used:\n%s", r.stdout)
+	}
+}
