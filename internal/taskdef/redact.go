@@ -138,10 +138,13 @@ func (r *Redactor) Redact(s string) string {
 // LogRedactor is the Redactor for what a task definition's own containers
 // write (their log lines, as the diagnosis quotes them): every credential
 // of MaskValues whatever its length, every other value of SecretValues of
-// MinSecretLen bytes or more wherever it occurs, and every environment
-// value, however short, where the line assigns it to its own variable
-// (PORT=3000, "LOG_LEVEL": "info"). A short plain value elsewhere in a
-// line ("listening on 3000") is the application's word, left as it is.
+// MinSecretLen bytes or more wherever it occurs, every environment value of
+// minLogWordLen bytes or more wherever it stands as a whole word
+// ("listening on ***"), except the booleans true and false, and every
+// environment value, however short, where the line assigns it to its own
+// variable (PORT=***, "LOG_LEVEL": "***"). Only a one- or two-byte value
+// standing alone ("1", "on") is left, since starring it would garble
+// every number and word of the excerpt.
 func LogRedactor(ins ...*ecs.RegisterTaskDefinitionInput) *Redactor {
 	var values []string
 	type pair struct{ name, value string }
@@ -164,6 +167,9 @@ func LogRedactor(ins ...*ecs.RegisterTaskDefinitionInput) *Redactor {
 			for _, e := range c.Environment {
 				if n, v := aws.ToString(e.Name), aws.ToString(e.Value); n != "" && v != "" && !strings.Contains(v, "\n") {
 					pairs = append(pairs, pair{n, v})
+					if len(v) >= minLogWordLen && len(v) < MinSecretLen && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+						values = append(values, v) // a whole word of the line: NewRedactor's short values
+					}
 				}
 			}
 		}
@@ -181,6 +187,10 @@ func LogRedactor(ins ...*ecs.RegisterTaskDefinitionInput) *Redactor {
 	}
 	return r
 }
+
+// minLogWordLen is the shortest environment value LogRedactor replaces
+// wherever it stands as a whole word of a log line.
+const minLogWordLen = 3
 
 // replaceWord replaces v in s where it is not part of a longer word.
 func replaceWord(s, v string) string {

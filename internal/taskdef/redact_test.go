@@ -65,9 +65,9 @@ func TestRedactor(t *testing.T) {
 }
 
 // TestLogRedactor: a container's log line loses every credential (short
-// ones as words), every long environment value, and a short plain value
-// where it is assigned to its variable; a short plain value elsewhere is
-// the application's word.
+// ones as words), every long environment value, every environment value of
+// three bytes or more as a whole word, and a short plain value where it is
+// assigned to its variable; the same letters inside a longer word stay.
 func TestLogRedactor(t *testing.T) {
 	t.Parallel()
 	kv := func(n, v string) types.KeyValuePair {
@@ -83,7 +83,9 @@ func TestLogRedactor(t *testing.T) {
 		{"connecting with password hunter2", "connecting with password ***"},
 		{"env: PORT=3000 NODE_ENV=production", "env: PORT=*** NODE_ENV=***"},
 		{`config {"LOG_LEVEL": "info", "PORT":3000}`, `config {"LOG_LEVEL": "***", "PORT":***}`},
-		{"listening on 3000 at level info", "listening on 3000 at level info"},
+		{"listening on 3000 at level info", "listening on *** at level ***"},
+		{"retry 1 of 3: 30000 ms, verbose=true", "retry 1 of 3: 30000 ms, verbose=true"},
+		{"informational: 3000ms", "informational: 3000ms"},
 		{"PORT=30000", "PORT=30000"},
 		{"failed to fetch secret arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-AbCdEf from secrets manager", "failed to fetch secret *** from secrets manager"},
 	}
