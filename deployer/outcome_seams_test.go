@@ -53,6 +53,34 @@ var seamRows = []outcomeRow{
 		},
 		resume: deployer.ResumeRollback,
 		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, calls: []string{"StopServiceDeployment"}},
+
+	// --- a staged rollback that ends ROLLBACK_FAILED (ours or ECS's):
+	// the rollback is planned again from the finished deployment, a new
+	// deployment of the previous revision, watched (never a
+	// stop-service-deployment command for a completed deployment) ---
+	{name: "blue/green crash, our rollback ends ROLLBACK_FAILED", strategy: "BLUE_GREEN", moment: "rollback", fault: "crash; ROLLBACK_FAILED",
+		image: "repo/app:crash", world: func(sc *ecssim.Scenario) { sc.Services[0].RollbackFails = true },
+		want: deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"}, calls: []string{"StopServiceDeployment"},
+		check: func(t *testing.T, o outcome) {
+			rolledBackByNewDeploymentAfterRefusal(t, o)
+			lastCheckpointIs(deployer.PhaseDone)(t, o)
+		}},
+	{name: "blue/green crash, ECS's breaker rollback ends ROLLBACK_FAILED", strategy: "BLUE_GREEN", moment: "rollback", fault: "crash; ECS's ROLLBACK_FAILED",
+		image: "repo/app:crash", world: func(sc *ecssim.Scenario) {
+			sc.Services[0].RollbackFails = true
+			sc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker = &ecssim.CircuitBreaker{Enable: true, Rollback: true}
+		},
+		config: func(cfg *deployer.Config) { cfg.FailedTasksThreshold = 50 }, // ECS's breaker decides
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
+		check:  rolledBackByNewDeploymentAfterRefusal},
+
+	// --- also settle: services + on-pause rollback + rollback-scope all:
+	// the paused service's rollback takes the others back (all or
+	// nothing), web although its deployment went on to SUCCESSFUL ---
+	{name: "two blue/green services, worker at a PAUSE hook with on-pause rollback, scope all", strategy: "BLUE_GREEN", services: 2, moment: "at a PAUSE hook (worker)", fault: "on-pause rollback",
+		world:  func(sc *ecssim.Scenario) { pauseHookOn(sc, "worker") },
+		config: func(cfg *deployer.Config) { cfg.OnPause = deployer.OnPauseRollback },
+		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1", "worker": "worker:1"}},
 }
 
 // bakeAlarmKilled is a row whose alarm goes off in our bake (after ECS

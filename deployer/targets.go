@@ -341,7 +341,11 @@ func (f *fleet) watch(ctx context.Context, runs []*run, verdicts []verdict) *pee
 				}
 			}
 			verdicts[i] = v
-			if !v.bad() || v.kind == verdictPeerFailed {
+			// A pause that on-pause rollback rolls back fails the step
+			// as a failure does: with rollback scope all the others go
+			// back too (all or nothing).
+			rollsBack := v.kind == verdictPaused && r.cfg.OnPause == OnPauseRollback
+			if (!v.bad() && !rollsBack) || v.kind == verdictPeerFailed {
 				return
 			}
 			mu.Lock()
