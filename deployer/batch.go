@@ -24,9 +24,11 @@ import (
 // what watching one does.
 //
 // Each group of reads (a cluster's services, the service deployments,
-// the alarms) has its own lock, held across its network call: a slow or
-// throttled read holds up only the watches waiting for that same read,
-// never those of another cluster.
+// the alarms) has its own lock, never held across a network call: one
+// read is in flight per group at a time, and a watch that needs it waits
+// for it on its own context, so a slow or throttled read (the SDK's
+// retries back off for seconds) never lets another watch's deadline
+// overshoot, and never holds up the watches of another cluster.
 
 // maxServiceDeploymentsPerDescribe is how many ARNs one
 // DescribeServiceDeployments takes.
@@ -41,8 +43,9 @@ type serviceBatcher struct {
 	clusters map[string]*batchGroup[types.Service]
 	sds      *batchGroup[types.ServiceDeployment]
 
-	alarmMu sync.Mutex
-	alarm   *alarmRead // the latest read of the step's alarms
+	alarmMu     sync.Mutex
+	alarm       *alarmRead    // the latest read of the step's alarms
+	alarmFlight chan struct{} // closed when the alarm read in flight ends (nil: none)
 }
 
 func newServiceBatcher(d *Deployer, fresh time.Duration) *serviceBatcher {
@@ -117,15 +120,43 @@ type alarmRead struct {
 // DescribeAlarms call per beat, as describe does for the services.
 func (b *serviceBatcher) alarms(ctx context.Context, a *alarmWatch) (map[string]alarmSeen, error) {
 	b.alarmMu.Lock()
-	defer b.alarmMu.Unlock()
-	rd := b.alarm
-	if rd == nil || rd.served[a] || b.d.now().Sub(rd.at) >= b.fresh {
-		got, err := describeAlarms(ctx, a.d.cw, a.names)
-		rd = &alarmRead{at: b.d.now(), got: got, err: err, served: map[*alarmWatch]bool{}}
-		b.alarm = rd
+	for {
+		if rd := b.alarm; rd != nil && !rd.served[a] && b.d.now().Sub(rd.at) < b.fresh {
+			rd.served[a] = true
+			b.alarmMu.Unlock()
+			return rd.got, rd.err
+		}
+		if b.alarmFlight == nil {
+			break
+		}
+		if err := awaitFlight(ctx, &b.alarmMu, b.alarmFlight); err != nil {
+			return nil, err
+		}
 	}
-	rd.served[a] = true
+	done := make(chan struct{})
+	b.alarmFlight = done
+	b.alarmMu.Unlock()
+	got, err := describeAlarms(ctx, a.d.cw, a.names) // without the lock
+	rd := &alarmRead{at: b.d.now(), got: got, err: err, served: map[*alarmWatch]bool{a: true}}
+	b.alarmMu.Lock()
+	b.alarm, b.alarmFlight = rd, nil
+	close(done)
+	b.alarmMu.Unlock()
 	return rd.got, rd.err
+}
+
+// awaitFlight waits, without mu (held on entry and on a nil return), for
+// the read in flight to end, or for ctx: a watch waits for another's read
+// no longer than its own deadline.
+func awaitFlight(ctx context.Context, mu *sync.Mutex, flight chan struct{}) error {
+	mu.Unlock()
+	select {
+	case <-flight:
+		mu.Lock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // batchGroup is one kind of read shared by the watches of a step: the
@@ -141,6 +172,7 @@ type batchGroup[T any] struct {
 	mu      sync.Mutex
 	members []string
 	read    *batchRead[T]
+	flight  chan struct{} // closed when the read in flight ends (nil: none)
 }
 
 type batchRead[T any] struct {
@@ -169,14 +201,31 @@ func (g *batchGroup[T]) release(name string) {
 // missing, or the read's error.
 func (g *batchGroup[T]) get(ctx context.Context, name string) (v T, missing *string, err error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if !slices.Contains(g.members, name) {
 		g.members = append(g.members, name)
 	}
-	rd := g.read
-	if rd == nil || rd.served[name] || g.now().Sub(rd.at) >= g.fresh || !rd.has(name) {
+	var rd *batchRead[T]
+	for {
+		if r := g.read; r != nil && !r.served[name] && g.now().Sub(r.at) < g.fresh && r.has(name) {
+			rd = r
+			break
+		}
+		if g.flight == nil {
+			break
+		}
+		// Another watch's read is in flight: wait for it (it may serve
+		// this one too) on our own context, without the lock.
+		if err := awaitFlight(ctx, &g.mu, g.flight); err != nil {
+			return v, nil, err
+		}
+	}
+	if rd == nil {
+		done := make(chan struct{})
+		g.flight = done
+		members := slices.Clone(g.members)
+		g.mu.Unlock()
 		rd = &batchRead[T]{found: map[string]T{}, missing: map[string]string{}, served: map[string]bool{}}
-		for chunk := range slices.Chunk(g.members, g.chunk) {
+		for chunk := range slices.Chunk(members, g.chunk) { // without the lock
 			found, miss, err := g.fetch(ctx, chunk)
 			if err != nil {
 				rd.err = err
@@ -186,9 +235,12 @@ func (g *batchGroup[T]) get(ctx context.Context, name string) (v T, missing *str
 			maps.Copy(rd.missing, miss)
 		}
 		rd.at = g.now()
-		g.read = rd
+		g.mu.Lock()
+		g.read, g.flight = rd, nil
+		close(done)
 	}
 	rd.served[name] = true
+	g.mu.Unlock()
 	if rd.err != nil {
 		return v, nil, rd.err
 	}

@@ -72,7 +72,7 @@ var seamRows = []outcomeRow{
 		},
 		config: func(cfg *deployer.Config) { cfg.FailedTasksThreshold = 50 }, // ECS's breaker decides
 		want:   deployer.StatusRolledBack, serving: map[string]string{"web": "web:1"},
-		check:  rolledBackByNewDeploymentAfterRefusal},
+		check: rolledBackByNewDeploymentAfterRefusal},
 
 	// --- also settle: services + on-pause rollback + rollback-scope all:
 	// the paused service's rollback takes the others back (all or
