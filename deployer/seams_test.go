@@ -121,11 +121,6 @@ var seamsKnownFailing = []knownSeamFailure{
 	{seamFailedRevisionLeft, []string{deployer.StrategyCodeDeploy}, "C9, seams-codedeploy: the same case; the person's refused stop-deployment leaves web:2"},
 	{seamSucceededNotServing, []string{deployer.StrategyCodeDeploy}, "C4, seams-codedeploy: with two services, one service's success verdict (its tasks all running) is stale when the step ends: they crash while the other service is still watched (seed 727); a fleet-level rule-2 seam, like S1"},
 	{seamScopeAllPartial, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S2, seams-staged: on-pause rollback of one service leaves the other, SUCCESSFUL meanwhile, on the new revision"},
-	{seamCommandRefused, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S3, seams-staged: stop-service-deployment printed for a SUCCESSFUL deployment (StopServiceDeployment refused: ConflictException)"},
-	{seamFailedRevisionLeft, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S3, seams-staged: rollback-failed on a SUCCESSFUL deployment and the post step leaves it"},
-	{seamOwedRollbackDropped, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S4, seams-staged: killed during the rollback call after COMPLETED/SUCCESSFUL: checkpoint rolling-back, the post step leaves the deployment"},
-	{seamPostRolledBackNotFinal, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S5, seams-staged: the post step rolls back one service, says rolled-back, and leaves the peer it owed"},
-	{seamPostUnwatched, []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}, "S6, seams-staged: the post step says rolled-back for a rollback it only issued"},
 }
 
 // knownSeamClass returns the known class of v in strategy, if any.
