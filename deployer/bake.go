@@ -51,9 +51,11 @@ func (r *run) bakeDeployment(ctx context.Context, v verdict) verdict {
 	bv := w.watch(ctx, r.cfg.BakeTime, r.cfg.PollInterval)
 	if bv.kind == verdictTimedOut {
 		// The bake time is over: one last look, so that its end is
-		// watched too, unless the last poll was just now.
+		// watched too (a task of ours that stopped since the last poll
+		// fails it: rule 2), unless the last poll was less than a second
+		// (at most half a poll interval) ago: not a second read at once.
 		bv = verdict{kind: verdictSucceeded}
-		if r.d.now().Sub(w.readAt) >= r.cfg.PollInterval/2 {
+		if r.d.now().Sub(w.readAt) >= min(time.Second, r.cfg.PollInterval/2) {
 			if fv, err := w.poll(ctx); err == nil && fv.kind != verdictInProgress && fv.kind != verdictSucceeded {
 				bv = fv
 			}

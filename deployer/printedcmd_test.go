@@ -405,7 +405,7 @@ func TestPrintedCommandsWork(t *testing.T) {
 	t.Parallel()
 	var rows []outcomeRow
 	for _, rs := range [][]outcomeRow{outcomeRows, codeDeployRows, codeDeploySeamRows, dropInRows, ecsBehaviourRows,
-		expressRows, rollbackFaultRows, rolling2026Rows, runTaskRows} {
+		expressRows, rollbackFaultRows, rolling2026Rows, runTaskRows, seamRows, campaignSeedRows} {
 		rows = append(rows, rs...)
 	}
 	for _, row := range rows {
