@@ -154,6 +154,11 @@ func TestParseInputs(t *testing.T) {
 			want: func(c *deployer.Config) { c.Timeout = 6 * time.Hour; c.PollInterval = deployer.DefaultPollInterval },
 		},
 		{
+			name: "wait-for-minutes 0 is not set, as the deploy action reads it",
+			in:   map[string]string{"timeout": "30m", "wait-for-minutes": "0"},
+			want: func(c *deployer.Config) { c.Timeout = 30 * time.Minute },
+		},
+		{
 			name: "wait-for-minutes agreeing with timeout",
 			in:   map[string]string{"timeout": "30m", "wait-for-minutes": "30"},
 			want: func(c *deployer.Config) { c.Timeout = 30 * time.Minute },
@@ -328,7 +333,7 @@ func TestParseInputsErrors(t *testing.T) {
 		{"bad on-busy", map[string]string{"on-busy": "queue"}, [][2]string{{"on-busy", "wait, fail"}}},
 		{"log-lines negative", map[string]string{"log-lines": "-1"}, [][2]string{{"log-lines", "out of range"}}},
 		{"log-lines absurd", map[string]string{"log-lines": "1000000"}, [][2]string{{"log-lines", "out of range"}}},
-		{"wait-for-minutes zero", map[string]string{"wait-for-minutes": "0"}, [][2]string{{"wait-for-minutes", "out of range"}}},
+		{"wait-for-minutes negative", map[string]string{"wait-for-minutes": "-5"}, [][2]string{{"wait-for-minutes", "out of range"}}},
 		{"wait-for-minutes and timeout disagree", map[string]string{"wait-for-minutes": "5", "timeout": "20m"}, [][2]string{{"wait-for-minutes", "disagrees with timeout"}}},
 		{"wait false but wait-for-service-stability true", map[string]string{"wait": "false", "wait-for-service-stability": "true"}, [][2]string{{"wait-for-service-stability", "disagrees with wait"}}},
 		{"nothing to deploy", map[string]string{"image": "", "force-new-deployment": "false"}, [][2]string{{"image", "nothing to deploy"}}},

@@ -90,7 +90,13 @@ func (p *inputParser) timeout() time.Duration {
 	if !ok {
 		return t
 	}
-	if n <= 0 {
+	if n == 0 {
+		// The deploy action reads wait-for-minutes as
+		// parseInt(...) || 30: a 0 is its default.
+		p.notice(inWaitForMinutes, fmt.Sprintf("0 is taken as not set, as the deploy action does; waiting up to timeout (%s)", durationText(t)))
+		return t
+	}
+	if n < 0 {
 		p.add(inWaitForMinutes, fmt.Sprintf("%d is out of range (1 to %d minutes)", n, maxWaitForMinutes))
 		return t
 	}
