@@ -130,3 +130,46 @@ func (b *bakeJudge) judge(ctx context.Context, s snapshot) (verdict, error) {
 	}
 	return verdict{kind: verdictInProgress, counts: &c}, nil
 }
+
+// guard keeps watching our deployment, which succeeded (and baked), until
+// done is closed: the other services of the step are still on their way,
+// and the step reports this one's success only when it ends (rule 2 at
+// the step's level: a task of ours that stops meanwhile fails it, and the
+// rollback scope takes the others along). It polls as the bake does, in
+// the step's batched beat, until done closes. A step of one service, a verdict
+// other than success, or a deployment without an ECS deployment of ours
+// to judge (CodeDeploy's task sets) passes through; so does a cancel of
+// the step, which watchAndConclude settles.
+func (r *run) guard(ctx context.Context, v verdict, done <-chan struct{}) verdict {
+	if v.kind != verdictSucceeded || r.ours == nil || done == nil {
+		return v
+	}
+	select {
+	case <-done:
+		return v
+	default:
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-gctx.Done():
+		}
+	}()
+	w := r.watcher(&bakeJudge{j: r.ours, completed: orTime(r.ours.completedAt, r.d.now())})
+	w.afterRead = true // the watch or the bake has just read the service
+	gv := w.watch(gctx, r.cfg.Timeout+r.cfg.BakeTime, r.cfg.PollInterval)
+	if ctx.Err() != nil {
+		return v
+	}
+	if gv.kind == verdictCancelled || gv.kind == verdictTimedOut || gv.kind == verdictSucceeded || gv.kind == verdictInProgress {
+		return v // done closed (or the guard's time ran out) with no failure seen
+	}
+	if w.reported != nil {
+		r.res.Last = w.last
+	}
+	r.d.emit(EventWarning, "%s failed after it succeeded, while the step's other services were still watched: %s", taskdef.ShortRevision(r.newARN), gv.reason)
+	return gv
+}

@@ -331,9 +331,20 @@ func (f *fleet) watch(ctx context.Context, runs []*run, verdicts []verdict) *pee
 	for _, r := range runs {
 		f.d.batch.add(r.cfg.Cluster, r.cfg.Service) // the first read of a beat reads them all
 	}
+	// A service that succeeded keeps guard (run.guard) until every other
+	// service has its verdict: the step reports all of them at its end.
+	var judged sync.WaitGroup
+	judged.Add(len(runs))
+	var allJudged chan struct{}
+	if len(runs) > 1 {
+		allJudged = make(chan struct{})
+		go func() { judged.Wait(); close(allJudged) }()
+	}
 	for i, r := range runs {
 		wg.Go(func() {
 			v := r.bakePhase(wctx, r.watchPhase(wctx))
+			judged.Done()
+			v = r.guard(wctx, v, allJudged)
 			if v.kind == verdictCancelled && ctx.Err() == nil {
 				var pf *peerFailure
 				if errors.As(context.Cause(wctx), &pf) {
