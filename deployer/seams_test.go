@@ -119,7 +119,6 @@ func (k knownSeamFailure) String() string {
 var seamsKnownFailing = []knownSeamFailure{
 	{seamCommandRefused, []string{deployer.StrategyCodeDeploy}, "C9, seams-codedeploy: two services, the peer's StopDeployment fails (5xx) until its deployment Succeeded; the stop-deployment printed while it ran is refused once it finished (seed 1778, 1 run in 4)"},
 	{seamFailedRevisionLeft, []string{deployer.StrategyCodeDeploy}, "C9, seams-codedeploy: the same case; the person's refused stop-deployment leaves web:2"},
-	{seamScopeAllPartial, []string{"BLUE_GREEN", "LINEAR", "CANARY"}, "S2, seams-staged: on-pause rollback of one service leaves the other, SUCCESSFUL meanwhile, on the new revision"},
 }
 
 // knownSeamClass returns the known class of v in strategy, if any.
